@@ -1,0 +1,125 @@
+"""The care-bot command line: serve, demo, db upgrade.
+
+A bad setting ends the program with one plain sentence on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from collections.abc import Sequence
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+
+logger = logging.getLogger("bot")
+
+_TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+
+
+class RedactTokens(logging.Filter):
+    """Belt and braces: even if a library logs a Slack token, it never reaches the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _TOKEN.search(message):
+            record.msg, record.args = _TOKEN.sub("xox*-***", message), None
+        return True
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactTokens())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("slack_sdk", "slack_bolt", "httpx", "httpcore", "urllib3", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import build_bolt_app, build_runtime
+    from bot.http import build_http_app
+
+    rt = build_runtime(settings)
+    try:
+        identity = rt.slack.auth_test()
+        logger.info("connected to Slack as %s in team %s", identity.get("user"), identity.get("team"))
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
+            raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack ({error}): copy the Bot User OAuth Token again.")
+        logger.warning("Slack auth.test failed (%s); starting anyway, deliveries will retry", error)
+    except OSError as exc:
+        logger.warning("Slack is unreachable (%s); starting anyway, deliveries will retry", type(exc).__name__)
+
+    bolt = build_bolt_app(rt)
+    socket_handler = None
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        socket_handler = SocketModeHandler(bolt, settings.slack_app_token)
+        socket_handler.connect()
+        logger.info("Slack traffic over Socket Mode; webhooks on port %s", settings.port)
+    app = build_http_app(rt, None if settings.socket_mode else bolt)
+    try:
+        uvicorn.run(app, host="0.0.0.0", port=settings.port, log_level=settings.log_level.lower(),
+                    access_log=False, proxy_headers=True)
+    finally:
+        if socket_handler is not None:
+            socket_handler.close()
+    return 0
+
+
+def db_upgrade(settings_env: dict[str, str] | None = None) -> int:
+    from bot.config import read_environment
+    from bot.db import make_engine, upgrade
+
+    env = read_environment(settings_env)
+    url = (env.get("DATABASE_URL") or "").strip() or "sqlite:///care.db"
+    if "://" not in url:
+        raise ConfigError(f"DATABASE_URL must be a database URL like sqlite:///care.db, got {url!r}.")
+    upgrade(make_engine(url))
+    print("database is up to date")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="care-bot", description="Social-media customer care desk for Slack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the app (HTTP on $PORT; Socket Mode when SLACK_APP_TOKEN is set)")
+    sub.add_parser("demo", help="run the whole app against a local Slack stand-in and print the channel")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations up to the newest schema")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from bot.demo import run_demo
+
+            return run_demo()
+        if args.command == "db":
+            configure_logging("WARNING")
+            return db_upgrade()
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        return serve(settings)
+    except ConfigError as exc:
+        print(f"care-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

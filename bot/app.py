@@ -1,0 +1,84 @@
+"""Build the Bolt app: listeners from handlers/, and the one error handler for all of them."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+import httpx
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import db
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.delivery import Deliverer
+from bot.errors import UserError
+from bot.runtime import Runtime
+from connectors.registry import build_connectors, make_http_client
+from handlers import register_all
+
+logger = logging.getLogger(__name__)
+
+
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The channel and user to tell about a failed action, from any kind of Slack payload."""
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    channel = ((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+               or body.get("channel_id"))
+    return channel, user
+
+
+def build_bolt_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
+    """A sync Bolt `App`; listeners run in `listener_executor` after their ack (Bolt's default mode)."""
+    app = App(
+        client=rt.slack,
+        signing_secret=rt.settings.slack_signing_secret or None,
+        token_verification_enabled=False,
+        request_verification_enabled=not rt.settings.socket_mode,
+        listener_executor=listener_executor or ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt"),
+        logger=logging.getLogger("slack_bolt"),
+    )
+    register_all(app, rt)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> BoltResponse | None:
+        channel, user = _where(body)
+        if isinstance(error, UserError):
+            message = str(error)
+        else:
+            logger.error("listener failed: %s", error, exc_info=error)
+            message = "Sorry, that didn't work because of a problem on our side. Please try again in a moment."
+        if user:
+            try:
+                client.chat_postEphemeral(channel=channel or rt.settings.care_channel, user=user, text=message)
+            except SlackApiError as exc:
+                logger.warning("could not tell %s about the error: %s", user, exc.response.get("error"))
+        return None
+
+    return app
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    slack: WebClient | None = None,
+    http_client: httpx.Client | None = None,
+    upgrade: bool = True,
+    **deliverer_options: Any,
+) -> Runtime:
+    """Wire the parts once. `serve`, the demo and the tests all go through here."""
+    clock = clock or SystemClock()
+    engine = db.make_engine(settings.database_url)
+    if upgrade:
+        db.upgrade(engine)
+    sessions = db.make_session_factory(engine)
+    slack = slack or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
+    connectors = build_connectors(settings, http_client or make_http_client())
+    deliverer = Deliverer(session_factory=sessions, slack=slack, connectors=connectors, clock=clock,
+                          **deliverer_options)
+    return Runtime(settings=settings, engine=engine, sessions=sessions, slack=slack, connectors=connectors,
+                   deliverer=deliverer, clock=clock)

@@ -1,0 +1,312 @@
+"""Outbox workers: deliver queued items to Slack and to the platforms, exactly once, in order.
+
+Two lanes, each its own thread, so a slow platform never holds up Slack. The Slack lane paces posts to
+about one per second per channel (Slack's documented limit), honours 429 Retry-After by pausing, and
+retries 5xx and network failures with capped exponential backoff, for as long as it takes: an accepted
+complaint is never dropped. Every message we post carries its outbox id in Slack message metadata, so
+an item whose worker died after Slack accepted it (but before we recorded that) is found and not
+posted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.clock import Clock
+from bot.db import SessionFactory, session_scope
+from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
+from bot.models import Case, CaseEvent, Mention
+from bot.services import outbox, replies
+from connectors.base import Connector, Outbound
+
+logger = logging.getLogger(__name__)
+
+METADATA_EVENT = "care_bot_delivery"
+MAX_BACKOFF = 300.0
+# Slack errors that a person must fix (token, channel membership); retried slowly until they do.
+SLACK_CONFIG_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+                       "channel_not_found", "not_in_channel", "is_archived", "missing_scope"}
+# How long a platform send is retried before the staff member is told it failed.
+PLATFORM_ATTEMPTS = 3
+PLATFORM_BACKOFF = (1.0, 4.0)
+MAX_PLATFORM_WAIT = 60.0
+
+
+def backoff(attempts: int) -> float:
+    return min(MAX_BACKOFF, 2.0 ** min(attempts, 9)) * (0.8 + 0.4 * random.random())
+
+
+class Pacer:
+    """At most one post per `interval` seconds per channel."""
+
+    def __init__(self, clock: Clock, sleep: Callable[[float], None], interval: float = 1.0) -> None:
+        self._clock, self._sleep, self._interval = clock, sleep, interval
+        self._next: dict[str, datetime] = {}
+
+    def wait(self, channel: str) -> None:
+        now = self._clock.now()
+        due = self._next.get(channel)
+        if due is not None and due > now:
+            self._sleep((due - now).total_seconds())
+        self._next[channel] = max(now, due or now) + timedelta(seconds=self._interval)
+
+
+class SlackFailure(Exception):
+    def __init__(self, message: str, *, delay: float | None = None, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.delay, self.permanent = delay, permanent
+
+
+class Deliverer:
+    def __init__(
+        self,
+        *,
+        session_factory: SessionFactory,
+        slack: WebClient,
+        connectors: dict[str, Connector],
+        clock: Clock,
+        sleep: Callable[[float], None] = time.sleep,
+        pace_seconds: float = 1.0,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self._sessions, self._slack, self._connectors, self._clock = session_factory, slack, connectors, clock
+        self._sleep = sleep
+        self._pacer = Pacer(clock, sleep, pace_seconds)
+        self._poll = poll_seconds
+        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self._wake = {outbox.SLACK: threading.Event(), outbox.PLATFORM: threading.Event()}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._slack_paused_until: datetime | None = None
+
+    # -- running ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        for lane in (outbox.SLACK, outbox.PLATFORM):
+            thread = threading.Thread(target=self._loop, args=(lane,), name=f"outbox-{lane}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for event in self._wake.values():
+            event.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def wake(self) -> None:
+        for event in self._wake.values():
+            event.set()
+
+    def _loop(self, lane: str) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once(lane)
+            except Exception:  # a worker must outlive any one bad item or database blip
+                logger.exception("outbox %s worker failed; retrying shortly", lane)
+                worked = False
+                self._stop.wait(1.0)
+            if not worked:
+                self._wake[lane].wait(self._poll)
+                self._wake[lane].clear()
+
+    def drain(self, lane: str | None = None, limit: int = 1000) -> int:
+        """Deliver everything that is due now (tests and the demo); returns how many items were handled."""
+        handled = 0
+        lanes = [lane] if lane else [outbox.PLATFORM, outbox.SLACK]
+        progress = True
+        while progress and handled < limit:
+            progress = False
+            for name in lanes:
+                if self.run_once(name):
+                    handled += 1
+                    progress = True
+        return handled
+
+    def run_once(self, lane: str) -> bool:
+        now = self._clock.now()
+        if lane == outbox.SLACK and self._slack_paused_until and now < self._slack_paused_until:
+            return False
+        with session_scope(self._sessions) as session:
+            leased = outbox.lease_next(session, lane=lane, owner=self.owner, now=now)
+        if leased is None:
+            return False
+        if lane == outbox.SLACK:
+            self._deliver_slack(leased)
+        else:
+            self._deliver_platform(leased)
+        return True
+
+    # -- Slack lane ------------------------------------------------------------------------------
+    def _deliver_slack(self, item: outbox.Leased) -> None:
+        try:
+            result = self._slack_item(item)
+        except SlackFailure as failure:
+            now = self._clock.now()
+            with session_scope(self._sessions) as session:
+                if failure.permanent:
+                    logger.error("giving up on outbox item %s (%s): %s", item.id, item.kind, failure)
+                    outbox.give_up(session, item, now=now, error=str(failure))
+                else:
+                    delay = failure.delay if failure.delay is not None else backoff(item.attempts)
+                    logger.warning("outbox item %s (%s) failed, retry in %.1fs: %s", item.id, item.kind, delay, failure)
+                    outbox.retry_later(session, item, now=now, delay=delay, error=str(failure))
+            return
+        with session_scope(self._sessions) as session:
+            outbox.complete(session, item, now=self._clock.now(), result=result)
+
+    def _slack_item(self, item: outbox.Leased) -> dict[str, Any]:
+        with session_scope(self._sessions) as session:
+            case = session.get(Case, item.case_id)
+            if case is None:
+                return {"skipped": "case deleted"}
+            channel, parent_ts = case.slack_channel, case.slack_ts
+            if item.kind in ("post_parent", "update_parent"):
+                text, message_blocks = blocks.parent_message(case)
+            elif item.kind == "thread_note":
+                event = session.get(CaseEvent, item.payload["event_id"])
+                assert event is not None
+                mention = session.get(Mention, event.detail.get("mention_id", -1)) if event.kind == "mention_added" else None
+                text, message_blocks = blocks.thread_note(case, event, mention), None
+            else:
+                raise SlackFailure(f"unknown outbox kind {item.kind!r}", permanent=True)
+
+        if item.kind == "post_parent":
+            if parent_ts:
+                return {"ts": parent_ts, "already": True}
+            ts = self._find_previous_post(item, channel, thread_ts=None) or self._post(
+                item, channel=channel, text=text, blocks=message_blocks)
+            with session_scope(self._sessions) as session:
+                stored = session.get(Case, item.case_id)
+                if stored is not None and stored.slack_ts is None:
+                    stored.slack_ts = ts
+            return {"ts": ts}
+        if parent_ts is None:
+            # The parent could not be posted (it is retried first, in order); nothing to hang this on yet.
+            raise SlackFailure("parent message not posted yet", delay=backoff(item.attempts))
+        if item.kind == "update_parent":
+            self._call("chat_update", channel=channel, ts=parent_ts, text=text, blocks=message_blocks)
+            return {"ts": parent_ts}
+        ts = self._find_previous_post(item, channel, thread_ts=parent_ts) or self._post(
+            item, channel=channel, text=text, thread_ts=parent_ts)
+        return {"ts": ts}
+
+    def _post(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
+              thread_ts: str | None = None) -> str:
+        self._pacer.wait(channel)
+        response = self._call(
+            "chat_postMessage", channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
+            unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox_id": item.id}},
+        )
+        return str(response["ts"])
+
+    def _find_previous_post(self, item: outbox.Leased, channel: str, *, thread_ts: str | None) -> str | None:
+        """After a lost attempt, look for the message Slack may already have taken from us."""
+        if item.attempts <= 1:
+            return None
+        try:
+            if thread_ts:
+                response = self._call("conversations_replies", channel=channel, ts=thread_ts,
+                                      include_all_metadata=True, limit=200)
+            else:
+                response = self._call("conversations_history", channel=channel, include_all_metadata=True,
+                                      limit=200)
+        except SlackFailure as failure:
+            if failure.permanent:
+                return None  # cannot check (e.g. a missing history scope): post, rather than lose it
+            raise
+        for message in response.get("messages", []):
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == METADATA_EVENT and meta.get("event_payload", {}).get("outbox_id") == item.id:
+                logger.info("outbox item %s was already posted as %s", item.id, message.get("ts"))
+                return str(message["ts"])
+        return None
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            return getattr(self._slack, method)(**kwargs)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if status == 429:
+                headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
+                retry_after = _seconds(headers.get("retry-after"))
+                self._slack_paused_until = self._clock.now() + timedelta(seconds=retry_after)
+                raise SlackFailure(f"Slack rate limited {method} (Retry-After {retry_after:g}s)", delay=retry_after)
+            if status >= 500:
+                raise SlackFailure(f"Slack answered HTTP {status} to {method}")
+            if error in SLACK_CONFIG_ERRORS or error == "ratelimited":
+                raise SlackFailure(f"Slack refused {method}: {error} (check the bot token, scopes and channel)")
+            raise SlackFailure(f"Slack refused {method}: {error or status}", permanent=True)
+        except (OSError, TimeoutError) as exc:  # URLError, connection reset, timeouts
+            raise SlackFailure(f"Slack could not be reached for {method}: {type(exc).__name__}") from exc
+
+    # -- platform lane ---------------------------------------------------------------------------
+    def _deliver_platform(self, item: outbox.Leased) -> None:
+        payload = item.payload
+        with session_scope(self._sessions) as session:
+            case = session.get(Case, item.case_id)
+            connector_name = case.connector if case else None
+        connector = self._connectors.get(connector_name or "")
+        error: str | None = None
+        external_id: str | None = None
+        if case is None:
+            with session_scope(self._sessions) as session:
+                outbox.give_up(session, item, now=self._clock.now(), error="case deleted")
+            return
+        if connector is None:
+            error = f"the {connector_name} connector is not configured"
+        else:
+            message = Outbound(platform=payload["platform"], in_reply_to=payload["in_reply_to"],
+                               author_id=payload["author_id"], text=payload["text"],
+                               visibility=payload["visibility"], idempotency_key=f"care-{item.id}")
+            try:
+                external_id = connector.send(message).external_id
+            except RateLimited as exc:
+                if exc.retry_after <= MAX_PLATFORM_WAIT and item.attempts < PLATFORM_ATTEMPTS + 2:
+                    self._retry(item, delay=exc.retry_after, error=str(exc))
+                    return
+                error = f"{exc}; try again later"
+            except TransientError as exc:
+                if item.attempts < PLATFORM_ATTEMPTS:
+                    self._retry(item, delay=PLATFORM_BACKOFF[min(item.attempts, len(PLATFORM_BACKOFF)) - 1],
+                                error=str(exc))
+                    return
+                error = str(exc)
+            except (AuthError, PermanentError, ConnectorError) as exc:
+                error = str(exc)
+        now = self._clock.now()
+        with session_scope(self._sessions) as session:
+            if not outbox.complete(session, item, now=now, result={"external_id": external_id, "error": error}):
+                return
+            if error is None:
+                replies.record_sent(session, case_id=case.id, payload=payload, external_id=external_id, now=now)
+            else:
+                logger.warning("send for case %s failed: %s", case.id, error)
+                replies.record_send_failed(session, case_id=case.id, payload=payload, error=error, now=now)
+        self._wake[outbox.SLACK].set()
+
+    def _retry(self, item: outbox.Leased, *, delay: float, error: str) -> None:
+        with session_scope(self._sessions) as session:
+            outbox.retry_later(session, item, now=self._clock.now(), delay=delay, error=error)
+
+
+def _seconds(value: Any, default: float = 1.0) -> float:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,123 @@
+"""The ASGI app: Slack's request URL, the platform webhooks and a health check.
+
+Nothing here talks to Slack or a platform inside a request. Bolt's sync `App` is dispatched in a
+worker thread (never on the event loop: one slow request must not delay another's acknowledgement),
+and a webhook only stores the mention and queues its delivery before answering 202.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import anyio
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.db import ping, session_scope
+from bot.errors import BadPayload
+from bot.runtime import Runtime
+from bot.services import ingest, outbox
+from connectors import generic
+
+logger = logging.getLogger(__name__)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, refusing early (by header) or while streaming once it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error(status: int, message: str, **extra: object) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True) -> Starlette:
+    limiter = anyio.CapacityLimiter(64)  # Slack requests in flight; each holds a thread only until its ack
+
+    async def slack_events(request: Request) -> Response:
+        if bolt is None:
+            return _error(404, "Slack traffic is served over Socket Mode (SLACK_APP_TOKEN is set)")
+        body = await request.body()
+        bolt_request = to_bolt_request(request, body)
+        bolt_response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request, limiter=limiter)
+        return to_starlette_response(bolt_response)
+
+    async def generic_webhook(request: Request) -> Response:
+        if not rt.settings.care_webhook_secret:
+            return _error(404, "the generic webhook is disabled: set CARE_WEBHOOK_SECRET to enable it")
+        try:
+            body = await read_limited(request, generic.MAX_BODY_BYTES)
+        except BodyTooLarge:
+            return _error(413, f"body is larger than {generic.MAX_BODY_BYTES // 1024} KiB")
+        connector = rt.connectors[generic.NAME]
+        assert isinstance(connector, generic.GenericConnector)
+        if not connector.verify(body, request.headers.get(generic.SIGNATURE_HEADER)):
+            return _error(401, "missing or invalid X-Care-Signature")
+        try:
+            mention = generic.parse(body)
+        except BadPayload as exc:
+            extra = {"field": exc.field} if exc.field else {}
+            return _error(exc.status, str(exc), **extra)
+
+        def store() -> ingest.IngestResult:
+            with rt.unit() as session:
+                return ingest.ingest(session, mention=mention, connector=generic.NAME,
+                                     channel=rt.settings.care_channel, now=rt.now())
+
+        try:
+            result = await anyio.to_thread.run_sync(store)
+        except Exception:
+            logger.exception("could not store webhook mention %s/%s", mention.platform, mention.external_id)
+            return _error(503, "the complaint could not be stored right now; please retry")
+        return JSONResponse({"case_id": result.case_id, "duplicate": result.duplicate}, status_code=202)
+
+    async def healthz(request: Request) -> Response:
+        def check() -> dict[str, int]:
+            ping(rt.engine)
+            with session_scope(rt.sessions) as session:
+                return outbox.pending_counts(session)
+
+        try:
+            pending = await anyio.to_thread.run_sync(check)
+        except Exception as exc:
+            logger.warning("health check failed: %s", type(exc).__name__)
+            return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
+        return JSONResponse({"ok": True, "database": "ok", "outbox_pending": pending})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if start_workers:
+            rt.deliverer.start()
+        try:
+            yield
+        finally:
+            if start_workers:
+                rt.deliverer.stop()
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/webhooks/generic", generic_webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,189 @@
+"""The stored domain: cases, the customer's mentions, the append-only event log, and the outbox.
+
+The database is the source of truth for everything shown in Slack: the Slack message is re-rendered
+from these rows, never read back from Slack.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from bot.clock import as_utc
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out on every backend (SQLite would otherwise hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class CaseStatus:
+    OPEN = "open"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+    CLOSED = (RESOLVED, IGNORED)
+
+
+class Case(Base):
+    """One customer's conversation with the brand on one platform."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    connector: Mapped[str] = mapped_column(String(32))
+    author_id: Mapped[str] = mapped_column(String(128))
+    author_handle: Mapped[str] = mapped_column(String(128))
+    author_name: Mapped[str | None] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default=CaseStatus.OPEN)
+    priority: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    slack_channel: Mapped[str] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    drafting_by: Mapped[str | None] = mapped_column(String(32))
+    drafting_since: Mapped[datetime | None]
+    draft_text: Mapped[str | None] = mapped_column(Text)
+    draft_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None]
+    moved_offline_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    mentions: Mapped[list[Mention]] = relationship(
+        back_populates="case", order_by="Mention.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (Index("ix_cases_open_author", "platform", "connector", "author_id", "status"),)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == CaseStatus.OPEN
+
+    @property
+    def latest_mention(self) -> Mention:
+        return self.mentions[-1]
+
+
+class Mention(Base):
+    """A customer's post. (platform, external_id) is unique: that is what makes ingest idempotent."""
+
+    __tablename__ = "mentions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(256))
+    author_id: Mapped[str] = mapped_column(String(128))
+    author_handle: Mapped[str] = mapped_column(String(128))
+    author_name: Mapped[str | None] = mapped_column(String(256))
+    text: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    posted_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    sentiment: Mapped[float] = mapped_column(Float)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="mentions")
+
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+
+class CaseEvent(Base):
+    """Append-only record of everything that happened to a case: who, what, when, and the exact text sent."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    text_sent: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class OutboxItem(Base):
+    """Work that must reach Slack or a platform exactly once, written in the same transaction as its cause.
+
+    `lane` separates Slack deliveries from platform sends so a slow platform never holds up Slack.
+    `sequence_key` orders items that must not overtake each other (a case's thread notes).
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lane: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    priority_rank: Mapped[int] = mapped_column(Integer, default=2)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index("ix_outbox_ready", "lane", "state", "priority_rank", "available_at"),)
+
+
+class StaffMember(Base):
+    """Cached Slack profile of a teammate, so messages can use their first name without a lookup each time."""
+
+    __tablename__ = "staff"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(256))
+    fetched_at: Mapped[datetime]

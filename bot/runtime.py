@@ -1,0 +1,76 @@
+"""The running app's parts, wired once and handed to listeners and routes.
+
+Listeners get this one object instead of reaching for globals, so tests build it with a manual clock
+and a fake Slack and drive exactly the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import SessionFactory, session_scope
+from bot.delivery import Deliverer
+from bot.services import staff
+from connectors.base import Connector, LengthRule
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: SessionFactory
+    slack: WebClient
+    connectors: dict[str, Connector]
+    deliverer: Deliverer
+    clock: Clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @contextmanager
+    def unit(self) -> Iterator[Session]:
+        """One unit of work; outbox workers are woken once it has committed."""
+        with session_scope(self.sessions) as session:
+            yield session
+        self.deliverer.wake()
+
+    def length_rule(self, connector: str, platform: str) -> LengthRule:
+        from connectors.length import rule_for
+
+        found = self.connectors.get(connector)
+        return found.length_rule(platform) if found else rule_for(platform)
+
+    def can_message_privately(self, connector: str, platform: str) -> bool:
+        found = self.connectors.get(connector)
+        return bool(found and found.can_message_privately(platform))
+
+    def first_name(self, user_id: str) -> str:
+        """A teammate's first name for customer-facing text (cached; Slack's users.info on a miss)."""
+        with session_scope(self.sessions) as session:
+            cached = staff.cached_first_name(session, user_id=user_id, now=self.now())
+        if cached:
+            return cached
+        try:
+            user = self.slack.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            logger.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+            return "the care team"
+        profile = user.get("profile") or {}
+        display = profile.get("real_name") or user.get("real_name") or user.get("name") or user_id
+        first = (profile.get("first_name") or display.split()[0] if display else "") or "the care team"
+        with session_scope(self.sessions) as session:
+            staff.remember(session, user_id=user_id, first_name=first, display_name=display, now=self.now())
+        return first

@@ -1,0 +1,1 @@
+"""Domain services: plain functions over a session and plain values."""

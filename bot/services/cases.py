@@ -1,0 +1,143 @@
+"""Case actions staff take from Slack: claim, escalate, ignore, resolve, reopen, drafting.
+
+Every action appends to the case's event log and queues, in the same transaction, a note in the case
+thread and a refresh of the parent message, so Slack always ends up showing what the database holds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import triage
+from bot.errors import CaseClosed, CaseNotFound, OwnedByOther, UserError
+from bot.models import Case, CaseEvent, CaseStatus
+from bot.services import outbox
+
+IGNORE_REASONS = {"troll": "Troll", "spam": "Spam", "not_for_us": "Not for us"}
+OUTCOMES = {"resolved": "Resolved", "moved_offline": "Moved offline", "walked_away": "Customer walked away"}
+DRAFTING_EXPIRES = timedelta(minutes=20)
+
+
+def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Case:
+    case = session.get(Case, case_id, with_for_update=for_update or None)
+    if case is None:
+        raise CaseNotFound(f"Case #{case_id} does not exist (any more).")
+    return case
+
+
+def record(
+    session: Session,
+    case: Case,
+    *,
+    actor: str,
+    kind: str,
+    now: datetime,
+    text_sent: str | None = None,
+    detail: dict[str, Any] | None = None,
+    note: bool = True,
+) -> CaseEvent:
+    """Append an event; queue its thread note and a refresh of the parent message."""
+    event = CaseEvent(case_id=case.id, at=now, actor=actor, kind=kind, text_sent=text_sent, detail=detail or {})
+    session.add(event)
+    case.updated_at = now
+    session.flush()
+    rank = triage.PRIORITY_RANK[case.priority]
+    if note:
+        outbox.enqueue(session, lane=outbox.SLACK, kind="thread_note", case_id=case.id, priority_rank=rank,
+                       payload={"event_id": event.id}, now=now)
+    outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=rank, now=now)
+    return event
+
+
+def require_open(session: Session, case_id: int) -> Case:
+    case = get_case(session, case_id, for_update=True)
+    if not case.is_open:
+        raise CaseClosed(f"Case #{case.id} is {case.status}; reopen it first.")
+    return case
+
+
+def claim(session: Session, *, case_id: int, user_id: str, now: datetime, take_over: bool = False) -> Case:
+    """Make `user_id` the owner. Taking a case from someone else must be confirmed (`take_over`)."""
+    case = require_open(session, case_id)
+    if case.owner_id == user_id:
+        return case
+    previous = case.owner_id
+    if previous and not take_over:
+        raise OwnedByOther(previous)
+    case.owner_id = user_id
+    record(session, case, actor=user_id, kind="took_over" if previous else "claimed", now=now,
+           detail={"previous_owner": previous} if previous else {})
+    return case
+
+
+def escalate(session: Session, *, case_id: int, user_id: str, now: datetime, targets: tuple[str, ...]) -> Case:
+    case = require_open(session, case_id)
+    case.priority = "urgent"
+    case.escalated_at = now
+    record(session, case, actor=user_id, kind="escalated", now=now, detail={"targets": list(targets)})
+    return case
+
+
+def ignore(session: Session, *, case_id: int, user_id: str, reason: str, comment: str | None, now: datetime) -> Case:
+    if reason not in IGNORE_REASONS:
+        raise UserError("Pick a reason for ignoring this case.")
+    case = require_open(session, case_id)
+    case.status, case.outcome, case.closed_at = CaseStatus.IGNORED, reason, now
+    case.drafting_by = None
+    record(session, case, actor=user_id, kind="ignored", now=now, detail={"reason": reason, "comment": comment})
+    return case
+
+
+def resolve(session: Session, *, case_id: int, user_id: str, outcome: str, comment: str | None, now: datetime) -> Case:
+    if outcome not in OUTCOMES:
+        raise UserError("Pick the outcome of this case.")
+    case = require_open(session, case_id)
+    case.status, case.outcome, case.closed_at = CaseStatus.RESOLVED, outcome, now
+    case.drafting_by = None
+    record(session, case, actor=user_id, kind="resolved", now=now, detail={"outcome": outcome, "comment": comment})
+    return case
+
+
+def reopen(session: Session, *, case_id: int, user_id: str, now: datetime) -> Case:
+    case = get_case(session, case_id, for_update=True)
+    if case.is_open:
+        return case
+    previous = case.status
+    case.status, case.outcome, case.closed_at = CaseStatus.OPEN, None, None
+    record(session, case, actor=user_id, kind="reopened", now=now, detail={"was": previous})
+    return case
+
+
+def start_drafting(session: Session, *, case_id: int, user_id: str, now: datetime) -> Case:
+    """Show on the parent message that `user_id` is writing a reply, so nobody else answers at once."""
+    case = require_open(session, case_id)
+    if case.drafting_by != user_id:
+        case.drafting_by, case.drafting_since = user_id, now
+        outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
+                                      now=now)
+    else:
+        case.drafting_since = now
+    return case
+
+
+def stop_drafting(session: Session, *, case_id: int, user_id: str, now: datetime, draft: str | None = None) -> Case:
+    """The Reply modal closed: keep whatever was typed, and clear the drafting marker."""
+    case = get_case(session, case_id, for_update=True)
+    if draft is not None and draft.strip():
+        case.draft_text, case.draft_by = draft, user_id
+    if case.drafting_by == user_id:
+        case.drafting_by, case.drafting_since = None, None
+        outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
+                                      now=now)
+    return case
+
+
+def someone_else_drafting(case: Case, *, user_id: str, now: datetime) -> str | None:
+    """Who else is writing a reply right now, if anyone (a stale marker is ignored)."""
+    if case.drafting_by and case.drafting_by != user_id and case.drafting_since:
+        if now - case.drafting_since < DRAFTING_EXPIRES:
+            return case.drafting_by
+    return None

@@ -1,0 +1,115 @@
+"""Ingest: a customer's post becomes a mention of a case, once, and its Slack delivery is queued.
+
+Idempotent on (platform, external_id). A new post by an author whose case is still open joins that
+case (it appears in the case's thread) instead of opening a second parent message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import triage
+from bot.models import Case, CaseEvent, CaseStatus, Mention
+from bot.services import outbox
+from connectors.base import InboundMention
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    case_id: int
+    mention_id: int
+    duplicate: bool
+    new_case: bool
+
+
+def _existing(session: Session, mention: InboundMention) -> Mention | None:
+    return session.scalar(
+        select(Mention).where(Mention.platform == mention.platform, Mention.external_id == mention.external_id)
+    )
+
+
+def _lock_author(session: Session, *, platform: str, author_id: str) -> None:
+    """Serialise ingest per author on PostgreSQL so two posts arriving together join one case.
+
+    SQLite needs nothing here: every write transaction there already holds the database write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"{platform}:{author_id}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def ingest(
+    session: Session, *, mention: InboundMention, connector: str, channel: str, now: datetime
+) -> IngestResult:
+    _lock_author(session, platform=mention.platform, author_id=mention.author.id)
+    found = _existing(session, mention)
+    if found is not None:
+        return IngestResult(found.case_id, found.id, duplicate=True, new_case=False)
+
+    assessment = triage.assess(mention.text, stars=mention.extra.get("stars"))
+    case = session.scalar(
+        select(Case)
+        .where(
+            Case.platform == mention.platform,
+            Case.connector == connector,
+            Case.author_id == mention.author.id,
+            Case.status == CaseStatus.OPEN,
+        )
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
+    new_case = case is None
+    if case is None:
+        case = Case(
+            platform=mention.platform, connector=connector, author_id=mention.author.id,
+            author_handle=mention.author.handle, author_name=mention.author.name, status=CaseStatus.OPEN,
+            priority=assessment.priority, slack_channel=channel, created_at=now, updated_at=now,
+        )
+        session.add(case)
+        session.flush()
+    else:
+        case.priority = triage.escalate_priority(case.priority, assessment.priority)
+        case.author_name = mention.author.name or case.author_name
+        case.author_handle = mention.author.handle or case.author_handle
+        case.updated_at = now
+
+    row = Mention(
+        case_id=case.id, platform=mention.platform, external_id=mention.external_id,
+        author_id=mention.author.id, author_handle=mention.author.handle, author_name=mention.author.name,
+        text=mention.text, url=mention.url, posted_at=mention.posted_at, received_at=now,
+        sentiment=assessment.sentiment, extra=dict(mention.extra),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # Another process stored the same post between our check and our insert.
+        found = _existing(session, mention)
+        if found is None:
+            raise
+        if new_case:
+            session.delete(case)
+            session.flush()
+        return IngestResult(found.case_id, found.id, duplicate=True, new_case=False)
+
+    rank = triage.PRIORITY_RANK[case.priority]
+    if new_case:
+        session.add(CaseEvent(case_id=case.id, at=now, actor="customer", kind="received",
+                              detail={"mention_id": row.id, "priority_reason": assessment.reason}))
+        outbox.enqueue(session, lane=outbox.SLACK, kind="post_parent", case_id=case.id, priority_rank=rank, now=now)
+    else:
+        event = CaseEvent(case_id=case.id, at=now, actor="customer", kind="mention_added",
+                          detail={"mention_id": row.id})
+        session.add(event)
+        session.flush()
+        outbox.enqueue(session, lane=outbox.SLACK, kind="thread_note", case_id=case.id, priority_rank=rank,
+                       payload={"event_id": event.id}, now=now)
+        outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=rank, now=now)
+    return IngestResult(case.id, row.id, duplicate=False, new_case=new_case)

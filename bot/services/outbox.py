@@ -1,0 +1,170 @@
+"""The transactional outbox: what must reach Slack or a platform, stored with the change that caused it.
+
+Items are written in the caller's transaction, so a committed change always has its delivery queued
+and a rolled-back one never does. Workers lease items with a conditional UPDATE (works the same on
+SQLite and PostgreSQL), so several processes can share one queue and an item whose worker died is
+picked up again when its lease runs out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from bot.models import OutboxItem
+
+SLACK = "slack"
+PLATFORM = "platform"
+
+PENDING = "pending"
+DONE = "done"
+FAILED = "failed"
+SUPERSEDED = "superseded"
+
+LEASE_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Leased:
+    id: int
+    kind: str
+    case_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+    lease_owner: str
+
+
+def enqueue(
+    session: Session,
+    *,
+    lane: str,
+    kind: str,
+    now: datetime,
+    case_id: int | None = None,
+    priority_rank: int = 2,
+    payload: dict[str, Any] | None = None,
+) -> OutboxItem:
+    item = OutboxItem(
+        lane=lane, kind=kind, case_id=case_id, priority_rank=priority_rank, payload=payload or {},
+        state=PENDING, attempts=0, available_at=now, created_at=now, result={},
+    )
+    session.add(item)
+    session.flush()
+    return item
+
+
+def lease_next(session: Session, *, lane: str, owner: str, now: datetime, exclude_ids: set[int] | None = None) -> Leased | None:
+    """Lease the most urgent ready item of `lane`, keeping each case's items in the order they were written.
+
+    An item is ready when it is pending, due, unleased (or its lease expired) and no older pending item
+    of the same case is still waiting: a thread note must not overtake the parent message it hangs on.
+    """
+    older = aliased(OutboxItem)
+    blocked_by_older = (
+        select(older.id)
+        .where(
+            older.case_id == OutboxItem.case_id,
+            older.lane == OutboxItem.lane,
+            older.state == PENDING,
+            older.id < OutboxItem.id,
+        )
+        .exists()
+    )
+    query = (
+        select(OutboxItem.id)
+        .where(
+            OutboxItem.lane == lane,
+            OutboxItem.state == PENDING,
+            OutboxItem.available_at <= now,
+            or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+            or_(OutboxItem.case_id.is_(None), ~blocked_by_older),
+        )
+        .order_by(OutboxItem.priority_rank, OutboxItem.available_at, OutboxItem.id)
+        .limit(10)
+    )
+    for item_id in session.scalars(query):
+        if exclude_ids and item_id in exclude_ids:
+            continue
+        claimed = session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.id == item_id,
+                OutboxItem.state == PENDING,
+                or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+            )
+            .values(lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS),
+                    attempts=OutboxItem.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount == 1:
+            item = session.get(OutboxItem, item_id, populate_existing=True)
+            assert item is not None
+            return Leased(item.id, item.kind, item.case_id, dict(item.payload), item.attempts, owner)
+    return None
+
+
+def _owned(session: Session, leased: Leased) -> OutboxItem | None:
+    """The item, if our lease still holds: a worker that lost its lease must not overwrite another's result."""
+    item = session.get(OutboxItem, leased.id, populate_existing=True)
+    if item is None or item.state != PENDING or item.lease_owner != leased.lease_owner:
+        return None
+    return item
+
+
+def complete(session: Session, leased: Leased, *, now: datetime, result: dict[str, Any] | None = None) -> bool:
+    item = _owned(session, leased)
+    if item is None:
+        return False
+    item.state, item.done_at, item.lease_until, item.result = DONE, now, None, result or {}
+    return True
+
+
+def retry_later(session: Session, leased: Leased, *, now: datetime, delay: float, error: str) -> None:
+    item = _owned(session, leased)
+    if item is None:
+        return
+    item.available_at = now + timedelta(seconds=delay)
+    item.lease_until = None
+    item.last_error = error
+
+
+def give_up(session: Session, leased: Leased, *, now: datetime, error: str) -> None:
+    item = _owned(session, leased)
+    if item is None:
+        return
+    item.state, item.done_at, item.lease_until, item.last_error = FAILED, now, None, error
+
+
+def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int, now: datetime) -> None:
+    """Queue a re-render of the case's parent message, unless one not yet started is already queued.
+
+    The parent message is rendered from the database at delivery time, so one queued refresh (or the
+    not-yet-posted parent itself) already shows every change made before it is sent.
+    """
+    waiting = session.scalar(
+        select(OutboxItem.id).where(
+            OutboxItem.case_id == case_id,
+            OutboxItem.kind.in_(("post_parent", "update_parent")),
+            OutboxItem.state == PENDING,
+            OutboxItem.lease_until.is_(None),
+        ).limit(1)
+    )
+    if waiting is None:
+        enqueue(session, lane=SLACK, kind="update_parent", case_id=case_id, priority_rank=priority_rank, now=now)
+
+
+def pending_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(OutboxItem.lane, func.count()).where(OutboxItem.state == PENDING).group_by(OutboxItem.lane)
+    )
+    return {lane: int(count) for lane, count in rows}
+
+
+def next_due(session: Session, *, lane: str) -> datetime | None:
+    return session.scalar(
+        select(func.min(OutboxItem.available_at)).where(and_(OutboxItem.lane == lane, OutboxItem.state == PENDING))
+    )

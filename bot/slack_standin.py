@@ -1,0 +1,309 @@
+"""A local stand-in for the Slack Web API (and a reply endpoint), served over real HTTP on 127.0.0.1.
+
+The demo runs the bot against it, and the tests use it as their fake Slack: it answers the methods
+the bot calls the way Slack does, records every call, keeps channel history (with threads and message
+metadata), and can be told to fail: a 429 with Retry-After, a 5xx, an error code, or a slow answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass
+class Message:
+    ts: str
+    channel: str
+    text: str
+    user: str
+    blocks: list[dict[str, Any]] | None = None
+    thread_ts: str | None = None
+    metadata: dict[str, Any] | None = None
+    edits: int = 0
+
+    def as_api(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "user": self.user}
+        if self.blocks:
+            data["blocks"] = self.blocks
+        if self.thread_ts:
+            data["thread_ts"] = self.thread_ts
+        if self.metadata:
+            data["metadata"] = self.metadata
+        return data
+
+
+@dataclass
+class ReplyPost:
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return dict(json.loads(self.body))
+
+
+@dataclass
+class SlackState:
+    token: str = "xoxb-standin-token"
+    bot_user: str = "UCAREBOT"
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[str, list[Message]] = field(default_factory=lambda: defaultdict(list))
+    ephemeral: list[dict[str, Any]] = field(default_factory=list)
+    views: list[dict[str, Any]] = field(default_factory=list)
+    faults: dict[str, list[Fault]] = field(default_factory=lambda: defaultdict(list))
+    delays: dict[str, float] = field(default_factory=dict)
+    replies: list[ReplyPost] = field(default_factory=list)
+    reply_statuses: list[int] = field(default_factory=list)
+    _ts: int = 0
+
+
+class SlackStandIn:
+    """Start with `with SlackStandIn() as slack:`; point the bot at `slack.api_url`."""
+
+    def __init__(self, *, token: str = "xoxb-standin-token") -> None:
+        self.state = SlackState(token=token)
+        self._lock = threading.RLock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-standin", daemon=True)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> SlackStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/api/"
+
+    @property
+    def reply_url(self) -> str:
+        return self.base_url + "/reply-endpoint"
+
+    # -- test controls ---------------------------------------------------------------------------
+    def add_user(self, user_id: str, real_name: str, first_name: str | None = None) -> None:
+        with self._lock:
+            self.state.users[user_id] = {
+                "id": user_id, "name": real_name.lower().replace(" ", "."), "real_name": real_name,
+                "profile": {"real_name": real_name, "first_name": first_name or real_name.split()[0],
+                            "display_name": real_name.split()[0]},
+            }
+
+    def fail(self, method: str, *, status: int = 200, error: str | None = None, retry_after: float | None = None,
+             times: int = 1) -> None:
+        """The next `times` calls of `method` fail this way (status 429/5xx, or ok:false with `error`)."""
+        with self._lock:
+            self.state.faults[method].extend(Fault(status, error, retry_after) for _ in range(times))
+
+    def slow(self, method: str, seconds: float) -> None:
+        with self._lock:
+            self.state.delays[method] = seconds
+
+    def fail_replies(self, *statuses: int) -> None:
+        """The reply endpoint answers these statuses, in order, before going back to 200."""
+        with self._lock:
+            self.state.reply_statuses.extend(statuses)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.state.calls if c.method == method]
+
+    def channel(self, channel: str) -> list[Message]:
+        """Top-level messages of a channel, oldest first."""
+        with self._lock:
+            return [m for m in self.state.messages[channel] if m.thread_ts is None]
+
+    def thread(self, channel: str, ts: str) -> list[Message]:
+        with self._lock:
+            return [m for m in self.state.messages[channel] if m.thread_ts == ts]
+
+    @property
+    def replies(self) -> list[ReplyPost]:
+        with self._lock:
+            return list(self.state.replies)
+
+    # -- the API ---------------------------------------------------------------------------------
+    def _next_ts(self) -> str:
+        self.state._ts += 1
+        return f"{1795000000 + self.state._ts}.{self.state._ts:06d}"
+
+    def _find(self, channel: str, ts: str) -> Message | None:
+        return next((m for m in self.state.messages[channel] if m.ts == ts), None)
+
+    def handle(self, method: str, params: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with self._lock:
+            self.state.calls.append(Call(method, params, token))
+            delay = self.state.delays.get(method, 0.0)
+            fault = self.state.faults[method].pop(0) if self.state.faults.get(method) else None
+        if delay:
+            time.sleep(delay)
+        if fault is not None:
+            if fault.status == 429:
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": f"{fault.retry_after or 1:g}"}
+            if fault.status >= 500:
+                return fault.status, {"ok": False, "error": "internal_error"}, {}
+            return 200, {"ok": False, "error": fault.error or "unknown_error"}, {}
+        if method != "api.test" and token != self.state.token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        with self._lock:
+            return 200, self._answer(method, params), {}
+
+    def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        s = self.state
+        if method == "auth.test":
+            return {"ok": True, "url": "https://standin.slack.com/", "team": "Stand-in", "user": "care-bot",
+                    "team_id": "T0STANDIN", "user_id": s.bot_user, "bot_id": "B0STANDIN"}
+        if method == "chat.postMessage":
+            channel = p.get("channel")
+            if not channel:
+                return {"ok": False, "error": "channel_not_found"}
+            if not p.get("text") and not p.get("blocks"):
+                return {"ok": False, "error": "no_text"}
+            thread_ts = p.get("thread_ts") or None
+            if thread_ts and self._find(channel, thread_ts) is None:
+                return {"ok": False, "error": "thread_not_found"}
+            message = Message(self._next_ts(), channel, p.get("text", ""), s.bot_user, _json(p.get("blocks")),
+                              thread_ts, _json(p.get("metadata")))
+            s.messages[channel].append(message)
+            return {"ok": True, "channel": channel, "ts": message.ts, "message": message.as_api()}
+        if method == "chat.update":
+            message = self._find(p.get("channel", ""), p.get("ts", ""))
+            if message is None:
+                return {"ok": False, "error": "message_not_found"}
+            message.text = p.get("text", message.text)
+            message.blocks = _json(p.get("blocks")) or message.blocks
+            message.edits += 1
+            return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+        if method == "chat.postEphemeral":
+            s.ephemeral.append(dict(p))
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method in ("views.open", "views.push", "views.update"):
+            view = _json(p.get("view")) or {}
+            s.views.append({"method": method, "trigger_id": p.get("trigger_id"), "view": view})
+            return {"ok": True, "view": {"id": f"V{len(s.views):06d}", **view}}
+        if method == "users.info":
+            user = s.users.get(p.get("user", ""))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method in ("conversations.history", "conversations.replies"):
+            channel = p.get("channel", "")
+            if method == "conversations.history":
+                found = [m for m in s.messages[channel] if m.thread_ts is None]
+            else:
+                found = [m for m in s.messages[channel] if m.ts == p.get("ts") or m.thread_ts == p.get("ts")]
+            ordered = list(reversed(found)) if method == "conversations.history" else found
+            return {"ok": True, "messages": [m.as_api() for m in ordered], "has_more": False}
+        if method == "chat.getPermalink":
+            return {"ok": True, "permalink": f"https://standin.slack.com/archives/{p.get('channel')}/"
+                                             f"p{str(p.get('message_ts', '')).replace('.', '')}"}
+        if method == "conversations.open":
+            users = str(p.get("users", ""))
+            return {"ok": True, "channel": {"id": "D" + re.sub(r"[^A-Z0-9]", "", users.upper())[:10]}}
+        return {"ok": True}
+
+    def reply_endpoint(self, body: bytes, headers: dict[str, str]) -> int:
+        with self._lock:
+            status = self.state.reply_statuses.pop(0) if self.state.reply_statuses else 200
+            if 200 <= status < 300:
+                self.state.replies.append(ReplyPost(body, headers))
+            return status
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def _body(self) -> bytes:
+                length = int(self.headers.get("content-length") or 0)
+                return self.rfile.read(length) if length else b""
+
+            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json; charset=utf-8")
+                self.send_header("content-length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _dispatch(self, params: dict[str, Any]) -> None:
+                path = urlparse(self.path).path
+                if not path.startswith("/api/"):
+                    self._send(404, {"ok": False, "error": "unknown_path"})
+                    return
+                auth = self.headers.get("authorization", "")
+                token = auth[7:] if auth.lower().startswith("bearer ") else params.pop("token", None)
+                status, payload, headers = standin.handle(path[len("/api/"):], params, token)
+                self._send(status, payload, headers)
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._dispatch(dict(parse_qsl(urlparse(self.path).query)))
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self._body()
+                if urlparse(self.path).path == "/reply-endpoint":
+                    status = standin.reply_endpoint(body, {k.lower(): v for k, v in self.headers.items()})
+                    self._send(status, {"ok": 200 <= status < 300, "id": f"r{len(standin.state.replies)}"})
+                    return
+                ctype = self.headers.get("content-type", "")
+                if "json" in ctype:
+                    params = json.loads(body or b"{}")
+                else:
+                    params = dict(parse_qsl(body.decode()))
+                params.update(dict(parse_qsl(urlparse(self.path).query)))
+                self._dispatch(params)
+
+        return Handler
+
+
+def _json(value: Any) -> Any:
+    """slack_sdk sends structured arguments as JSON strings in form bodies, and as objects in JSON bodies."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,1 @@
+"""Social platforms behind one small interface (see connectors.base)."""

@@ -1,0 +1,83 @@
+"""Buttons on a case message. Each acks at once; the work (database, Slack) happens after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot import blocks
+from bot.errors import OwnedByOther
+from bot.runtime import Runtime
+from bot.services import cases, replies
+from handlers import clicked_case_id, user_id
+
+
+def register(app: App, rt: Runtime) -> None:
+    def on_claim(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        case_id = clicked_case_id(body)
+        try:
+            with rt.unit() as s:
+                cases.claim(s, case_id=case_id, user_id=user_id(body), now=rt.now())
+        except OwnedByOther as exc:
+            client.views_open(trigger_id=body["trigger_id"], view=blocks.take_over_modal(case_id, exc.owner_id))
+
+    def on_reply(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        uid = user_id(body)
+        with rt.unit() as s:
+            case = cases.get_case(s, clicked_case_id(body))
+            other = cases.someone_else_drafting(case, user_id=uid, now=rt.now())
+            cases.start_drafting(s, case_id=case.id, user_id=uid, now=rt.now())
+            rule = rt.length_rule(case.connector, case.platform)
+            note = "Links count as 23 characters." if rule.count("http://x") != len("http://x") else ""
+            view = blocks.reply_modal(case, limit=rule.limit, limit_note=note, draft=case.draft_text,
+                                      warning=f"<@{other}> is drafting a reply to this customer right now."
+                                      if other else None)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def on_move_to_dm(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        uid = user_id(body)
+        agent = rt.first_name(uid)
+        settings = rt.settings
+        with rt.unit() as s:
+            case = cases.get_case(s, clicked_case_id(body))
+            private = settings.private_template if rt.can_message_privately(case.connector, case.platform) else None
+            replies.move_to_dm(s, case_id=case.id, user_id=uid, agent_first_name=agent,
+                               template=settings.move_to_dm_template, private_template=private,
+                               contact=settings.contact_route, now=rt.now())
+
+    def on_escalate(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        with rt.unit() as s:
+            cases.escalate(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now(),
+                           targets=rt.settings.care_escalate_to)
+
+    def on_ignore(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        with rt.unit() as s:
+            case_id = cases.require_open(s, clicked_case_id(body)).id
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.ignore_modal(case_id))
+
+    def on_resolve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        with rt.unit() as s:
+            case_id = cases.require_open(s, clicked_case_id(body)).id
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(case_id))
+
+    def on_reopen(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        with rt.unit() as s:
+            cases.reopen(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
+
+    app.action(blocks.ACTION_CLAIM)(on_claim)
+    app.action(blocks.ACTION_REPLY)(on_reply)
+    app.action(blocks.ACTION_MOVE_TO_DM)(on_move_to_dm)
+    app.action(blocks.ACTION_ESCALATE)(on_escalate)
+    app.action(blocks.ACTION_IGNORE)(on_ignore)
+    app.action(blocks.ACTION_RESOLVE)(on_resolve)
+    app.action(blocks.ACTION_REOPEN)(on_reopen)
+

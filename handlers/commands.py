@@ -1,0 +1,26 @@
+"""The /care slash command. Answers are ephemeral: visible to the person who asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.runtime import Runtime
+
+USAGE = (
+    "*/care* — the social care desk\n"
+    "• `/care help` — this message\n"
+    "Cases arrive in <#{channel}> with buttons: *Claim*, *Reply*, *Move to DM*, *Escalate*, *Ignore*, *Resolve*."
+)
+
+
+def register(app: App, rt: Runtime) -> None:
+    def on_care(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        ack()
+        words = (command.get("text") or "").split()
+        sub = words[0].lower() if words else "help"
+        prefix = "" if sub == "help" else f"I don't know `/care {sub}`.\n"
+        respond(response_type="ephemeral", text=prefix + USAGE.format(channel=rt.settings.care_channel))
+
+    app.command("/care")(on_care)

@@ -1,0 +1,1 @@
+"""Alembic revisions for the care-bot schema (a package so they ship inside the wheel)."""
