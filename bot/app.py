@@ -9,26 +9,16 @@ from typing import Any
 import httpx
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot import db
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Deliverer
-from bot.errors import UserError
 from bot.runtime import Runtime
 from connectors.registry import build_connectors, make_http_client
-from handlers import register_all
+from handlers import register_all, tell_user
 
 logger = logging.getLogger(__name__)
-
-
-def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The channel and user to tell about a failed action, from any kind of Slack payload."""
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
-    channel = ((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-               or body.get("channel_id"))
-    return channel, user
 
 
 def build_bolt_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
@@ -44,18 +34,8 @@ def build_bolt_app(rt: Runtime, *, listener_executor: Executor | None = None) ->
     register_all(app, rt)
 
     @app.error
-    def on_error(error: Exception, body: dict[str, Any], client: WebClient) -> BoltResponse | None:
-        channel, user = _where(body)
-        if isinstance(error, UserError):
-            message = str(error)
-        else:
-            logger.error("listener failed: %s", error, exc_info=error)
-            message = "Sorry, that didn't work because of a problem on our side. Please try again in a moment."
-        if user:
-            try:
-                client.chat_postEphemeral(channel=channel or rt.settings.care_channel, user=user, text=message)
-            except SlackApiError as exc:
-                logger.warning("could not tell %s about the error: %s", user, exc.response.get("error"))
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
+        tell_user(rt, body, error)
         return None
 
     return app
@@ -77,8 +57,9 @@ def build_runtime(
         db.upgrade(engine)
     sessions = db.make_session_factory(engine)
     slack = slack or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
-    connectors = build_connectors(settings, http_client or make_http_client())
+    http = http_client or make_http_client()
+    connectors = build_connectors(settings, http)
     deliverer = Deliverer(session_factory=sessions, slack=slack, connectors=connectors, clock=clock,
                           **deliverer_options)
     return Runtime(settings=settings, engine=engine, sessions=sessions, slack=slack, connectors=connectors,
-                   deliverer=deliverer, clock=clock)
+                   deliverer=deliverer, clock=clock, http=http)

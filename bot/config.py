@@ -15,6 +15,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.errors import ConfigError
 
@@ -33,6 +35,7 @@ TEMPLATE_FIELDS = frozenset({"customer", "agent", "contact"})
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ESCALATION_TARGET = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+DATABASE_BACKENDS = ("sqlite", "postgresql", "postgres")
 
 
 class Secret(str):
@@ -65,8 +68,17 @@ class Settings:
         return self.slack_app_token is not None
 
     def __repr__(self) -> str:  # secrets are already masked; keep `extra` out of logs entirely
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        shown = ", ".join(f"{f.name}={self._shown(f.name)!r}" for f in fields(self) if f.repr)
         return f"Settings({shown})"
+
+    def _shown(self, name: str) -> object:
+        value = getattr(self, name)
+        if name == "database_url":  # a PostgreSQL URL may carry a password
+            try:
+                return make_url(value).render_as_string(hide_password=True)
+            except (ArgumentError, ValueError):
+                return "***"
+        return value
 
 
 def read_environment(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
@@ -99,9 +111,33 @@ def _http_url(env: Mapping[str, str], name: str, default: str | None) -> str | N
     value = _get(env, name)
     if value is None:
         return default
-    parsed = urlparse(value)
+    try:
+        parsed = urlparse(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parsed = urlparse("")
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"{name} must be an http:// or https:// URL, got {value!r}.")
+    return value
+
+
+def _slack_api_url(env: Mapping[str, str]) -> str:
+    """slack_sdk joins method names onto this like a browser resolves links: keep the trailing slash."""
+    value = _http_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL) or DEFAULT_SLACK_API_URL
+    return value if value.endswith("/") else value + "/"
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    value = _get(env, "DATABASE_URL") or "sqlite:///care.db"
+    what = "a database URL like sqlite:///care.db or postgresql://user@host/db"
+    if "://" not in value:
+        raise ConfigError(f"DATABASE_URL must be {what}, got {value!r}.")
+    try:
+        backend = make_url(value).get_backend_name()
+    except (ArgumentError, ValueError):  # not echoed: it may hold a password
+        raise ConfigError(f"DATABASE_URL could not be read as a URL: expected {what}.") from None
+    if backend not in DATABASE_BACKENDS:
+        raise ConfigError(f"DATABASE_URL must be a SQLite or PostgreSQL URL like sqlite:///care.db or "
+                          f"postgresql://user@host/db, got a {backend} URL.")
     return value
 
 
@@ -117,6 +153,11 @@ def _template(env: Mapping[str, str], name: str, default: str) -> str:
             f"{name} uses unknown placeholder {{{sorted(unknown)[0]}}}: "
             "only {customer}, {agent} and {contact} are available."
         )
+    try:  # a bad conversion or format spec ({customer!x}, {customer:d}) only fails when filled in
+        value.format(customer="Jane", agent="Alice", contact="by direct message")
+    except (ValueError, IndexError, KeyError, AttributeError):
+        raise ConfigError(f"{name} is not a valid template: use {{customer}}, {{agent}} and {{contact}} "
+                          "without conversions or format specs.") from None
     return value
 
 
@@ -160,15 +201,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
             )
 
     port_text = _get(env, "PORT") or "3000"
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 0 < int(port_text) < 65536:
         raise ConfigError(f"PORT must be a port number between 1 and 65535, got {port_text!r}.")
 
-    database_url = _get(env, "DATABASE_URL") or "sqlite:///care.db"
-    if "://" not in database_url:
-        raise ConfigError(
-            f"DATABASE_URL must be a database URL like sqlite:///care.db or postgresql://user@host/db, "
-            f"got {database_url!r}."
-        )
+    database_url = _database_url(env)
 
     webhook_secret = _get(env, "CARE_WEBHOOK_SECRET")
     log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
@@ -179,7 +215,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         slack_bot_token=Secret(bot_token),
         slack_signing_secret=Secret(signing_secret or ""),
         slack_app_token=Secret(app_token) if app_token else None,
-        slack_api_url=_http_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL) or DEFAULT_SLACK_API_URL,
+        slack_api_url=_slack_api_url(env),
         care_channel=channel,
         care_escalate_to=escalate,
         database_url=database_url,

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
@@ -36,6 +37,13 @@ class Runtime:
     connectors: dict[str, Connector]
     deliverer: Deliverer
     clock: Clock
+    http: httpx.Client
+
+    def close(self) -> None:
+        """Stop the workers and release connections (the tests and the demo build many runtimes)."""
+        self.deliverer.stop()
+        self.http.close()
+        self.engine.dispose()
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 
@@ -24,7 +25,9 @@ logger = logging.getLogger(__name__)
 NAME = "generic"
 MAX_BODY_BYTES = 64 * 1024
 SIGNATURE_HEADER = "x-care-signature"
-_PLATFORM = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+_PLATFORM = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
+# Characters that are never part of a URL as sent; `<`, `>` and `|` would also break Slack's link markup.
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>|]")
 
 
 def _string(obj: dict[str, Any], key: str, path: str, *, required: bool = True, max_len: int = 256) -> str | None:
@@ -39,6 +42,12 @@ def _string(obj: dict[str, Any], key: str, path: str, *, required: bool = True, 
         raise BadPayload(f"field '{path}' must not be empty", field=path)
     if len(value) > max_len:
         raise BadPayload(f"field '{path}' is longer than {max_len} characters", field=path)
+    if "\x00" in value:  # PostgreSQL cannot store NUL in text
+        raise BadPayload(f"field '{path}' must not contain NUL characters", field=path)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape like "\ud800" cannot be stored
+        raise BadPayload(f"field '{path}' is not valid Unicode text", field=path)
     return value
 
 
@@ -49,7 +58,22 @@ def _timestamp(value: str, path: str) -> datetime:
         raise BadPayload(f"field '{path}' must be an ISO 8601 timestamp like 2026-11-22T10:00:00Z", field=path)
     if parsed.tzinfo is None:
         raise BadPayload(f"field '{path}' must include a time zone (e.g. a trailing Z)", field=path)
+    try:
+        parsed.astimezone(UTC)  # it is stored in UTC; year 1 at +01:00 has no UTC equivalent
+    except OverflowError:
+        raise BadPayload(f"field '{path}' is out of range", field=path)
     return parsed
+
+
+def _http_url(value: str, path: str) -> str:
+    try:
+        parsed = urlparse(value)
+        ok = parsed.scheme.lower() in ("http", "https") and bool(parsed.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        ok = False
+    if not ok or _URL_FORBIDDEN.search(value):
+        raise BadPayload(f"field '{path}' must be an http(s) URL", field=path)
+    return value
 
 
 def parse(body: bytes) -> InboundMention:
@@ -58,11 +82,13 @@ def parse(body: bytes) -> InboundMention:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise BadPayload("body is not valid JSON", status=400)
+    except RecursionError:
+        raise BadPayload("body is not valid JSON we can read (nested too deeply)", status=400)
     if not isinstance(data, dict):
         raise BadPayload("body must be a JSON object", field="$")
 
     platform = _string(data, "platform", "platform", max_len=32) or ""
-    if not _PLATFORM.match(platform.lower()):
+    if not _PLATFORM.fullmatch(platform.lower()):
         raise BadPayload("field 'platform' must be a short platform name like 'twitter'", field="platform")
     external_id = _string(data, "id", "id") or ""
     author = data.get("author")
@@ -75,8 +101,8 @@ def parse(body: bytes) -> InboundMention:
     name = _string(author, "name", "author.name", required=False)
     text = _string(data, "text", "text", max_len=40_000) or ""
     url = _string(data, "url", "url", required=False, max_len=2048)
-    if url is not None and not re.match(r"^https?://", url):
-        raise BadPayload("field 'url' must be an http(s) URL", field="url")
+    if url is not None:
+        url = _http_url(url, "url")
     created = _timestamp(_string(data, "created_at", "created_at", max_len=64) or "", "created_at")
     return InboundMention(
         platform=platform.lower(),

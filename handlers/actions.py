@@ -11,7 +11,7 @@ from bot import blocks
 from bot.errors import OwnedByOther
 from bot.runtime import Runtime
 from bot.services import cases, replies
-from handlers import clicked_case_id, user_id
+from handlers import clicked_case_id, guarded, user_id
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -73,11 +73,11 @@ def register(app: App, rt: Runtime) -> None:
         with rt.unit() as s:
             cases.reopen(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
 
-    app.action(blocks.ACTION_CLAIM)(on_claim)
-    app.action(blocks.ACTION_REPLY)(on_reply)
-    app.action(blocks.ACTION_MOVE_TO_DM)(on_move_to_dm)
-    app.action(blocks.ACTION_ESCALATE)(on_escalate)
-    app.action(blocks.ACTION_IGNORE)(on_ignore)
-    app.action(blocks.ACTION_RESOLVE)(on_resolve)
-    app.action(blocks.ACTION_REOPEN)(on_reopen)
+    app.action(blocks.ACTION_CLAIM)(guarded(rt, on_claim))
+    app.action(blocks.ACTION_REPLY)(guarded(rt, on_reply))
+    app.action(blocks.ACTION_MOVE_TO_DM)(guarded(rt, on_move_to_dm))
+    app.action(blocks.ACTION_ESCALATE)(guarded(rt, on_escalate))
+    app.action(blocks.ACTION_IGNORE)(guarded(rt, on_ignore))
+    app.action(blocks.ACTION_RESOLVE)(guarded(rt, on_resolve))
+    app.action(blocks.ACTION_REOPEN)(guarded(rt, on_reopen))
 

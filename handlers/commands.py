@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.runtime import Runtime
+from handlers import guarded
 
 USAGE = (
     "*/care* — the social care desk\n"
@@ -16,11 +17,11 @@ USAGE = (
 
 
 def register(app: App, rt: Runtime) -> None:
-    def on_care(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    def on_care(ack: Ack, body: dict[str, Any], command: dict[str, Any], respond: Respond) -> None:
         ack()
         words = (command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         prefix = "" if sub == "help" else f"I don't know `/care {sub}`.\n"
         respond(response_type="ephemeral", text=prefix + USAGE.format(channel=rt.settings.care_channel))
 
-    app.command("/care")(on_care)
+    app.command("/care")(guarded(rt, on_care))

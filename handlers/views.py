@@ -10,6 +10,7 @@ from slack_bolt import Ack, App
 from bot import blocks
 from bot.errors import UserError
 from bot.runtime import Runtime
+from handlers import guarded
 from bot.services import cases, replies
 
 
@@ -65,8 +66,8 @@ def register(app: App, rt: Runtime) -> None:
         with rt.unit() as s:
             cases.claim(s, case_id=_case_id(view), user_id=body["user"]["id"], now=rt.now(), take_over=True)
 
-    app.view_submission(blocks.VIEW_REPLY)(on_reply_submit)
-    app.view_closed(blocks.VIEW_REPLY)(on_reply_closed)
-    app.view_submission(blocks.VIEW_IGNORE)(on_choice("ignore"))
-    app.view_submission(blocks.VIEW_RESOLVE)(on_choice("resolve"))
-    app.view_submission(blocks.VIEW_TAKE_OVER)(on_take_over)
+    app.view_submission(blocks.VIEW_REPLY)(guarded(rt, on_reply_submit))
+    app.view_closed(blocks.VIEW_REPLY)(guarded(rt, on_reply_closed))
+    app.view_submission(blocks.VIEW_IGNORE)(guarded(rt, on_choice("ignore")))
+    app.view_submission(blocks.VIEW_RESOLVE)(guarded(rt, on_choice("resolve")))
+    app.view_submission(blocks.VIEW_TAKE_OVER)(guarded(rt, on_take_over))

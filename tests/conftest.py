@@ -91,8 +91,7 @@ def settings(env: dict[str, str]) -> Settings:
 def rt(settings: Settings, clock: ManualClock) -> Iterator[Runtime]:
     runtime = build_runtime(settings, clock=clock, sleep=lambda seconds: clock.advance(seconds))
     yield runtime
-    runtime.deliverer.stop()
-    runtime.engine.dispose()
+    runtime.close()
 
 
 class TrackingExecutor(ThreadPoolExecutor):

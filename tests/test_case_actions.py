@@ -1,0 +1,290 @@
+"""Every button's whole flow, driven over HTTP as Slack drives it, read back from the fake Slack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.models import Case, CaseEvent
+from tests.conftest import CHANNEL, post_webhook, webhook_body
+from tests.slack_requests import (
+    block_action,
+    post_interaction,
+    radio_value,
+    text_value,
+    view_payload,
+)
+
+BUTTONS = ["Claim", "Reply", "Move to DM", "Escalate", "Ignore", "Resolve"]
+
+
+class Desk:
+    """Drives the app as Slack and a staff member would, and reads what reached the fake Slack."""
+
+    def __init__(self, app_url: str, rt: Any, slack: Any, listeners: Any) -> None:
+        self.url, self.rt, self.slack, self.listeners = app_url, rt, slack, listeners
+
+    def settle(self) -> None:
+        self.listeners.wait_idle()
+        self.rt.deliverer.drain()
+
+    def new_case(self, **overrides: Any) -> int:
+        response = post_webhook(self.url, webhook_body(**overrides))
+        assert response.status_code == 202, response.text
+        self.settle()
+        return int(response.json()["case_id"])
+
+    def click(self, action: str, case_id: int, user: str = "U0ALICE") -> None:
+        response = post_interaction(self.url, block_action(action, str(case_id), user=user))
+        assert response.status_code == 200, response.text
+        self.settle()
+
+    def submit(self, view: dict[str, Any], values: dict[str, Any], user: str = "U0ALICE",
+               kind: str = "view_submission") -> dict[str, Any]:
+        response = post_interaction(self.url, view_payload(kind, view, values, user=user))
+        assert response.status_code == 200, response.text
+        self.settle()
+        return response.json() if response.content else {}
+
+    def last_view(self) -> dict[str, Any]:
+        return self.slack.state.views[-1]["view"]
+
+    @property
+    def parent(self) -> Any:
+        parents = self.slack.channel(CHANNEL)
+        assert len(parents) == 1
+        return parents[0]
+
+    def thread_texts(self) -> list[str]:
+        return [m.text for m in self.slack.thread(CHANNEL, self.parent.ts)]
+
+    def button_labels(self) -> list[str]:
+        actions = [b for b in self.parent.blocks if b["type"] == "actions"][0]
+        return [e["text"]["text"] for e in actions["elements"]]
+
+    def parent_text(self) -> str:
+        return json.dumps(self.parent.blocks)
+
+    def case(self, case_id: int) -> Case:
+        with self.rt.sessions() as s:
+            case = s.get(Case, case_id)
+            assert case is not None
+            return case
+
+
+@pytest.fixture
+def desk(app_url, rt, slack, listeners) -> Desk:
+    return Desk(app_url, rt, slack, listeners)
+
+
+def test_complaint_appears_with_the_six_buttons_and_its_facts(desk: Desk) -> None:
+    desk.new_case()
+    assert desk.button_labels() == BUTTONS
+    text = desk.parent_text()
+    for fact in ("X", "Jane Doe", "@jane_doe", "refund is three weeks late", "https://x.com/jane_doe/status/",
+                 "Priority", "Sentiment", "Status:* Open", "unclaimed"):
+        assert fact in text
+
+
+def test_claim_sets_owner_updates_message_and_notes_thread(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    desk.click("case_claim", case_id)
+    assert "<@U0ALICE>" in desk.parent_text() and "unclaimed" not in desk.parent_text()
+    assert desk.parent.edits >= 1
+    assert desk.thread_texts() == [":raising_hand: <@U0ALICE> claimed this case."]
+
+
+def test_claiming_someone_elses_case_asks_before_taking_over(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    desk.click("case_claim", case_id, user="U0ALICE")
+    desk.click("case_claim", case_id, user="U0BOB")
+    assert desk.case(case_id).owner_id == "U0ALICE"  # nothing stolen yet
+    view = desk.last_view()
+    assert view["callback_id"] == "take_over_modal" and "<@U0ALICE> already owns" in json.dumps(view)
+    desk.submit(view, {}, user="U0BOB")
+    assert desk.case(case_id).owner_id == "U0BOB"
+    assert desk.thread_texts()[-1] == ":raising_hand: <@U0BOB> took this case over from <@U0ALICE>."
+    assert "<@U0BOB>" in desk.parent_text()
+
+
+def test_reply_modal_states_limit_marks_drafting_and_sends_exact_text(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    desk.click("case_reply", case_id, user="U0BOB")
+    view = desk.last_view()
+    assert view["callback_id"] == "reply_modal"
+    label = [b for b in view["blocks"] if b["type"] == "input"][0]["label"]["text"]
+    assert "280 characters" in label
+    assert "<@U0BOB> is drafting a reply" in desk.parent_text()
+
+    reply = "Hi Jane, I'm so sorry about the wait. I've chased your refund and will update you today."
+    desk.submit(view, text_value("reply", "text", reply), user="U0BOB")
+    assert [p.json for p in slack.replies] == [
+        {"in_reply_to": "1790000000000000001", "platform": "twitter", "text": reply, "visibility": "public"}]
+    assert desk.thread_texts()[-1] == f":leftwards_arrow_with_hook: <@U0BOB> replied publicly to Jane:\n> {reply}"
+    assert "drafting" not in desk.parent_text()
+    case = desk.case(case_id)
+    assert case.owner_id == "U0BOB" and case.first_response_at is not None and case.draft_text is None
+    with desk.rt.sessions() as s:
+        sent = s.scalars(select(CaseEvent).where(CaseEvent.kind == "replied")).one()
+        assert sent.text_sent == reply and sent.actor == "U0BOB"
+
+
+def test_reply_modal_rejects_empty_and_overlong_text_inline(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    desk.click("case_reply", case_id)
+    view = desk.last_view()
+    answer = desk.submit(view, text_value("reply", "text", "   "))
+    assert answer == {"response_action": "errors", "errors": {"reply": "Write a reply before sending."}}
+    answer = desk.submit(view, text_value("reply", "text", "x" * 281))
+    assert answer["response_action"] == "errors"
+    assert "281 characters; the limit here is 280" in answer["errors"]["reply"]
+    # X counts a link as 23 characters, so a long URL still fits
+    fits = "a" * 250 + " https://example.com/" + "p" * 100
+    assert desk.submit(view, text_value("reply", "text", fits)) == {}
+    assert slack.replies[-1].json["text"] == fits
+
+
+def test_failed_reply_says_so_in_thread_and_keeps_the_draft(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    slack.fail_replies(400)
+    desk.click("case_reply", case_id)
+    reply = "Hi Jane, so sorry, looking into it now."
+    desk.submit(desk.last_view(), text_value("reply", "text", reply))
+    note = desk.thread_texts()[-1]
+    assert "was *not sent*" in note and "HTTP 400" in note and "draft is kept" in note and reply in note
+    assert slack.replies == []
+    assert desk.case(case_id).draft_text == reply
+    desk.click("case_reply", case_id)  # the next Reply starts from what was typed
+    element = [b for b in desk.last_view()["blocks"] if b["type"] == "input"][0]["element"]
+    assert element["initial_value"] == reply
+
+
+def test_reply_retries_a_platform_outage_before_giving_up(desk: Desk, slack, clock) -> None:
+    case_id = desk.new_case()
+    slack.fail_replies(503)
+    desk.click("case_reply", case_id)
+    desk.submit(desk.last_view(), text_value("reply", "text", "Hi Jane, on it."))
+    assert slack.replies == []  # first try failed; a retry is due in a second
+    clock.advance(2)
+    desk.settle()
+    assert [p.json["text"] for p in slack.replies] == ["Hi Jane, on it."]
+    assert slack.replies[0].headers["x-care-delivery"].startswith("care-")
+    assert "replied publicly" in desk.thread_texts()[-1]
+
+
+def test_closing_the_reply_modal_keeps_what_was_typed(desk: Desk) -> None:
+    case_id = desk.new_case()
+    desk.click("case_reply", case_id)
+    desk.submit(desk.last_view(), text_value("reply", "text", "Half-written answer"), kind="view_closed")
+    assert desk.case(case_id).draft_text == "Half-written answer"
+    assert "drafting" not in desk.parent_text()
+
+
+def test_second_person_opening_reply_is_warned(desk: Desk) -> None:
+    case_id = desk.new_case()
+    desk.click("case_reply", case_id, user="U0ALICE")
+    desk.click("case_reply", case_id, user="U0BOB")
+    assert "<@U0ALICE> is drafting a reply to this customer right now" in json.dumps(desk.last_view())
+
+
+def test_move_to_dm_sends_public_and_private_messages_with_first_names(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    sent = [p.json for p in slack.replies]
+    assert [m["visibility"] for m in sent] == ["public", "private"]
+    assert sent[0]["text"].startswith("Hi Jane, I'm Bob from the care team.")
+    assert "by direct message" in sent[0]["text"]
+    assert sent[1]["text"].startswith("Hi Jane, it's Bob")
+    assert all(m["in_reply_to"] == "1790000000000000001" for m in sent)
+    notes = desk.thread_texts()
+    assert notes[-2].startswith(":lock: <@U0BOB> moved the conversation offline. Sent publicly:\n> Hi Jane")
+    assert notes[-1].startswith(":envelope: <@U0BOB> sent Jane a private message:")
+    assert "moved to DM" in desk.parent_text()
+
+
+def test_move_to_dm_twice_is_refused_with_an_ephemeral_message(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    desk.click("case_move_to_dm", case_id)
+    desk.click("case_move_to_dm", case_id)
+    assert len(slack.replies) == 2
+    assert "already been moved to DM" in slack.state.ephemeral[-1]["text"]
+
+
+def test_escalate_marks_urgent_and_mentions_escalation_targets(desk: Desk) -> None:
+    case_id = desk.new_case()
+    desk.click("case_escalate", case_id)
+    assert desk.case(case_id).priority == "urgent"
+    assert "Urgent" in desk.parent_text()
+    assert desk.thread_texts()[-1] == (
+        ":rotating_light: <@U0ALICE> escalated this case (now urgent): <@U0LEAD> <!subteam^S0MANAGERS>")
+
+
+def test_ignore_asks_for_a_reason_and_sends_nothing(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    desk.click("case_ignore", case_id)
+    view = desk.last_view()
+    assert view["callback_id"] == "ignore_modal"
+    assert desk.submit(view, radio_value(None))["response_action"] == "errors"
+    assert desk.case(case_id).status == "open"
+    desk.submit(view, radio_value("troll"))
+    assert desk.case(case_id).status == "ignored"
+    assert "ignored this case: *Troll*" in desk.thread_texts()[-1]
+    assert slack.replies == []
+    assert desk.button_labels() == ["Reopen"]
+
+
+def test_resolve_asks_for_outcome_and_reopen_brings_buttons_back(desk: Desk) -> None:
+    case_id = desk.new_case()
+    desk.click("case_resolve", case_id)
+    view = desk.last_view()
+    assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == ["resolved", "moved_offline", "walked_away"]
+    desk.submit(view, radio_value("walked_away"))
+    assert desk.case(case_id).status == "resolved" and desk.case(case_id).outcome == "walked_away"
+    assert desk.button_labels() == ["Reopen"]
+    assert "Customer walked away" in desk.thread_texts()[-1]
+    desk.click("case_reopen", case_id, user="U0BOB")
+    assert desk.case(case_id).status == "open"
+    assert desk.button_labels() == BUTTONS
+    assert desk.thread_texts()[-1] == ":arrows_counterclockwise: <@U0BOB> reopened this case."
+
+
+def test_actions_on_a_closed_case_explain_instead_of_failing(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    desk.click("case_resolve", case_id)
+    desk.submit(desk.last_view(), radio_value("resolved"))
+    desk.click("case_claim", case_id)
+    assert "reopen it first" in slack.state.ephemeral[-1]["text"]
+
+
+def test_staff_chatter_in_the_thread_never_reaches_the_customer(desk: Desk, slack, app_url) -> None:
+    import time
+
+    from tests.slack_requests import signed_headers
+    import httpx
+
+    desk.new_case()
+    event = {"token": "x", "team_id": "T0STANDIN", "api_app_id": "A0CARE", "type": "event_callback",
+             "event_id": "Ev1", "event_time": int(time.time()),
+             "event": {"type": "message", "user": "U0ALICE", "text": "Anyone know this customer?",
+                       "channel": CHANNEL, "ts": "1795000999.000100", "thread_ts": desk.parent.ts}}
+    body = json.dumps(event)
+    response = httpx.post(f"{app_url}/slack/events", content=body,
+                          headers=signed_headers(body, content_type="application/json"))
+    assert response.status_code == 200
+    desk.settle()
+    assert slack.replies == []
+
+
+def test_unsigned_or_stale_slack_requests_are_rejected(desk: Desk, app_url) -> None:
+    import time
+
+    case_id = desk.new_case()
+    response = post_interaction(app_url, block_action("case_claim", str(case_id)), secret="wrong")
+    assert response.status_code == 401
+    response = post_interaction(app_url, block_action("case_claim", str(case_id)), timestamp=int(time.time()) - 600)
+    assert response.status_code == 401
+    desk.settle()
+    assert desk.case(case_id).owner_id is None
