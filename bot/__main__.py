@@ -40,14 +40,28 @@ def configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
 
 
+def database_error(exc: Exception) -> ConfigError:
+    """A database that cannot be opened (or whose driver is missing) is a settings problem: one sentence."""
+    if isinstance(exc, ImportError):
+        return ConfigError(f"DATABASE_URL needs a database driver that is not installed ({exc.name}): "
+                           "for PostgreSQL install care-bot[postgres].")
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    detail = reason[0].rstrip(".") if reason else type(exc).__name__
+    return ConfigError(f"DATABASE_URL names a database that could not be opened ({detail}).")
+
+
 def serve(settings: Settings) -> int:
     import uvicorn
     from slack_sdk.errors import SlackApiError
+    from sqlalchemy.exc import DBAPIError
 
     from bot.app import build_bolt_app, build_runtime
     from bot.http import build_http_app
 
-    rt = build_runtime(settings)
+    try:
+        rt = build_runtime(settings)
+    except (DBAPIError, ImportError) as exc:
+        raise database_error(exc) from exc
     try:
         identity = rt.slack.auth_test()
         logger.info("connected to Slack as %s in team %s", identity.get("user"), identity.get("team"))
@@ -78,14 +92,20 @@ def serve(settings: Settings) -> int:
 
 
 def db_upgrade(settings_env: dict[str, str] | None = None) -> int:
-    from bot.config import read_environment
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.config import read_database_url, read_environment
     from bot.db import make_engine, upgrade
 
-    env = read_environment(settings_env)
-    url = (env.get("DATABASE_URL") or "").strip() or "sqlite:///care.db"
-    if "://" not in url:
-        raise ConfigError(f"DATABASE_URL must be a database URL like sqlite:///care.db, got {url!r}.")
-    upgrade(make_engine(url))
+    url = read_database_url(read_environment(settings_env))
+    try:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+    except (DBAPIError, ImportError) as exc:
+        raise database_error(exc) from exc
     print("database is up to date")
     return 0
 

@@ -22,13 +22,18 @@ logger = logging.getLogger(__name__)
 
 
 def build_bolt_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
-    """A sync Bolt `App`; listeners run in `listener_executor` after their ack (Bolt's default mode)."""
+    """A sync Bolt `App` that answers Slack as soon as a listener acks.
+
+    `process_before_response=True` runs each ack in the request's own worker thread, and `ack_then`
+    moves the slow part into lazy listeners on `listener_executor`, so acks never queue behind work.
+    """
     app = App(
+        process_before_response=True,
         client=rt.slack,
         signing_secret=rt.settings.slack_signing_secret or None,
         token_verification_enabled=False,
         request_verification_enabled=not rt.settings.socket_mode,
-        listener_executor=listener_executor or ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt"),
+        listener_executor=listener_executor or ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt"),
         logger=logging.getLogger("slack_bolt"),
     )
     register_all(app, rt)

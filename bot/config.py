@@ -126,7 +126,8 @@ def _slack_api_url(env: Mapping[str, str]) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _database_url(env: Mapping[str, str]) -> str:
+def read_database_url(env: Mapping[str, str]) -> str:
+    """DATABASE_URL (default: care.db in the working directory), checked like every other setting."""
     value = _get(env, "DATABASE_URL") or "sqlite:///care.db"
     what = "a database URL like sqlite:///care.db or postgresql://user@host/db"
     if "://" not in value:
@@ -204,7 +205,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
     if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 0 < int(port_text) < 65536:
         raise ConfigError(f"PORT must be a port number between 1 and 65535, got {port_text!r}.")
 
-    database_url = _database_url(env)
+    database_url = read_database_url(env)
 
     webhook_secret = _get(env, "CARE_WEBHOOK_SECRET")
     log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()

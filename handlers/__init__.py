@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
@@ -65,6 +65,22 @@ def guarded(rt: Runtime, listener: Callable[..., None]) -> Callable[..., None]:
         try:
             listener(**kwargs)
         except Exception as error:  # noqa: BLE001 - reported to the user and logged, never swallowed
+            ack = kwargs.get("ack")
+            if ack is not None and ack.response is None:
+                ack()  # Slack gets its answer; the person gets the explanation below
             tell_user(rt, kwargs["body"], error)
 
     return run
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def ack_then(register: Callable[..., Any], rt: Runtime, work: Callable[..., None]) -> None:
+    """Acknowledge in the request thread at once; do `work` afterwards in Bolt's listener pool.
+
+    With `process_before_response=True` the ack never waits for a free pool thread, so a burst of
+    clicks while Slack is slow is still acknowledged in milliseconds.
+    """
+    register(ack=_ack, lazy=[guarded(rt, work)])

@@ -1,22 +1,21 @@
-"""Buttons on a case message. Each acks at once; the work (database, Slack) happens after."""
+"""Buttons on a case message. Each is acknowledged at once; the work (database, Slack) happens after."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot import blocks
 from bot.errors import OwnedByOther
 from bot.runtime import Runtime
 from bot.services import cases, replies
-from handlers import clicked_case_id, guarded, user_id
+from handlers import ack_then, clicked_case_id, user_id
 
 
 def register(app: App, rt: Runtime) -> None:
-    def on_claim(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def claim(body: dict[str, Any], client: WebClient) -> None:
         case_id = clicked_case_id(body)
         try:
             with rt.unit() as s:
@@ -24,8 +23,7 @@ def register(app: App, rt: Runtime) -> None:
         except OwnedByOther as exc:
             client.views_open(trigger_id=body["trigger_id"], view=blocks.take_over_modal(case_id, exc.owner_id))
 
-    def on_reply(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def reply(body: dict[str, Any], client: WebClient) -> None:
         uid = user_id(body)
         with rt.unit() as s:
             case = cases.get_case(s, clicked_case_id(body))
@@ -38,8 +36,7 @@ def register(app: App, rt: Runtime) -> None:
                                       if other else None)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    def on_move_to_dm(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+    def move_to_dm(body: dict[str, Any]) -> None:
         uid = user_id(body)
         agent = rt.first_name(uid)
         settings = rt.settings
@@ -50,34 +47,29 @@ def register(app: App, rt: Runtime) -> None:
                                template=settings.move_to_dm_template, private_template=private,
                                contact=settings.contact_route, now=rt.now())
 
-    def on_escalate(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+    def escalate(body: dict[str, Any]) -> None:
         with rt.unit() as s:
             cases.escalate(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now(),
                            targets=rt.settings.care_escalate_to)
 
-    def on_ignore(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def ignore(body: dict[str, Any], client: WebClient) -> None:
         with rt.unit() as s:
             case_id = cases.require_open(s, clicked_case_id(body)).id
         client.views_open(trigger_id=body["trigger_id"], view=blocks.ignore_modal(case_id))
 
-    def on_resolve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+    def resolve(body: dict[str, Any], client: WebClient) -> None:
         with rt.unit() as s:
             case_id = cases.require_open(s, clicked_case_id(body)).id
         client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(case_id))
 
-    def on_reopen(ack: Ack, body: dict[str, Any]) -> None:
-        ack()
+    def reopen(body: dict[str, Any]) -> None:
         with rt.unit() as s:
             cases.reopen(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
 
-    app.action(blocks.ACTION_CLAIM)(guarded(rt, on_claim))
-    app.action(blocks.ACTION_REPLY)(guarded(rt, on_reply))
-    app.action(blocks.ACTION_MOVE_TO_DM)(guarded(rt, on_move_to_dm))
-    app.action(blocks.ACTION_ESCALATE)(guarded(rt, on_escalate))
-    app.action(blocks.ACTION_IGNORE)(guarded(rt, on_ignore))
-    app.action(blocks.ACTION_RESOLVE)(guarded(rt, on_resolve))
-    app.action(blocks.ACTION_REOPEN)(guarded(rt, on_reopen))
-
+    ack_then(app.action(blocks.ACTION_CLAIM), rt, claim)
+    ack_then(app.action(blocks.ACTION_REPLY), rt, reply)
+    ack_then(app.action(blocks.ACTION_MOVE_TO_DM), rt, move_to_dm)
+    ack_then(app.action(blocks.ACTION_ESCALATE), rt, escalate)
+    ack_then(app.action(blocks.ACTION_IGNORE), rt, ignore)
+    ack_then(app.action(blocks.ACTION_RESOLVE), rt, resolve)
+    ack_then(app.action(blocks.ACTION_REOPEN), rt, reopen)

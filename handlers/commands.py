@@ -1,10 +1,10 @@
-"""The /care slash command. Answers are ephemeral: visible to the person who asked."""
+"""The /care slash command. Answers are ephemeral: visible only to the person who asked."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 
 from bot.runtime import Runtime
 from handlers import guarded
@@ -17,11 +17,10 @@ USAGE = (
 
 
 def register(app: App, rt: Runtime) -> None:
-    def on_care(ack: Ack, body: dict[str, Any], command: dict[str, Any], respond: Respond) -> None:
-        ack()
+    def on_care(ack: Ack, body: dict[str, Any], command: dict[str, Any]) -> None:
         words = (command.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         prefix = "" if sub == "help" else f"I don't know `/care {sub}`.\n"
-        respond(response_type="ephemeral", text=prefix + USAGE.format(channel=rt.settings.care_channel))
+        ack(response_type="ephemeral", text=prefix + USAGE.format(channel=rt.settings.care_channel))
 
     app.command("/care")(guarded(rt, on_care))

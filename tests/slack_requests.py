@@ -21,9 +21,11 @@ def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | 
     return {"content-type": content_type, "x-slack-request-timestamp": ts, "x-slack-signature": f"v0={digest}"}
 
 
-def post_interaction(base_url: str, payload: dict[str, Any], **sign: Any) -> httpx.Response:
+def post_interaction(base_url: str, payload: dict[str, Any], *, client: httpx.Client | None = None,
+                     **sign: Any) -> httpx.Response:
     body = urlencode({"payload": json.dumps(payload)})
-    return httpx.post(f"{base_url}/slack/events", content=body, headers=signed_headers(body, **sign), timeout=10)
+    send = client.post if client is not None else httpx.post
+    return send(f"{base_url}/slack/events", content=body, headers=signed_headers(body, **sign), timeout=10)
 
 
 def post_command(base_url: str, *, text: str, user: str = "U0ALICE", channel: str = "C0CARE", **sign: Any) -> httpx.Response:
