@@ -91,8 +91,9 @@ def case_buttons(case: Case) -> dict[str, Any]:
 
 def status_line(case: Case) -> str:
     status = STATUS_LABELS.get(case.status, case.status)
-    if case.outcome:
-        status += f" ({IGNORE_REASONS.get(case.outcome) or OUTCOMES.get(case.outcome, case.outcome)})"
+    outcome = IGNORE_REASONS.get(case.outcome or "") or OUTCOMES.get(case.outcome or "", case.outcome or "")
+    if outcome and outcome != status:
+        status += f" ({outcome})"
     owner = f"<@{case.owner_id}>" if case.owner_id else "unclaimed"
     parts = [f"*Status:* {status}", f"*Owner:* {owner}"]
     if case.moved_offline_at and case.is_open:
@@ -106,7 +107,7 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
     """The case's message in the care channel: who, what, how bad, where it stands, and what to do."""
     first: Mention = case.mentions[0]
     latest: Mention = case.mentions[-1]
-    link = f" · <{latest.url}|View post>" if latest.url else ""
+    link = f" · <{first.url}|View post>" if first.url else ""
     stars = first.extra.get("stars")
     star_text = f" · {'★' * int(stars)}{'☆' * (5 - int(stars))}" if stars else ""
     headline = f"{platform_label(case.platform)} · {author_line(case)}{star_text}{link}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
@@ -11,14 +9,14 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.slack_standin import signed_headers as standin_signed_headers
+
 SIGNING_SECRET = "test-signing-secret"
 
 
 def signed_headers(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None,
                    content_type: str = "application/x-www-form-urlencoded") -> dict[str, str]:
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {"content-type": content_type, "x-slack-request-timestamp": ts, "x-slack-signature": f"v0={digest}"}
+    return standin_signed_headers(body, secret=secret, timestamp=timestamp, content_type=content_type)
 
 
 def post_interaction(base_url: str, payload: dict[str, Any], *, client: httpx.Client | None = None,

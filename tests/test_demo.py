@@ -1,0 +1,23 @@
+"""`care-bot demo` shows a newcomer the whole loop working, with no credentials."""
+
+from __future__ import annotations
+
+import io
+
+from bot.demo import run_demo
+
+
+def test_demo_prints_cases_with_threads_and_replies() -> None:
+    out = io.StringIO()
+    assert run_demo(out) == 0
+    text = out.getvalue()
+    assert text.count("[Claim]  [Reply]  [Move to DM]  [Escalate]  [Ignore]  [Resolve]") >= 9
+    assert "└ Jane wrote again" in text  # the follow-up joined Jane's case thread
+    assert "@Alice replied publicly to Jane:" in text
+    assert "@Bob moved the conversation offline. Sent publicly:" in text
+    assert "@Alice escalated this case (now urgent)" in text
+    assert "@Bob ignored this case: Troll" in text
+    assert "@Alice took this case over from @Bob." in text
+    assert "Status: Resolved · Owner: @Alice" in text
+    assert "14 posts in, 13 cases in Slack" in text
+    assert "private reply to instagram-" in text
