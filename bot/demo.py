@@ -183,7 +183,8 @@ def run_demo(out: Any = None) -> int:
                 bob.submit({"choice": {"value": {"type": "radio_buttons", "selected_option": {"value": "troll"}}},
                             "comment": {"value": {"type": "plain_text_input", "value": "Known troll account"}}})
                 bob.click("case_claim", priya)
-                alice.click("case_claim", priya)  # asks Alice before taking Bob's case
+                alice.click("case_claim", priya)  # asks Alice before taking Bob's case...
+                alice.submit({})  # ...and she confirms "Take over"
                 alice.click("case_reply", praise)
                 alice.submit({"reply": {"text": {"type": "plain_text_input", "value":
                               "Hannah, this made our day! We'll pass your thanks to the AC44 crew."}}})
