@@ -23,8 +23,6 @@ ALLOWED_BOT_SCOPES = {
     "users:read",  # users.info for first names
     "channels:history",  # conversations.history/replies (include_all_metadata) in a public channel
     "groups:history",  # ... and in a private one
-    "im:write",  # conversations.open for DMs to managers
-    "files:write",  # the digest chart
 }
 
 
@@ -55,7 +53,7 @@ def test_manifest_basics(manifest: dict[str, Any]) -> None:
     assert re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", info["background_color"])
     bot_user = manifest["features"]["bot_user"]
     assert bot_user == {"display_name": "care-desk", "always_online": True}
-    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is False  # until the Home tab exists
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is False
 
 
@@ -64,14 +62,14 @@ def test_care_command_and_interactivity_reach_the_slack_endpoint(manifest: dict[
     assert "/care" in commands
     care = commands["/care"]
     assert care["url"].endswith("/slack/events")
-    assert care["usage_hint"] == "[stats|mine|digest|help]"
+    assert care["usage_hint"] == "[help]"
     assert care["should_escape"] is False
 
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
     assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
-    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert settings["event_subscriptions"]["bot_events"] == []
     assert settings["socket_mode_enabled"] is False
     assert settings["org_deploy_enabled"] is False
     assert settings["token_rotation_enabled"] is False
