@@ -28,6 +28,7 @@ def test_clicks_are_acknowledged_fast_while_slack_is_slow(app_url, rt, slack, li
     with httpx.Client(limits=httpx.Limits(max_connections=40)) as http, ThreadPoolExecutor(max_workers=30) as pool:
         acks = sorted(pool.map(click, range(30)))
     listeners.wait_idle(timeout=60)
+    print(f"ack p50 {acks[len(acks) // 2]:.3f}s, max {acks[-1]:.3f}s")
     assert acks[-1] < 1.0, f"slowest ack {acks[-1]:.2f}s"  # far below Slack's 3 s, despite 1.5 s API calls
     assert len(slack.calls_to("views.open")) == 15
 
