@@ -6,6 +6,7 @@ A bad setting ends the program with one plain sentence on stderr and exit status
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import re
 import sys
@@ -79,7 +80,14 @@ def serve(settings: Settings) -> int:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         socket_handler = SocketModeHandler(bolt, settings.slack_app_token)
-        socket_handler.connect()
+        try:
+            socket_handler.connect()
+        except SlackApiError as exc:  # apps.connections.open refused the app-level token
+            with contextlib.suppress(Exception):
+                socket_handler.close()
+            error = exc.response.get("error")
+            raise ConfigError(f"SLACK_APP_TOKEN was rejected by Slack ({error}): generate an app-level token "
+                              "with the connections:write scope (Basic Information → App-Level Tokens).") from None
         logger.info("Slack traffic over Socket Mode; webhooks on port %s", settings.port)
     app = build_http_app(rt, None if settings.socket_mode else bolt)
     try:

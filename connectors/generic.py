@@ -98,6 +98,8 @@ def parse(body: bytes) -> InboundMention:
         raise BadPayload("field 'author' must be an object", field="author")
     author_id = _string(author, "id", "author.id", max_len=128) or ""
     handle = _string(author, "handle", "author.handle", max_len=128) or ""
+    if not handle.lstrip("@").strip():
+        raise BadPayload("field 'author.handle' must not be empty", field="author.handle")
     name = _string(author, "name", "author.name", required=False)
     text = _string(data, "text", "text", max_len=40_000) or ""
     url = _string(data, "url", "url", required=False, max_len=2048)

@@ -1,0 +1,269 @@
+"""The real `care-bot` command in a subprocess: bad settings end in one sentence and exit status 2,
+`db upgrade` is repeatable, and `serve` runs the whole app (HTTP, outbox worker) against a Slack stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from bot.slack_standin import SlackStandIn
+from tests.conftest import CHANNEL, WEBHOOK_SECRET, post_webhook, webhook_body, wait_for
+from tests.slack_requests import SIGNING_SECRET
+
+SETTINGS_PREFIXES = ("SLACK_", "CARE_")
+SETTINGS_NAMES = {"DATABASE_URL", "PORT", "LOG_LEVEL"}
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """This process's environment without any of the app's settings, plus `values`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_PREFIXES) and k not in SETTINGS_NAMES}
+    env.update(values)
+    return env
+
+
+def valid_settings(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    values = {
+        "SLACK_BOT_TOKEN": "xoxb-cli-test-token",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "CARE_CHANNEL": CHANNEL,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'care.db'}",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    values.update(overrides)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def run_cli(tmp_path: Path, *args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=clean_env(**env),
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def assert_one_sentence(result: subprocess.CompletedProcess[str], variable: str) -> str:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert variable in lines[0], lines[0]
+    assert lines[0].startswith("care-bot: "), lines[0]
+    return lines[0]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- bad settings ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        pytest.param({"SLACK_BOT_TOKEN": None}, "SLACK_BOT_TOKEN", id="no-bot-token"),
+        pytest.param({"SLACK_BOT_TOKEN": "xoxp-user-token"}, "SLACK_BOT_TOKEN", id="user-token"),
+        pytest.param({"SLACK_SIGNING_SECRET": None}, "SLACK_SIGNING_SECRET", id="no-signing-secret"),
+        pytest.param({"SLACK_APP_TOKEN": "nope"}, "SLACK_APP_TOKEN", id="bad-app-token"),
+        pytest.param({"CARE_CHANNEL": "#care"}, "CARE_CHANNEL", id="channel-name"),
+        pytest.param({"CARE_ESCALATE_TO": "U123ABC, @bob"}, "CARE_ESCALATE_TO", id="escalate-to"),
+        pytest.param({"PORT": "abc"}, "PORT", id="port-abc"),
+        pytest.param({"PORT": "70000"}, "PORT", id="port-range"),
+        pytest.param({"DATABASE_URL": "care.db"}, "DATABASE_URL", id="database-url-no-scheme"),
+        pytest.param({"DATABASE_URL": "mysql://care@db/care"}, "DATABASE_URL", id="database-url-mysql"),
+        pytest.param({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL", id="api-url"),
+        pytest.param({"CARE_GENERIC_REPLY_URL": "ftp://relay"}, "CARE_GENERIC_REPLY_URL", id="reply-url"),
+        pytest.param({"CARE_MOVE_TO_DM_TEMPLATE": "Hi {name}"}, "CARE_MOVE_TO_DM_TEMPLATE", id="template"),
+    ],
+)
+def test_serve_with_a_bad_setting_exits_2_with_one_sentence(tmp_path, overrides, variable):
+    result = run_cli(tmp_path, "serve", env=valid_settings(tmp_path, **overrides))
+    assert_one_sentence(result, variable)
+    assert result.stdout == ""
+
+
+def test_serve_with_nothing_configured_names_the_first_missing_variable(tmp_path):
+    result = run_cli(tmp_path, "serve", env={})
+    assert_one_sentence(result, "SLACK_BOT_TOKEN")
+
+
+def test_bad_setting_in_a_dot_env_file_is_reported_the_same_way(tmp_path):
+    settings = valid_settings(tmp_path, CARE_CHANNEL="#care")
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    result = run_cli(tmp_path, "serve", env={})
+    assert_one_sentence(result, "CARE_CHANNEL")
+
+
+def test_serve_with_a_database_that_cannot_be_opened_exits_2(tmp_path):
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'care.db'}"
+    result = run_cli(tmp_path, "serve", env=valid_settings(tmp_path, DATABASE_URL=url))
+    # `serve` has configured logging by then, so start-up log lines may come first; the error is the last line.
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("care-bot: DATABASE_URL"), result.stderr
+    assert "unable to open database file" in last
+
+
+# -- db upgrade -----------------------------------------------------------------------------------
+def test_db_upgrade_creates_the_schema_and_can_run_again(tmp_path):
+    db_file = tmp_path / "fresh.db"
+    env = {"DATABASE_URL": f"sqlite:///{db_file}"}
+    first = run_cli(tmp_path, "db", "upgrade", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stderr
+    assert db_file.is_file()
+    engine = create_engine(f"sqlite:///{db_file}")
+    try:
+        tables = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert {"cases", "mentions", "alembic_version"} <= tables, tables
+
+    second = run_cli(tmp_path, "db", "upgrade", env=env)
+    assert second.returncode == 0, second.stderr
+    assert "Traceback" not in second.stderr
+
+
+def test_db_upgrade_defaults_to_care_db_in_the_working_directory(tmp_path):
+    result = run_cli(tmp_path, "db", "upgrade", env={})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "care.db").is_file()
+
+
+@pytest.mark.parametrize("url", ["care.db", "mysql://care@db/care", "postgresql://care:pw@db:port/care"])
+def test_db_upgrade_with_a_bad_database_url_exits_2(tmp_path, url):
+    result = run_cli(tmp_path, "db", "upgrade", env={"DATABASE_URL": url})
+    line = assert_one_sentence(result, "DATABASE_URL")
+    assert ":pw@" not in line
+
+
+def test_db_upgrade_with_a_database_that_cannot_be_opened_exits_2(tmp_path):
+    result = run_cli(tmp_path, "db", "upgrade", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'care.db'}"})
+    assert_one_sentence(result, "DATABASE_URL")
+
+
+# -- serve ----------------------------------------------------------------------------------------
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    with SlackStandIn(token="xoxb-cli-test-token") as slack:
+        yield slack
+
+
+class Served:
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.proc, self.url, self.log = proc, f"http://127.0.0.1:{port}", log
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_serve(tmp_path: Path, env: dict[str, str]) -> Served:
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path,
+                                env=clean_env(**env, PORT=str(port)), stdout=out, stderr=subprocess.STDOUT)
+    return Served(proc, port, log)
+
+
+def wait_healthy(served: Served, timeout: float = 15.0) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        if served.proc.poll() is not None:
+            raise AssertionError(f"serve exited with {served.proc.returncode}:\n{served.output()}")
+        try:
+            response = httpx.get(f"{served.url}/healthz", timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"serve did not become healthy in {timeout}s:\n{served.output()}")
+        time.sleep(0.1)
+
+
+def stop(served: Served) -> int:
+    if served.proc.poll() is None:
+        served.proc.send_signal(signal.SIGTERM)
+    try:
+        return served.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        served.proc.kill()
+        served.proc.wait(timeout=5)
+        raise AssertionError(f"serve did not exit on SIGTERM:\n{served.output()}")
+
+
+def test_serve_runs_the_app_and_delivers_to_slack(tmp_path, standin):
+    env = valid_settings(tmp_path, SLACK_API_URL=standin.api_url, CARE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                         CARE_GENERIC_REPLY_URL=standin.reply_url)
+    served = start_serve(tmp_path, env)
+    try:
+        health = wait_healthy(served)
+        assert health.json()["ok"] is True
+        assert standin.calls_to("auth.test"), "serve checks the token on start-up"
+
+        r = post_webhook(served.url, webhook_body())
+        assert r.status_code == 202, r.text
+        assert r.json() == {"case_id": 1, "duplicate": False}
+
+        # The outbox worker inside `serve` posts the parent message on its own.
+        posts = wait_for(lambda: standin.calls_to("chat.postMessage"), timeout=10)
+        assert posts[0].params["channel"] == CHANNEL
+        assert posts[0].token == "xoxb-cli-test-token"
+        assert len(standin.channel(CHANNEL)) == 1
+
+        unsigned = httpx.post(f"{served.url}/webhooks/generic", content=json.dumps(webhook_body()), timeout=10)
+        assert unsigned.status_code == 401
+    finally:
+        code = stop(served)
+    output = served.output()
+    assert code in (0, -signal.SIGTERM), output
+    assert "Traceback" not in output, output
+    assert "xoxb-cli-test-token" not in output, output
+
+
+def test_serve_with_a_token_slack_rejects_exits_2(tmp_path, standin):
+    env = valid_settings(tmp_path, SLACK_API_URL=standin.api_url, SLACK_BOT_TOKEN="xoxb-revoked-token")
+    result = run_cli(tmp_path, "serve", env=env, timeout=30)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("care-bot: SLACK_BOT_TOKEN"), result.stderr
+    assert "invalid_auth" in last
+    assert "xoxb-revoked-token" not in result.stderr + result.stdout
+    assert [c.method for c in standin.state.calls] == ["auth.test"]  # nothing else was attempted
+
+
+def test_serve_with_an_app_token_slack_rejects_exits_2(tmp_path, standin):
+    """Socket Mode: the stand-in refuses apps.connections.open for any token but the bot's, like a bad xapp-."""
+    env = valid_settings(tmp_path, SLACK_API_URL=standin.api_url, SLACK_APP_TOKEN="xapp-1-A0-revoked",
+                         SLACK_SIGNING_SECRET=None)
+    result = run_cli(tmp_path, "serve", env=env, timeout=30)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("care-bot: SLACK_APP_TOKEN"), result.stderr
+    assert "invalid_auth" in last
+    assert "xapp-1-A0-revoked" not in result.stderr + result.stdout
+    assert "apps.connections.open" in [c.method for c in standin.state.calls]
+
+
+def test_serve_starts_even_when_slack_is_unreachable(tmp_path):
+    """An outage at start-up is not a configuration error: the outbox retries once Slack is back."""
+    env = valid_settings(tmp_path, SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/")
+    served = start_serve(tmp_path, env)
+    try:
+        assert wait_healthy(served).json()["ok"] is True
+    finally:
+        code = stop(served)
+    assert code in (0, -signal.SIGTERM), served.output()
+    assert "Traceback" not in served.output()

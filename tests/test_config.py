@@ -1,0 +1,305 @@
+"""Settings from the environment and an optional `.env`: every problem is one sentence naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_MOVE_TO_DM_TEMPLATE, DEFAULT_SLACK_API_URL, Settings, load_settings
+from bot.errors import ConfigError
+
+BOT_TOKEN = "xoxb-1111-2222-sEcReTbOtToKeN"
+SIGNING = "s1gning-s3cret-value"
+APP_TOKEN = "xapp-1-A0-3333-sEcReTaPpToKeN"
+HOOK_SECRET = "w3bhook-s3cret-value"
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING,
+        "CARE_CHANNEL": "C0123456789",
+        "CARE_ENV_FILE": "/nonexistent/.env",
+    }
+    env.update(overrides)
+    return env
+
+
+def without(*names: str, **overrides: str) -> dict[str, str]:
+    env = base_env(**overrides)
+    for name in names:
+        env.pop(name, None)
+    return env
+
+
+def config_error(env: dict[str, str], variable: str, **kwargs: object) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, **kwargs)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert variable in message, message
+    assert "\n" not in message and "\r" not in message, message
+    assert message.endswith("."), message
+    assert message[0].isupper(), message
+    return message
+
+
+# -- defaults -------------------------------------------------------------------------------------
+def test_minimal_environment_gives_the_documented_defaults():
+    settings = load_settings(base_env())
+    assert settings.port == 3000
+    assert settings.database_url == "sqlite:///care.db"
+    assert settings.slack_api_url == DEFAULT_SLACK_API_URL == "https://slack.com/api/"
+    assert settings.slack_app_token is None and settings.socket_mode is False
+    assert settings.care_escalate_to == ()
+    assert settings.care_webhook_secret is None
+    assert settings.care_generic_reply_url is None
+    assert settings.move_to_dm_template == DEFAULT_MOVE_TO_DM_TEMPLATE
+    assert settings.slack_bot_token == BOT_TOKEN
+    assert settings.slack_signing_secret == SIGNING
+    assert settings.care_channel == "C0123456789"
+
+
+def test_every_variable_is_read():
+    settings = load_settings(base_env(
+        SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL="http://127.0.0.1:8999/api/", CARE_ESCALATE_TO="U0LEAD",
+        DATABASE_URL="postgresql://care@db.internal/care", PORT="8080", CARE_WEBHOOK_SECRET=HOOK_SECRET,
+        CARE_GENERIC_REPLY_URL="https://relay.example.com/replies",
+    ))
+    assert settings.slack_app_token == APP_TOKEN and settings.socket_mode is True
+    assert settings.slack_api_url == "http://127.0.0.1:8999/api/"
+    assert settings.care_escalate_to == ("U0LEAD",)
+    assert settings.database_url == "postgresql://care@db.internal/care"
+    assert settings.port == 8080
+    assert settings.care_webhook_secret == HOOK_SECRET
+    assert settings.care_generic_reply_url == "https://relay.example.com/replies"
+
+
+def test_blank_optional_values_count_as_unset():
+    settings = load_settings(base_env(SLACK_APP_TOKEN="  ", PORT="", DATABASE_URL=" ", CARE_WEBHOOK_SECRET="",
+                                      SLACK_API_URL="", CARE_GENERIC_REPLY_URL="", CARE_ESCALATE_TO=" "))
+    assert settings.slack_app_token is None
+    assert settings.port == 3000
+    assert settings.database_url == "sqlite:///care.db"
+    assert settings.care_webhook_secret is None
+    assert settings.slack_api_url == DEFAULT_SLACK_API_URL
+    assert settings.care_generic_reply_url is None
+    assert settings.care_escalate_to == ()
+
+
+def test_surrounding_whitespace_is_ignored():
+    settings = load_settings(base_env(SLACK_BOT_TOKEN=f"  {BOT_TOKEN}\n", CARE_CHANNEL=" C0123456789 ", PORT=" 8080 "))
+    assert settings.slack_bot_token == BOT_TOKEN
+    assert settings.care_channel == "C0123456789"
+    assert settings.port == 8080
+
+
+# -- SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET / SLACK_APP_TOKEN --------------------------------------
+def test_missing_bot_token():
+    message = config_error(without("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN")
+    assert "xoxb-" in message
+
+
+@pytest.mark.parametrize("token", ["xoxp-1111-user-token", "xapp-1-A0-3333", "abc", "XOXB-1111"])
+def test_bot_token_that_is_not_a_bot_token(token):
+    message = config_error(base_env(SLACK_BOT_TOKEN=token), "SLACK_BOT_TOKEN")
+    assert "xoxb-" in message
+    assert token not in message  # the rejected value may be a real (user) token: never echo it
+
+
+def test_missing_signing_secret_without_socket_mode():
+    config_error(without("SLACK_SIGNING_SECRET"), "SLACK_SIGNING_SECRET")
+    config_error(base_env(SLACK_SIGNING_SECRET="   "), "SLACK_SIGNING_SECRET")
+
+
+def test_signing_secret_is_optional_in_socket_mode():
+    settings = load_settings(without("SLACK_SIGNING_SECRET", SLACK_APP_TOKEN=APP_TOKEN))
+    assert settings.socket_mode is True
+    assert settings.slack_app_token == APP_TOKEN
+    assert settings.slack_signing_secret == ""
+
+
+@pytest.mark.parametrize("token", ["xoxb-not-an-app-token", "app-123", "XAPP-1-A0"])
+def test_bad_app_token(token):
+    message = config_error(base_env(SLACK_APP_TOKEN=token), "SLACK_APP_TOKEN")
+    assert "xapp-" in message
+    assert token not in message
+
+
+def test_bad_app_token_is_reported_even_without_signing_secret():
+    config_error(without("SLACK_SIGNING_SECRET", SLACK_APP_TOKEN="nope"), "SLACK_APP_TOKEN")
+
+
+# -- CARE_CHANNEL / CARE_ESCALATE_TO --------------------------------------------------------------
+def test_missing_care_channel():
+    config_error(without("CARE_CHANNEL"), "CARE_CHANNEL")
+
+
+@pytest.mark.parametrize("channel", ["#care", "care", "c0123456789", "C0 123", "U0123456789"])
+def test_care_channel_must_be_an_id(channel):
+    message = config_error(base_env(CARE_CHANNEL=channel), "CARE_CHANNEL")
+    assert "C0123456789" in message  # shows what an ID looks like
+
+
+@pytest.mark.parametrize("channel", ["C0CARE", "G0PRIVATE1", "C0123456789"])
+def test_care_channel_ids_are_accepted(channel):
+    assert load_settings(base_env(CARE_CHANNEL=channel)).care_channel == channel
+
+
+def test_escalation_targets_mix_users_and_user_groups():
+    settings = load_settings(base_env(CARE_ESCALATE_TO="U123ABC, S456DEF"))
+    assert settings.care_escalate_to == ("U123ABC", "S456DEF")
+    settings = load_settings(base_env(CARE_ESCALATE_TO="W0ENTERPRISE,,U123ABC,"))
+    assert settings.care_escalate_to == ("W0ENTERPRISE", "U123ABC")
+
+
+@pytest.mark.parametrize("value", ["@bob", "U123ABC, @bob", "U123ABC S456DEF", "<@U123ABC>", "C0123456789", "u123abc"])
+def test_bad_escalation_target(value):
+    message = config_error(base_env(CARE_ESCALATE_TO=value), "CARE_ESCALATE_TO")
+    assert "U" in message and "S" in message
+
+
+def test_bad_escalation_target_is_named():
+    message = config_error(base_env(CARE_ESCALATE_TO="U123ABC, @bob"), "CARE_ESCALATE_TO")
+    assert "@bob" in message
+
+
+# -- PORT / DATABASE_URL / URLs -------------------------------------------------------------------
+@pytest.mark.parametrize("port", ["abc", "0", "70000", "65536", "-1", "80.5", "3 000", "²", "٣٠٠٠"])
+def test_bad_port(port):
+    message = config_error(base_env(PORT=port), "PORT")
+    assert "65535" in message
+
+
+@pytest.mark.parametrize(("port", "expected"), [("1", 1), ("65535", 65535), ("08080", 8080)])
+def test_port_bounds(port, expected):
+    assert load_settings(base_env(PORT=port)).port == expected
+
+
+@pytest.mark.parametrize("url", ["care.db", "/var/lib/care.db", "sqlite:care.db", "postgres//db"])
+def test_database_url_without_scheme(url):
+    message = config_error(base_env(DATABASE_URL=url), "DATABASE_URL")
+    assert "sqlite:///care.db" in message
+
+
+@pytest.mark.parametrize("url", ["nosuchdb://host/db", "mysql://user@host/db", "://nothing",
+                                 "postgresql://care:pa55@db:notaport/care"])
+def test_database_url_for_an_unsupported_database(url):
+    message = config_error(base_env(DATABASE_URL=url), "DATABASE_URL")
+    assert "pa55" not in message
+
+
+@pytest.mark.parametrize("url", ["sqlite:///care.db", "sqlite:////var/lib/care/care.db", "sqlite://",
+                                 "postgresql://care:pw@db:5432/care", "postgres://care@db/care",
+                                 "postgresql+psycopg://care@db/care"])
+def test_supported_database_urls(url):
+    assert load_settings(base_env(DATABASE_URL=url)).database_url == url
+
+
+@pytest.mark.parametrize("variable", ["SLACK_API_URL", "CARE_GENERIC_REPLY_URL"])
+@pytest.mark.parametrize("url", ["slack.com/api/", "ftp://slack.com/api/", "https://", "localhost:8080",
+                                 "http://[::1/api/"])
+def test_urls_must_be_http(variable, url):
+    message = config_error(base_env(**{variable: url}), variable)
+    assert "http" in message
+
+
+def test_slack_api_url_gets_its_trailing_slash():
+    """slack_sdk joins the method onto the base URL like a browser: without the slash, /api is dropped."""
+    settings = load_settings(base_env(SLACK_API_URL="http://127.0.0.1:8999/api"))
+    assert settings.slack_api_url == "http://127.0.0.1:8999/api/"
+
+
+def test_bad_log_level():
+    config_error(base_env(LOG_LEVEL="LOUD"), "LOG_LEVEL")
+    assert load_settings(base_env(LOG_LEVEL="debug")).log_level == "DEBUG"
+
+
+# -- templates ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("variable", ["CARE_MOVE_TO_DM_TEMPLATE", "CARE_PRIVATE_TEMPLATE"])
+def test_template_with_an_unknown_placeholder(variable):
+    message = config_error(base_env(**{variable: "Hi {customer}, write to {email}."}), variable)
+    assert "{email}" in message
+    assert "{customer}" in message
+
+
+@pytest.mark.parametrize("template", ["Hi {customer", "Hi {}", "Hi {0}", "Hi {customer.name}", "Hi {customer:d}",
+                                      "Hi {customer!x}"])
+def test_template_that_cannot_be_filled_in(template):
+    config_error(base_env(CARE_MOVE_TO_DM_TEMPLATE=template), "CARE_MOVE_TO_DM_TEMPLATE")
+
+
+def test_template_with_known_placeholders_and_literal_braces():
+    template = "Hi {customer}, {agent} here {{team}}; reach us {contact}."
+    settings = load_settings(base_env(CARE_MOVE_TO_DM_TEMPLATE=template, CARE_CONTACT_ROUTE="at care@example.com"))
+    assert settings.move_to_dm_template == template
+    assert settings.contact_route == "at care@example.com"
+
+
+# -- .env ----------------------------------------------------------------------------------------
+def write_env_file(path: Path, **values: str) -> Path:
+    path.write_text("".join(f"{key}={value}\n" for key, value in values.items()) + "# a comment\n")
+    return path
+
+
+def test_values_come_from_an_env_file(tmp_path):
+    env_file = write_env_file(tmp_path / "care.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
+                              CARE_CHANNEL="C0FROMFILE", PORT="4000")
+    settings = load_settings({}, env_file=env_file)
+    assert settings.care_channel == "C0FROMFILE"
+    assert settings.port == 4000
+    assert settings.slack_bot_token == BOT_TOKEN
+
+
+def test_env_file_named_by_care_env_file(tmp_path):
+    env_file = write_env_file(tmp_path / "other.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
+                              CARE_CHANNEL="C0FROMFILE")
+    settings = load_settings({"CARE_ENV_FILE": str(env_file)})
+    assert settings.care_channel == "C0FROMFILE"
+
+
+def test_dot_env_in_the_working_directory_is_the_default(tmp_path, monkeypatch):
+    write_env_file(tmp_path / ".env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
+                   CARE_CHANNEL="C0DOTENV")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings({}).care_channel == "C0DOTENV"
+
+
+def test_real_environment_wins_over_the_env_file(tmp_path):
+    env_file = write_env_file(tmp_path / "care.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
+                              CARE_CHANNEL="C0FROMFILE", PORT="4000")
+    settings = load_settings({"CARE_CHANNEL": "C0FROMENV", "PORT": "5000"}, env_file=env_file)
+    assert settings.care_channel == "C0FROMENV"
+    assert settings.port == 5000
+    assert settings.slack_bot_token == BOT_TOKEN  # only in the file
+
+
+def test_bad_value_in_the_env_file_is_reported_like_any_other(tmp_path):
+    env_file = write_env_file(tmp_path / "care.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
+                              CARE_CHANNEL="#care")
+    config_error({}, "CARE_CHANNEL", env_file=env_file)
+
+
+def test_missing_env_file_is_not_an_error():
+    assert load_settings(base_env(CARE_ENV_FILE="/nonexistent/dir/.env")).port == 3000
+
+
+# -- secrets stay out of logs ---------------------------------------------------------------------
+def test_secrets_never_appear_in_repr():
+    settings = load_settings(base_env(
+        SLACK_APP_TOKEN=APP_TOKEN, CARE_WEBHOOK_SECRET=HOOK_SECRET,
+        DATABASE_URL="postgresql://care:db-pa55word@db.internal:5432/care",
+    ))
+    for text in (repr(settings), str(settings), f"{settings}", f"{settings!r}"):
+        for secret in (BOT_TOKEN, SIGNING, APP_TOKEN, HOOK_SECRET, "db-pa55word"):
+            assert secret not in text, (secret, text)
+    shown = repr(settings)
+    assert "C0123456789" in shown and "db.internal" in shown  # the non-secret parts are still useful
+    assert isinstance(settings, Settings)
+
+
+def test_secret_values_are_still_usable():
+    settings = load_settings(base_env(CARE_WEBHOOK_SECRET=HOOK_SECRET))
+    assert str(settings.slack_bot_token) == BOT_TOKEN
+    assert settings.care_webhook_secret == HOOK_SECRET
+    assert "***" in repr(settings.slack_bot_token)
