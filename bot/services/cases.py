@@ -81,24 +81,28 @@ def escalate(session: Session, *, case_id: int, user_id: str, now: datetime, tar
     return case
 
 
+def _close(session: Session, *, case_id: int, user_id: str, status: str, outcome: str, detail: dict[str, Any],
+           now: datetime) -> Case:
+    case = require_open(session, case_id)
+    case.status, case.outcome, case.closed_at = status, outcome, now
+    case.drafting_by = None
+    record(session, case, actor=user_id, kind=status, now=now, detail=detail)
+    return case
+
+
 def ignore(session: Session, *, case_id: int, user_id: str, reason: str, comment: str | None, now: datetime) -> Case:
+    """Close without answering (troll, spam, not for us); the reason is kept for the record."""
     if reason not in IGNORE_REASONS:
         raise UserError("Pick a reason for ignoring this case.")
-    case = require_open(session, case_id)
-    case.status, case.outcome, case.closed_at = CaseStatus.IGNORED, reason, now
-    case.drafting_by = None
-    record(session, case, actor=user_id, kind="ignored", now=now, detail={"reason": reason, "comment": comment})
-    return case
+    return _close(session, case_id=case_id, user_id=user_id, status=CaseStatus.IGNORED, outcome=reason,
+                  detail={"reason": reason, "comment": comment}, now=now)
 
 
 def resolve(session: Session, *, case_id: int, user_id: str, outcome: str, comment: str | None, now: datetime) -> Case:
     if outcome not in OUTCOMES:
         raise UserError("Pick the outcome of this case.")
-    case = require_open(session, case_id)
-    case.status, case.outcome, case.closed_at = CaseStatus.RESOLVED, outcome, now
-    case.drafting_by = None
-    record(session, case, actor=user_id, kind="resolved", now=now, detail={"outcome": outcome, "comment": comment})
-    return case
+    return _close(session, case_id=case_id, user_id=user_id, status=CaseStatus.RESOLVED, outcome=outcome,
+                  detail={"outcome": outcome, "comment": comment}, now=now)
 
 
 def reopen(session: Session, *, case_id: int, user_id: str, now: datetime) -> Case:
