@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.errors import OwnedByOther
@@ -34,7 +35,12 @@ def register(app: App, rt: Runtime) -> None:
             view = blocks.reply_modal(case, limit=rule.limit, limit_note=note, draft=case.draft_text,
                                       warning=f"<@{other}> is drafting a reply to this customer right now."
                                       if other else None)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError:
+            with rt.unit() as s:  # no modal, so nobody is drafting
+                cases.stop_drafting(s, case_id=case.id, user_id=uid, now=rt.now())
+            raise
 
     def move_to_dm(body: dict[str, Any]) -> None:
         uid = user_id(body)

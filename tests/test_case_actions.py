@@ -288,3 +288,11 @@ def test_unsigned_or_stale_slack_requests_are_rejected(desk: Desk, app_url) -> N
     assert response.status_code == 401
     desk.settle()
     assert desk.case(case_id).owner_id is None
+
+
+def test_modal_that_fails_to_open_clears_drafting_and_tells_the_user(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    slack.fail("views.open", error="expired_trigger_id")
+    desk.click("case_reply", case_id)
+    assert "drafting" not in desk.parent_text()
+    assert slack.state.ephemeral[-1]["text"].startswith("Sorry, that didn't work")
