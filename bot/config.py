@@ -87,7 +87,12 @@ def read_environment(environ: Mapping[str, str] | None = None, env_file: Path | 
     path = env_file or Path(environ.get("CARE_ENV_FILE", ".env"))
     merged: dict[str, str] = {}
     if path.is_file():
-        merged.update({k: v for k, v in dotenv_values(path).items() if v is not None})
+        try:
+            values = dotenv_values(path, encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"The settings file {str(path)!r} (CARE_ENV_FILE, default .env) could not be read "
+                              f"as UTF-8 NAME=value lines ({type(exc).__name__}).") from None
+        merged.update({k: v for k, v in values.items() if v is not None})
     merged.update(environ)
     return merged
 

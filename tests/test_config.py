@@ -280,6 +280,13 @@ def test_bad_value_in_the_env_file_is_reported_like_any_other(tmp_path):
     config_error({}, "CARE_CHANNEL", env_file=env_file)
 
 
+def test_unreadable_env_file_is_one_sentence(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_bytes(b"SLACK_BOT_TOKEN=xoxb-\xff\xfe\n")
+    message = config_error({"CARE_ENV_FILE": str(env_file)}, "CARE_ENV_FILE")
+    assert str(env_file) in message
+
+
 def test_missing_env_file_is_not_an_error():
     assert load_settings(base_env(CARE_ENV_FILE="/nonexistent/dir/.env")).port == 3000
 
