@@ -88,6 +88,11 @@ def serve(settings: Settings) -> int:
             error = exc.response.get("error")
             raise ConfigError(f"SLACK_APP_TOKEN was rejected by Slack ({error}): generate an app-level token "
                               "with the connections:write scope (Basic Information → App-Level Tokens).") from None
+        except OSError as exc:  # Socket Mode cannot work without Slack, unlike the queued HTTP deliveries
+            with contextlib.suppress(Exception):
+                socket_handler.close()
+            raise ConfigError(f"Slack could not be reached for Socket Mode ({type(exc).__name__}): check that "
+                              "this host can reach SLACK_API_URL, or unset SLACK_APP_TOKEN to use HTTP.") from None
         logger.info("Slack traffic over Socket Mode; webhooks on port %s", settings.port)
     app = build_http_app(rt, None if settings.socket_mode else bolt)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bot.models import Case, CaseEvent, Mention
@@ -53,6 +54,14 @@ def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
 
 def _quote(text: str) -> str:
     return "\n".join("> " + line for line in _clip(text).splitlines() or [""])
+
+
+_SAFE_URL = re.compile(r"^https?://[^\s|<>]+$", re.IGNORECASE)
+
+
+def link(url: str | None, label: str) -> str:
+    """A Slack link, or nothing: a URL with `|`, `<`, `>` or spaces could forge mrkdwn, so it is dropped."""
+    return f" · <{url}|{label}>" if url and _SAFE_URL.match(url) else ""
 
 
 def _escape(text: str) -> str:
@@ -107,10 +116,10 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
     """The case's message in the care channel: who, what, how bad, where it stands, and what to do."""
     first: Mention = case.mentions[0]
     latest: Mention = case.mentions[-1]
-    link = f" · <{first.url}|View post>" if first.url else ""
+    post_link = link(first.url, "View post")
     stars = first.extra.get("stars")
     star_text = f" · {'★' * int(stars)}{'☆' * (5 - int(stars))}" if stars else ""
-    headline = f"{platform_label(case.platform)} · {author_line(case)}{star_text}{link}"
+    headline = f"{platform_label(case.platform)} · {author_line(case)}{star_text}{post_link}"
     more = len(case.mentions) - 1
     body = _quote(_escape(first.text)) + (f"\n_+{more} more in thread_" if more else "")
     facts = (f"*Priority:* {PRIORITY_BADGES.get(case.priority, case.priority)} · "
@@ -140,8 +149,8 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
     match event.kind:
         case "mention_added":
             assert mention is not None
-            link = f" · <{mention.url}|View post>" if mention.url else ""
-            return f":speech_balloon: *{_escape(customer)}* wrote again{link}:\n{_quote(_escape(mention.text))}"
+            return (f":speech_balloon: *{_escape(customer)}* wrote again{link(mention.url, 'View post')}:\n"
+                    f"{_quote(_escape(mention.text))}")
         case "claimed":
             return f":raising_hand: {who} claimed this case."
         case "took_over":

@@ -97,7 +97,7 @@ class SlackUser:
                 break
             time.sleep(0.02)  # the modal opens after the ack, as in Slack
         if not opened:
-            raise RuntimeError("the modal did not open")
+            raise RuntimeError(f"the modal for {self._trigger} did not open")
         view = opened[0]
         return self._send({"type": "view_submission", "user": {"id": self.user}, "team": {"id": "T0STANDIN"},
                            "view": {**view, "id": "V1", "state": {"values": values}}})
@@ -110,6 +110,20 @@ def _settle(rt: Runtime, timeout: float = 30) -> None:
         with session_scope(rt.sessions) as session:
             if not outbox.pending_counts(session):
                 return
+
+
+def _await_owner(rt: Runtime, case_id: int, user: str, timeout: float = 10) -> None:
+    """Clicks are handled concurrently, as in Slack: wait until a claim has landed before the next one."""
+    from bot.models import Case
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope(rt.sessions) as session:
+            case = session.get(Case, case_id)
+            if case is not None and case.owner_id == user:
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"case {case_id} was not claimed by {user}")
 
 
 def _plain(text: str, users: dict[str, str]) -> str:
@@ -183,6 +197,7 @@ def run_demo(out: Any = None) -> int:
                 bob.submit({"choice": {"value": {"type": "radio_buttons", "selected_option": {"value": "troll"}}},
                             "comment": {"value": {"type": "plain_text_input", "value": "Known troll account"}}})
                 bob.click("case_claim", priya)
+                _await_owner(rt, priya, "U0BOB")
                 alice.click("case_claim", priya)  # asks Alice before taking Bob's case...
                 alice.submit({})  # ...and she confirms "Take over"
                 alice.click("case_reply", praise)

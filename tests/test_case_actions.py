@@ -296,3 +296,11 @@ def test_modal_that_fails_to_open_clears_drafting_and_tells_the_user(desk: Desk,
     desk.click("case_reply", case_id)
     assert "drafting" not in desk.parent_text()
     assert slack.state.ephemeral[-1]["text"].startswith("Sorry, that didn't work")
+
+
+def test_a_url_that_could_forge_slack_markup_is_not_linked() -> None:
+    from bot.blocks import link
+
+    assert link("https://x.com/a/1", "View post") == " · <https://x.com/a/1|View post>"
+    assert link("https://evil.example/|<!channel>", "View post") == ""
+    assert link("javascript:alert(1)", "View post") == ""
