@@ -10,7 +10,7 @@ import os
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -61,13 +61,12 @@ class Settings:
     private_template: str = DEFAULT_PRIVATE_TEMPLATE
     contact_route: str = DEFAULT_CONTACT_ROUTE
     log_level: str = "INFO"
-    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
-    def __repr__(self) -> str:  # secrets are already masked; keep `extra` out of logs entirely
+    def __repr__(self) -> str:  # secrets are masked, and the database password too
         shown = ", ".join(f"{f.name}={self._shown(f.name)!r}" for f in fields(self) if f.repr)
         return f"Settings({shown})"
 
@@ -167,15 +166,6 @@ def _template(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
-def parse_duration(name: str, value: str) -> float:
-    """`90s`, `30m`, `4h`, `2d` (or bare seconds) -> seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
-    if not match or float(match.group(1)) <= 0:
-        raise ConfigError(f"{name} must be a positive duration like 90s, 30m, 4h or 2d, got {value!r}.")
-    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-    return float(match.group(1)) * unit
-
-
 def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Settings:
     env = read_environment(environ, env_file)
 
@@ -232,5 +222,4 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         private_template=_template(env, "CARE_PRIVATE_TEMPLATE", DEFAULT_PRIVATE_TEMPLATE),
         contact_route=_get(env, "CARE_CONTACT_ROUTE") or DEFAULT_CONTACT_ROUTE,
         log_level=log_level,
-        extra={k: v for k, v in env.items() if k.startswith(("CARE_", "X_", "META_", "REDDIT_", "GOOGLE_"))},
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.models import OutboxItem
@@ -23,7 +23,6 @@ PLATFORM = "platform"
 PENDING = "pending"
 DONE = "done"
 FAILED = "failed"
-SUPERSEDED = "superseded"
 
 LEASE_SECONDS = 60
 
@@ -57,7 +56,7 @@ def enqueue(
     return item
 
 
-def lease_next(session: Session, *, lane: str, owner: str, now: datetime, exclude_ids: set[int] | None = None) -> Leased | None:
+def lease_next(session: Session, *, lane: str, owner: str, now: datetime) -> Leased | None:
     """Lease the most urgent ready item of `lane`, keeping each case's items in the order they were written.
 
     An item is ready when it is pending, due, unleased (or its lease expired) and no older pending item
@@ -87,8 +86,6 @@ def lease_next(session: Session, *, lane: str, owner: str, now: datetime, exclud
         .limit(10)
     )
     for item_id in session.scalars(query):
-        if exclude_ids and item_id in exclude_ids:
-            continue
         claimed = session.execute(
             update(OutboxItem)
             .where(
@@ -162,9 +159,3 @@ def pending_counts(session: Session) -> dict[str, int]:
         select(OutboxItem.lane, func.count()).where(OutboxItem.state == PENDING).group_by(OutboxItem.lane)
     )
     return {lane: int(count) for lane, count in rows}
-
-
-def next_due(session: Session, *, lane: str) -> datetime | None:
-    return session.scalar(
-        select(func.min(OutboxItem.available_at)).where(and_(OutboxItem.lane == lane, OutboxItem.state == PENDING))
-    )
