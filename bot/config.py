@@ -10,15 +10,18 @@ import os
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from datetime import time, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.errors import ConfigError
+from bot.sla import BusinessHours, SlaPolicy, SlaTargets, parse_duration
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -35,6 +38,7 @@ TEMPLATE_FIELDS = frozenset({"customer", "agent", "contact"})
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ESCALATION_TARGET = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 DATABASE_BACKENDS = ("sqlite", "postgresql", "postgres")
 
 
@@ -43,6 +47,96 @@ class Secret(str):
 
     def __repr__(self) -> str:
         return "Secret('***')" if self else "Secret('')"
+
+
+def _missing(pairs: tuple[tuple[str, object], ...]) -> tuple[str, ...]:
+    return tuple(name for name, value in pairs if not value)
+
+
+@dataclass(frozen=True)
+class XSettings:
+    """X (Twitter): mentions are polled with the bearer token; replies and DMs need a user-context token."""
+
+    api_url: str = "https://api.x.com"
+    user_id: str | None = None
+    bearer_token: Secret | None = None
+    user_token: Secret | None = None  # OAuth 2.0 user-context token (tweet.write, dm.write); else bearer_token
+    poll_seconds: float = 60.0
+    contact_route: str = "by direct message"
+
+    def missing(self) -> tuple[str, ...]:
+        return _missing((("X_USER_ID", self.user_id), ("X_BEARER_TOKEN", self.bearer_token)))
+
+
+@dataclass(frozen=True)
+class MetaSettings:
+    """Facebook Page and Instagram business account, both through the Graph API and one Meta app."""
+
+    graph_url: str = "https://graph.facebook.com/v21.0"
+    app_secret: Secret | None = None
+    verify_token: Secret | None = None
+    page_id: str | None = None
+    page_token: Secret | None = None
+    ig_account_id: str | None = None
+    hide_after_move: bool = False
+
+    def missing_facebook(self) -> tuple[str, ...]:
+        return _missing((("META_APP_SECRET", self.app_secret), ("META_VERIFY_TOKEN", self.verify_token),
+                         ("META_PAGE_ID", self.page_id), ("META_PAGE_TOKEN", self.page_token)))
+
+    def missing_instagram(self) -> tuple[str, ...]:
+        return _missing((("META_APP_SECRET", self.app_secret), ("META_VERIFY_TOKEN", self.verify_token),
+                         ("META_IG_ACCOUNT_ID", self.ig_account_id), ("META_PAGE_TOKEN", self.page_token)))
+
+
+@dataclass(frozen=True)
+class RedditSettings:
+    """A Reddit "script" app (approved by Reddit) acting as the brand's account."""
+
+    api_url: str = "https://oauth.reddit.com"
+    auth_url: str = "https://www.reddit.com"
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+    subreddits: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    user_agent: str | None = None
+    poll_seconds: float = 60.0
+
+    def missing(self) -> tuple[str, ...]:
+        return _missing((("REDDIT_CLIENT_ID", self.client_id), ("REDDIT_CLIENT_SECRET", self.client_secret),
+                         ("REDDIT_USERNAME", self.username), ("REDDIT_PASSWORD", self.password),
+                         ("REDDIT_SUBREDDITS", self.subreddits), ("REDDIT_KEYWORDS", self.keywords)))
+
+
+@dataclass(frozen=True)
+class GoogleSettings:
+    """Google Business Profile reviews: OAuth refresh token of a manager of the locations."""
+
+    api_url: str = "https://mybusiness.googleapis.com"
+    token_url: str = "https://oauth2.googleapis.com/token"
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    refresh_token: Secret | None = None
+    access_token: Secret | None = None  # a fixed token instead of the refresh flow (short-lived; for trials)
+    locations: tuple[str, ...] = ()
+    poll_seconds: float = 300.0
+
+    def missing(self) -> tuple[str, ...]:
+        missing = list(_missing((("GOOGLE_LOCATIONS", self.locations),)))
+        if not self.access_token:
+            missing += _missing((("GOOGLE_CLIENT_ID", self.client_id), ("GOOGLE_CLIENT_SECRET", self.client_secret),
+                                 ("GOOGLE_REFRESH_TOKEN", self.refresh_token)))
+        return tuple(missing)
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    x: XSettings = field(default_factory=XSettings)
+    meta: MetaSettings = field(default_factory=MetaSettings)
+    reddit: RedditSettings = field(default_factory=RedditSettings)
+    google: GoogleSettings = field(default_factory=GoogleSettings)
 
 
 @dataclass(frozen=True)
@@ -61,6 +155,12 @@ class Settings:
     private_template: str = DEFAULT_PRIVATE_TEMPLATE
     contact_route: str = DEFAULT_CONTACT_ROUTE
     log_level: str = "INFO"
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
+    sweep_seconds: float = 30.0
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    managers: tuple[str, ...] = ()
+    digest_time: time = time(9, 0)
+    platforms: PlatformSettings = field(default_factory=lambda: PlatformSettings())
 
     @property
     def socket_mode(self) -> bool:
@@ -166,6 +266,140 @@ def _template(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    value = _get(env, name)
+    return Secret(value) if value else None
+
+
+def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (_get(env, name) or "").split(",") if part.strip())
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float = 1.0) -> float:
+    text = _get(env, name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value >= minimum or value == float("inf"):  # also rejects NaN
+        raise ConfigError(f"{name} must be a number of seconds of at least {minimum:g}, got {text!r}.")
+    return value
+
+
+def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelta:
+    text = _get(env, name)
+    if text is None:
+        return default
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be {exc}, got {text!r}.") from None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = (_get(env, name) or "false").lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {text!r}.")
+
+
+def _timezone(env: Mapping[str, str]) -> ZoneInfo:
+    name = _get(env, "CARE_TIMEZONE") or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"CARE_TIMEZONE must be an IANA time zone like Europe/Berlin, got {name!r}.") from None
+
+
+def _clock_setting(env: Mapping[str, str], name: str, default: time) -> time:
+    text = _get(env, name)
+    if text is None:
+        return default
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", text)
+    if not match:
+        raise ConfigError(f"{name} must be a time of day like 09:00, got {text!r}.")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _user_ids(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    ids = _csv(env, name)
+    for user in ids:
+        if not _USER_ID.match(user):
+            raise ConfigError(f"{name} must be comma-separated Slack user IDs (U…/W…), got {user!r}.")
+    return ids
+
+
+def _sla_policy(env: Mapping[str, str], tz: ZoneInfo) -> SlaPolicy:
+    normal = SlaTargets(
+        first_response=_duration(env, "CARE_SLA_FIRST_RESPONSE", timedelta(hours=1)),
+        next_response=_duration(env, "CARE_SLA_NEXT_RESPONSE", timedelta(hours=2)),
+        resolution=_duration(env, "CARE_SLA_RESOLUTION", timedelta(hours=24)),
+    )
+    # Urgent cases follow the normal targets unless the team sets shorter ones.
+    urgent = SlaTargets(
+        first_response=_duration(env, "CARE_SLA_URGENT_FIRST_RESPONSE", normal.first_response),
+        next_response=_duration(env, "CARE_SLA_URGENT_NEXT_RESPONSE", normal.next_response),
+        resolution=_duration(env, "CARE_SLA_URGENT_RESOLUTION", normal.resolution),
+    )
+    hours_text = _get(env, "CARE_BUSINESS_HOURS")
+    try:
+        hours = BusinessHours.parse(hours_text, tz)
+    except ValueError as exc:
+        raise ConfigError(f"CARE_BUSINESS_HOURS must look like 'Mon-Fri 09:00-17:30' "
+                          f"(ranges separated by commas): {exc}.") from None
+    return SlaPolicy(normal=normal, urgent=urgent, offline=_duration(env, "CARE_SLA_OFFLINE", timedelta(hours=24)),
+                     hours=hours)
+
+
+def _platform_settings(env: Mapping[str, str]) -> PlatformSettings:
+    reddit_user = _get(env, "REDDIT_USERNAME")
+    return PlatformSettings(
+        x=XSettings(
+            api_url=_http_url(env, "X_API_URL", XSettings.api_url) or XSettings.api_url,
+            user_id=_get(env, "X_USER_ID"),
+            bearer_token=_secret(env, "X_BEARER_TOKEN"),
+            user_token=_secret(env, "X_USER_TOKEN"),
+            poll_seconds=_seconds(env, "X_POLL_SECONDS", XSettings.poll_seconds),
+            contact_route=_get(env, "X_CONTACT_ROUTE") or XSettings.contact_route,
+        ),
+        meta=MetaSettings(
+            graph_url=_http_url(env, "META_GRAPH_URL", MetaSettings.graph_url) or MetaSettings.graph_url,
+            app_secret=_secret(env, "META_APP_SECRET"),
+            verify_token=_secret(env, "META_VERIFY_TOKEN"),
+            page_id=_get(env, "META_PAGE_ID"),
+            page_token=_secret(env, "META_PAGE_TOKEN"),
+            ig_account_id=_get(env, "META_IG_ACCOUNT_ID"),
+            hide_after_move=_flag(env, "META_HIDE_AFTER_MOVE"),
+        ),
+        reddit=RedditSettings(
+            api_url=_http_url(env, "REDDIT_API_URL", RedditSettings.api_url) or RedditSettings.api_url,
+            auth_url=_http_url(env, "REDDIT_AUTH_URL", RedditSettings.auth_url) or RedditSettings.auth_url,
+            client_id=_get(env, "REDDIT_CLIENT_ID"),
+            client_secret=_secret(env, "REDDIT_CLIENT_SECRET"),
+            username=reddit_user,
+            password=_secret(env, "REDDIT_PASSWORD"),
+            subreddits=tuple(sub.removeprefix("r/") for sub in _csv(env, "REDDIT_SUBREDDITS")),
+            keywords=_csv(env, "REDDIT_KEYWORDS"),
+            user_agent=_get(env, "REDDIT_USER_AGENT"),
+            poll_seconds=_seconds(env, "REDDIT_POLL_SECONDS", RedditSettings.poll_seconds),
+        ),
+        google=GoogleSettings(
+            api_url=_http_url(env, "GOOGLE_API_URL", GoogleSettings.api_url) or GoogleSettings.api_url,
+            token_url=_http_url(env, "GOOGLE_TOKEN_URL", GoogleSettings.token_url) or GoogleSettings.token_url,
+            client_id=_get(env, "GOOGLE_CLIENT_ID"),
+            client_secret=_secret(env, "GOOGLE_CLIENT_SECRET"),
+            refresh_token=_secret(env, "GOOGLE_REFRESH_TOKEN"),
+            access_token=_secret(env, "GOOGLE_ACCESS_TOKEN"),
+            locations=_csv(env, "GOOGLE_LOCATIONS"),
+            poll_seconds=_seconds(env, "GOOGLE_POLL_SECONDS", GoogleSettings.poll_seconds),
+        ),
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Settings:
     env = read_environment(environ, env_file)
 
@@ -207,6 +441,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got {log_level!r}.")
 
+    timezone = _timezone(env)
     return Settings(
         slack_bot_token=Secret(bot_token),
         slack_signing_secret=Secret(signing_secret or ""),
@@ -222,4 +457,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         private_template=_template(env, "CARE_PRIVATE_TEMPLATE", DEFAULT_PRIVATE_TEMPLATE),
         contact_route=_get(env, "CARE_CONTACT_ROUTE") or DEFAULT_CONTACT_ROUTE,
         log_level=log_level,
+        sla=_sla_policy(env, timezone),
+        sweep_seconds=_seconds(env, "CARE_SWEEP_SECONDS", 30.0),
+        timezone=timezone,
+        managers=_user_ids(env, "CARE_MANAGERS"),
+        digest_time=_clock_setting(env, "CARE_DIGEST_TIME", time(9, 0)),
+        platforms=_platform_settings(env),
     )

@@ -310,3 +310,52 @@ def test_secret_values_are_still_usable():
     assert str(settings.slack_bot_token) == BOT_TOKEN
     assert settings.care_webhook_secret == HOOK_SECRET
     assert "***" in repr(settings.slack_bot_token)
+
+
+# -- follow-through (SLA, digest) -------------------------------------------------------------------
+def test_sla_defaults_and_overrides():
+    from datetime import time, timedelta
+
+    settings = load_settings(base_env())
+    assert settings.sla.normal.first_response == timedelta(hours=1)
+    assert settings.sla.normal.next_response == timedelta(hours=2)
+    assert settings.sla.normal.resolution == timedelta(hours=24)
+    assert settings.sla.offline == timedelta(hours=24)
+    assert settings.sla.urgent == settings.sla.normal
+    assert settings.sweep_seconds == 30 and settings.digest_time == time(9, 0)
+    assert settings.sla.hours.always and str(settings.timezone) == "UTC"
+
+    tuned = load_settings(base_env(CARE_SLA_FIRST_RESPONSE="20s", CARE_SLA_URGENT_FIRST_RESPONSE="10s",
+                                   CARE_SLA_OFFLINE="2d", CARE_SWEEP_SECONDS="1", CARE_DIGEST_TIME="07:45",
+                                   CARE_TIMEZONE="Europe/Berlin", CARE_BUSINESS_HOURS="Mon-Fri 09:00-17:30",
+                                   CARE_MANAGERS="U0BOSS, W0CHIEF"))
+    assert tuned.sla.normal.first_response == timedelta(seconds=20)
+    assert tuned.sla.urgent.first_response == timedelta(seconds=10)
+    assert tuned.sla.urgent.resolution == timedelta(hours=24)
+    assert tuned.sla.offline == timedelta(days=2)
+    assert tuned.sweep_seconds == 1 and tuned.digest_time == time(7, 45)
+    assert not tuned.sla.hours.always and str(tuned.sla.hours.tz) == "Europe/Berlin"
+    assert tuned.managers == ("U0BOSS", "W0CHIEF")
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("CARE_SLA_FIRST_RESPONSE", "1 hour"), ("CARE_SLA_NEXT_RESPONSE", "0m"), ("CARE_SLA_RESOLUTION", "24"),
+    ("CARE_SLA_OFFLINE", "-1d"), ("CARE_SWEEP_SECONDS", "0"), ("CARE_SWEEP_SECONDS", "nan"),
+    ("CARE_TIMEZONE", "Mars/Olympus"), ("CARE_TIMEZONE", "../etc"), ("CARE_BUSINESS_HOURS", "weekdays"),
+    ("CARE_BUSINESS_HOURS", "Mon-Fri 17:00-09:00"), ("CARE_DIGEST_TIME", "9am"), ("CARE_DIGEST_TIME", "24:00"),
+    ("CARE_MANAGERS", "@boss"), ("CARE_MANAGERS", "S0GROUP"), ("X_POLL_SECONDS", "often"),
+    ("X_API_URL", "api.x.com"), ("META_GRAPH_URL", "ftp://graph"), ("META_HIDE_AFTER_MOVE", "maybe"),
+])
+def test_bad_follow_through_and_platform_settings(variable, value):
+    config_error(base_env(**{variable: value}), variable)
+
+
+def test_platform_settings_report_what_is_missing():
+    settings = load_settings(base_env(X_BEARER_TOKEN="t", META_PAGE_ID="1", REDDIT_SUBREDDITS="r/acme, help",
+                                      GOOGLE_ACCESS_TOKEN="g"))
+    assert settings.platforms.x.missing() == ("X_USER_ID",)
+    assert settings.platforms.meta.missing_facebook() == ("META_APP_SECRET", "META_VERIFY_TOKEN", "META_PAGE_TOKEN")
+    assert "META_IG_ACCOUNT_ID" in settings.platforms.meta.missing_instagram()
+    assert settings.platforms.reddit.subreddits == ("acme", "help")
+    assert settings.platforms.google.missing() == ("GOOGLE_LOCATIONS",)
+    assert "bearer_token=Secret('***')" in repr(settings) and "access_token=Secret('***')" in repr(settings)
