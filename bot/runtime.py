@@ -38,6 +38,7 @@ class Runtime:
     deliverer: Deliverer
     clock: Clock
     http: httpx.Client
+    _workspace_url: str | None = None
 
     def close(self) -> None:
         """Stop the workers and release connections (the tests and the demo build many runtimes)."""
@@ -64,6 +65,21 @@ class Runtime:
     def can_message_privately(self, connector: str, platform: str) -> bool:
         found = self.connectors.get(connector)
         return bool(found and found.can_message_privately(platform))
+
+    def workspace_url(self) -> str | None:
+        """`https://<team>.slack.com/` from auth.test, asked once; None while Slack cannot be reached."""
+        if self._workspace_url is None:
+            try:
+                self._workspace_url = self.slack.auth_test().get("url") or ""
+            except (SlackApiError, OSError) as exc:
+                logger.warning("auth.test failed, thread links use slack:// for now (%s)", type(exc).__name__)
+                return None
+        return self._workspace_url or None
+
+    def thread_url(self, channel: str, ts: str | None) -> str | None:
+        from bot.links import thread_url
+
+        return thread_url(self.workspace_url(), channel, ts)
 
     def first_name(self, user_id: str) -> str:
         """A teammate's first name for customer-facing text (cached; Slack's users.info on a miss)."""
