@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the app (HTTP on $PORT; Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("demo", help="run the whole app against a local Slack stand-in and print the channel")
+    connectors = sub.add_parser("connectors", help="list the platform connectors, enabled or not and why")
+    connectors.add_argument("--check", action="store_true",
+                            help="call one cheap authenticated endpoint of each enabled connector")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the newest schema")
@@ -141,6 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.demo import run_demo
 
             return run_demo()
+        if args.command == "connectors":
+            from bot.config import platform_settings, read_environment
+            from bot.connector_report import report
+
+            configure_logging("WARNING")
+            return report(platform_settings(read_environment()), check=args.check)
         if args.command == "db":
             configure_logging("WARNING")
             return db_upgrade()

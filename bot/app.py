@@ -14,7 +14,9 @@ from bot import db
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Deliverer
+from bot.polling import Poller
 from bot.runtime import Runtime
+from connectors.base import PollingConnector
 from connectors.registry import build_connectors, make_http_client
 from handlers import register_all, tell_user
 
@@ -66,5 +68,9 @@ def build_runtime(
     connectors = build_connectors(settings, http)
     deliverer = Deliverer(session_factory=sessions, slack=slack, connectors=connectors, clock=clock,
                           **deliverer_options)
-    return Runtime(settings=settings, engine=engine, sessions=sessions, slack=slack, connectors=connectors,
-                   deliverer=deliverer, clock=clock, http=http)
+    rt = Runtime(settings=settings, engine=engine, sessions=sessions, slack=slack, connectors=connectors,
+                 deliverer=deliverer, clock=clock, http=http)
+    polling = [c for c in connectors.values() if isinstance(c, PollingConnector)]
+    if polling:
+        rt.poller = Poller(connectors=polling, unit=rt.unit, clock=clock, channel=settings.care_channel)
+    return rt

@@ -121,7 +121,8 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
     star_text = f" · {'★' * int(stars)}{'☆' * (5 - int(stars))}" if stars else ""
     headline = f"{platform_label(case.platform)} · {author_line(case)}{star_text}{post_link}"
     more = len(case.mentions) - 1
-    body = _quote(_escape(first.text)) + (f"\n_+{more} more in thread_" if more else "")
+    state = " _(deleted on the platform)_" if first.deleted_at else " _(edited)_" if first.edited_at else ""
+    body = _quote(_escape(first.text)) + state + (f"\n_+{more} more in thread_" if more else "")
     facts = (f"*Priority:* {PRIORITY_BADGES.get(case.priority, case.priority)} · "
              f"*Sentiment:* {sentiment_label(latest.sentiment)} · Case #{case.id}")
     blocks: Blocks = [
@@ -151,6 +152,12 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             assert mention is not None
             return (f":speech_balloon: *{_escape(customer)}* wrote again{link(mention.url, 'View post')}:\n"
                     f"{_quote(_escape(mention.text))}")
+        case "mention_edited":
+            return (f":pencil2: *{_escape(customer)}* edited their post. Now:\n"
+                    f"{_quote(_escape(mention.text if mention else ''))}\nBefore:\n{_quote(_escape(d.get('previous_text', '')))}")
+        case "mention_deleted":
+            return (f":wastebasket: *{_escape(customer)}*'s post was deleted on {platform_label(case.platform)}. "
+                    "The case and its history are kept here.")
         case "claimed":
             return f":raising_hand: {who} claimed this case."
         case "took_over":
@@ -159,6 +166,9 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             return f":leftwards_arrow_with_hook: {who} replied publicly to {_escape(customer)}:\n{sent}"
         case "moved_to_dm":
             return f":lock: {who} moved the conversation offline. Sent publicly:\n{sent}"
+        case "private_unavailable":
+            return (f":information_source: No private message was sent to {_escape(customer)}: "
+                    f"{_escape(d.get('reason', ''))}. Only the public message goes out.")
         case "private_message_sent":
             return f":envelope: {who} sent {_escape(customer)} a private message:\n{sent}"
         case "send_failed":

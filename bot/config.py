@@ -355,7 +355,8 @@ def _sla_policy(env: Mapping[str, str], tz: ZoneInfo) -> SlaPolicy:
                      hours=hours)
 
 
-def _platform_settings(env: Mapping[str, str]) -> PlatformSettings:
+def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
+    """Only the platform settings: `care-bot connectors` works before Slack is set up."""
     reddit_user = _get(env, "REDDIT_USERNAME")
     return PlatformSettings(
         x=XSettings(
@@ -462,5 +463,5 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         timezone=timezone,
         managers=_user_ids(env, "CARE_MANAGERS"),
         digest_time=_clock_setting(env, "CARE_DIGEST_TIME", time(9, 0)),
-        platforms=_platform_settings(env),
+        platforms=platform_settings(env),
     )

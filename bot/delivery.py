@@ -176,7 +176,8 @@ class Deliverer:
             elif item.kind == "thread_note":
                 event = session.get(CaseEvent, item.payload["event_id"])
                 assert event is not None
-                mention = session.get(Mention, event.detail.get("mention_id", -1)) if event.kind == "mention_added" else None
+                mention = (session.get(Mention, event.detail.get("mention_id", -1))
+                           if event.kind in ("mention_added", "mention_edited") else None)
                 text, message_blocks = blocks.thread_note(case, event, mention), None
             else:
                 raise SlackFailure(f"unknown outbox kind {item.kind!r}", permanent=True)
@@ -271,7 +272,8 @@ class Deliverer:
         else:
             message = Outbound(platform=payload["platform"], in_reply_to=payload["in_reply_to"],
                                author_id=payload["author_id"], text=payload["text"],
-                               visibility=payload["visibility"], idempotency_key=f"care-{item.id}")
+                               visibility=payload["visibility"], idempotency_key=f"care-{item.id}",
+                               context=payload.get("context") or {})
             try:
                 external_id = connector.send(message).external_id
             except RateLimited as exc:

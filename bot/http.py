@@ -16,7 +16,7 @@ from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.db import ping, session_scope
@@ -24,6 +24,8 @@ from bot.errors import BadPayload
 from bot.runtime import Runtime
 from bot.services import ingest, outbox
 from connectors import generic
+from connectors.base import WebhookConnector
+from connectors.registry import SPECS
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,43 @@ def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True)
             return _error(503, "the complaint could not be stored right now; please retry")
         return JSONResponse({"case_id": result.case_id, "duplicate": result.duplicate}, status_code=202)
 
+    def platform_webhook(name: str, label: str, missing_settings: str) -> Route:
+        """`GET` answers the platform's subscription check; `POST` verifies, stores, then answers 200."""
+
+        async def endpoint(request: Request) -> Response:
+            connector = rt.connectors.get(name)
+            if not isinstance(connector, WebhookConnector):
+                return _error(404, f"the {label} connector is not enabled: set {missing_settings}")
+            if request.method == "GET":
+                answer = connector.challenge(dict(request.query_params))
+                if answer is None:
+                    return _error(403, "subscription check refused: hub.mode or hub.verify_token is wrong")
+                return PlainTextResponse(answer)
+            try:
+                body = await read_limited(request, connector.max_body_bytes)
+            except BodyTooLarge:
+                return _error(413, f"body is larger than {connector.max_body_bytes // 1024} KiB")
+            if not connector.verify(body, request.headers):
+                return _error(401, "missing or invalid X-Hub-Signature-256")
+            try:
+                changes = connector.parse(body)
+            except BadPayload as exc:
+                return _error(exc.status, str(exc))
+
+            def store() -> int:
+                with rt.unit() as session:
+                    return ingest.apply_changes(session, changes=changes, connector=name,
+                                                channel=rt.settings.care_channel, now=rt.now())
+
+            try:
+                stored = await anyio.to_thread.run_sync(store)
+            except Exception:
+                logger.exception("could not store a %s webhook delivery", name)
+                return _error(503, "the delivery could not be stored right now; please retry")
+            return JSONResponse({"received": len(changes), "stored": stored})
+
+        return Route(f"/webhooks/{name}", endpoint, methods=["GET", "POST"])
+
     async def healthz(request: Request) -> Response:
         def check() -> dict[str, int]:
             ping(rt.engine)
@@ -107,10 +146,14 @@ def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True)
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if start_workers:
             rt.deliverer.start()
+            if rt.poller is not None:
+                rt.poller.start()
         try:
             yield
         finally:
             if start_workers:
+                if rt.poller is not None:
+                    rt.poller.stop()
                 rt.deliverer.stop()
 
     return Starlette(
@@ -118,6 +161,8 @@ def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True)
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/webhooks/generic", generic_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *(platform_webhook(spec.name, spec.label, ", ".join(spec.missing(rt.settings.platforms)) or "its settings")
+              for spec in SPECS if spec.how == "webhook"),
         ],
         lifespan=lifespan,
     )

@@ -128,6 +128,8 @@ class Mention(Base):
     received_at: Mapped[datetime]
     sentiment: Mapped[float] = mapped_column(Float)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
 
     case: Mapped[Case] = relationship(back_populates="mentions")
 
@@ -187,3 +189,23 @@ class StaffMember(Base):
     first_name: Mapped[str] = mapped_column(String(128))
     display_name: Mapped[str] = mapped_column(String(256))
     fetched_at: Mapped[datetime]
+
+
+class PollCursor(Base):
+    """Where a polling connector got to, and which process may poll it now.
+
+    The cursor is written in the same transaction as the mentions it covers, so a restart resumes
+    exactly there: nothing missed, nothing twice. `next_poll_at` keeps the configured pace across
+    restarts and processes (X bills every read); the lease lets one process of several poll at a time.
+    """
+
+    __tablename__ = "poll_cursors"
+
+    connector: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    next_poll_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)

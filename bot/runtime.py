@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, session_scope
 from bot.delivery import Deliverer
+from bot.polling import Poller
 from bot.services import staff
 from connectors.base import Connector, LengthRule
 
@@ -38,10 +39,13 @@ class Runtime:
     deliverer: Deliverer
     clock: Clock
     http: httpx.Client
+    poller: Poller | None = None
     _workspace_url: str | None = None
 
     def close(self) -> None:
         """Stop the workers and release connections (the tests and the demo build many runtimes)."""
+        if self.poller is not None:
+            self.poller.stop()
         self.deliverer.stop()
         self.http.close()
         self.engine.dispose()
@@ -80,6 +84,18 @@ class Runtime:
         from bot.links import thread_url
 
         return thread_url(self.workspace_url(), channel, ts)
+
+    def contact_route(self, connector: str) -> str:
+        """How the move-to-DM message invites the customer; a connector may insist (X: no links, they cost)."""
+        found = self.connectors.get(connector)
+        route = getattr(found, "contact_route", None)
+        return route(self.settings.contact_route) if callable(route) else self.settings.contact_route
+
+    def private_message_problem(self, connector: str, posted_at: datetime) -> str | None:
+        """Why the platform will not take a private message about this post any more (e.g. Meta's 7 days)."""
+        found = self.connectors.get(connector)
+        check = getattr(found, "private_message_problem", None)
+        return check(posted_at, self.now()) if check else None
 
     def first_name(self, user_id: str) -> str:
         """A teammate's first name for customer-facing text (cached; Slack's users.info on a miss)."""

@@ -6,10 +6,10 @@ sends `Outbound` messages, raising the errors of `bot.errors` so callers can tel
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Visibility = Literal["public", "private"]
 
@@ -40,6 +40,36 @@ class InboundMention:
 
 
 @dataclass(frozen=True)
+class MentionEdited:
+    """The customer edited a post we already hold: the mention's text is replaced and the thread told."""
+
+    platform: str
+    external_id: str
+    text: str
+    edited_at: datetime
+
+
+@dataclass(frozen=True)
+class MentionDeleted:
+    """The customer (or a moderator) deleted a post: noted in the thread; the case is kept."""
+
+    platform: str
+    external_id: str
+    deleted_at: datetime
+
+
+Change = InboundMention | MentionEdited | MentionDeleted
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What one poll found, and the cursor to persist with it (in the same transaction as the mentions)."""
+
+    changes: Sequence[Change]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
 class Outbound:
     """One message to a customer. `in_reply_to` is the platform id of the post being answered."""
 
@@ -49,6 +79,7 @@ class Outbound:
     text: str
     visibility: Visibility = "public"
     idempotency_key: str | None = None  # stable across retries, so a receiver can drop a repeat
+    context: Mapping[str, Any] = field(default_factory=dict)  # the answered mention's `extra` (e.g. media id)
 
 
 @dataclass(frozen=True)
@@ -73,7 +104,7 @@ class LengthRule:
 
 
 class Connector(Protocol):
-    """What the core needs from a platform."""
+    """What the core needs from every platform: how to answer, how long an answer may be."""
 
     name: str
 
@@ -82,5 +113,63 @@ class Connector(Protocol):
     def can_message_privately(self, platform: str) -> bool: ...
 
     def send(self, message: Outbound) -> SendResult:
-        """Deliver to the customer. Raises TransientError (retry), PermanentError or AuthError."""
+        """Deliver to the customer. Raises TransientError (retry), RateLimited, PermanentError or AuthError."""
         ...
+
+
+@runtime_checkable
+class PollingConnector(Protocol):
+    """A platform we ask for news: every `poll_seconds`, from the persisted cursor, with no gap."""
+
+    name: str
+    poll_seconds: float
+
+    def poll(self, cursor: str | None) -> PollResult:
+        """Everything new since `cursor` (all pages), oldest first. Raises the ConnectorError kinds."""
+        ...
+
+
+@runtime_checkable
+class WebhookConnector(Protocol):
+    """A platform that pushes to `/webhooks/<name>`: verify, then parse into changes."""
+
+    name: str
+    max_body_bytes: int
+
+    def challenge(self, params: Mapping[str, str]) -> str | None:
+        """The body to answer a subscription check (GET) with, or None to refuse it (403)."""
+        ...
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> bool:
+        """Constant-time signature check of the raw body."""
+        ...
+
+    def parse(self, body: bytes) -> list[Change]:
+        """Changes we act on; shapes we do not know are logged and skipped, never an error."""
+        ...
+
+
+class PlatformConnector:
+    """Defaults shared by the platform connectors; each overrides what its platform does differently."""
+
+    name = ""
+    private_messages = False
+
+    def length_rule(self, platform: str) -> LengthRule:
+        from connectors.length import rule_for
+
+        return rule_for(platform)
+
+    def can_message_privately(self, platform: str) -> bool:
+        return self.private_messages
+
+    def private_message_problem(self, posted_at: datetime, now: datetime) -> str | None:
+        """Why a private message about a post of `posted_at` is not possible any more (None if it is)."""
+        return None
+
+    def check(self) -> str:
+        """Call one cheap authenticated endpoint; return what it says (e.g. the account name) or raise."""
+        raise NotImplementedError
+
+    def send(self, message: Outbound) -> SendResult:  # pragma: no cover - every platform overrides it
+        raise NotImplementedError

@@ -49,9 +49,12 @@ def register(app: App, rt: Runtime) -> None:
         with rt.unit() as s:
             case = cases.get_case(s, clicked_case_id(body))
             private = settings.private_template if rt.can_message_privately(case.connector, case.platform) else None
+            unavailable = rt.private_message_problem(case.connector, case.latest_mention.posted_at) if private else None
             replies.move_to_dm(s, case_id=case.id, user_id=uid, agent_first_name=agent,
-                               template=settings.move_to_dm_template, private_template=private,
-                               contact=settings.contact_route, now=rt.now())
+                               template=settings.move_to_dm_template,
+                               private_template=None if unavailable else private,
+                               private_unavailable=unavailable,
+                               contact=rt.contact_route(case.connector), now=rt.now())
 
     def escalate(body: dict[str, Any]) -> None:
         with rt.unit() as s:

@@ -7,6 +7,7 @@ case (it appears in the case's thread) instead of opening a second parent messag
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,10 @@ from sqlalchemy.orm import Session
 from bot import triage
 from bot.models import Case, CaseEvent, CaseStatus, Mention
 from bot.services import outbox
-from connectors.base import InboundMention
+from bot.services.cases import record
+from connectors.base import Change, InboundMention, MentionDeleted, MentionEdited
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,3 +117,49 @@ def ingest(
                        payload={"event_id": event.id}, now=now)
         outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=rank, now=now)
     return IngestResult(case.id, row.id, duplicate=False, new_case=new_case)
+
+
+def apply_edit(session: Session, *, change: MentionEdited, now: datetime) -> bool:
+    """Replace an edited post's text and tell the thread; False when we do not hold it or nothing changed."""
+    row = session.scalar(select(Mention).where(Mention.platform == change.platform,
+                                               Mention.external_id == change.external_id))
+    if row is None or row.text == change.text:
+        return False
+    previous = row.text
+    row.text = change.text
+    row.edited_at = change.edited_at
+    row.sentiment = triage.assess(change.text, stars=row.extra.get("stars")).sentiment
+    case = session.get(Case, row.case_id)
+    assert case is not None
+    record(session, case, actor="customer", kind="mention_edited", now=now,
+           detail={"mention_id": row.id, "previous_text": previous})
+    return True
+
+
+def apply_deletion(session: Session, *, change: MentionDeleted, now: datetime) -> bool:
+    """Note a deleted post in the thread; the case and its history stay. False if unknown or already noted."""
+    row = session.scalar(select(Mention).where(Mention.platform == change.platform,
+                                               Mention.external_id == change.external_id))
+    if row is None or row.deleted_at is not None:
+        return False
+    row.deleted_at = change.deleted_at
+    case = session.get(Case, row.case_id)
+    assert case is not None
+    record(session, case, actor="customer", kind="mention_deleted", now=now, detail={"mention_id": row.id})
+    return True
+
+
+def apply_changes(session: Session, *, changes: list[Change] | tuple[Change, ...], connector: str, channel: str,
+                  now: datetime) -> int:
+    """Store what a poll or a platform webhook brought, in order; returns how many changed anything."""
+    applied = 0
+    for change in changes:
+        if isinstance(change, InboundMention):
+            applied += not ingest(session, mention=change, connector=connector, channel=channel, now=now).duplicate
+        elif isinstance(change, MentionEdited):
+            applied += apply_edit(session, change=change, now=now)
+        elif isinstance(change, MentionDeleted):
+            applied += apply_deletion(session, change=change, now=now)
+        else:  # pragma: no cover - the connectors only produce the three kinds
+            logger.warning("ignoring unknown change %r", type(change).__name__)
+    return applied

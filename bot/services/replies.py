@@ -42,7 +42,8 @@ def _queue_send(session: Session, case: Case, *, purpose: str, text: str, visibi
         session, lane=outbox.PLATFORM, kind="send", case_id=case.id,
         priority_rank=triage.PRIORITY_RANK[case.priority], now=now,
         payload={"purpose": purpose, "text": text, "visibility": visibility, "actor": actor,
-                 "platform": case.platform, "in_reply_to": latest.external_id, "author_id": case.author_id},
+                 "platform": case.platform, "in_reply_to": latest.external_id, "author_id": case.author_id,
+                 "context": {**latest.extra, "posted_at": latest.posted_at.isoformat()}},
     )
 
 
@@ -72,8 +73,13 @@ def move_to_dm(
     private_template: str | None,
     contact: str,
     now: datetime,
+    private_unavailable: str | None = None,
 ) -> Case:
-    """Queue the public move-offline message, and the private one where the platform allows it."""
+    """Queue the public move-offline message, and the private one where the platform allows it.
+
+    `private_unavailable` says why the platform would refuse a private message now (e.g. too old):
+    the thread is told, so nobody waits for a message that cannot arrive.
+    """
     case = require_open(session, case_id)
     if case.moved_offline_at is not None:
         raise UserError("This case has already been moved to DM. Use Reply to write to the customer again.")
@@ -87,6 +93,9 @@ def move_to_dm(
         private_text = private_template.format(customer=customer, agent=agent_first_name, contact=contact)
         _queue_send(session, case, purpose=PRIVATE_MESSAGE, text=private_text, visibility="private",
                     actor=user_id, now=now)
+    elif private_unavailable:
+        record(session, case, actor=user_id, kind="private_unavailable", now=now,
+               detail={"reason": private_unavailable})
     outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now)
     return case
 
