@@ -147,6 +147,8 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
     customer = case.author_name.split()[0] if case.author_name else "@" + case.author_handle
     d = event.detail or {}
     sent = _quote(event.text_sent or "")
+    if d.get("note"):  # the platform connector's remark on a send, e.g. "the comment is now hidden"
+        sent += f"\n_{_escape(str(d['note']))}_"
     match event.kind:
         case "mention_added":
             assert mention is not None

@@ -263,6 +263,7 @@ class Deliverer:
         connector = self._connectors.get(connector_name or "")
         error: str | None = None
         external_id: str | None = None
+        note: str | None = None
         if case is None:
             with session_scope(self._sessions) as session:
                 outbox.give_up(session, item, now=self._clock.now(), error="case deleted")
@@ -273,9 +274,10 @@ class Deliverer:
             message = Outbound(platform=payload["platform"], in_reply_to=payload["in_reply_to"],
                                author_id=payload["author_id"], text=payload["text"],
                                visibility=payload["visibility"], idempotency_key=f"care-{item.id}",
-                               context=payload.get("context") or {})
+                               context=payload.get("context") or {}, purpose=payload["purpose"])
             try:
-                external_id = connector.send(message).external_id
+                sent = connector.send(message)
+                external_id, note = sent.external_id, sent.note
             except RateLimited as exc:
                 if exc.retry_after <= MAX_PLATFORM_WAIT and item.attempts < PLATFORM_ATTEMPTS + 2:
                     self._retry(item, delay=exc.retry_after, error=str(exc))
@@ -294,7 +296,8 @@ class Deliverer:
             if not outbox.complete(session, item, now=now, result={"external_id": external_id, "error": error}):
                 return
             if error is None:
-                replies.record_sent(session, case_id=case.id, payload=payload, external_id=external_id, now=now)
+                replies.record_sent(session, case_id=case.id, payload=payload, external_id=external_id, now=now,
+                                    note=note)
             else:
                 logger.warning("send for case %s failed: %s", case.id, error)
                 replies.record_send_failed(session, case_id=case.id, payload=payload, error=error, now=now)

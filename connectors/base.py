@@ -80,11 +80,13 @@ class Outbound:
     visibility: Visibility = "public"
     idempotency_key: str | None = None  # stable across retries, so a receiver can drop a repeat
     context: Mapping[str, Any] = field(default_factory=dict)  # the answered mention's `extra` (e.g. media id)
+    purpose: str = "reply"  # "reply", "move_to_dm" or "private_message"
 
 
 @dataclass(frozen=True)
 class SendResult:
     external_id: str | None = None
+    note: str | None = None  # something staff should read in the thread (e.g. "the comment is now hidden")
 
 
 @dataclass(frozen=True)

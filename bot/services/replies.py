@@ -104,7 +104,7 @@ _SENT_KIND = {REPLY: "replied", MOVE_TO_DM: "moved_to_dm", PRIVATE_MESSAGE: "pri
 
 
 def record_sent(session: Session, *, case_id: int, payload: dict[str, Any], external_id: str | None,
-                now: datetime) -> None:
+                now: datetime, note: str | None = None) -> None:
     case = get_case(session, case_id, for_update=True)
     text, actor = payload["text"], payload["actor"]
     if case.first_response_at is None and payload["purpose"] in (REPLY, MOVE_TO_DM):
@@ -112,7 +112,7 @@ def record_sent(session: Session, *, case_id: int, payload: dict[str, Any], exte
     if payload["purpose"] == REPLY and case.draft_text == text:
         case.draft_text, case.draft_by = None, None
     record(session, case, actor=actor, kind=_SENT_KIND[payload["purpose"]], now=now, text_sent=text,
-           detail={"visibility": payload["visibility"], "external_id": external_id})
+           detail={"visibility": payload["visibility"], "external_id": external_id, "note": note})
 
 
 def record_send_failed(session: Session, *, case_id: int, payload: dict[str, Any], error: str, now: datetime) -> None:
