@@ -267,3 +267,17 @@ def test_serve_starts_even_when_slack_is_unreachable(tmp_path):
         code = stop(served)
     assert code in (0, -signal.SIGTERM), served.output()
     assert "Traceback" not in served.output()
+
+
+def test_connectors_lists_every_platform_without_needing_slack_settings(tmp_path):
+    result = run_cli(tmp_path, "connectors", env={"X_USER_ID": "2244994945"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5
+    assert "X (Twitter)" in lines[0] and "disabled" in lines[0] and "missing X_BEARER_TOKEN" in lines[0]
+    assert any("Google Business Profile" in line and "GOOGLE_LOCATIONS" in line for line in lines)
+
+
+def test_connectors_with_a_bad_platform_setting_exits_2(tmp_path):
+    result = run_cli(tmp_path, "connectors", "--check", env={"REDDIT_POLL_SECONDS": "soon"})
+    assert_one_sentence(result, "REDDIT_POLL_SECONDS")
