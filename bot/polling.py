@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ class Poller:
         self.owner = f"poll-{uuid.uuid4().hex[:12]}"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._not_before: dict[str, datetime] = {}  # local hint, so idle checks cost no database write
 
     @property
     def names(self) -> list[str]:
@@ -63,7 +64,9 @@ class Poller:
     def _loop(self, name: str) -> None:
         while not self._stop.is_set():
             try:
-                self.poll_once(name)
+                hint = self._not_before.get(name)
+                if hint is None or self._clock.now() >= hint:
+                    self.poll_once(name)
             except Exception:  # a poller must outlive a database blip or a bug in one payload
                 logger.exception("poller for %s failed; trying again shortly", name)
             self._stop.wait(CHECK_EVERY)
@@ -74,6 +77,8 @@ class Poller:
         now = self._clock.now()
         with self._unit() as session:
             held = polls.lease(session, connector=name, owner=self.owner, now=now)
+            if held is None:
+                self._not_before[name] = polls.next_due(session, connector=name) or now
         if held is None:
             return None
         interval = timedelta(seconds=connector.poll_seconds)
@@ -102,6 +107,7 @@ class Poller:
                 cursor = result.cursor if result.cursor is not None else held.cursor
                 if not polls.advance(session, held, cursor=cursor, next_poll_at=now + interval, now=done):
                     raise _LeaseLost(name)
+            self._not_before[name] = now + interval
         except _LeaseLost:
             # Our lease expired and another process took over: rolled back; it stores the same posts.
             logger.warning("%s: lease lost during a slow poll; another process carries on", name)
@@ -112,8 +118,10 @@ class Poller:
 
     def _failed(self, held: polls.PollLease, *, wait: timedelta, error: str) -> None:
         logger.warning("%s poll failed (%s); next try in %.0fs", held.connector, error, wait.total_seconds())
+        retry_at = self._clock.now() + wait
         with self._unit() as session:
-            polls.failed(session, held, next_poll_at=self._clock.now() + wait, error=error)
+            polls.failed(session, held, next_poll_at=retry_at, error=error)
+        self._not_before[held.connector] = retry_at
 
 
 class _LeaseLost(Exception):

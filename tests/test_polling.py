@@ -200,3 +200,23 @@ def test_edits_and_deletions_reach_the_thread_and_keep_the_case(rt, slack, clock
                       MentionDeleted(platform="scripted", external_id="p2", deleted_at=clock.now())]
     clock.advance(60)
     assert poller.poll_once("scripted") == 0
+
+
+def test_the_running_poller_keeps_the_pace_of_the_clock(rt, clock, platform):
+    from tests.conftest import wait_for
+
+    poller = with_poller(rt, platform)
+    poller.start()
+    try:
+        wait_for(lambda: mentions(rt) == 2)
+        platform.posts.append(post(3))
+        clock.advance(59)
+        import time
+
+        time.sleep(1.5)  # more than one real check interval: not due yet on the app's clock
+        assert len(platform.asked) == 1
+        clock.advance(1)
+        wait_for(lambda: mentions(rt) == 3)
+        assert platform.asked == [None, "2"]
+    finally:
+        poller.stop()

@@ -78,5 +78,15 @@ def failed(session: Session, held: PollLease, *, next_poll_at: datetime, error: 
     _release(session, held, next_poll_at=next_poll_at, last_error=error[:2000], failures=held.failures + 1)
 
 
+def next_due(session: Session, *, connector: str) -> datetime | None:
+    """When the connector may next be polled; a held lease counts as busy until it runs out."""
+    row = session.get(PollCursor, connector)
+    if row is None:
+        return None
+    if row.lease_until is not None:
+        return max(row.next_poll_at, row.lease_until)
+    return row.next_poll_at
+
+
 def status(session: Session) -> dict[str, PollCursor]:
     return {row.connector: row for row in session.scalars(select(PollCursor))}
