@@ -97,6 +97,10 @@ def _timestamp(value: Any) -> datetime | None:
     return None
 
 
+def _code(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     value = headers.get(name)
     if value is None:  # a plain dict is case-sensitive; Starlette's headers are not
@@ -250,7 +254,7 @@ class MetaConnector(PlatformConnector):
             error = _obj(_obj(response.json()).get("error"))
         except ValueError:
             error = {}
-        code, subcode = error.get("code"), error.get("error_subcode")
+        code, subcode = _code(error.get("code")), _code(error.get("error_subcode"))
         message = str(error.get("message") or f"HTTP {response.status_code}")
         said = f"{message} (code {code})" if code is not None else message
         if response.status_code == 429 or code in THROTTLED:

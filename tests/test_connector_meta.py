@@ -179,6 +179,17 @@ def test_a_batched_delivery_is_read_whole_and_the_pages_own_comments_are_skipped
         assert omar.posted_at.replace(tzinfo=UTC) == datetime(2026, 11, 23, 8, 58, 20, tzinfo=UTC)  # ISO time
 
 
+def test_text_any_database_can_store_is_kept_from_odd_comments(desk):
+    body = fixture("facebook", "comment_add")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["message"], value["from"]["name"] = "nul \u0000 and a lone \ud800 surrogate", "J" * 400
+    raw = json.dumps(body).encode()  # escaped as Meta escapes them: \\u0000, \\ud800
+    assert desk.deliver("facebook", raw) == {"received": 1, "stored": 1}
+    with desk.rt.sessions() as s:
+        mention = s.scalars(select(Mention)).one()
+        assert mention.text == "nul  and a lone ? surrogate" and len(mention.author_name or "") == 256
+
+
 def test_edits_and_deletions_are_noted_in_the_thread_and_the_case_kept(desk):
     case_id = desk.comment()
     desk.deliver("facebook", fixture_bytes("facebook", "comment_edited"))
@@ -370,3 +381,29 @@ def test_throttle_wait_follows_metas_estimate_else_a_minute(headers, wait):
     from connectors.meta import throttle_wait
 
     assert throttle_wait(httpx.Response(400, headers=headers)) == wait
+
+
+@pytest.mark.parametrize("status, body, kind, words", [
+    (400, {"error": {"message": "(#4) Application request limit reached", "code": 4}}, "RateLimited", "waiting 60s"),
+    (400, {"error": {"message": "(#613) Calls to this api have exceeded the rate limit.", "code": 613}},
+     "RateLimited", "code 613"),
+    (400, {"error": {"message": "(#200) Permissions error", "type": "OAuthException", "code": 200}},
+     "AuthError", "lacks a permission"),
+    (400, {"error": {"message": "(#10) This message is sent outside of allowed window.", "code": 10,
+                     "error_subcode": 2018278}}, "PermanentError", "within 7 days"),
+    (400, {"error": {"message": "(#10903) This user cant reply to this activity", "code": 10903}},
+     "PermanentError", "does not let this person"),
+    (400, {"error": {"message": "An unexpected error has occurred.", "code": 2, "is_transient": True}},
+     "TransientError", "temporary problem"),
+    (400, {"error": {"message": "weird", "code": [4], "error_subcode": {}}}, None, ""),
+    (400, {"error": "not an object"}, None, ""),
+    (400, ["not", "an", "object"], None, ""),
+])
+def test_metas_error_codes_are_classified(status, body, kind, words):
+    from bot.config import MetaSettings
+    from connectors.meta import FacebookConnector
+
+    with httpx.Client() as client:
+        error = FacebookConnector(MetaSettings(page_id=PAGE_ID), client)._classify(httpx.Response(status, json=body))
+    assert (type(error).__name__ if error else None) == kind
+    assert words in str(error or "")
