@@ -3,7 +3,8 @@
 Why one helper: the workers decide by the *kind* of failure (retry, wait, tell the team), so every
 connector must classify the same way: network errors and 5xx are transient, 429 waits for as long as
 the platform says, 401/403 are credentials, any other 4xx is a refusal carrying the platform's own words.
-Each platform reads its own rate-limit headers, so the connector passes `wait_seconds`.
+Each platform reads its own rate-limit headers, so the connector passes `wait_seconds`; a platform whose
+error bodies say more than the status (Meta throttles with HTTP 400 and an error code) passes `classify`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from bot.errors import AuthError, PermanentError, RateLimited, TransientError
+from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def call(
     *,
     platform: str,
     wait_seconds: Callable[[httpx.Response], float | None] = retry_after_header,
+    classify: Callable[[httpx.Response], ConnectorError | None] | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
     """Make the request; return a 2xx response or raise TransientError/RateLimited/AuthError/PermanentError."""
@@ -77,6 +79,9 @@ def call(
     status = response.status_code
     if 200 <= status < 300:
         return response
+    refined = classify(response) if classify is not None else None
+    if refined is not None:
+        raise refined
     message = platform_error(response)
     if status == 429:
         wait = wait_seconds(response)

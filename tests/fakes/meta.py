@@ -1,0 +1,152 @@
+"""A fake Meta Graph API over real HTTP, and Meta's side of the webhooks (signed deliveries).
+
+It serves the endpoints the Facebook and Instagram connectors call, answering with Meta's documented
+shapes (tests/fixtures/facebook|instagram): `{"id"}` for a public reply, `{"recipient_id",
+"message_id"}` for a private reply, `{"success": true}` for a hide, and Meta's error body
+`{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}` for a bad token (190), a second
+private reply to one comment (10900) or a missing parameter (100). Meta takes the token as an
+`access_token` parameter (body or query) or as a Bearer header; so does the fake.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from connectors import signing
+from tests.platform_standin import PlatformStandIn, Recorded, Reply
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+VERSION = "v21.0"
+PAGE_ID = "1029384756"
+IG_ACCOUNT_ID = "17841400000000001"
+PAGE_TOKEN = "EAAGtestpagetoken"
+APP_SECRET = "meta-app-secret"
+VERIFY_TOKEN = "meta-verify-token"
+
+
+def fixture(platform: str, name: str) -> Any:
+    return json.loads((FIXTURES / platform / f"{name}.json").read_text())
+
+
+def fixture_bytes(platform: str, name: str) -> bytes:
+    return (FIXTURES / platform / f"{name}.json").read_bytes()
+
+
+def graph_error(name: str, *, status: int = 400, headers: dict[str, str] | None = None) -> Reply:
+    """One of the recorded Graph error bodies (tests/fixtures/facebook/error_<name>.json)."""
+    return Reply(status, fixture("facebook", f"error_{name}"), {"www-authenticate": 'OAuth "Facebook Platform"',
+                                                               **(headers or {})})
+
+
+def usage_header(minutes: int) -> dict[str, str]:
+    """Meta's Business Use Case usage header, as sent with a throttled Page call."""
+    usage = {PAGE_ID: [{"type": "pages", "call_count": 100, "total_cputime": 14, "total_time": 22,
+                        "estimated_time_to_regain_access": minutes}]}
+    return {"x-business-use-case-usage": json.dumps(usage)}
+
+
+def deliver(base_url: str, platform: str, body: bytes | Any, *, secret: str = APP_SECRET,
+            signature: str | None = None) -> httpx.Response:
+    """POST a webhook delivery as Meta does: the raw body signed with the app secret."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"content-type": "application/json"}
+    sig = signing.sign(secret, raw) if signature is None else signature
+    if sig:
+        headers["x-hub-signature-256"] = sig
+    return httpx.post(f"{base_url}/webhooks/{platform}", content=raw, headers=headers, timeout=10)
+
+
+def _params(request: Recorded) -> dict[str, Any]:
+    """The call's parameters: a JSON or form body, plus the query string (Meta reads all three)."""
+    params: dict[str, Any] = dict(request.query)
+    if request.body:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            params.update(request.json)
+        else:
+            params.update(request.form)
+    return params
+
+
+class FakeGraph:
+    """The Graph API endpoints of a Page and its linked Instagram account, with Meta's rules."""
+
+    def __init__(self, standin: PlatformStandIn, *, token: str = PAGE_TOKEN) -> None:
+        self.standin, self.token = standin, token
+        self._private_replied: set[str] = set()
+        self._lock = threading.Lock()
+        v = VERSION
+        standin.route("GET", rf"/{v}/{PAGE_ID}", lambda r, m: self._read(r, fixture("facebook", "page")))
+        standin.route("GET", rf"/{v}/{IG_ACCOUNT_ID}", lambda r, m: self._read(r, fixture("instagram", "account")))
+        standin.route("POST", rf"/{v}/({PAGE_ID}|{IG_ACCOUNT_ID})/messages", self._private_reply)
+        standin.route("POST", rf"/{v}/(\d+_\d+)/comments", self._public_reply("facebook"))
+        standin.route("POST", rf"/{v}/(\d+)/replies", self._public_reply("instagram"))
+        standin.route("POST", rf"/{v}/(\d+_\d+|\d+)", self._hide)
+
+    @property
+    def url(self) -> str:
+        """What META_GRAPH_URL points at: the host and the API version."""
+        return f"{self.standin.url}/{VERSION}"
+
+    # -- what the bot asked for ----------------------------------------------------------------
+    def calls(self, method: str, path: str) -> list[dict[str, Any]]:
+        """The parameters of every call to `path` (a regex after the version), in order."""
+        return [_params(r) for r in self.standin.requests_to(method, rf"/{VERSION}/{path}")]
+
+    def fail(self, path: str, reply: Reply, times: int = 1, method: str = "POST") -> None:
+        self.standin.fail(method, rf"/{VERSION}/{path}", reply, times)
+
+    def already_replied_privately(self, comment_id: str) -> None:
+        """Someone used this comment's one private reply already (e.g. from Meta Business Suite)."""
+        with self._lock:
+            self._private_replied.add(comment_id)
+
+    # -- answers ---------------------------------------------------------------------------------
+    def _token_error(self, request: Recorded) -> Reply | None:
+        bearer = request.headers.get("authorization", "")
+        token = _params(request).get("access_token") or (bearer[7:] if bearer.lower().startswith("bearer ") else "")
+        return None if token == self.token else graph_error("invalid_token")
+
+    def _read(self, request: Recorded, answer: dict[str, Any]) -> Reply:
+        return self._token_error(request) or Reply(200, answer)
+
+    def _public_reply(self, platform: str) -> Any:
+        def answer(request: Recorded, match: re.Match[str]) -> Reply:
+            if refused := self._token_error(request):
+                return refused
+            if not str(_params(request).get("message") or "").strip():
+                return _invalid("(#100) The parameter message is required")
+            return Reply(200, fixture(platform, "comment_reply"))
+
+        return answer
+
+    def _private_reply(self, request: Recorded, match: re.Match[str]) -> Reply:
+        if refused := self._token_error(request):
+            return refused
+        params = _params(request)
+        comment_id = (params.get("recipient") or {}).get("comment_id")
+        if not comment_id or not (params.get("message") or {}).get("text"):
+            return _invalid("(#100) The parameter recipient is required")
+        with self._lock:
+            if comment_id in self._private_replied:
+                return graph_error("already_replied")
+            self._private_replied.add(comment_id)
+        return Reply(200, fixture("instagram" if match.group(1) == IG_ACCOUNT_ID else "facebook", "private_reply"))
+
+    def _hide(self, request: Recorded, match: re.Match[str]) -> Reply:
+        if refused := self._token_error(request):
+            return refused
+        flag = "is_hidden" if "_" in match.group(1) else "hide"  # Facebook comment ids are <post>_<comment>
+        if not isinstance(_params(request).get(flag), bool):
+            return _invalid(f"(#100) The parameter {flag} is required")
+        return Reply(200, {"success": True})
+
+
+def _invalid(message: str) -> Reply:
+    return Reply(400, {"error": {"message": message, "type": "OAuthException", "code": 100,
+                                 "fbtrace_id": "E1fake"}})
