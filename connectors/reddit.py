@@ -202,10 +202,13 @@ class RedditConnector(PlatformConnector):
                             data={"grant_type": "password", "username": self._username,
                                   "password": s.password or "", "scope": SCOPES})
         except AuthError as exc:
-            raise AuthError(f"Reddit refused the app's credentials (check REDDIT_CLIENT_ID and "
-                            f"REDDIT_CLIENT_SECRET, and that Reddit has approved the app): {exc}") from None
+            raise AuthError(f"Reddit refused the app's credentials: check REDDIT_CLIENT_ID and "
+                            f"REDDIT_CLIENT_SECRET, that it is a \"script\" app and that Reddit has approved it "
+                            f"({exc})") from None
         payload = json_body(response, platform=LABEL)
-        error = payload.get("error") if isinstance(payload, dict) else "no JSON object"
+        if not isinstance(payload, dict):
+            raise TransientError("Reddit answered the token request with something that is not a JSON object")
+        error = payload.get("error")
         if error:  # Reddit answers a wrong password with HTTP 200 {"error": "invalid_grant"}
             raise AuthError(f"Reddit refused the login of u/{self._username}: {error} (check REDDIT_USERNAME and "
                             "REDDIT_PASSWORD; the account must be a developer of the app and have no "
@@ -294,8 +297,8 @@ class RedditConnector(PlatformConnector):
                 params["after"] = after
             try:
                 page = self._api("GET", path, params=params, reserve=POLL_RESERVE)
-            except PermanentError as exc:
-                raise PermanentError(f"reading {path}: {exc}") from None
+            except (AuthError, PermanentError) as exc:  # e.g. a private or banned subreddit (403, 404)
+                raise type(exc)(f"reading {path}: {exc}") from None
             data = page.get("data") if isinstance(page, dict) else None
             if not isinstance(data, dict) or not isinstance(data.get("children"), list):
                 raise TransientError(f"Reddit answered {path} with something that is not a Listing")
