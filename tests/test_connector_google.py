@@ -556,3 +556,14 @@ def test_an_unreadable_cursor_starts_afresh_like_a_first_poll(connector: GoogleC
     google.add("review_one_star")
     assert [c.external_id for c in connector.poll("not json").changes] == [JANE]
     assert [c.external_id for c in connector.poll('{"v": 1}').changes] == [JANE]
+
+
+def test_googles_documented_list_response_is_read_page_by_page(connector: GoogleConnector,
+                                                               standin: PlatformStandIn) -> None:
+    standin.fail("GET", REVIEWS, Reply(200, fixture("list_reviews")))
+    standin.fail("GET", REVIEWS, Reply(200, {"averageRating": 4.1, "totalReviewCount": 312}))  # no more reviews
+    [mention] = connector.poll(None).changes
+    assert isinstance(mention, InboundMention)
+    assert mention.external_id == JANE and mention.text == "Rude staff, waited 40 minutes."
+    first, second = standin.requests_to("GET", REVIEWS)
+    assert "pageToken" not in first.query and second.query["pageToken"] == "CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA"

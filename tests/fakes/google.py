@@ -144,7 +144,7 @@ class FakeGoogle:
         comment = request.json.get("comment") if isinstance(request.json, dict) else None
         if not isinstance(comment, str) or not comment.strip() or len(comment.encode()) > 4096:
             return Reply(400, fixture("error_invalid_argument"))
-        review["reviewReply"] = {"comment": comment, "updateTime": self.now}
+        review["reviewReply"] = {**fixture("review_reply"), "comment": comment, "updateTime": self.now}
         if self.reply_bumps_update_time:
             review["updateTime"] = self.now
         return Reply(200, dict(review["reviewReply"]))
