@@ -43,6 +43,13 @@ def platform_label(platform: str) -> str:
     return PLATFORM_LABELS.get(platform, platform.capitalize())
 
 
+def stars(count: Any) -> str:
+    """A review rating as five stars (★★☆☆☆); "no rating" when the platform gave none."""
+    if not isinstance(count, int) or not 0 <= count <= 5:
+        return "no rating"
+    return "★" * count + "☆" * (5 - count)
+
+
 def sentiment_label(score: float) -> str:
     mood = "negative" if score <= -0.05 else "positive" if score >= 0.05 else "neutral"
     return f"{score:+.2f} ({mood})"
@@ -117,8 +124,7 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
     first: Mention = case.mentions[0]
     latest: Mention = case.mentions[-1]
     post_link = link(first.url, "View post")
-    stars = first.extra.get("stars")
-    star_text = f" · {'★' * int(stars)}{'☆' * (5 - int(stars))}" if stars else ""
+    star_text = f" · {stars(first.extra.get('stars'))}" if first.extra.get("stars") else ""
     headline = f"{platform_label(case.platform)} · {author_line(case)}{star_text}{post_link}"
     more = len(case.mentions) - 1
     state = " _(deleted on the platform)_" if first.deleted_at else " _(edited)_" if first.edited_at else ""
@@ -155,8 +161,15 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             return (f":speech_balloon: *{_escape(customer)}* wrote again{link(mention.url, 'View post')}:\n"
                     f"{_quote(_escape(mention.text))}")
         case "mention_edited":
-            return (f":pencil2: *{_escape(customer)}* edited their post. Now:\n"
-                    f"{_quote(_escape(mention.text if mention else ''))}\nBefore:\n{_quote(_escape(d.get('previous_text', '')))}")
+            now_text = _quote(_escape(mention.text if mention else ""))
+            rating = ""
+            if "previous_stars" in d and mention is not None:  # a review's rating changed
+                rating = f"{stars(d['previous_stars'])} → {stars(mention.extra.get('stars'))}"
+                if mention.text == d.get("previous_text"):
+                    return f":pencil2: *{_escape(customer)}* changed their rating: {rating}\n{now_text}"
+                rating = f"\nRating: {rating}"
+            return (f":pencil2: *{_escape(customer)}* edited their post. Now:\n{now_text}\n"
+                    f"Before:\n{_quote(_escape(d.get('previous_text', '')))}{rating}")
         case "mention_deleted":
             return (f":wastebasket: *{_escape(customer)}*'s post was deleted on {platform_label(case.platform)}. "
                     "The case and its history are kept here.")

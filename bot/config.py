@@ -39,6 +39,7 @@ TEMPLATE_FIELDS = frozenset({"customer", "agent", "contact"})
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ESCALATION_TARGET = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GOOGLE_LOCATION = re.compile(r"accounts/[0-9A-Za-z_-]+/locations/[0-9A-Za-z_-]+")
 DATABASE_BACKENDS = ("sqlite", "postgresql", "postgres")
 
 
@@ -333,6 +334,16 @@ def _user_ids(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return ids
 
 
+def _google_locations(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The Business Profile API v4 names locations `accounts/<account>/locations/<location>`."""
+    locations = _csv(env, "GOOGLE_LOCATIONS")
+    for location in locations:
+        if not _GOOGLE_LOCATION.fullmatch(location):
+            raise ConfigError("GOOGLE_LOCATIONS must be comma-separated location names like "
+                              f"accounts/123/locations/456, got {location!r}.")
+    return locations
+
+
 def _sla_policy(env: Mapping[str, str], tz: ZoneInfo) -> SlaPolicy:
     normal = SlaTargets(
         first_response=_duration(env, "CARE_SLA_FIRST_RESPONSE", timedelta(hours=1)),
@@ -395,7 +406,7 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
             client_secret=_secret(env, "GOOGLE_CLIENT_SECRET"),
             refresh_token=_secret(env, "GOOGLE_REFRESH_TOKEN"),
             access_token=_secret(env, "GOOGLE_ACCESS_TOKEN"),
-            locations=_csv(env, "GOOGLE_LOCATIONS"),
+            locations=_google_locations(env),
             poll_seconds=_seconds(env, "GOOGLE_POLL_SECONDS", GoogleSettings.poll_seconds),
         ),
     )

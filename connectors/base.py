@@ -41,12 +41,13 @@ class InboundMention:
 
 @dataclass(frozen=True)
 class MentionEdited:
-    """The customer edited a post we already hold: the mention's text is replaced and the thread told."""
+    """The customer edited a post we already hold: the mention's text (and `extra`) replaced, the thread told."""
 
     platform: str
     external_id: str
     text: str
     edited_at: datetime
+    extra: Mapping[str, Any] = field(default_factory=dict)  # facts reported anew, e.g. a review's new stars
 
 
 @dataclass(frozen=True)

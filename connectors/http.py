@@ -47,6 +47,8 @@ def platform_error(response: httpx.Response) -> str:
             message = errors[0].get("message") or errors[0].get("detail")
             if message:
                 return str(message)
+        if isinstance(error, str) and error and isinstance(data.get("error_description"), str):
+            return f"{error}: {data['error_description']}"  # OAuth (RFC 6749): the code says more than the prose
         for key in ("detail", "message", "error_description", "title"):
             if isinstance(data.get(key), str) and data[key]:
                 return str(data[key])

@@ -120,19 +120,29 @@ def ingest(
 
 
 def apply_edit(session: Session, *, change: MentionEdited, now: datetime) -> bool:
-    """Replace an edited post's text and tell the thread; False when we do not hold it or nothing changed."""
+    """Replace an edited post's text (and the facts in `change.extra`, e.g. a review's new stars) and tell
+    the thread; False when we do not hold it or nothing changed. A worse rating raises the case's priority."""
     row = session.scalar(select(Mention).where(Mention.platform == change.platform,
                                                Mention.external_id == change.external_id))
-    if row is None or row.text == change.text:
+    if row is None:
         return False
-    previous = row.text
+    extra = {**row.extra, **change.extra}
+    if row.text == change.text and extra == row.extra:
+        return False
+    previous, previous_stars = row.text, row.extra.get("stars")
     row.text = change.text
+    row.extra = extra
     row.edited_at = change.edited_at
-    row.sentiment = triage.assess(change.text, stars=row.extra.get("stars")).sentiment
+    assessment = triage.assess(change.text, stars=extra.get("stars"))
+    row.sentiment = assessment.sentiment
     case = session.get(Case, row.case_id)
     assert case is not None
-    record(session, case, actor="customer", kind="mention_edited", now=now,
-           detail={"mention_id": row.id, "previous_text": previous})
+    if case.status == CaseStatus.OPEN:
+        case.priority = triage.escalate_priority(case.priority, assessment.priority)
+    detail = {"mention_id": row.id, "previous_text": previous}
+    if previous_stars != extra.get("stars"):
+        detail["previous_stars"] = previous_stars
+    record(session, case, actor="customer", kind="mention_edited", now=now, detail=detail)
     return True
 
 
