@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, session_scope
 from bot.delivery import Deliverer
+from bot.links import WorkspaceLinks
 from bot.services import staff
 from connectors.base import Connector, LengthRule
 
@@ -38,7 +39,7 @@ class Runtime:
     deliverer: Deliverer
     clock: Clock
     http: httpx.Client
-    _workspace_url: str | None = None
+    links: WorkspaceLinks
 
     def close(self) -> None:
         """Stop the workers and release connections (the tests and the demo build many runtimes)."""
@@ -68,18 +69,10 @@ class Runtime:
 
     def workspace_url(self) -> str | None:
         """`https://<team>.slack.com/` from auth.test, asked once; None while Slack cannot be reached."""
-        if self._workspace_url is None:
-            try:
-                self._workspace_url = self.slack.auth_test().get("url") or ""
-            except (SlackApiError, OSError) as exc:
-                logger.warning("auth.test failed, thread links use slack:// for now (%s)", type(exc).__name__)
-                return None
-        return self._workspace_url or None
+        return self.links.workspace_url()
 
     def thread_url(self, channel: str, ts: str | None) -> str | None:
-        from bot.links import thread_url
-
-        return thread_url(self.workspace_url(), channel, ts)
+        return self.links.thread_url(channel, ts)
 
     def first_name(self, user_id: str) -> str:
         """A teammate's first name for customer-facing text (cached; Slack's users.info on a miss)."""
