@@ -289,7 +289,8 @@ class Deliverer:
             progress.update(channel=channel, posted=part + 1, **({} if part else {"ts": ts}))
             self._checkpoint(item, progress)
         if "file_id" not in progress:
-            from bot import chart  # matplotlib: imported by the worker that needs it, never by a listener
+            # matplotlib is imported by the worker that needs it, never by a listener
+            from bot import chart
 
             png = chart.render(report.daily, title=digest_blocks.chart_title(report))
             uploaded = self._call("files_upload_v2", channel=channel, file=png, filename=f"care-digest-{day}.png",

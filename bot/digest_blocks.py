@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import PRIORITY_BADGES, link, platform_label
 from bot.blocks import _escape as escape
-from bot.services.digest import Breach, Digest, Praise
+from bot.services.digest import COMPARE_DAYS, Breach, Digest, Praise
 from bot.services.stats import Attainment, ResponseTimes
 from bot.sla import format_duration
 from bot.stats_blocks import (
@@ -68,14 +68,14 @@ def praise_text(item: Praise, link_for: Link) -> str:
 def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Message]:
     day = day_label(digest.day)
     y, w = digest.yesterday, digest.week
-    new_avg, resolved_avg = w.new.total / 7, w.resolved.total / 7
+    new_avg, resolved_avg = w.new.total / COMPARE_DAYS, w.resolved.total / COMPARE_DAYS
+    backlog = f"{digest.backlog} open{_versus(digest.backlog, digest.week_backlog)}"
     summary = fields([
         ("New cases", f"{y.new.total}{_versus(y.new.total, new_avg)} · _7-day avg {new_avg:.1f}_"),
         ("Resolved", f"{y.resolved.total} · _7-day avg {resolved_avg:.1f}_"),
         ("First response", _times(y.first_response, w.first_response)),
         ("SLA met (first response)", _sla(y.sla, w.sla)),
-        ("Backlog at midnight", f"{digest.backlog} open{_versus(digest.backlog, digest.week_backlog)} · "
-                                f"_7-day avg {digest.week_backlog:.1f}_"),
+        ("Backlog at midnight", f"{backlog} · _7-day avg {digest.week_backlog:.1f}_"),
         ("Sentiment", f"{sentiment(digest.sentiment)} · _7 days {sentiment(digest.week_sentiment)}_"),
     ])
     breach_lines = [breach_text(b, link_for, tz) for b in digest.breaches]

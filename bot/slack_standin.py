@@ -324,11 +324,11 @@ class SlackStandIn:
             wanted = _json(p.get("files"))
             if not isinstance(wanted, list) or not wanted:
                 return {"ok": False, "error": "invalid_arguments"}
-            found = [s.uploads.get(str(f.get("id"))) for f in wanted]
-            if any(u is None or u.data is None for u in found):
+            announced = [s.uploads.get(str(f.get("id"))) for f in wanted]
+            if any(u is None or u.data is None for u in announced):
                 return {"ok": False, "error": "file_not_found"}
             files = []
-            for upload, asked in zip(found, wanted):
+            for upload, asked in zip(announced, wanted):
                 assert upload is not None
                 upload.title = asked.get("title") or upload.filename
                 upload.shared_to = p.get("channel_id")

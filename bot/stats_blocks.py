@@ -13,7 +13,15 @@ from typing import Any
 from bot.blocks import PRIORITY_BADGES, platform_label
 from bot.blocks import _escape as escape
 from bot.services.queues import CaseLine
-from bot.services.stats import Attainment, Breakdown, Figures, Period, PriorityCounts, ResponseTimes, Stats
+from bot.services.stats import (
+    Attainment,
+    Breakdown,
+    Figures,
+    Period,
+    PriorityCounts,
+    ResponseTimes,
+    Stats,
+)
 from bot.sla import format_duration
 
 Blocks = list[dict[str, Any]]

@@ -12,10 +12,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot import stats_blocks
-from bot.stats_blocks import Blocks
 from bot.blocks import _escape as escape
 from bot.runtime import Runtime
 from bot.services import digest, queues, stats
+from bot.stats_blocks import Blocks
 from handlers import guarded
 
 USAGE = (

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.db import session_scope
-from bot.models import OutboxItem
+from bot.models import DigestMarker, OutboxItem
 from tests.conftest import make_env
 from tests.services import stats_dataset
 from tests.services.stats_dataset import ALICE, BOB, NOW
@@ -115,6 +115,7 @@ def test_digest_is_acknowledged_at_once_and_sent_by_dm_through_the_outbox(app_ur
     with rt.sessions() as s:
         queued = s.scalars(select(OutboxItem).where(OutboxItem.kind == "digest")).all()
         assert [i.payload for i in queued] == [{"user": BOB, "day": "2026-11-22"}]  # yesterday
+        assert s.scalars(select(DigestMarker)).all() == []  # on demand: the daily digest still comes
     rt.deliverer.drain()
     posted = slack.dm(BOB)
     assert posted[0].blocks[0]["text"]["text"] == "Care digest · Sun 22 Nov"

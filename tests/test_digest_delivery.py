@@ -176,3 +176,23 @@ def test_a_digest_slack_took_just_before_a_crash_is_found_not_posted_again(rt, s
     first, chart = slack.dm("U0MGR1")  # found by its metadata in the DM's history, so posted once
     assert chart.files and not first.files
     assert [c.params["channel"] for c in slack.calls_to("conversations.history")] == [slack.state.dms["U0MGR1"]]
+
+
+def test_every_breach_is_listed_the_ones_past_twenty_in_the_digests_thread(rt, slack, clock) -> None:
+    with session_scope(rt.sessions) as s:  # 45 complaints on Monday morning, none answered
+        made = [stats_dataset.add_case(s, f"N{n}", platform="twitter", priority="normal", created=local(23, 9, n),
+                                       scores=[], ts=f"1795100{n:03d}.000100").id for n in range(45)]
+    clock.set(TUESDAY_9)
+    digest_tick(rt)
+    rt.deliverer.drain()
+    posted = slack.dm("U0MGR1")
+    digest_message, continued, chart = posted
+    assert continued.thread_ts == digest_message.ts and chart.thread_ts is None and chart.files
+    assert continued.text == "SLA breaches on Mon 23 Nov, continued (21–45 of 45)"
+    assert "…and 25 more in this message's thread." in all_text(digest_message.blocks)
+    for message in (digest_message, continued):  # within Slack's limits on blocks and on text
+        assert len(message.blocks) <= 50 and len(all_text(message.blocks)) < 12_000
+    listed = all_text(digest_message.blocks).split("*Oldest open cases*")[0] + all_text(continued.blocks)
+    assert [listed.count(f"|Case #{case_id}>") for case_id in made] == [1] * 45
+    assert continued.metadata["event_payload"] == {"outbox_id": digest_message.metadata["event_payload"]["outbox_id"],
+                                                   "part": 1}

@@ -50,10 +50,11 @@ TS = {name: f"17950000{n:02d}.000100" for n, name in enumerate("ABCDEFGHI", star
 
 def add_case(session: Session, name: str, *, platform: str, priority: str, created: datetime,
              scores: list[tuple[datetime, float]], first_response: datetime | None = None,
-             status: str = CaseStatus.OPEN, closed: datetime | None = None, owner: str | None = None) -> Case:
+             status: str = CaseStatus.OPEN, closed: datetime | None = None, owner: str | None = None,
+             ts: str | None = None) -> Case:
     case = Case(platform=platform, connector="generic", author_id=f"author-{name}", author_handle=f"cust_{name.lower()}",
                 author_name=f"Customer {name}", status=status, priority=priority, owner_id=owner,
-                slack_channel=CHANNEL, slack_ts=TS[name], created_at=created, updated_at=created,
+                slack_channel=CHANNEL, slack_ts=ts or TS.get(name), created_at=created, updated_at=created,
                 first_response_at=first_response, closed_at=closed,
                 outcome={"resolved": "resolved", "ignored": "spam"}.get(status))
     session.add(case)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date, time, timedelta
 
 import pytest
@@ -125,3 +126,17 @@ def test_a_marker_written_by_another_process_means_nothing_is_queued(sessions) -
         s.add(DigestMarker(day=date(2026, 11, 24), recipient="U0MGR1", created_at=TUESDAY))
     assert tick(sessions, TUESDAY) == 1
     assert count(sessions, OutboxItem) == 1
+
+
+def test_two_transactions_racing_for_the_same_day_queue_each_digest_once(sessions) -> None:
+    """The second waits for the first (SQLite's write lock; PostgreSQL's unique index), then queues nothing."""
+    results: list[int] = []
+    with sessions() as first, first.begin():
+        assert digest.enqueue_due(first, now=TUESDAY, tz=TZ, at=time(9, 0), managers=MANAGERS) == 2
+        racer = threading.Thread(target=lambda: results.append(tick(sessions, TUESDAY)))
+        racer.start()
+        racer.join(0.5)  # give it time to reach the lock or the conflicting insert before we commit
+        assert results == []  # it is waiting for us
+    racer.join(10)
+    assert results == [0]
+    assert count(sessions, OutboxItem) == 2 and count(sessions, DigestMarker) == 2
