@@ -15,6 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.polling import Poller
+from bot.links import WorkspaceLinks
 from bot.runtime import Runtime
 from connectors.base import PollingConnector
 from connectors.registry import build_connectors, make_http_client
@@ -66,10 +67,11 @@ def build_runtime(
     slack = slack or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
     http = http_client or make_http_client()
     connectors = build_connectors(settings, http)
+    links = WorkspaceLinks(slack)
     deliverer = Deliverer(session_factory=sessions, slack=slack, connectors=connectors, clock=clock,
-                          **deliverer_options)
+                          settings=settings, thread_url=links.thread_url, **deliverer_options)
     rt = Runtime(settings=settings, engine=engine, sessions=sessions, slack=slack, connectors=connectors,
-                 deliverer=deliverer, clock=clock, http=http)
+                 deliverer=deliverer, clock=clock, http=http, links=links)
     polling = [c for c in connectors.values() if isinstance(c, PollingConnector)]
     if polling:
         rt.poller = Poller(connectors=polling, unit=rt.unit, clock=clock, channel=settings.care_channel)

@@ -16,18 +16,19 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot import blocks
+from bot import blocks, digest_blocks
 from bot.clock import Clock
+from bot.config import Settings
 from bot.db import SessionFactory, session_scope
 from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
 from bot.models import Case, CaseEvent, Mention
-from bot.services import outbox, replies
+from bot.services import digest, outbox, replies
 from connectors.base import Connector, Outbound
 
 logger = logging.getLogger(__name__)
@@ -79,8 +80,12 @@ class Deliverer:
         sleep: Callable[[float], None] = time.sleep,
         pace_seconds: float = 1.0,
         poll_seconds: float = 1.0,
+        settings: Settings | None = None,
+        thread_url: Callable[[str, str | None], str | None] | None = None,
     ) -> None:
         self._sessions, self._slack, self._connectors, self._clock = session_factory, slack, connectors, clock
+        self._settings = settings  # the digest's time zone and SLA policy
+        self._thread_url = thread_url or (lambda channel, ts: None)
         self._sleep = sleep
         self._pacer = Pacer(clock, sleep, pace_seconds)
         self._poll = poll_seconds
@@ -150,7 +155,7 @@ class Deliverer:
     # -- Slack lane ------------------------------------------------------------------------------
     def _deliver_slack(self, item: outbox.Leased) -> None:
         try:
-            result = self._slack_item(item)
+            result = self._digest_item(item) if item.kind == digest.KIND else self._slack_item(item)
         except SlackFailure as failure:
             now = self._clock.now()
             with session_scope(self._sessions) as session:
@@ -203,16 +208,18 @@ class Deliverer:
         return {"ts": ts}
 
     def _post(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
-              thread_ts: str | None = None) -> str:
+              thread_ts: str | None = None, part: int = 0) -> str:
         self._pacer.wait(channel)
+        marker: dict[str, Any] = {"outbox_id": item.id, **({"part": part} if part else {})}
         response = self._call(
             "chat_postMessage", channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
             unfurl_links=False, unfurl_media=False,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"outbox_id": item.id}},
+            metadata={"event_type": METADATA_EVENT, "event_payload": marker},
         )
         return str(response["ts"])
 
-    def _find_previous_post(self, item: outbox.Leased, channel: str, *, thread_ts: str | None) -> str | None:
+    def _find_previous_post(self, item: outbox.Leased, channel: str, *, thread_ts: str | None,
+                            part: int = 0) -> str | None:
         """After a lost attempt, look for the message Slack may already have taken from us."""
         if item.attempts <= 1:
             return None
@@ -229,7 +236,8 @@ class Deliverer:
             raise
         for message in response.get("messages", []):
             meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT and meta.get("event_payload", {}).get("outbox_id") == item.id:
+            found = meta.get("event_payload", {}) if meta.get("event_type") == METADATA_EVENT else {}
+            if found.get("outbox_id") == item.id and found.get("part", 0) == part:
                 logger.info("outbox item %s was already posted as %s", item.id, message.get("ts"))
                 return str(message["ts"])
         return None
@@ -253,6 +261,47 @@ class Deliverer:
             raise SlackFailure(f"Slack refused {method}: {error or status}", permanent=True)
         except (OSError, TimeoutError) as exc:  # URLError, connection reset, timeouts
             raise SlackFailure(f"Slack could not be reached for {method}: {type(exc).__name__}") from exc
+        except SlackRequestError as exc:  # files_upload_v2: the upload URL answered other than 200
+            raise SlackFailure(f"Slack did not take the upload in {method}: {exc}") from exc
+
+    # -- the daily digest ------------------------------------------------------------------------
+    def _digest_item(self, item: outbox.Leased) -> dict[str, Any]:
+        """Open the DM, post the digest (and any continuation in its thread), then upload its chart.
+
+        Each step is checkpointed on the item, so a retry after a failure resumes at the step that
+        failed; after a crash between Slack taking a message and the checkpoint, the message is found
+        by its metadata instead of being posted twice.
+        """
+        settings = self._settings
+        if settings is None:
+            raise SlackFailure("digest delivery needs the settings (time zone, SLA policy)", permanent=True)
+        user, day = item.payload["user"], date.fromisoformat(item.payload["day"])
+        progress = dict(item.progress)
+        channel = progress.get("channel") or str(self._call("conversations_open", users=user)["channel"]["id"])
+        with session_scope(self._sessions) as session:
+            report = digest.build(session, day=day, now=self._clock.now(), policy=settings.sla, tz=settings.timezone)
+        messages = digest_blocks.digest_messages(report, link_for=self._thread_url, tz=settings.timezone)
+        for part, (text, message_blocks) in enumerate(messages):
+            if part < progress.get("posted", 0):
+                continue
+            thread_ts = progress["ts"] if part else None
+            ts = self._find_previous_post(item, channel, thread_ts=thread_ts, part=part) or self._post(
+                item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts, part=part)
+            progress.update(channel=channel, posted=part + 1, **({} if part else {"ts": ts}))
+            self._checkpoint(item, progress)
+        if "file_id" not in progress:
+            # matplotlib is imported by the worker that needs it, never by a listener
+            from bot import chart
+
+            png = chart.render(report.daily, title=digest_blocks.chart_title(report))
+            uploaded = self._call("files_upload_v2", channel=channel, file=png, filename=f"care-digest-{day}.png",
+                                  title=digest_blocks.chart_title(report), alt_txt=digest_blocks.chart_alt_text(report))
+            progress["file_id"] = uploaded["file"]["id"]
+        return progress
+
+    def _checkpoint(self, item: outbox.Leased, progress: dict[str, Any]) -> None:
+        with session_scope(self._sessions) as session:
+            outbox.checkpoint(session, item, progress=progress)
 
     # -- platform lane ---------------------------------------------------------------------------
     def _deliver_platform(self, item: outbox.Leased) -> None:

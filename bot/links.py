@@ -7,6 +7,13 @@ workspace URL comes once from `auth.test`. Where it is not known yet we fall bac
 
 from __future__ import annotations
 
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+logger = logging.getLogger(__name__)
+
 
 def thread_url(workspace_url: str | None, channel: str, ts: str | None) -> str | None:
     """The case's parent message (its thread hangs off it), or None if it has not been posted yet."""
@@ -16,3 +23,27 @@ def thread_url(workspace_url: str | None, channel: str, ts: str | None) -> str |
         base = workspace_url if workspace_url.endswith("/") else workspace_url + "/"
         return f"{base}archives/{channel}/p{ts.replace('.', '')}"
     return f"slack://channel?id={channel}&message={ts}"
+
+
+class WorkspaceLinks:
+    """Thread links for every part of the app, with the workspace URL asked of `auth.test` once.
+
+    The listeners and the outbox workers (which render the digest) share one instance, so the
+    question is asked once per process; while Slack cannot be reached links use `slack://`.
+    """
+
+    def __init__(self, slack: WebClient) -> None:
+        self._slack = slack
+        self._url: str | None = None
+
+    def workspace_url(self) -> str | None:
+        if self._url is None:
+            try:
+                self._url = self._slack.auth_test().get("url") or ""
+            except (SlackApiError, OSError) as exc:
+                logger.warning("auth.test failed, thread links use slack:// for now (%s)", type(exc).__name__)
+                return None
+        return self._url or None
+
+    def thread_url(self, channel: str, ts: str | None) -> str | None:
+        return thread_url(self.workspace_url(), channel, ts)

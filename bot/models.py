@@ -6,11 +6,12 @@ from these rows, never read back from Slack.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -209,3 +210,21 @@ class PollCursor(Base):
     last_success_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DigestMarker(Base):
+    """The daily digest for (day, recipient) has been queued: the unique key makes it once a day.
+
+    Written in the same transaction as the digest's outbox item, so several processes ticking at the
+    same minute queue it once between them, and a restarted process does not queue it again.
+    """
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    recipient: Mapped[str] = mapped_column(String(32))
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("day", "recipient"),)

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.db import SessionFactory, session_scope
 from bot.delivery import Deliverer
 from bot.polling import Poller
+from bot.links import WorkspaceLinks
 from bot.services import staff
 from connectors.base import Connector, LengthRule
 
@@ -39,8 +40,8 @@ class Runtime:
     deliverer: Deliverer
     clock: Clock
     http: httpx.Client
+    links: WorkspaceLinks
     poller: Poller | None = None
-    _workspace_url: str | None = None
 
     def close(self) -> None:
         """Stop the workers and release connections (the tests and the demo build many runtimes)."""
@@ -72,18 +73,10 @@ class Runtime:
 
     def workspace_url(self) -> str | None:
         """`https://<team>.slack.com/` from auth.test, asked once; None while Slack cannot be reached."""
-        if self._workspace_url is None:
-            try:
-                self._workspace_url = self.slack.auth_test().get("url") or ""
-            except (SlackApiError, OSError) as exc:
-                logger.warning("auth.test failed, thread links use slack:// for now (%s)", type(exc).__name__)
-                return None
-        return self._workspace_url or None
+        return self.links.workspace_url()
 
     def thread_url(self, channel: str, ts: str | None) -> str | None:
-        from bot.links import thread_url
-
-        return thread_url(self.workspace_url(), channel, ts)
+        return self.links.thread_url(channel, ts)
 
     def contact_route(self, connector: str) -> str:
         """How the move-to-DM message invites the customer; a connector may insist (X: no links, they cost)."""

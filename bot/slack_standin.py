@@ -3,6 +3,8 @@
 The demo runs the bot against it, and the tests use it as their fake Slack: it answers the methods
 the bot calls the way Slack does, records every call, keeps channel history (with threads and message
 metadata), and can be told to fail: a 429 with Retry-After, a 5xx, an error code, or a slow answer.
+It also stands in for the two URLs Slack hands out: a file's `upload_url` (files_upload_v2 POSTs the
+bytes there; recorded as the call "upload_url") and a slash command's `response_url`.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Message:
     thread_ts: str | None = None
     metadata: dict[str, Any] | None = None
     edits: int = 0
+    files: list[dict[str, Any]] | None = None
 
     def as_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "user": self.user}
@@ -62,7 +65,22 @@ class Message:
             data["thread_ts"] = self.thread_ts
         if self.metadata:
             data["metadata"] = self.metadata
+        if self.files:
+            data["files"] = self.files
         return data
+
+
+@dataclass
+class Upload:
+    """A file on its way through files.getUploadURLExternal → POST to upload_url → files.completeUploadExternal."""
+
+    id: str
+    filename: str
+    length: int
+    alt_txt: str | None
+    data: bytes | None = None
+    title: str | None = None
+    shared_to: str | None = None
 
 
 @dataclass
@@ -88,6 +106,10 @@ class SlackState:
     delays: dict[str, float] = field(default_factory=dict)
     replies: list[ReplyPost] = field(default_factory=list)
     reply_statuses: list[int] = field(default_factory=list)
+    dms: dict[str, str] = field(default_factory=dict)  # user ID -> their DM channel with the bot
+    home: dict[str, dict[str, Any]] = field(default_factory=dict)  # user ID -> the Home tab last published
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    responses: list[dict[str, Any]] = field(default_factory=list)  # what was POSTed to response_urls
     _ts: int = 0
 
 
@@ -130,6 +152,10 @@ class SlackStandIn:
     def reply_url(self) -> str:
         return self.base_url + "/reply-endpoint"
 
+    def response_url(self, name: str = "1") -> str:
+        """A slash command's response_url (Slack's hooks.slack.com/commands/…); POSTs are kept in order."""
+        return f"{self.base_url}/commands/T0STANDIN/{name}"
+
     # -- test controls ---------------------------------------------------------------------------
     def add_user(self, user_id: str, real_name: str, first_name: str | None = None) -> None:
         with self._lock:
@@ -171,6 +197,26 @@ class SlackStandIn:
     def replies(self) -> list[ReplyPost]:
         with self._lock:
             return list(self.state.replies)
+
+    def dm(self, user: str) -> list[Message]:
+        """Everything the bot posted in its direct message with `user` (top level and threads), oldest first."""
+        with self._lock:
+            channel = self.state.dms.get(user)
+            return list(self.state.messages[channel]) if channel else []
+
+    def home_view(self, user: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self.state.home.get(user)
+
+    @property
+    def responses(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.state.responses)
+
+    @property
+    def uploads(self) -> list[Upload]:
+        with self._lock:
+            return list(self.state.uploads.values())
 
     # -- the API ---------------------------------------------------------------------------------
     def _next_ts(self) -> str:
@@ -246,9 +292,81 @@ class SlackStandIn:
             return {"ok": True, "permalink": f"https://standin.slack.com/archives/{p.get('channel')}/"
                                              f"p{str(p.get('message_ts', '')).replace('.', '')}"}
         if method == "conversations.open":
-            users = str(p.get("users", ""))
-            return {"ok": True, "channel": {"id": "D" + re.sub(r"[^A-Z0-9]", "", users.upper())[:10]}}
+            users = [u for u in str(p.get("users") or "").split(",") if u]
+            if not users:
+                return {"ok": False, "error": "users_list_not_supplied"}
+            if len(users) > 1:  # a group DM: not used by the bot
+                return {"ok": True, "channel": {"id": "G" + "".join(u[1:4] for u in users)[:10]}}
+            known = users[0] in s.dms
+            channel = s.dms.setdefault(users[0], "D" + re.sub(r"[^A-Z0-9]", "", users[0].upper())[:10])
+            answer: dict[str, Any] = {"ok": True, "channel": {"id": channel}}
+            if known:
+                answer.update(no_op=True, already_open=True)
+            return answer
+        if method == "views.publish":
+            view = _json(p.get("view"))
+            if not p.get("user_id") or not isinstance(view, dict) or view.get("type") != "home":
+                return {"ok": False, "error": "invalid_arguments"}
+            s.views.append({"method": method, "user_id": p["user_id"], "view": view})
+            s.home[p["user_id"]] = view
+            return {"ok": True, "view": {"id": f"V{len(s.views):06d}", "team_id": "T0STANDIN", **view}}
+        if method == "files.getUploadURLExternal":
+            try:
+                length = int(p.get("length") or 0)
+            except (TypeError, ValueError):
+                length = 0
+            if not p.get("filename") or length <= 0:
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{len(s.uploads) + 1:08d}"
+            s.uploads[file_id] = Upload(file_id, str(p["filename"]), length, p.get("alt_txt"))
+            return {"ok": True, "upload_url": f"{self.base_url}/upload/v1/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            wanted = _json(p.get("files"))
+            if not isinstance(wanted, list) or not wanted:
+                return {"ok": False, "error": "invalid_arguments"}
+            announced = [s.uploads.get(str(f.get("id"))) for f in wanted]
+            if any(u is None or u.data is None for u in announced):
+                return {"ok": False, "error": "file_not_found"}
+            files = []
+            for upload, asked in zip(announced, wanted):
+                assert upload is not None
+                upload.title = asked.get("title") or upload.filename
+                upload.shared_to = p.get("channel_id")
+                files.append({"id": upload.id, "name": upload.filename, "title": upload.title,
+                              "mimetype": "image/png" if upload.filename.endswith(".png") else "application/octet-stream",
+                              "size": upload.length})
+            if p.get("channel_id"):
+                channel = p["channel_id"]
+                s.messages[channel].append(Message(self._next_ts(), channel, p.get("initial_comment", ""), s.bot_user,
+                                                   thread_ts=p.get("thread_ts") or None, files=files))
+            return {"ok": True, "files": files}
         return {"ok": True}
+
+    def upload(self, file_id: str, body: bytes) -> tuple[int, str]:
+        """The upload_url: takes the raw bytes announced by files.getUploadURLExternal."""
+        with self._lock:
+            self.state.calls.append(Call("upload_url", {"file_id": file_id, "length": len(body)}, None))
+            upload = self.state.uploads.get(file_id)
+            if upload is None:
+                return 404, "file not found"
+            if len(body) != upload.length:
+                return 400, f"length mismatch: announced {upload.length}, received {len(body)}"
+            upload.data = body
+            return 200, f"OK - {len(body)}"
+
+    def respond(self, path: str, body: bytes) -> int:
+        """A POST to a response_url, kept with the path it was sent to."""
+        with self._lock:
+            delay = self.state.delays.get("response_url", 0.0)
+        if delay:
+            time.sleep(delay)
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            return 400
+        with self._lock:
+            self.state.responses.append({"url": path, **payload})
+        return 200
 
     def reply_endpoint(self, body: bytes, headers: dict[str, str]) -> int:
         with self._lock:
@@ -293,8 +411,24 @@ class SlackStandIn:
             def do_GET(self) -> None:  # noqa: N802
                 self._dispatch(dict(parse_qsl(urlparse(self.path).query)))
 
+            def _send_text(self, status: int, text: str) -> None:
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("content-type", "text/plain; charset=utf-8")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:  # noqa: N802
                 body = self._body()
+                path = urlparse(self.path).path
+                if path.startswith("/upload/v1/"):
+                    self._send_text(*standin.upload(path.rsplit("/", 1)[-1], body))
+                    return
+                if path.startswith("/commands/"):
+                    status = standin.respond(path, body)
+                    self._send_text(status, "ok" if status == 200 else "invalid_payload")
+                    return
                 if urlparse(self.path).path == "/reply-endpoint":
                     status = standin.reply_endpoint(body, {k.lower(): v for k, v in self.headers.items()})
                     self._send(status, {"ok": 200 <= status < 300, "id": f"r{len(standin.state.replies)}"})

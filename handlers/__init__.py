@@ -19,9 +19,9 @@ GENERIC_FAILURE = "Sorry, that didn't work because of a problem on our side. Ple
 
 
 def register_all(app: App, rt: Runtime) -> None:
-    from handlers import actions, commands, events, views
+    from handlers import actions, commands, events, home, views
 
-    for module in (actions, views, commands, events):
+    for module in (actions, views, commands, events, home):
         module.register(app, rt)
 
 

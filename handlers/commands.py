@@ -1,26 +1,83 @@
-"""The /care slash command. Answers are ephemeral: visible only to the person who asked."""
+"""The /care slash command. Answers are ephemeral: visible only to the person who asked.
+
+Usage and mistakes are answered in the acknowledgement itself (no I/O at all). Everything that reads
+the database is acknowledged at once and answered afterwards through the command's response_url,
+which works wherever the command was typed (chat.postEphemeral would need the bot in that channel).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 
+from bot import stats_blocks
+from bot.blocks import _escape as escape
 from bot.runtime import Runtime
+from bot.services import digest, queues, stats
+from bot.stats_blocks import Blocks
 from handlers import guarded
 
 USAGE = (
     "*/care* — the social care desk\n"
+    "• `/care stats [today|7d|30d]` — the team's figures (default today), shown only to you\n"
+    "• `/care mine` — your open cases, with links to their threads\n"
+    "• `/care digest` — the managers' daily digest, sent to you now by direct message\n"
     "• `/care help` — this message\n"
     "Cases arrive in <#{channel}> with buttons: *Claim*, *Reply*, *Move to DM*, *Escalate*, *Ignore*, *Resolve*."
 )
+DIGEST_ON_ITS_WAY = "Your digest is on its way: it arrives in your direct messages with Care Desk in a moment."
+
+
+def parse(text: str | None) -> tuple[str, list[str]]:
+    words = (text or "").split()
+    return (words[0].lower() if words else "help"), [w.lower() for w in words[1:]]
+
+
+def problem(sub: str, args: list[str]) -> str | None:
+    """What to say instead of running the command (help, an unknown subcommand, a bad period); None to run it."""
+    if sub == "help":
+        return ""
+    if sub not in ("stats", "mine", "digest"):
+        return f"I don't know `/care {escape(sub)}`.\n"
+    if sub == "stats" and (len(args) > 1 or (args and args[0] not in stats.PERIOD_DAYS)):
+        return f"I don't know the period `{escape(' '.join(args))}`: use `today`, `7d` or `30d`.\n"
+    return None
 
 
 def register(app: App, rt: Runtime) -> None:
     def on_care(ack: Ack, body: dict[str, Any], command: dict[str, Any]) -> None:
-        words = (command.get("text") or "").split()
-        sub = words[0].lower() if words else "help"
-        prefix = "" if sub == "help" else f"I don't know `/care {sub}`.\n"
-        ack(response_type="ephemeral", text=prefix + USAGE.format(channel=rt.settings.care_channel))
+        sub, args = parse(command.get("text"))
+        said = problem(sub, args)
+        if said is not None:
+            ack(response_type="ephemeral", text=said + USAGE.format(channel=rt.settings.care_channel))
+        elif sub == "digest":
+            ack(response_type="ephemeral", text=DIGEST_ON_ITS_WAY)
+        else:
+            ack()  # the answer follows through response_url
 
-    app.command("/care")(guarded(rt, on_care))
+    def figures(period_name: str) -> tuple[str, Blocks]:
+        settings, now = rt.settings, rt.now()
+        with rt.unit() as s:
+            period = stats.period(period_name, now=now, tz=settings.timezone)
+            found = stats.compute(s, period=period, now=now, policy=settings.sla, tz=settings.timezone)
+        return stats_blocks.stats_message(found)
+
+    def my_cases(user: str) -> tuple[str, Blocks]:
+        with rt.unit() as s:
+            lines = queues.mine(s, user_id=user)
+        return stats_blocks.mine_message(lines, link=rt.thread_url, now=rt.now())
+
+    def answer(body: dict[str, Any], command: dict[str, Any], respond: Respond) -> None:
+        sub, args = parse(command.get("text"))
+        user = command["user_id"]
+        if problem(sub, args) is not None:
+            return
+        if sub == "digest":
+            with rt.unit() as s:
+                digest.enqueue(s, user_id=user, day=digest.report_day(rt.now(), rt.settings.timezone), now=rt.now())
+            return
+        text, blocks = figures(args[0] if args else "today") if sub == "stats" else my_cases(user)
+        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+    app.command("/care")(ack=guarded(rt, on_care), lazy=[guarded(rt, answer)])

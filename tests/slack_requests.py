@@ -26,11 +26,23 @@ def post_interaction(base_url: str, payload: dict[str, Any], *, client: httpx.Cl
     return send(f"{base_url}/slack/events", content=body, headers=signed_headers(body, **sign), timeout=10)
 
 
-def post_command(base_url: str, *, text: str, user: str = "U0ALICE", channel: str = "C0CARE", **sign: Any) -> httpx.Response:
+def post_command(base_url: str, *, text: str, user: str = "U0ALICE", channel: str = "C0CARE",
+                 response_url: str = "http://127.0.0.1:9/unused", **sign: Any) -> httpx.Response:
     body = urlencode({"command": "/care", "text": text, "user_id": user, "channel_id": channel,
-                      "team_id": "T0STANDIN", "response_url": "http://127.0.0.1:9/unused",
+                      "team_id": "T0STANDIN", "response_url": response_url,
                       "trigger_id": "111.222.trigger"})
     return httpx.post(f"{base_url}/slack/events", content=body, headers=signed_headers(body, **sign), timeout=10)
+
+
+def post_event(base_url: str, event: dict[str, Any], **sign: Any) -> httpx.Response:
+    """An Events API callback (JSON), e.g. `{"type": "app_home_opened", "user": ..., "tab": "home"}`."""
+    body = json.dumps({
+        "token": "unused", "team_id": "T0STANDIN", "api_app_id": "A0CARE", "type": "event_callback",
+        "event": event, "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
+        "authorizations": [{"team_id": "T0STANDIN", "user_id": "UCAREBOT", "is_bot": True}],
+    })
+    headers = signed_headers(body, content_type="application/json", **sign)
+    return httpx.post(f"{base_url}/slack/events", content=body, headers=headers, timeout=10)
 
 
 def block_action(action_id: str, value: str, *, user: str = "U0ALICE", channel: str = "C0CARE",

@@ -23,6 +23,9 @@ ALLOWED_BOT_SCOPES = {
     "users:read",  # users.info for first names
     "channels:history",  # conversations.history/replies (include_all_metadata) in a public channel
     "groups:history",  # ... and in a private one
+    "im:write",  # conversations.open: the digest's direct message to a manager
+    "im:history",  # conversations.history in that DM, to find a digest already posted before a crash
+    "files:write",  # files_upload_v2: the digest's chart
 }
 
 
@@ -53,8 +56,10 @@ def test_manifest_basics(manifest: dict[str, Any]) -> None:
     assert re.fullmatch(r"#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?", info["background_color"])
     bot_user = manifest["features"]["bot_user"]
     assert bot_user == {"display_name": "care-desk", "always_online": True}
-    assert manifest["features"]["app_home"]["home_tab_enabled"] is False  # until the Home tab exists
-    assert manifest["features"]["app_home"]["messages_tab_enabled"] is False
+    home = manifest["features"]["app_home"]
+    assert home["home_tab_enabled"] is True  # handlers/home.py publishes it on app_home_opened
+    # the digest arrives by direct message, which people read in the Messages tab; nobody writes to the bot
+    assert home["messages_tab_enabled"] is True and home["messages_tab_read_only_enabled"] is True
 
 
 def test_care_command_and_interactivity_reach_the_slack_endpoint(manifest: dict[str, Any]) -> None:
@@ -62,14 +67,14 @@ def test_care_command_and_interactivity_reach_the_slack_endpoint(manifest: dict[
     assert "/care" in commands
     care = commands["/care"]
     assert care["url"].endswith("/slack/events")
-    assert care["usage_hint"] == "[help]"
+    assert care["usage_hint"] == "stats [today|7d|30d] | mine | digest | help"
     assert care["should_escape"] is False
 
     settings = manifest["settings"]
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
     assert settings["event_subscriptions"]["request_url"].endswith("/slack/events")
-    assert settings["event_subscriptions"]["bot_events"] == []
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert settings["socket_mode_enabled"] is False
     assert settings["org_deploy_enabled"] is False
     assert settings["token_rotation_enabled"] is False
@@ -82,4 +87,4 @@ def test_bot_scopes_are_only_the_ones_the_bot_uses(manifest: dict[str, Any]) -> 
     assert len(bot) == len(set(bot)), "duplicate scope"
     unexpected = set(bot) - ALLOWED_BOT_SCOPES
     assert not unexpected, f"scopes not on the allow-list (see tests/test_manifest.py): {unexpected}"
-    assert {"chat:write", "commands"} <= set(bot)
+    assert {"chat:write", "commands", "im:write", "files:write"} <= set(bot)

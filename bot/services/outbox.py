@@ -8,7 +8,7 @@ picked up again when its lease runs out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ class Leased:
     payload: dict[str, Any]
     attempts: int
     lease_owner: str
+    progress: dict[str, Any] = field(default_factory=dict)  # checkpoints of a multi-step item's earlier attempts
 
 
 def enqueue(
@@ -100,7 +101,8 @@ def lease_next(session: Session, *, lane: str, owner: str, now: datetime) -> Lea
         if claimed.rowcount == 1:
             item = session.get(OutboxItem, item_id, populate_existing=True)
             assert item is not None
-            return Leased(item.id, item.kind, item.case_id, dict(item.payload), item.attempts, owner)
+            return Leased(item.id, item.kind, item.case_id, dict(item.payload), item.attempts, owner,
+                          dict(item.result or {}))
     return None
 
 
@@ -117,6 +119,16 @@ def complete(session: Session, leased: Leased, *, now: datetime, result: dict[st
     if item is None:
         return False
     item.state, item.done_at, item.lease_until, item.result = DONE, now, None, result or {}
+    return True
+
+
+def checkpoint(session: Session, leased: Leased, *, progress: dict[str, Any]) -> bool:
+    """Record how far a multi-step item got (e.g. the digest was posted, the chart not yet uploaded),
+    so the next attempt after a failure or a crash resumes there instead of repeating a step."""
+    item = _owned(session, leased)
+    if item is None:
+        return False
+    item.result = dict(progress)
     return True
 
 

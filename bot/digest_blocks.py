@@ -1,0 +1,118 @@
+"""Block Kit for the managers' daily digest: data in, a list of messages out (the first is the digest,
+any further ones continue a long list of breaches in its thread, so every breach is listed and no
+message passes Slack's block and text limits)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.blocks import PRIORITY_BADGES, link, platform_label
+from bot.blocks import _escape as escape
+from bot.services.digest import COMPARE_DAYS, Breach, Digest, Praise
+from bot.services.stats import Attainment, ResponseTimes
+from bot.sla import format_duration
+from bot.stats_blocks import (
+    Blocks,
+    Link,
+    attainment,
+    case_text,
+    day_label,
+    duration,
+    fields,
+    sections,
+    sentiment,
+    thread_link,
+)
+
+BREACHES_INLINE = 20  # in the digest itself; the rest follow in its thread
+BREACHES_PER_REPLY = 40
+
+Message = tuple[str, Blocks]
+
+
+def _versus(value: float, average: float) -> str:
+    if value > average * 1.1:
+        return " :arrow_up:"
+    if value < average * 0.9:
+        return " :arrow_down:"
+    return ""
+
+
+def _times(yesterday: ResponseTimes, week: ResponseTimes) -> str:
+    return (f"median {duration(yesterday.median)} · 90th pct {duration(yesterday.p90)}\n"
+            f"_7 days: {duration(week.median)} · {duration(week.p90)}_")
+
+
+def _sla(yesterday: Attainment, week: Attainment) -> str:
+    return f"{attainment(yesterday)}\n_7 days: {attainment(week)}_"
+
+
+def breach_text(breach: Breach, link_for: Link, tz: ZoneInfo) -> str:
+    case = breach.case
+    badge = PRIORITY_BADGES.get(case.priority, case.priority).split(" ")[0]
+    owner = f"<@{case.owner_id}>" if case.owner_id else "unclaimed"
+    due = breach.due.astimezone(tz)
+    outcome = (f"answered after {format_duration(breach.waited)}" if breach.answered
+               else f"*still unanswered* after {format_duration(breach.waited)}")
+    return (f"{badge} {thread_link(link_for(case.channel, case.ts), f'Case #{case.case_id}')} · "
+            f"{platform_label(case.platform)} · *{escape(case.customer)}* · {owner} · due {due:%H:%M}, {outcome}")
+
+
+def praise_text(item: Praise, link_for: Link) -> str:
+    case = item.case
+    quote = "\n".join("> " + line for line in escape(item.text).splitlines() or [""])
+    return (f"{quote}\n— *{escape(case.customer)}* on {platform_label(case.platform)}{link(item.post_url, 'View post')}"
+            f" · {thread_link(link_for(case.channel, case.ts), f'Case #{case.case_id}')}")
+
+
+def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Message]:
+    day = day_label(digest.day)
+    y, w = digest.yesterday, digest.week
+    new_avg, resolved_avg = w.new.total / COMPARE_DAYS, w.resolved.total / COMPARE_DAYS
+    backlog = f"{digest.backlog} open{_versus(digest.backlog, digest.week_backlog)}"
+    summary = fields([
+        ("New cases", f"{y.new.total}{_versus(y.new.total, new_avg)} · _7-day avg {new_avg:.1f}_"),
+        ("Resolved", f"{y.resolved.total} · _7-day avg {resolved_avg:.1f}_"),
+        ("First response", _times(y.first_response, w.first_response)),
+        ("SLA met (first response)", _sla(y.sla, w.sla)),
+        ("Backlog at midnight", f"{backlog} · _7-day avg {digest.week_backlog:.1f}_"),
+        ("Sentiment", f"{sentiment(digest.sentiment)} · _7 days {sentiment(digest.week_sentiment)}_"),
+    ])
+    breach_lines = [breach_text(b, link_for, tz) for b in digest.breaches]
+    inline, rest = breach_lines[:BREACHES_INLINE], breach_lines[BREACHES_INLINE:]
+    if rest:
+        inline.append(f"…and {len(rest)} more in this message's thread.")
+    title = f"Care digest · {day}"
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": title}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{day} against the seven days before."}]},
+        summary,
+        {"type": "divider"},
+        *sections(inline or ["None. :tada:"], title=f"SLA breaches ({len(breach_lines)})"),
+        *sections([case_text(c, link_for, digest.now, owner=True) for c in digest.oldest_open] or ["None open."],
+                  title="Oldest open cases"),
+        *sections([praise_text(p, link_for) for p in digest.praise] or ["No clear praise yesterday."],
+                  title="Praise worth sharing"),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text":
+            "The chart below shows daily volume and sentiment, and first-response times, over eight days."}]},
+    ]
+    fallback = (f"{title}: {y.new.total} new, {y.resolved.total} resolved, {digest.backlog} open, "
+                f"SLA {attainment(y.sla)}, {len(breach_lines)} breaches")
+    messages: list[Message] = [(fallback, blocks)]
+    for first in range(0, len(rest), BREACHES_PER_REPLY):
+        chunk = rest[first:first + BREACHES_PER_REPLY]
+        start = BREACHES_INLINE + first + 1
+        heading = f"SLA breaches on {day}, continued ({start}–{start + len(chunk) - 1} of {len(breach_lines)})"
+        messages.append((heading, sections(chunk, title=heading)))
+    return messages
+
+
+def chart_title(digest: Digest) -> str:
+    return f"Care desk, eight days to {day_label(digest.day)}"
+
+
+def chart_alt_text(digest: Digest) -> str:
+    points = "; ".join(f"{day_label(p.day)}: {p.new} new, sentiment {sentiment(p.sentiment)}, "
+                       f"median first response {duration(p.median_first_response)}" for p in digest.daily)
+    return f"Daily new cases, mean sentiment and median first-response time. {points}"[:1000]
+

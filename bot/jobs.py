@@ -1,0 +1,20 @@
+"""Jobs a scheduler runs on a timer: each opens its own unit of work on the runtime and calls one service.
+
+They are idempotent and keep their state in the database, so any number of processes may run them
+as often as they like (every minute is the intent) and a restarted process carries on where things stand.
+"""
+
+from __future__ import annotations
+
+from bot.runtime import Runtime
+from bot.services import digest
+
+
+def digest_tick(rt: Runtime) -> int:
+    """Queue every daily digest now due (CARE_DIGEST_TIME reached, not yet queued today); returns how many."""
+    settings = rt.settings
+    if not settings.managers:
+        return 0
+    with rt.unit() as session:
+        return digest.enqueue_due(session, now=rt.now(), tz=settings.timezone, at=settings.digest_time,
+                                  managers=settings.managers)

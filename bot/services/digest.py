@@ -1,0 +1,188 @@
+"""The managers' daily digest: yesterday against the seven days before, queued once a day per manager.
+
+Queuing is what must happen exactly once, so it is the part guarded by the database: a marker row
+unique on (day, recipient) is inserted in the same transaction as the digest's outbox item. Several
+processes ticking in the same minute race on that insert; the losers find the row and queue nothing.
+The figures themselves are built when the outbox worker delivers the item (`build`), from the same
+stats functions `/care stats` uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from bot.models import Case, CaseStatus, DigestMarker, Mention, OutboxItem
+from bot.services import outbox
+from bot.services.queues import CaseLine, case_line, clip, oldest_open
+from bot.services.stats import (
+    MISSED,
+    Figures,
+    figures,
+    first_response_due,
+    first_response_outcome,
+    local_midnight,
+    mean_sentiment,
+    open_at,
+    relevant_cases,
+    sentiment_by_day,
+    whole_days,
+)
+from bot.sla import SlaPolicy
+from bot.triage import PRIORITIES
+
+KIND = "digest"  # outbox kind, delivered by bot/delivery.py
+RANK = len(PRIORITIES)  # after every case message: a complaint is never held up by a report
+COMPARE_DAYS = 7
+PRAISE_SCORE = 0.5  # VADER compound at or above this reads as clear praise
+PRAISE_LIMIT = 3
+OLDEST_LIMIT = 5
+BREACH_LOOKBACK = timedelta(days=31)  # a first response cannot be due later than this after the post
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    """One day of the chart."""
+
+    day: date
+    new: int
+    sentiment: float | None
+    median_first_response: timedelta | None
+    p90_first_response: timedelta | None
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A case whose first-response target ran out on the digest's day without an answer."""
+
+    case: CaseLine
+    due: datetime
+    waited: timedelta  # until the first response, or until now if there is none yet
+    answered: bool
+
+
+@dataclass(frozen=True)
+class Praise:
+    case: CaseLine
+    text: str
+    score: float
+    post_url: str | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: date
+    now: datetime
+    yesterday: Figures
+    week: Figures  # the seven days before `day`
+    backlog: int  # open at the end of `day`
+    week_backlog: float  # mean of the open cases at the end of each of those seven days
+    sentiment: float | None
+    week_sentiment: float | None
+    breaches: tuple[Breach, ...]
+    oldest_open: tuple[CaseLine, ...]
+    praise: tuple[Praise, ...]
+    daily: tuple[DayPoint, ...]  # the seven days and `day`, oldest first
+
+
+def report_day(now: datetime, tz: ZoneInfo) -> date:
+    """The day a digest sent at `now` reports on: yesterday, in the team's time zone."""
+    return now.astimezone(tz).date() - timedelta(days=1)
+
+
+def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: ZoneInfo) -> Digest:
+    target = whole_days(day, day, tz)
+    week = whole_days(day - timedelta(days=COMPARE_DAYS), day - timedelta(days=1), tz)
+    cases = relevant_cases(session, start=week.start, end=target.end)
+    day_ends = [local_midnight(d + timedelta(days=1), tz) for d in week.days]
+    sentiments = sentiment_by_day(session, [*week.days, day], tz)
+    daily = []
+    for point, mood in zip([*week.days, day], sentiments, strict=True):
+        span = whole_days(point, point, tz)
+        numbers = figures(cases, start=span.start, end=span.end, now=now, policy=policy)
+        times = numbers.first_response
+        daily.append(DayPoint(point, numbers.new.total, mood.average, times.median, times.p90))
+    return Digest(
+        day=day,
+        now=now,
+        yesterday=figures(cases, start=target.start, end=target.end, now=now, policy=policy),
+        week=figures(cases, start=week.start, end=week.end, now=now, policy=policy),
+        backlog=sum(open_at(c, target.end) for c in cases),
+        week_backlog=sum(sum(open_at(c, end) for c in cases) for end in day_ends) / COMPARE_DAYS,
+        sentiment=mean_sentiment(session, start=target.start, end=target.end),
+        week_sentiment=mean_sentiment(session, start=week.start, end=week.end),
+        breaches=tuple(breaches(session, start=target.start, end=target.end, now=now, policy=policy)),
+        oldest_open=tuple(oldest_open(session, limit=OLDEST_LIMIT)),
+        praise=tuple(praise(session, start=target.start, end=target.end)),
+        daily=tuple(daily),
+    )
+
+
+def breaches(session: Session, *, start: datetime, end: datetime, now: datetime, policy: SlaPolicy) -> list[Breach]:
+    """Every case whose first-response target ran out in [start, end) before anyone answered."""
+    candidates = session.scalars(
+        select(Case).options(selectinload(Case.mentions))
+        .where(Case.created_at < end, Case.created_at >= start - BREACH_LOOKBACK,
+               or_(Case.first_response_at.is_(None), Case.first_response_at >= start))
+        .order_by(Case.created_at, Case.id)
+    )
+    found = []
+    for case in candidates:
+        due = first_response_due(case, policy)
+        if start <= due < end and first_response_outcome(case, policy=policy, now=now) == MISSED:
+            answered = case.first_response_at is not None
+            waited = (case.first_response_at if case.first_response_at is not None else now) - case.created_at
+            found.append(Breach(case_line(case), due, waited, answered))
+    return sorted(found, key=lambda b: (b.due, b.case.case_id))
+
+
+def praise(session: Session, *, start: datetime, end: datetime, limit: int = PRAISE_LIMIT) -> list[Praise]:
+    """The warmest posts received in [start, end), worth sharing with the wider team (not from ignored cases)."""
+    rows = session.scalars(
+        select(Mention).join(Case).options(selectinload(Mention.case).selectinload(Case.mentions))
+        .where(Mention.received_at >= start, Mention.received_at < end, Mention.sentiment >= PRAISE_SCORE,
+               Case.status != CaseStatus.IGNORED)
+        .order_by(Mention.sentiment.desc(), Mention.id).limit(limit)
+    )
+    return [Praise(case_line(m.case), clip(m.text, 280), m.sentiment, m.url) for m in rows]
+
+
+# -- queuing -----------------------------------------------------------------------------------------
+
+def enqueue(session: Session, *, user_id: str, day: date, now: datetime) -> OutboxItem:
+    """Queue the digest about `day` for `user_id` (the worker opens the DM, posts it, uploads the chart)."""
+    return outbox.enqueue(session, lane=outbox.SLACK, kind=KIND, priority_rank=RANK, now=now,
+                          payload={"user": user_id, "day": day.isoformat()})
+
+
+def enqueue_due(session: Session, *, now: datetime, tz: ZoneInfo, at: time, managers: tuple[str, ...]) -> int:
+    """Queue today's digest for each manager who has not had it, once the local time has reached `at`.
+
+    Idempotent: safe to call every minute from every process. A process started after `at` catches up
+    the same day. Returns how many digests it queued.
+    """
+    local = now.astimezone(tz)
+    if local.time() < at:
+        return 0
+    today = local.date()
+    queued = 0
+    for manager in dict.fromkeys(managers):
+        exists = session.scalar(select(DigestMarker.id).where(DigestMarker.day == today,
+                                                               DigestMarker.recipient == manager))
+        if exists is not None:
+            continue
+        marker = DigestMarker(day=today, recipient=manager, created_at=now)
+        try:
+            with session.begin_nested():
+                session.add(marker)
+                session.flush()
+        except IntegrityError:
+            continue  # another process queued it between our look and our insert
+        marker.outbox_id = enqueue(session, user_id=manager, day=today - timedelta(days=1), now=now).id
+        queued += 1
+    return queued

@@ -1,0 +1,69 @@
+"""Lists of open cases for people: mine, the unclaimed queue, the oldest. Plain rows, links added by the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.models import Case, CaseStatus
+from bot.triage import PRIORITY_RANK
+
+EXCERPT = 120
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """One case as a line in a list: enough to recognise it and to link to its thread."""
+
+    case_id: int
+    platform: str
+    customer: str
+    priority: str
+    owner_id: str | None
+    channel: str
+    ts: str | None
+    created_at: datetime
+    first_response_at: datetime | None
+    excerpt: str
+
+
+def clip(text: str, limit: int = EXCERPT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def case_line(case: Case) -> CaseLine:
+    customer = f"{case.author_name} (@{case.author_handle})" if case.author_name else f"@{case.author_handle}"
+    latest = case.mentions[-1].text if case.mentions else ""
+    return CaseLine(case.id, case.platform, customer, case.priority, case.owner_id, case.slack_channel, case.slack_ts,
+                    case.created_at, case.first_response_at, clip(latest))
+
+
+def _open_cases(session: Session, *conditions: ColumnElement[bool], limit: int | None = None) -> list[Case]:
+    query = (select(Case).options(selectinload(Case.mentions))
+             .where(Case.status == CaseStatus.OPEN, *conditions).order_by(Case.created_at, Case.id).limit(limit))
+    return list(session.scalars(query))
+
+
+def _by_urgency(cases: list[Case]) -> list[CaseLine]:
+    """Most urgent first, then the longest waiting."""
+    ordered = sorted(cases, key=lambda c: (PRIORITY_RANK.get(c.priority, 2), c.created_at, c.id))
+    return [case_line(c) for c in ordered]
+
+
+def mine(session: Session, *, user_id: str) -> list[CaseLine]:
+    """The open cases `user_id` owns, most urgent first."""
+    return _by_urgency(_open_cases(session, Case.owner_id == user_id))
+
+
+def unclaimed(session: Session) -> list[CaseLine]:
+    """The open cases nobody owns yet, most urgent first."""
+    return _by_urgency(_open_cases(session, Case.owner_id.is_(None)))
+
+
+def oldest_open(session: Session, *, limit: int) -> list[CaseLine]:
+    """The open cases waiting longest, oldest first."""
+    return [case_line(c) for c in _open_cases(session, limit=limit)]

@@ -1,0 +1,169 @@
+"""Block Kit for figures and case lists: the `/care stats` answer and `/care mine`. Data in, dicts out.
+
+The digest (bot/digest_blocks.py) and the Home tab (bot/home_blocks.py) reuse these pieces, so a
+figure reads the same wherever it appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from bot.blocks import PRIORITY_BADGES, platform_label
+from bot.blocks import _escape as escape
+from bot.services.queues import CaseLine
+from bot.services.stats import (
+    Attainment,
+    Breakdown,
+    Figures,
+    Period,
+    PriorityCounts,
+    ResponseTimes,
+    Stats,
+)
+from bot.sla import format_duration
+
+Blocks = list[dict[str, Any]]
+Link = Callable[[str, str | None], str | None]  # (channel, ts) -> the thread's URL
+SECTION_LIMIT = 2900
+
+PERIOD_TITLES = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days"}
+PREVIOUS = {"today": "yesterday", "7d": "the 7 days before", "30d": "the 30 days before"}
+
+
+def day_label(moment: date) -> str:
+    return f"{moment:%a} {moment.day} {moment:%b}"
+
+
+def period_title(period: Period) -> str:
+    title = PERIOD_TITLES.get(period.name, period.name)
+    if period.first_day == period.last_day:
+        return f"{title} · {day_label(period.first_day)}"
+    return f"{title} · {day_label(period.first_day)} – {day_label(period.last_day)}"
+
+
+def by_priority(counts: PriorityCounts) -> str:
+    parts = [f"{name} {getattr(counts, name)}" for name in ("urgent", "high", "normal", "low") if getattr(counts, name)]
+    return f"{counts.total} ({' · '.join(parts)})" if parts else "0"
+
+
+def duration(value: Any) -> str:
+    return "—" if value is None else format_duration(value)
+
+
+def response_times(times: ResponseTimes) -> str:
+    if not times.answered:
+        return "no first responses yet"
+    return f"median {duration(times.median)} · 90th pct {duration(times.p90)} ({times.answered} answered)"
+
+
+def attainment(sla: Attainment) -> str:
+    if sla.rate is None:
+        return "— (nothing due yet)"
+    return f"{sla.rate:.0%} met ({sla.met} of {sla.counted})"
+
+
+def sentiment(score: float | None) -> str:
+    return "—" if score is None else f"{score:+.2f}"
+
+
+def thread_link(url: str | None, label: str) -> str:
+    """A link we built ourselves (https or slack://), so no URL check is needed, unlike customer links."""
+    return f"<{url}|{label}>" if url else label
+
+
+def case_text(line: CaseLine, link: Link, now: datetime, *, owner: bool = False) -> str:
+    badge = PRIORITY_BADGES.get(line.priority, line.priority).split(" ")[0]
+    age = format_duration(now - line.created_at)
+    waiting = f"open {age}" if line.first_response_at else f"*unanswered* {age}"
+    who = f" · <@{line.owner_id}>" if owner and line.owner_id else " · unclaimed" if owner else ""
+    return (f"{badge} {thread_link(link(line.channel, line.ts), f'Case #{line.case_id}')} · "
+            f"{platform_label(line.platform)} · *{escape(line.customer)}*{who} · {waiting}\n"
+            f"      _{escape(line.excerpt)}_")
+
+
+def sections(lines: Sequence[str], *, title: str | None = None) -> Blocks:
+    """Lines packed into as few section blocks as Slack's 3000-character limit allows."""
+    blocks: Blocks = []
+    current = f"*{title}*" if title else ""
+    for line in lines:
+        line = line[:SECTION_LIMIT]
+        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
+            blocks.append(_section(current))
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        blocks.append(_section(current))
+    return blocks
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def fields(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in pairs[:10]]}
+
+
+def figure_fields(team: Figures) -> dict[str, Any]:
+    return fields([
+        ("New", by_priority(team.new)),
+        ("Resolved", by_priority(team.resolved)),
+        ("Open now", by_priority(team.open)),
+        ("First response", response_times(team.first_response)),
+        ("SLA (first response)", attainment(team.sla)),
+    ])
+
+
+def breakdown_line(label: str, numbers: Figures) -> str:
+    return (f"{label}: {numbers.new.total} new · {numbers.resolved.total} resolved · {numbers.open.total} open · "
+            f"median first response {duration(numbers.first_response.median)} · SLA {attainment(numbers.sla)}")
+
+
+def _platform_lines(rows: Sequence[Breakdown]) -> list[str]:
+    return [breakdown_line(platform_label(r.key), r.figures) for r in rows] or ["No cases."]
+
+
+def _staff_lines(rows: Sequence[Breakdown]) -> list[str]:
+    return [breakdown_line(f"<@{r.key}>", r.figures) for r in rows] or ["No claimed cases."]
+
+
+def stats_message(stats: Stats) -> tuple[str, Blocks]:
+    """The ephemeral answer to `/care stats [today|7d|30d]`."""
+    period, team, trend = stats.period, stats.team, stats.sentiment
+    title = f"Care stats · {period_title(period)}"
+    mood = (f"*Sentiment:* {sentiment(trend.average)} on average, *{trend.direction}* against "
+            f"{sentiment(trend.previous)} {PREVIOUS.get(period.name, 'before')}")
+    if len(trend.days) > 1:
+        mood += "\n" + " · ".join(f"{d.day:%a} {d.day.day}: {sentiment(d.average)}" for d in trend.days)
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        figure_fields(team),
+        *sections(_platform_lines(stats.platforms), title="By platform"),
+        *sections(_staff_lines(stats.staff), title="By staff member (owner)"),
+        *sections([mood]),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text":
+            "First response: from the post to the first public reply or move to DM. SLA counts working "
+            "time only; unanswered cases already past their target count as missed. "
+            "`/care stats today`, `7d` or `30d`."}]},
+    ]
+    fallback = (f"{title}: {team.new.total} new, {team.resolved.total} resolved, {team.open.total} open; "
+                f"first response {response_times(team.first_response)}; SLA {attainment(team.sla)}")
+    return fallback, blocks[:50]
+
+
+MINE_LIMIT = 40
+
+
+def mine_message(lines: Sequence[CaseLine], *, link: Link, now: datetime) -> tuple[str, Blocks]:
+    """The ephemeral answer to `/care mine`: the asker's open cases, most urgent first, each linked."""
+    if not lines:
+        text = "You have no open cases. :tada: Claim one from the care channel or the Home tab."
+        return text, [_section(text)]
+    shown = [case_text(line, link, now) for line in lines[:MINE_LIMIT]]
+    if len(lines) > MINE_LIMIT:
+        shown.append(f"…and {len(lines) - MINE_LIMIT} more.")
+    title = f"Your open cases ({len(lines)})"
+    return title, sections(shown, title=title)

@@ -1,0 +1,142 @@
+"""The digest's figures on the fixed data set (Monday 23 reported on Tuesday morning), and its once-a-day queuing."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, time, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import db
+from bot.models import DigestMarker, OutboxItem
+from bot.services import digest
+from bot.services.stats import Attainment, ResponseTimes
+from tests.services.stats_dataset import POLICY, TZ, build, local
+
+MIN = timedelta(minutes=1)
+TUESDAY = local(24, 9, 0)
+MANAGERS = ("U0MGR1", "U0MGR2")
+
+
+@pytest.fixture
+def sessions(database_url):
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    factory = db.make_session_factory(engine)
+    yield factory
+    engine.dispose()
+
+
+@pytest.fixture
+def ids(sessions) -> dict[str, int]:
+    with db.session_scope(sessions) as s:
+        return build(s)
+
+
+def report(sessions) -> digest.Digest:
+    with sessions() as s:
+        return digest.build(s, day=digest.report_day(TUESDAY, TZ), now=TUESDAY, policy=POLICY, tz=TZ)
+
+
+def test_yesterday_against_the_seven_days_before(sessions, ids) -> None:
+    found = report(sessions)
+    assert found.day == date(2026, 11, 23)
+    y, week = found.yesterday, found.week
+    assert (y.new.total, y.resolved.total) == (6, 2)
+    assert y.first_response == ResponseTimes(3, 30 * MIN, 78 * MIN)
+    # by Tuesday 09:00 E has missed its hour too: A and C met; B, D and E missed
+    assert y.sla == Attainment(met=2, missed=3)
+    # Mon 16 – Sun 22: G and H are new, H resolved; G waited 3890 min (50 working), H 20
+    assert (week.new.total, week.resolved.total) == (2, 1)
+    assert week.first_response == ResponseTimes(2, 1955 * MIN, 3503 * MIN)
+    assert week.sla == Attainment(met=2, missed=0)
+    # open at midnight: A, C, D, E, I; the week before: I every night, G on Fri, Sat and Sun nights
+    assert found.backlog == 5
+    assert found.week_backlog == pytest.approx(10 / 7)
+    assert found.sentiment == pytest.approx(-2.3 / 6)
+    assert found.week_sentiment == pytest.approx((-0.5 - 0.7 - 0.1) / 3)
+
+
+def test_breaches_oldest_open_and_praise(sessions, ids) -> None:
+    found = report(sessions)
+    # B was due 10:30 and answered at 11:00; D due 14:30 and E due 15:30 are still unanswered
+    assert [(b.case.case_id, b.due, b.answered) for b in found.breaches] == [
+        (ids["B"], local(23, 10, 30), True), (ids["D"], local(23, 14, 30), False), (ids["E"], local(23, 15, 30), False)]
+    assert found.breaches[0].waited == 90 * MIN
+    assert found.breaches[1].waited == TUESDAY - local(23, 13, 30)
+    assert found.breaches[0].case.ts == "1795000002.000100"  # enough to link to its thread
+    assert [c.case_id for c in found.oldest_open] == [ids[n] for n in "IACDE"]
+    assert [(p.case.case_id, p.score) for p in found.praise] == [(ids["E"], 0.6)]
+    assert found.praise[0].post_url == "https://example.com/E/0"
+
+
+def test_chart_series_covers_eight_days(sessions, ids) -> None:
+    daily = report(sessions).daily
+    assert [p.day.day for p in daily] == [16, 17, 18, 19, 20, 21, 22, 23]
+    assert [p.new for p in daily] == [0, 0, 1, 0, 1, 0, 0, 6]
+    assert [None if p.sentiment is None else round(p.sentiment, 4) for p in daily] == [
+        None, None, -0.5, None, -0.7, None, -0.1, round(-2.3 / 6, 4)]
+    assert [p.median_first_response for p in daily] == [None, None, 20 * MIN, None, 3890 * MIN, None, None, 30 * MIN]
+    assert daily[-1].p90_first_response == 78 * MIN
+
+
+def test_a_breach_due_over_the_weekend_belongs_to_the_day_it_ran_out(sessions) -> None:
+    from tests.services.stats_dataset import add_case
+
+    with db.session_scope(sessions) as s:  # Friday 16:45: 15 working minutes on Friday, due Monday 09:45
+        add_case(s, "A", platform="twitter", priority="normal", created=local(20, 16, 45), scores=[])
+    with sessions() as s:
+        friday = digest.build(s, day=date(2026, 11, 20), now=TUESDAY, policy=POLICY, tz=TZ)
+        monday = digest.build(s, day=date(2026, 11, 23), now=TUESDAY, policy=POLICY, tz=TZ)
+    assert friday.breaches == ()
+    assert [b.due for b in monday.breaches] == [local(23, 9, 45)]
+
+
+def count(sessions, model) -> int:
+    with sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(model)))
+
+
+def tick(sessions, now) -> int:
+    with db.session_scope(sessions) as s:
+        return digest.enqueue_due(s, now=now, tz=TZ, at=time(9, 0), managers=MANAGERS)
+
+
+def test_queued_once_per_day_and_manager_from_the_digest_time_on(sessions) -> None:
+    assert tick(sessions, local(24, 8, 59)) == 0
+    assert tick(sessions, local(24, 9, 0)) == 2
+    assert tick(sessions, local(24, 9, 1)) == 0
+    assert tick(sessions, local(24, 23, 59)) == 0
+    assert tick(sessions, local(25, 8, 0)) == 0
+    assert tick(sessions, local(25, 14, 0)) == 2  # a process that starts late still sends that day
+    with sessions() as s:
+        items = s.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
+        assert [(i.kind, i.payload) for i in items] == [
+            ("digest", {"user": "U0MGR1", "day": "2026-11-23"}), ("digest", {"user": "U0MGR2", "day": "2026-11-23"}),
+            ("digest", {"user": "U0MGR1", "day": "2026-11-24"}), ("digest", {"user": "U0MGR2", "day": "2026-11-24"})]
+        markers = s.scalars(select(DigestMarker).order_by(DigestMarker.id)).all()
+        assert [(m.day, m.recipient, m.outbox_id) for m in markers] == [
+            (date(2026, 11, 24), "U0MGR1", items[0].id), (date(2026, 11, 24), "U0MGR2", items[1].id),
+            (date(2026, 11, 25), "U0MGR1", items[2].id), (date(2026, 11, 25), "U0MGR2", items[3].id)]
+
+
+def test_a_marker_written_by_another_process_means_nothing_is_queued(sessions) -> None:
+    with db.session_scope(sessions) as s:
+        s.add(DigestMarker(day=date(2026, 11, 24), recipient="U0MGR1", created_at=TUESDAY))
+    assert tick(sessions, TUESDAY) == 1
+    assert count(sessions, OutboxItem) == 1
+
+
+def test_two_transactions_racing_for_the_same_day_queue_each_digest_once(sessions) -> None:
+    """The second waits for the first (SQLite's write lock; PostgreSQL's unique index), then queues nothing."""
+    results: list[int] = []
+    with sessions() as first, first.begin():
+        assert digest.enqueue_due(first, now=TUESDAY, tz=TZ, at=time(9, 0), managers=MANAGERS) == 2
+        racer = threading.Thread(target=lambda: results.append(tick(sessions, TUESDAY)))
+        racer.start()
+        racer.join(0.5)  # give it time to reach the lock or the conflicting insert before we commit
+        assert results == []  # it is waiting for us
+    racer.join(10)
+    assert results == [0]
+    assert count(sessions, OutboxItem) == 2 and count(sessions, DigestMarker) == 2
