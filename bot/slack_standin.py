@@ -87,6 +87,7 @@ class SlackState:
     faults: dict[str, list[Fault]] = field(default_factory=lambda: defaultdict(list))
     delays: dict[str, float] = field(default_factory=dict)
     replies: list[ReplyPost] = field(default_factory=list)
+    dm_channels: dict[str, str] = field(default_factory=dict)  # user ID -> the D… channel opened for them
     reply_statuses: list[int] = field(default_factory=list)
     _ts: int = 0
 
@@ -166,6 +167,12 @@ class SlackStandIn:
     def thread(self, channel: str, ts: str) -> list[Message]:
         with self._lock:
             return [m for m in self.state.messages[channel] if m.thread_ts == ts]
+
+    def direct_messages(self, user: str) -> list[Message]:
+        """What the bot sent `user` by direct message (through conversations.open), oldest first."""
+        with self._lock:
+            channel = self.state.dm_channels.get(user)
+            return list(self.state.messages[channel]) if channel else []
 
     @property
     def replies(self) -> list[ReplyPost]:
@@ -247,7 +254,11 @@ class SlackStandIn:
                                              f"p{str(p.get('message_ts', '')).replace('.', '')}"}
         if method == "conversations.open":
             users = str(p.get("users", ""))
-            return {"ok": True, "channel": {"id": "D" + re.sub(r"[^A-Z0-9]", "", users.upper())[:10]}}
+            if not users:
+                return {"ok": False, "error": "users_list_not_supplied"}
+            channel = "D" + re.sub(r"[^A-Z0-9]", "", users.upper())[:10]
+            s.dm_channels[users] = channel
+            return {"ok": True, "channel": {"id": channel}}
         return {"ok": True}
 
     def reply_endpoint(self, body: bytes, headers: dict[str, str]) -> int:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from bot import db
 from bot.models import Base, StaffMember, UTCDateTime
 
-APP_TABLES = {"cases", "mentions", "case_events", "outbox", "staff"}
+APP_TABLES = {"cases", "mentions", "case_events", "outbox", "staff", "reminders"}
 
 
 @pytest.fixture
