@@ -10,7 +10,8 @@ from typing import Any
 from bot import sla
 from bot.models import Case, CaseEvent, Mention
 from bot.services.cases import IGNORE_REASONS, OUTCOMES
-from bot.services.followups import CLEAR, CUSTOM, LABELS as FOLLOW_UP_LABELS
+from bot.services.followups import CLEAR, CUSTOM
+from bot.services.followups import LABELS as FOLLOW_UP_LABELS
 
 Blocks = list[dict[str, Any]]
 

@@ -174,6 +174,7 @@ class Deliverer:
             if case is None:
                 return {"skipped": "case deleted"}
             channel, parent_ts = case.slack_channel, case.slack_ts
+            message_blocks: blocks.Blocks | None
             if item.kind in ("post_parent", "update_parent"):
                 text, message_blocks = blocks.parent_message(case)
             elif item.kind == "thread_note":

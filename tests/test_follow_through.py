@@ -162,8 +162,8 @@ def test_reply_with_a_follow_up_reminds_the_owner_in_the_thread_and_by_dm_once(d
     assert desk.reminder_texts() == [
         ":calendar: <@U0BOB> *Follow-up due:* <@U0BOB> promised to follow up with Jane now."]
     link = f"https://standin.slack.com/archives/C0CARE/p{desk.parent.ts.replace('.', '')}"
-    assert desk.dms("U0BOB") == [":calendar: Follow-up due on case #1 (:bird: X · Jane Doe): <@U0BOB> promised to "
-                                 f"get back to Jane now. <{link}|Open the thread>"]
+    assert desk.dms("U0BOB") == [(":calendar: Follow-up due on case #1 (:bird: X · Jane Doe): <@U0BOB> promised to "
+                                 f"get back to Jane now. <{link}|Open the thread>")]
     assert "follow-up due" not in desk.parent_text()
     desk.at(600, start, sweeps=2)
     assert len(desk.reminders()) == 1 and len(desk.dms("U0BOB")) == 1
@@ -187,8 +187,8 @@ def test_a_bad_follow_up_is_refused_inline_and_nothing_is_sent(desk: ReminderDes
 def test_move_to_dm_stays_one_click_with_a_follow_up_menu_under_its_note(desk: ReminderDesk, clock, slack) -> None:
     case_id = desk.new_case()
     desk.click("case_move_to_dm", case_id, user="U0BOB")
-    note = [m for m in slack.thread("C0CARE", desk.parent.ts) if m.text.startswith(":lock:")][0]
-    menu = [b for b in note.blocks if b["type"] == "actions"][0]["elements"][0]
+    note = next(m for m in slack.thread("C0CARE", desk.parent.ts) if m.text.startswith(":lock:"))
+    menu = next(b for b in note.blocks if b["type"] == "actions")["elements"][0]
     assert menu["type"] == "static_select" and menu["placeholder"]["text"] == "Follow up in…"
     assert [o["text"]["text"] for o in menu["options"]] == [
         "In 1 hour", "In 4 hours", "Tomorrow at 09:00", "In 3 days", "Custom…"]

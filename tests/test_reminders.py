@@ -7,7 +7,7 @@ Default targets here: first response 1 h, next response 2 h, resolution 3 d (kep
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +54,7 @@ class ReminderDesk(Desk):
 
     @staticmethod
     def buttons(message: Any) -> list[str]:
-        actions = [b for b in message.blocks if b["type"] == "actions"][0]
+        actions = next(b for b in message.blocks if b["type"] == "actions")
         return [e["text"]["text"] for e in actions["elements"]]
 
     def dms(self, user: str) -> list[str]:
@@ -98,8 +98,8 @@ def test_each_stage_fires_once_and_only_once(desk: ReminderDesk, clock) -> None:
     link = f"https://standin.slack.com/archives/{CHANNEL}/p{desk.parent.ts.replace('.', '')}"
     for manager in ("U0BOSS", "U0CHIEF"):
         assert desk.dms(manager) == [
-            ":sos: First response on case #1 (:bird: X · Jane Doe) is at twice its 1 h target. "
-            f"Owner: nobody (unclaimed). <{link}|Open the thread>"]
+            (":sos: First response on case #1 (:bird: X · Jane Doe) is at twice its 1 h target. "
+            f"Owner: nobody (unclaimed). <{link}|Open the thread>")]
 
     desk.at(600, start, sweeps=3)  # hours later, restarts or not: nothing is repeated
     assert desk.reminder_texts() == [near, breach, escalation]
@@ -210,7 +210,7 @@ def test_reassign_picks_a_teammate_who_is_mentioned_from_then_on(desk: ReminderD
     desk.click("case_reassign", case_id)
     view = desk.last_view()
     assert view["callback_id"] == "reassign_modal"
-    select_block = [b for b in view["blocks"] if b["type"] == "input"][0]
+    select_block = next(b for b in view["blocks"] if b["type"] == "input")
     assert select_block["element"]["type"] == "users_select"
 
     chosen = {"assignee": {"user": {"type": "users_select", "selected_user": "U0BOB"}}}
@@ -303,7 +303,7 @@ def test_reminder_buttons_work_from_the_reminder_itself(desk: ReminderDesk, cloc
     start = clock.now()
     desk.new_case()
     desk.at(48, start)
-    claim = [b for b in desk.reminders()[0].blocks if b["type"] == "actions"][0]["elements"][0]
+    claim = next(b for b in desk.reminders()[0].blocks if b["type"] == "actions")["elements"][0]
     response = post_interaction(app_url, block_action(claim["action_id"], claim["value"], user="U0BOB"))
     assert response.status_code == 200
     desk.settle()

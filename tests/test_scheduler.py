@@ -184,7 +184,7 @@ def test_done_when_near_breach_and_breach_reminders_arrive_once_each_unless_clai
     breach = (":rotating_light: <@U0LEAD> <!subteam^S0MANAGERS> *First response overdue:* the 20s target has passed; "
               "Jane has been waiting 21s.")
     assert reminders(unclaimed) == [near, breach]
-    parent = [m for m in slack.channel(CHANNEL) if m.ts == case(unclaimed).slack_ts][0]
+    parent = next(m for m in slack.channel(CHANNEL) if m.ts == case(unclaimed).slack_ts)
     wait_for(lambda: "SLA breached:* first response" in str(parent.blocks))
 
     assert [m for m in slack.thread(CHANNEL, str(case(answered).slack_ts)) if m.blocks] == []
