@@ -330,7 +330,7 @@ def follow_up_inputs(*, optional: bool, current: datetime | None = None) -> Bloc
     return [
         {"type": "input", "block_id": FOLLOW_UP_BLOCK, "optional": optional,
          "label": {"type": "plain_text", "text": "Follow up in…" + (" (optional)" if optional else "")},
-         "hint": {"type": "plain_text", "text": "You (or the case owner) get a reminder in the thread and by DM."},
+         "hint": {"type": "plain_text", "text": "When it is due, the case owner is reminded in the thread and by DM."},
          "element": {"type": "static_select", "action_id": FOLLOW_UP_INPUT, "options": options,
                      "placeholder": {"type": "plain_text", "text": "No follow-up" if optional else "Choose"}}},
         {"type": "input", "block_id": CUSTOM_BLOCK, "optional": True,

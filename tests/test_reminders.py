@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from bot.models import OutboxItem, Reminder
 from bot.scheduler import sweep_tick
+from bot.services import outbox
 from tests.conftest import CHANNEL, make_env, post_webhook, webhook_body
 from tests.slack_requests import block_action, post_interaction, text_value
 from tests.test_case_actions import Desk
@@ -309,3 +310,21 @@ def test_reminder_buttons_work_from_the_reminder_itself(desk: ReminderDesk, cloc
     desk.settle()
     assert desk.thread_texts()[-1] == ":raising_hand: <@U0BOB> claimed this case."
     assert json.dumps(desk.parent.blocks).count("<@U0BOB>") == 1
+
+
+def test_a_direct_message_is_not_sent_twice_after_a_crash(desk: ReminderDesk, clock, slack, rt) -> None:
+    """A worker opens the DM and posts, then dies before recording it; the next worker finds the post."""
+    start = clock.now()
+    desk.new_case()
+    clock.set(start + timedelta(minutes=120))
+    sweep_tick(rt)
+    assert rt.deliverer.run_once(outbox.SLACK)  # the escalation reminder in the thread
+    with rt.sessions.begin() as s:
+        leased = outbox.lease_next(s, lane=outbox.SLACK, owner="dead-worker", now=clock.now())
+    assert leased is not None and leased.kind == "direct_message" and leased.payload["user"] == "U0BOSS"
+    channel = rt.slack.conversations_open(users="U0BOSS")["channel"]["id"]
+    rt.slack.chat_postMessage(channel=channel, text=leased.payload["text"], metadata={
+        "event_type": "care_bot_delivery", "event_payload": {"outbox_id": leased.id}})
+    clock.advance(outbox.LEASE_SECONDS + 1)
+    desk.settle()
+    assert len(desk.dms("U0BOSS")) == 1 and len(desk.dms("U0CHIEF")) == 1
