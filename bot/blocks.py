@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot import sla
 from bot.models import Case, CaseEvent, Mention
 from bot.services.cases import IGNORE_REASONS, OUTCOMES
+from bot.services.followups import CLEAR, CUSTOM
+from bot.services.followups import LABELS as FOLLOW_UP_LABELS
 
 Blocks = list[dict[str, Any]]
 
@@ -27,16 +31,31 @@ ACTION_ESCALATE = "case_escalate"
 ACTION_IGNORE = "case_ignore"
 ACTION_RESOLVE = "case_resolve"
 ACTION_REOPEN = "case_reopen"
+ACTION_FOLLOW_UP = "case_follow_up"
+ACTION_FOLLOW_UP_PICK = "case_follow_up_pick"
+ACTION_SNOOZE = "case_snooze"
+ACTION_REASSIGN = "case_reassign"
 
 VIEW_REPLY = "reply_modal"
 VIEW_IGNORE = "ignore_modal"
 VIEW_RESOLVE = "resolve_modal"
 VIEW_TAKE_OVER = "take_over_modal"
+VIEW_FOLLOW_UP = "follow_up_modal"
+VIEW_REASSIGN = "reassign_modal"
 REPLY_BLOCK, REPLY_INPUT = "reply", "text"
 CHOICE_BLOCK, CHOICE_INPUT = "choice", "value"
 COMMENT_BLOCK, COMMENT_INPUT = "comment", "value"
+FOLLOW_UP_BLOCK, FOLLOW_UP_INPUT = "follow_up", "choice"
+CUSTOM_BLOCK, CUSTOM_INPUT = "follow_up_custom", "duration"
+CLOSING_BLOCK, CLOSING_INPUT = "closing", "text"
+CONFIRM_BLOCK, CONFIRM_INPUT, CONFIRM_POST = "closing_confirm", "confirm", "post"
+ASSIGNEE_BLOCK, ASSIGNEE_INPUT = "assignee", "user"
 
 SECTION_LIMIT = 2900
+
+CLOCK_LABELS = {sla.FIRST_RESPONSE: "First response", sla.NEXT_RESPONSE: "Next response",
+                sla.RESOLUTION: "Resolution", sla.OFFLINE: "Follow-through after moving to DM",
+                sla.FOLLOW_UP: "Follow-up"}
 
 
 def platform_label(platform: str) -> str:
@@ -82,6 +101,10 @@ def author_line(case: Case) -> str:
     return f"*{name}* ({handle})" if name else f"*{handle}*"
 
 
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text}, "value": value}
+
+
 def _button(text: str, action_id: str, case_id: int, style: str | None = None) -> dict[str, Any]:
     button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text},
                               "action_id": action_id, "value": str(case_id)}
@@ -99,6 +122,7 @@ def case_buttons(case: Case) -> dict[str, Any]:
             _button("Escalate", ACTION_ESCALATE, case.id, "danger"),
             _button("Ignore", ACTION_IGNORE, case.id),
             _button("Resolve", ACTION_RESOLVE, case.id),
+            _button("Follow up", ACTION_FOLLOW_UP, case.id),
         ]
     else:
         elements = [_button("Reopen", ACTION_REOPEN, case.id)]
@@ -116,7 +140,17 @@ def status_line(case: Case) -> str:
         parts.append(":lock: moved to DM")
     if case.drafting_by and case.is_open:
         parts.append(f":pencil2: <@{case.drafting_by}> is drafting a reply")
+    if case.follow_up_at and case.is_open:
+        parts.append(f":calendar: follow-up due {slack_date(case.follow_up_at)}")
+    breached = [CLOCK_LABELS[r.clock].lower() for r in case.reminders if r.stage == sla.BREACH]
+    if breached:
+        parts.append(":alarm_clock: *SLA breached:* " + ", ".join(dict.fromkeys(breached)))
     return " · ".join(parts)
+
+
+def slack_date(at: datetime) -> str:
+    """A moment Slack shows in each reader's own time zone (the fallback is UTC)."""
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
 def parent_message(case: Case) -> tuple[str, Blocks]:
@@ -188,7 +222,7 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             return f":envelope: {who} sent {_escape(customer)} a private message:\n{sent}"
         case "send_failed":
             what = {"reply": "reply", "move_to_dm": "move-to-DM message",
-                    "private_message": "private message"}.get(d.get("purpose", ""), "message")
+                    "private_message": "private message", "closing": "closing reply"}.get(d.get("purpose", ""), "message")
             keep = (" The draft is kept: click *Reply* to try again." if d.get("purpose") == "reply"
                     else " Click *Move to DM* to try again." if d.get("purpose") == "move_to_dm" else "")
             return (f":warning: {who}'s {what} to {_escape(customer)} was *not sent*: {d.get('error')}.{keep}\n"
@@ -205,7 +239,34 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             return f":white_check_mark: {who} resolved this case: *{OUTCOMES.get(d.get('outcome'), d.get('outcome'))}*{extra}."
         case "reopened":
             return f":arrows_counterclockwise: {who} reopened this case."
+        case "reassigned":
+            before = f" (from <@{d['previous_owner']}>)" if d.get("previous_owner") else ""
+            return f":busts_in_silhouette: {who} reassigned this case to <@{d.get('new_owner')}>{before}."
+        case "snoozed":
+            until = datetime.fromisoformat(d["until"])
+            return f":zzz: {who} snoozed reminders on this case for {d.get('minutes')} min, until {slack_date(until)}."
+        case "follow_up_set":
+            due = datetime.fromisoformat(d["due"])
+            return (f":calendar: {who} will follow up with {_escape(customer)} by {slack_date(due)} "
+                    f"(in {sla.format_duration(timedelta(seconds=d.get('in_seconds', 0)))}).")
+        case "follow_up_cleared":
+            return f":calendar: {who} cleared the follow-up."
+        case "closing_reply_sent":
+            return f":speech_balloon: {who} posted a public closing reply to {_escape(customer)}:\n{sent}"
     return f"{who}: {event.kind}"
+
+
+def thread_note_blocks(case: Case, event: CaseEvent, text: str) -> Blocks | None:
+    """Blocks for the few notes that offer a next step: after a move to DM, a one-click follow-up menu."""
+    if event.kind != "moved_to_dm" or not case.is_open:
+        return None
+    options = [_option(label, f"{case.id}:{key}") for key, label in FOLLOW_UP_LABELS.items() if key != CLEAR]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}},
+        {"type": "actions", "block_id": f"follow_up_pick_{case.id}", "elements": [
+            {"type": "static_select", "action_id": ACTION_FOLLOW_UP_PICK, "options": options,
+             "placeholder": {"type": "plain_text", "text": "Follow up in…"}}]},
+    ]
 
 
 def _modal(callback_id: str, title: str, blocks: Blocks, *, submit: str, metadata: dict[str, Any],
@@ -237,6 +298,7 @@ def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, w
                   f"(up to {limit} characters)"},
         "hint": {"type": "plain_text", "text": f"Sent publicly as a reply to their post. {limit_note}".strip()},
     })
+    blocks += follow_up_inputs(optional=True)
     return _modal(VIEW_REPLY, "Reply", blocks, submit="Send", metadata={"case_id": case.id}, notify_on_close=True)
 
 
@@ -259,11 +321,135 @@ def ignore_modal(case_id: int) -> dict[str, Any]:
                          IGNORE_REASONS, case_id, "Ignore")
 
 
-def resolve_modal(case_id: int) -> dict[str, Any]:
-    return _choice_modal(VIEW_RESOLVE, "Resolve case", "How did it end?", OUTCOMES, case_id, "Resolve")
+def resolve_modal(case: Case, *, closing: str | None = None, limit: int | None = None) -> dict[str, Any]:
+    """How did it end; for a case that moved to DM, also an optional public closing reply (sent only if ticked)."""
+    view = _choice_modal(VIEW_RESOLVE, "Resolve case", "How did it end?", OUTCOMES, case.id, "Resolve")
+    if closing is not None:
+        where = platform_label(case.platform).split(" ", 1)[-1]
+        view["blocks"] += [
+            {"type": "section", "text": {"type": "mrkdwn", "text": (
+                "This case moved to DM, so onlookers of the public post never saw how it ended. "
+                "A short public reply shows them it was sorted.")}},
+            {"type": "input", "block_id": CLOSING_BLOCK, "optional": True,
+             "label": {"type": "plain_text", "text": f"Public closing reply on {where}"
+                       + (f" (up to {limit} characters)" if limit else "")},
+             "element": {"type": "plain_text_input", "action_id": CLOSING_INPUT, "multiline": True,
+                         "initial_value": closing}},
+            {"type": "input", "block_id": CONFIRM_BLOCK, "optional": True,
+             "label": {"type": "plain_text", "text": "Send it?"},
+             "element": {"type": "checkboxes", "action_id": CONFIRM_INPUT, "options": [
+                 _option(f"Yes, post this reply publicly on {where}", CONFIRM_POST)]}},
+        ]
+    return view
 
 
 def take_over_modal(case_id: int, owner_id: str) -> dict[str, Any]:
     blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn",
                        "text": f"<@{owner_id}> already owns this case. Take it over? They will see it in the thread."}}]
     return _modal(VIEW_TAKE_OVER, "Take over case?", blocks, submit="Take over", metadata={"case_id": case_id})
+
+
+def follow_up_inputs(*, optional: bool, current: datetime | None = None) -> Blocks:
+    """'Follow up in …' with presets, and a field for a custom duration (`90m`, `2d`)."""
+    options = [_option(label, key) for key, label in FOLLOW_UP_LABELS.items() if key != CLEAR or current]
+    return [
+        {"type": "input", "block_id": FOLLOW_UP_BLOCK, "optional": optional,
+         "label": {"type": "plain_text", "text": "Follow up in…" + (" (optional)" if optional else "")},
+         "hint": {"type": "plain_text", "text": "When it is due, the case owner is reminded in the thread and by DM."},
+         "element": {"type": "static_select", "action_id": FOLLOW_UP_INPUT, "options": options,
+                     "placeholder": {"type": "plain_text", "text": "No follow-up" if optional else "Choose"}}},
+        {"type": "input", "block_id": CUSTOM_BLOCK, "optional": True,
+         "label": {"type": "plain_text", "text": "Custom follow-up"},
+         "hint": {"type": "plain_text", "text": f"With “{FOLLOW_UP_LABELS[CUSTOM]}”: a duration like 90m, 4h or 2d."},
+         "element": {"type": "plain_text_input", "action_id": CUSTOM_INPUT, "max_length": 20}},
+    ]
+
+
+def follow_up_modal(case: Case) -> dict[str, Any]:
+    current = (f"A follow-up is set for {slack_date(case.follow_up_at)} by <@{case.follow_up_by}>."
+               if case.follow_up_at else "No follow-up is set for this case.")
+    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": current}}]
+    blocks += follow_up_inputs(optional=False, current=case.follow_up_at)
+    return _modal(VIEW_FOLLOW_UP, "Follow up", blocks, submit="Save", metadata={"case_id": case.id})
+
+
+def reassign_modal(case: Case) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "users_select", "action_id": ASSIGNEE_INPUT,
+                               "placeholder": {"type": "plain_text", "text": "Pick a teammate"}}
+    owner = f"<@{case.owner_id}> owns it now." if case.owner_id else "Nobody owns it yet."
+    blocks: Blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"Who should take case #{case.id}? {owner}"}},
+        {"type": "input", "block_id": ASSIGNEE_BLOCK, "label": {"type": "plain_text", "text": "New owner"},
+         "element": element},
+    ]
+    return _modal(VIEW_REASSIGN, "Reassign case", blocks, submit="Reassign", metadata={"case_id": case.id})
+
+
+def _who(case: Case, targets: list[str]) -> str:
+    if case.owner_id:
+        return f"<@{case.owner_id}>"
+    return _mention_list(targets) if targets else "Nobody owns this case and CARE_ESCALATE_TO is empty:"
+
+
+def _customer(case: Case) -> str:
+    return _escape(case.author_name.split()[0] if case.author_name else "@" + case.author_handle)
+
+
+def reminder_text(case: Case, facts: dict[str, Any]) -> str:
+    """The reminder in words; `facts` are what the sweep measured (durations in seconds)."""
+    clock, stage = facts["clock"], facts["stage"]
+    who, customer = _who(case, facts.get("targets") or []), _customer(case)
+    label = CLOCK_LABELS.get(clock, clock)
+    span = {k: sla.format_duration(timedelta(seconds=facts.get(k, 0))) for k in ("limit", "waited", "remaining")}
+    waited = (f"the case has been open {span['waited']}" if clock == sla.RESOLUTION
+              else f"{customer} has been waiting {span['waited']}")
+    if clock == sla.FOLLOW_UP:
+        promised = f"<@{facts['set_by']}> promised" if facts.get("set_by") else "Someone promised"
+        return f":calendar: {who} *Follow-up due:* {promised} to follow up with {customer} now."
+    if clock == sla.OFFLINE:
+        return (f":lock: {who} *Follow through:* this case moved to DM {span['waited']} ago and is still open. "
+                f"Finish with {customer} privately, then *Resolve* it (you can post a public closing reply).")
+    if stage == sla.NEAR:
+        return f":hourglass_flowing_sand: {who} *{label} due in {span['remaining']}* (target {span['limit']}): {waited}."
+    if stage == sla.BREACH:
+        return f":rotating_light: {who} *{label} overdue:* the {span['limit']} target has passed; {waited}."
+    managers = facts.get("managers") or []
+    told = (f"escalated to {_mention_list(managers)} by direct message" if managers
+            else "no CARE_MANAGERS are set, so nobody outside this channel was told")
+    return f":sos: {who} *{label} at twice its target* ({span['limit']}): {told}."
+
+
+def reminder_message(case: Case, facts: dict[str, Any]) -> tuple[str, Blocks]:
+    """A reminder in the case thread, with buttons to act on the spot."""
+    text = reminder_text(case, facts)
+    elements = [_button("Claim", ACTION_CLAIM, case.id, "primary")] if not case.owner_id else []
+    elements += [_button("Snooze 15 min", ACTION_SNOOZE, case.id), _button("Reassign", ACTION_REASSIGN, case.id)]
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}},
+                  {"type": "actions", "block_id": f"reminder_actions_{case.id}", "elements": elements}]
+
+
+def _thread_link(url: str | None) -> str:
+    if url and (url.startswith("slack://") or _SAFE_URL.match(url)):
+        return f"<{url}|Open the thread>"
+    return "(the case message is not posted yet)"
+
+
+def _case_title(case: Case) -> str:
+    who = _escape(case.author_name) if case.author_name else "@" + _escape(case.author_handle)
+    return f"case #{case.id} ({platform_label(case.platform)} · {who})"
+
+
+def escalation_dm(case: Case, clock: str, limit: timedelta, link_url: str | None) -> tuple[str, Blocks]:
+    """The managers' DM when a clock reaches twice its target."""
+    owner = f"<@{case.owner_id}>" if case.owner_id else "nobody (unclaimed)"
+    text = (f":sos: {CLOCK_LABELS.get(clock, clock)} on {_case_title(case)} is at twice its "
+            f"{sla.format_duration(limit)} target. Owner: {owner}. {_thread_link(link_url)}")
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def follow_up_dm(case: Case, set_by: str | None, link_url: str | None) -> tuple[str, Blocks]:
+    """The owner's DM when a follow-up promise is due."""
+    promised = f"<@{set_by}> promised" if set_by else "A follow-up was promised"
+    text = (f":calendar: Follow-up due on {_case_title(case)}: {promised} to get back to "
+            f"{_customer(case)} now. {_thread_link(link_url)}")
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

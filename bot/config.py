@@ -34,7 +34,13 @@ DEFAULT_PRIVATE_TEMPLATE = (
     "Could you tell me a little more here so I can look into it for you?"
 )
 DEFAULT_CONTACT_ROUTE = "by direct message"
-TEMPLATE_FIELDS = frozenset({"customer", "agent", "contact"})
+# The public closing reply offered when a case that moved to DM is resolved, so onlookers see it was sorted.
+DEFAULT_CLOSING_TEMPLATE = (
+    "Hi {customer}, thanks for sorting this out with us by direct message. "
+    "If anything else comes up, we're here. {agent} from the care team"
+)
+TEMPLATE_FIELDS = ("customer", "agent", "contact")
+CLOSING_TEMPLATE_FIELDS = ("customer", "agent")
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ESCALATION_TARGET = re.compile(r"^[UWS][A-Z0-9]{2,}$")
@@ -155,6 +161,7 @@ class Settings:
     move_to_dm_template: str = DEFAULT_MOVE_TO_DM_TEMPLATE
     private_template: str = DEFAULT_PRIVATE_TEMPLATE
     contact_route: str = DEFAULT_CONTACT_ROUTE
+    closing_template: str = DEFAULT_CLOSING_TEMPLATE
     log_level: str = "INFO"
     sla: SlaPolicy = field(default_factory=SlaPolicy)
     sweep_seconds: float = 30.0
@@ -247,22 +254,21 @@ def read_database_url(env: Mapping[str, str]) -> str:
     return value
 
 
-def _template(env: Mapping[str, str], name: str, default: str) -> str:
+def _template(env: Mapping[str, str], name: str, default: str,
+              fields: tuple[str, ...] = TEMPLATE_FIELDS) -> str:
     value = _get(env, name) or default
+    allowed = ", ".join(f"{{{f}}}" for f in fields[:-1]) + f" and {{{fields[-1]}}}"
     try:
         names = {fname for _, fname, _, _ in string.Formatter().parse(value) if fname is not None}
     except ValueError as exc:
-        raise ConfigError(f"{name} is not a valid template ({exc}); use {{customer}}, {{agent}}, {{contact}}.")
-    unknown = names - TEMPLATE_FIELDS
+        raise ConfigError(f"{name} is not a valid template ({exc}); use {allowed}.")
+    unknown = names - set(fields)
     if unknown:
-        raise ConfigError(
-            f"{name} uses unknown placeholder {{{sorted(unknown)[0]}}}: "
-            "only {customer}, {agent} and {contact} are available."
-        )
+        raise ConfigError(f"{name} uses unknown placeholder {{{sorted(unknown)[0]}}}: only {allowed} are available.")
     try:  # a bad conversion or format spec ({customer!x}, {customer:d}) only fails when filled in
-        value.format(customer="Jane", agent="Alice", contact="by direct message")
+        value.format(**{f: "Jane" for f in fields})
     except (ValueError, IndexError, KeyError, AttributeError):
-        raise ConfigError(f"{name} is not a valid template: use {{customer}}, {{agent}} and {{contact}} "
+        raise ConfigError(f"{name} is not a valid template: use {allowed} "
                           "without conversions or format specs.") from None
     return value
 
@@ -468,6 +474,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         move_to_dm_template=_template(env, "CARE_MOVE_TO_DM_TEMPLATE", DEFAULT_MOVE_TO_DM_TEMPLATE),
         private_template=_template(env, "CARE_PRIVATE_TEMPLATE", DEFAULT_PRIVATE_TEMPLATE),
         contact_route=_get(env, "CARE_CONTACT_ROUTE") or DEFAULT_CONTACT_ROUTE,
+        closing_template=_template(env, "CARE_CLOSING_TEMPLATE", DEFAULT_CLOSING_TEMPLATE, CLOSING_TEMPLATE_FIELDS),
         log_level=log_level,
         sla=_sla_policy(env, timezone),
         sweep_seconds=_seconds(env, "CARE_SWEEP_SECONDS", 30.0),

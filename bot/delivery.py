@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.db import SessionFactory, session_scope
 from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
 from bot.models import Case, CaseEvent, Mention
-from bot.services import digest, outbox, replies
+from bot.services import digest, outbox, reminders, replies
 from connectors.base import Connector, Outbound
 
 logger = logging.getLogger(__name__)
@@ -64,9 +64,10 @@ class Pacer:
 
 
 class SlackFailure(Exception):
-    def __init__(self, message: str, *, delay: float | None = None, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, delay: float | None = None, permanent: bool = False,
+                 error: str | None = None) -> None:
         super().__init__(message)
-        self.delay, self.permanent = delay, permanent
+        self.delay, self.permanent, self.error = delay, permanent, error
 
 
 class Deliverer:
@@ -171,11 +172,14 @@ class Deliverer:
             outbox.complete(session, item, now=self._clock.now(), result=result)
 
     def _slack_item(self, item: outbox.Leased) -> dict[str, Any]:
+        if item.kind == reminders.DIRECT_MESSAGE:
+            return self._direct_message(item)
         with session_scope(self._sessions) as session:
             case = session.get(Case, item.case_id)
             if case is None:
                 return {"skipped": "case deleted"}
             channel, parent_ts = case.slack_channel, case.slack_ts
+            message_blocks: blocks.Blocks | None
             if item.kind in ("post_parent", "update_parent"):
                 text, message_blocks = blocks.parent_message(case)
             elif item.kind == "thread_note":
@@ -183,7 +187,13 @@ class Deliverer:
                 assert event is not None
                 mention = (session.get(Mention, event.detail.get("mention_id", -1))
                            if event.kind in ("mention_added", "mention_edited") else None)
-                text, message_blocks = blocks.thread_note(case, event, mention), None
+                text = blocks.thread_note(case, event, mention)
+                message_blocks = blocks.thread_note_blocks(case, event, text)
+            elif item.kind == reminders.REMINDER:
+                reason = reminders.cancelled(case, item.payload)
+                if reason:  # the reply or claim landed first
+                    return {"skipped": reason}
+                text, message_blocks = blocks.reminder_message(case, item.payload)
             else:
                 raise SlackFailure(f"unknown outbox kind {item.kind!r}", permanent=True)
 
@@ -204,8 +214,17 @@ class Deliverer:
             self._call("chat_update", channel=channel, ts=parent_ts, text=text, blocks=message_blocks)
             return {"ts": parent_ts}
         ts = self._find_previous_post(item, channel, thread_ts=parent_ts) or self._post(
-            item, channel=channel, text=text, thread_ts=parent_ts)
+            item, channel=channel, text=text, blocks=message_blocks, thread_ts=parent_ts)
         return {"ts": ts}
+
+    def _direct_message(self, item: outbox.Leased) -> dict[str, Any]:
+        """A DM to one user: open (or find) the conversation, then post, once."""
+        payload = item.payload
+        opened = self._call("conversations_open", users=payload["user"])
+        channel = str(opened["channel"]["id"])
+        ts = self._find_previous_post(item, channel, thread_ts=None) or self._post(
+            item, channel=channel, text=payload["text"], blocks=payload.get("blocks"))
+        return {"channel": channel, "ts": ts}
 
     def _post(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
               thread_ts: str | None = None, part: int = 0) -> str:
@@ -231,7 +250,7 @@ class Deliverer:
                 response = self._call("conversations_history", channel=channel, include_all_metadata=True,
                                       limit=200)
         except SlackFailure as failure:
-            if failure.permanent:
+            if failure.permanent or failure.error == "missing_scope":
                 return None  # cannot check (e.g. a missing history scope): post, rather than lose it
             raise
         for message in response.get("messages", []):
@@ -257,8 +276,9 @@ class Deliverer:
             if status >= 500:
                 raise SlackFailure(f"Slack answered HTTP {status} to {method}")
             if error in SLACK_CONFIG_ERRORS or error == "ratelimited":
-                raise SlackFailure(f"Slack refused {method}: {error} (check the bot token, scopes and channel)")
-            raise SlackFailure(f"Slack refused {method}: {error or status}", permanent=True)
+                raise SlackFailure(f"Slack refused {method}: {error} (check the bot token, scopes and channel)",
+                                   error=error)
+            raise SlackFailure(f"Slack refused {method}: {error or status}", permanent=True, error=error)
         except (OSError, TimeoutError) as exc:  # URLError, connection reset, timeouts
             raise SlackFailure(f"Slack could not be reached for {method}: {type(exc).__name__}") from exc
         except SlackRequestError as exc:  # files_upload_v2: the upload URL answered other than 200

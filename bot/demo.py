@@ -144,7 +144,9 @@ def render_message(message: Message, users: dict[str, str]) -> list[str]:
         elif block["type"] == "context":
             lines.append(" · ".join(_plain(e.get("text", ""), users) for e in block["elements"]))
         elif block["type"] == "actions":
-            lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
+            # buttons show their label, menus their placeholder
+            lines.append("  ".join(f"[{(e.get('text') or e.get('placeholder') or {}).get('text', '…')}]"
+                                   for e in block["elements"]))
     return lines
 
 

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from bot.db import ping, session_scope
 from bot.errors import BadPayload
 from bot.runtime import Runtime
+from bot.scheduler import Scheduler
 from bot.services import ingest, outbox
 from connectors import generic
 from connectors.base import WebhookConnector
@@ -52,7 +53,10 @@ def _error(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True) -> Starlette:
+def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True,
+                   start_scheduler: bool | None = None) -> Starlette:
+    """`start_workers` runs the outbox workers and (unless `start_scheduler` says otherwise) the scheduler."""
+    run_scheduler = start_workers if start_scheduler is None else start_scheduler
     limiter = anyio.CapacityLimiter(64)  # Slack requests in flight; each holds a thread only until its ack
 
     async def slack_events(request: Request) -> Response:
@@ -144,13 +148,18 @@ def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        scheduler = Scheduler(rt) if run_scheduler else None
         if start_workers:
             rt.deliverer.start()
             if rt.poller is not None:
                 rt.poller.start()
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                await anyio.to_thread.run_sync(scheduler.stop)  # waits for a running job to finish
             if start_workers:
                 if rt.poller is not None:
                     rt.poller.stop()

@@ -92,6 +92,11 @@ class Case(Base):
     moved_offline_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The customer wrote again after a staff response: the next-response clock runs from here.
+    awaiting_reply_since: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    follow_up_by: Mapped[str | None] = mapped_column(String(32))
 
     mentions: Mapped[list[Mention]] = relationship(
         back_populates="case", order_by="Mention.id", cascade="all, delete-orphan"
@@ -99,6 +104,8 @@ class Case(Base):
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )
+    reminders: Mapped[list[Reminder]] = relationship(order_by="Reminder.id", cascade="all, delete-orphan",
+                                                     passive_deletes=True)
 
     __table_args__ = (Index("ix_cases_open_author", "platform", "connector", "author_id", "status"),)
 
@@ -179,6 +186,27 @@ class OutboxItem(Base):
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (Index("ix_outbox_ready", "lane", "state", "priority_rank", "available_at"),)
+
+
+class Reminder(Base):
+    """A reminder that was sent: one row per case, clock, stage and clock start, never two.
+
+    The row is written in the same transaction as the reminder's outbox items, and the unique
+    constraint is what keeps two sweeps (two processes, or a restart mid-sweep) from sending it twice.
+    `clock_start` tells apart the rounds of a clock that can run more than once (the customer writing
+    again, a new follow-up).
+    """
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    clock: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(16))
+    clock_start: Mapped[datetime]
+    sent_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("case_id", "clock", "stage", "clock_start"),)
 
 
 class StaffMember(Base):

@@ -179,3 +179,15 @@ class SlaPolicy:
 
     def met(self, started: datetime, answered: datetime, limit: timedelta) -> bool:
         return self.elapsed(started, answered) <= limit
+
+
+# The clocks the reminder sweep watches, and the stages at which it speaks (fractions of the limit).
+FIRST_RESPONSE = "first_response"  # from the case's creation until the first reply or move to DM
+NEXT_RESPONSE = "next_response"  # from the customer writing again until the next staff response
+RESOLUTION = "resolution"  # from creation until resolved or ignored
+OFFLINE = "offline"  # from the move to DM until resolved (CARE_SLA_OFFLINE)
+FOLLOW_UP = "follow_up"  # a promise staff made: due at a wall-clock moment, not a fraction of a limit
+
+NEAR, BREACH, ESCALATION, DUE = "near", "breach", "escalation", "due"
+SLA_STAGES: tuple[tuple[str, float], ...] = ((NEAR, 0.8), (BREACH, 1.0), (ESCALATION, 2.0))
+OFFLINE_STAGES: tuple[tuple[str, float], ...] = ((DUE, 1.0),)

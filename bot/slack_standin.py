@@ -193,6 +193,12 @@ class SlackStandIn:
         with self._lock:
             return [m for m in self.state.messages[channel] if m.thread_ts == ts]
 
+    def direct_messages(self, user: str) -> list[Message]:
+        """What the bot sent `user` by direct message (through conversations.open), oldest first."""
+        with self._lock:
+            channel = self.state.dms.get(user)
+            return list(self.state.messages[channel]) if channel else []
+
     @property
     def replies(self) -> list[ReplyPost]:
         with self._lock:

@@ -1,4 +1,5 @@
-"""Buttons on a case message. Each is acknowledged at once; the work (database, Slack) happens after."""
+"""Buttons on a case message, its notes and its reminders. Each is acknowledged at once; the work
+(database, Slack) happens after."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot.errors import OwnedByOther
 from bot.runtime import Runtime
-from bot.services import cases, replies
+from bot.services import cases, followups, reminders, replies
 from handlers import ack_then, clicked_case_id, user_id
 
 
@@ -68,12 +69,44 @@ def register(app: App, rt: Runtime) -> None:
 
     def resolve(body: dict[str, Any], client: WebClient) -> None:
         with rt.unit() as s:
-            case_id = cases.require_open(s, clicked_case_id(body)).id
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(case_id))
+            case = cases.require_open(s, clicked_case_id(body))
+            moved = case.moved_offline_at is not None
+        closing, limit = None, None
+        if moved:  # offer a public closing reply, so onlookers see the DM conversation ended well
+            closing = replies.closing_text(case, template=rt.settings.closing_template,
+                                           agent_first_name=rt.first_name(user_id(body)))
+            limit = rt.length_rule(case.connector, case.platform).limit
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(case, closing=closing, limit=limit))
 
     def reopen(body: dict[str, Any]) -> None:
         with rt.unit() as s:
             cases.reopen(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
+
+    def follow_up(body: dict[str, Any], client: WebClient) -> None:
+        with rt.unit() as s:
+            view = blocks.follow_up_modal(cases.require_open(s, clicked_case_id(body)))
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def follow_up_pick(body: dict[str, Any], client: WebClient) -> None:
+        """The one-click menu under the move-to-DM note; Custom… opens the Follow up modal."""
+        case_id, choice = picked(body)
+        if choice == followups.CUSTOM:
+            with rt.unit() as s:
+                view = blocks.follow_up_modal(cases.require_open(s, case_id))
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+            return
+        with rt.unit() as s:
+            followups.choose(s, case_id=case_id, user_id=user_id(body), choice=choice, custom=None, now=rt.now(),
+                             tz=rt.settings.timezone)
+
+    def snooze(body: dict[str, Any]) -> None:
+        with rt.unit() as s:
+            reminders.snooze(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
+
+    def reassign(body: dict[str, Any], client: WebClient) -> None:
+        with rt.unit() as s:
+            view = blocks.reassign_modal(cases.require_open(s, clicked_case_id(body)))
+        client.views_open(trigger_id=body["trigger_id"], view=view)
 
     ack_then(app.action(blocks.ACTION_CLAIM), rt, claim)
     ack_then(app.action(blocks.ACTION_REPLY), rt, reply)
@@ -82,3 +115,13 @@ def register(app: App, rt: Runtime) -> None:
     ack_then(app.action(blocks.ACTION_IGNORE), rt, ignore)
     ack_then(app.action(blocks.ACTION_RESOLVE), rt, resolve)
     ack_then(app.action(blocks.ACTION_REOPEN), rt, reopen)
+    ack_then(app.action(blocks.ACTION_FOLLOW_UP), rt, follow_up)
+    ack_then(app.action(blocks.ACTION_FOLLOW_UP_PICK), rt, follow_up_pick)
+    ack_then(app.action(blocks.ACTION_SNOOZE), rt, snooze)
+    ack_then(app.action(blocks.ACTION_REASSIGN), rt, reassign)
+
+
+def picked(body: dict[str, Any]) -> tuple[int, str]:
+    """A follow-up menu choice: its option value is `<case id>:<choice>`."""
+    case_id, _, choice = str(body["actions"][0]["selected_option"]["value"]).partition(":")
+    return int(case_id), choice

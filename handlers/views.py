@@ -10,8 +10,8 @@ from slack_bolt import Ack, App
 from bot import blocks
 from bot.errors import UserError
 from bot.runtime import Runtime
+from bot.services import cases, followups, replies
 from handlers import guarded
-from bot.services import cases, replies
 
 
 def _case_id(view: dict[str, Any]) -> int:
@@ -25,14 +25,31 @@ def _value(view: dict[str, Any], block: str, action: str) -> str | None:
     return state.get("value")
 
 
+def _selected(view: dict[str, Any], block: str, action: str) -> list[str]:
+    state = view.get("state", {}).get("values", {}).get(block, {}).get(action, {})
+    return [option.get("value") for option in state.get("selected_options") or []]
+
+
+def _follow_up_error(exc: followups.FollowUpInvalid) -> dict[str, str]:
+    block = blocks.CUSTOM_BLOCK if exc.field == "custom" else blocks.FOLLOW_UP_BLOCK
+    return {block: str(exc)}
+
+
 def register(app: App, rt: Runtime) -> None:
     def on_reply_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         text = _value(view, blocks.REPLY_BLOCK, blocks.REPLY_INPUT) or ""
         try:
+            follow_up = followups.due_from_choice(
+                _value(view, blocks.FOLLOW_UP_BLOCK, blocks.FOLLOW_UP_INPUT),
+                _value(view, blocks.CUSTOM_BLOCK, blocks.CUSTOM_INPUT), now=rt.now(), tz=rt.settings.timezone)
             with rt.unit() as s:
                 case = cases.get_case(s, _case_id(view))
                 replies.submit_reply(s, case_id=case.id, user_id=body["user"]["id"], text=text,
-                                     rule=rt.length_rule(case.connector, case.platform), now=rt.now())
+                                     rule=rt.length_rule(case.connector, case.platform), now=rt.now(),
+                                     follow_up=follow_up)
+        except followups.FollowUpInvalid as exc:
+            ack(response_action="errors", errors=_follow_up_error(exc))
+            return
         except UserError as exc:
             ack(response_action="errors", errors={blocks.REPLY_BLOCK: str(exc)})
             return
@@ -44,22 +61,61 @@ def register(app: App, rt: Runtime) -> None:
             cases.stop_drafting(s, case_id=_case_id(view), user_id=body["user"]["id"], now=rt.now(),
                                 draft=_value(view, blocks.REPLY_BLOCK, blocks.REPLY_INPUT))
 
-    def on_choice(kind: str) -> Any:
-        def submit(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-            choice = _value(view, blocks.CHOICE_BLOCK, blocks.CHOICE_INPUT)
-            comment = _value(view, blocks.COMMENT_BLOCK, blocks.COMMENT_INPUT)
-            try:
-                with rt.unit() as s:
-                    action = cases.ignore if kind == "ignore" else cases.resolve
-                    key = "reason" if kind == "ignore" else "outcome"
-                    action(s, case_id=_case_id(view), user_id=body["user"]["id"], comment=comment, now=rt.now(),
-                           **{key: choice or ""})
-            except UserError as exc:
-                ack(response_action="errors", errors={blocks.CHOICE_BLOCK: str(exc)})
-                return
-            ack()
+    def on_ignore(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        try:
+            with rt.unit() as s:
+                cases.ignore(s, case_id=_case_id(view), user_id=body["user"]["id"], now=rt.now(),
+                             reason=_value(view, blocks.CHOICE_BLOCK, blocks.CHOICE_INPUT) or "",
+                             comment=_value(view, blocks.COMMENT_BLOCK, blocks.COMMENT_INPUT))
+        except UserError as exc:
+            ack(response_action="errors", errors={blocks.CHOICE_BLOCK: str(exc)})
+            return
+        ack()
 
-        return submit
+    def on_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Resolve; the closing reply (offered after a move to DM) goes out only if its box is ticked."""
+        confirmed = blocks.CONFIRM_POST in _selected(view, blocks.CONFIRM_BLOCK, blocks.CONFIRM_INPUT)
+        closing = (_value(view, blocks.CLOSING_BLOCK, blocks.CLOSING_INPUT) or "") if confirmed else None
+        try:
+            with rt.unit() as s:
+                case = cases.get_case(s, _case_id(view))
+                replies.resolve(s, case_id=case.id, user_id=body["user"]["id"], now=rt.now(),
+                                outcome=_value(view, blocks.CHOICE_BLOCK, blocks.CHOICE_INPUT) or "",
+                                comment=_value(view, blocks.COMMENT_BLOCK, blocks.COMMENT_INPUT),
+                                closing=closing, rule=rt.length_rule(case.connector, case.platform))
+        except replies.ClosingReplyProblem as exc:
+            ack(response_action="errors", errors={blocks.CLOSING_BLOCK: str(exc)})
+            return
+        except UserError as exc:
+            ack(response_action="errors", errors={blocks.CHOICE_BLOCK: str(exc)})
+            return
+        ack()
+
+    def on_follow_up(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        try:
+            with rt.unit() as s:
+                followups.choose(s, case_id=_case_id(view), user_id=body["user"]["id"], now=rt.now(),
+                                 choice=_value(view, blocks.FOLLOW_UP_BLOCK, blocks.FOLLOW_UP_INPUT),
+                                 custom=_value(view, blocks.CUSTOM_BLOCK, blocks.CUSTOM_INPUT),
+                                 tz=rt.settings.timezone)
+        except followups.FollowUpInvalid as exc:
+            ack(response_action="errors", errors=_follow_up_error(exc))
+            return
+        except UserError as exc:
+            ack(response_action="errors", errors={blocks.FOLLOW_UP_BLOCK: str(exc)})
+            return
+        ack()
+
+    def on_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        state = view.get("state", {}).get("values", {}).get(blocks.ASSIGNEE_BLOCK, {}).get(blocks.ASSIGNEE_INPUT, {})
+        try:
+            with rt.unit() as s:
+                cases.reassign(s, case_id=_case_id(view), user_id=body["user"]["id"], now=rt.now(),
+                               new_owner=state.get("selected_user") or "")
+        except UserError as exc:
+            ack(response_action="errors", errors={blocks.ASSIGNEE_BLOCK: str(exc)})
+            return
+        ack()
 
     def on_take_over(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
@@ -68,6 +124,8 @@ def register(app: App, rt: Runtime) -> None:
 
     app.view_submission(blocks.VIEW_REPLY)(guarded(rt, on_reply_submit))
     app.view_closed(blocks.VIEW_REPLY)(guarded(rt, on_reply_closed))
-    app.view_submission(blocks.VIEW_IGNORE)(guarded(rt, on_choice("ignore")))
-    app.view_submission(blocks.VIEW_RESOLVE)(guarded(rt, on_choice("resolve")))
+    app.view_submission(blocks.VIEW_IGNORE)(guarded(rt, on_ignore))
+    app.view_submission(blocks.VIEW_RESOLVE)(guarded(rt, on_resolve))
     app.view_submission(blocks.VIEW_TAKE_OVER)(guarded(rt, on_take_over))
+    app.view_submission(blocks.VIEW_FOLLOW_UP)(guarded(rt, on_follow_up))
+    app.view_submission(blocks.VIEW_REASSIGN)(guarded(rt, on_reassign))

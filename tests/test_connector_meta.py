@@ -156,7 +156,7 @@ def test_a_page_comment_becomes_a_case_in_slack(desk):
     for fact in ("Facebook", "*Jane Doe*", "My order never arrived and nobody answers the phone",
                  "https://www.facebook.com/1029384756/posts/5551234567?comment_id=8887776665|View post"):
         assert fact in text
-    assert desk.button_labels() == ["Claim", "Reply", "Move to DM", "Escalate", "Ignore", "Resolve"]
+    assert desk.button_labels() == ["Claim", "Reply", "Move to DM", "Escalate", "Ignore", "Resolve", "Follow up"]
     with desk.rt.sessions() as s:
         mention = s.scalars(select(Mention)).one()
         assert (mention.external_id, mention.author_id) == (COMMENT_ID, "7364519283746")

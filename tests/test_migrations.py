@@ -30,7 +30,8 @@ from sqlalchemy import (
 from bot import db
 from bot.models import Base, StaffMember, UTCDateTime
 
-APP_TABLES = {"cases", "mentions", "case_events", "outbox", "staff", "poll_cursors", "digests"}
+APP_TABLES = {"cases", "mentions", "case_events", "outbox", "staff", "poll_cursors", "reminders",
+              "digests"}
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Case actions staff take from Slack: claim, escalate, ignore, resolve, reopen, drafting.
+"""Case actions staff take from Slack: claim, reassign, escalate, ignore, resolve, reopen, drafting.
 
 Every action appends to the case's event log and queues, in the same transaction, a note in the case
 thread and a refresh of the parent message, so Slack always ends up showing what the database holds.
@@ -73,6 +73,20 @@ def claim(session: Session, *, case_id: int, user_id: str, now: datetime, take_o
     return case
 
 
+def reassign(session: Session, *, case_id: int, user_id: str, new_owner: str, now: datetime) -> Case:
+    """Hand the case to a teammate (from a reminder's Reassign button); the thread mentions them."""
+    if not new_owner:
+        raise UserError("Pick the teammate who should take this case.")
+    case = require_open(session, case_id)
+    if case.owner_id == new_owner:
+        raise UserError("That teammate already owns this case.")
+    previous = case.owner_id
+    case.owner_id = new_owner
+    record(session, case, actor=user_id, kind="reassigned", now=now,
+           detail={"previous_owner": previous, "new_owner": new_owner})
+    return case
+
+
 def escalate(session: Session, *, case_id: int, user_id: str, now: datetime, targets: tuple[str, ...]) -> Case:
     case = require_open(session, case_id)
     case.priority = "urgent"
@@ -86,6 +100,8 @@ def _close(session: Session, *, case_id: int, user_id: str, status: str, outcome
     case = require_open(session, case_id)
     case.status, case.outcome, case.closed_at = status, outcome, now
     case.drafting_by = None
+    # a closed case waits for nobody: no follow-up promise, no next-response clock if it is reopened
+    case.follow_up_at, case.follow_up_by, case.awaiting_reply_since = None, None, None
     record(session, case, actor=user_id, kind=status, now=now, detail=detail)
     return case
 

@@ -82,6 +82,8 @@ def ingest(
         case.author_name = mention.author.name or case.author_name
         case.author_handle = mention.author.handle or case.author_handle
         case.updated_at = now
+        if case.first_response_at is not None and case.awaiting_reply_since is None:
+            case.awaiting_reply_since = now  # the customer wrote again after we answered: next-response clock
 
     row = Mention(
         case_id=case.id, platform=mention.platform, external_id=mention.external_id,

@@ -1,6 +1,6 @@
-"""What staff send to customers: replies and the move-offline message.
+"""What staff send to customers: replies, the move-offline message, and the closing reply after it.
 
-Only these two paths ever queue anything for a platform. A send is queued in the staff member's
+Only these paths ever queue anything for a platform. A send is queued in the staff member's
 transaction (with their text saved as the case's draft), delivered by the platform worker, and its
 outcome recorded here: success clears the draft; failure keeps it, so nothing typed is lost.
 """
@@ -15,13 +15,15 @@ from sqlalchemy.orm import Session
 from bot import triage
 from bot.errors import UserError
 from bot.models import Case, OutboxItem
-from bot.services import outbox
+from bot.services import cases, followups, outbox
 from bot.services.cases import get_case, record, require_open
 from connectors.base import Author, LengthRule
 
 REPLY = "reply"
 MOVE_TO_DM = "move_to_dm"
 PRIVATE_MESSAGE = "private_message"
+CLOSING = "closing"
+RESPONSES = (REPLY, MOVE_TO_DM)  # what stops the first- and next-response clocks
 
 
 def customer_first_name(case: Case) -> str:
@@ -47,7 +49,9 @@ def _queue_send(session: Session, case: Case, *, purpose: str, text: str, visibi
     )
 
 
-def submit_reply(session: Session, *, case_id: int, user_id: str, text: str, rule: LengthRule, now: datetime) -> Case:
+def submit_reply(session: Session, *, case_id: int, user_id: str, text: str, rule: LengthRule, now: datetime,
+                 follow_up: datetime | None = None) -> Case:
+    """Queue a public reply; `follow_up` also records the promise to get back to the customer then."""
     problem = reply_problem(text, rule)
     if problem:
         raise UserError(problem)
@@ -60,6 +64,8 @@ def submit_reply(session: Session, *, case_id: int, user_id: str, text: str, rul
         case.owner_id = user_id  # whoever answers first owns the conversation
     _queue_send(session, case, purpose=REPLY, text=text, visibility="public", actor=user_id, now=now)
     outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now)
+    if follow_up is not None:
+        followups.set_follow_up(session, case_id=case.id, user_id=user_id, due=follow_up, now=now)
     return case
 
 
@@ -100,15 +106,41 @@ def move_to_dm(
     return case
 
 
-_SENT_KIND = {REPLY: "replied", MOVE_TO_DM: "moved_to_dm", PRIVATE_MESSAGE: "private_message_sent"}
+class ClosingReplyProblem(UserError):
+    """The closing reply cannot be sent as written (shown on the closing reply's field)."""
+
+
+def closing_text(case: Case, *, template: str, agent_first_name: str) -> str:
+    """The public closing reply offered when a case that moved to DM is resolved (CARE_CLOSING_TEMPLATE)."""
+    return template.format(customer=customer_first_name(case), agent=agent_first_name)
+
+
+def resolve(session: Session, *, case_id: int, user_id: str, outcome: str, comment: str | None,
+            closing: str | None, rule: LengthRule, now: datetime) -> Case:
+    """Resolve the case; with `closing` (the staff member ticked the confirmation) post it publicly too."""
+    if closing is not None:
+        problem = reply_problem(closing, rule)
+        if problem:
+            raise ClosingReplyProblem(problem)
+    case = cases.resolve(session, case_id=case_id, user_id=user_id, outcome=outcome, comment=comment, now=now)
+    if closing is not None:
+        _queue_send(session, case, purpose=CLOSING, text=closing.strip(), visibility="public", actor=user_id,
+                    now=now)
+    return case
+
+
+_SENT_KIND = {REPLY: "replied", MOVE_TO_DM: "moved_to_dm", PRIVATE_MESSAGE: "private_message_sent",
+              CLOSING: "closing_reply_sent"}
 
 
 def record_sent(session: Session, *, case_id: int, payload: dict[str, Any], external_id: str | None,
                 now: datetime, note: str | None = None) -> None:
     case = get_case(session, case_id, for_update=True)
     text, actor = payload["text"], payload["actor"]
-    if case.first_response_at is None and payload["purpose"] in (REPLY, MOVE_TO_DM):
-        case.first_response_at = now
+    if payload["purpose"] in RESPONSES:
+        if case.first_response_at is None:
+            case.first_response_at = now
+        case.awaiting_reply_since = None  # answered: the next-response clock stops
     if payload["purpose"] == REPLY and case.draft_text == text:
         case.draft_text, case.draft_by = None, None
     record(session, case, actor=actor, kind=_SENT_KIND[payload["purpose"]], now=now, text_sent=text,

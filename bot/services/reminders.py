@@ -1,0 +1,214 @@
+"""SLA reminders: nudge the team before a customer waits too long, and tell the managers when they have.
+
+Why the database decides everything: each sweep recomputes, from the case rows alone, which clocks
+are running and which stage each has reached. A `reminders` row (unique per case, clock, stage and
+clock start), written in the same transaction as the reminder's outbox items, records that it went
+out. So a restarted process, or a second one sweeping the same database, sends nothing twice; and a
+stage missed while no process ran goes out at the next sweep. Only the highest stage a clock has
+reached is sent: a "due in 12 min" arriving after the breach would only confuse.
+
+Who is nudged: the owner, or CARE_ESCALATE_TO while nobody owns the case (decided when the message is
+delivered, so a claim in between is honoured). Cancelling needs no bookkeeping: a reply stops its
+clock, so the sweep finds nothing due, and `cancelled()` drops a reminder already queued when the
+reply lands before it is delivered. A claim cancels the first-response near-breach reminder (its job
+is to get someone to pick the case up); breach and escalation still come, to the owner, because the
+customer is still waiting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from bot import blocks, sla, triage
+from bot.links import thread_url
+from bot.models import Case, CaseStatus, Reminder
+from bot.services import outbox
+from bot.services.cases import record, require_open
+
+SNOOZE = timedelta(minutes=15)
+REMINDER = "reminder"  # outbox kind: a reminder in the case thread, with buttons
+DIRECT_MESSAGE = "direct_message"  # outbox kind: a DM to one user (conversations.open + chat.postMessage)
+
+
+@dataclass(frozen=True)
+class RunningClock:
+    name: str
+    start: datetime
+    limit: timedelta
+    stages: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class Sent:
+    case_id: int
+    clock: str
+    stage: str
+
+
+def running_clocks(case: Case, policy: sla.SlaPolicy) -> list[RunningClock]:
+    """The SLA clocks of an open case that are still counting."""
+    targets = policy.targets(case.priority)
+    clocks = []
+    if case.first_response_at is None:
+        clocks.append(RunningClock(sla.FIRST_RESPONSE, case.created_at, targets.first_response, sla.SLA_STAGES))
+    if case.awaiting_reply_since is not None:
+        clocks.append(RunningClock(sla.NEXT_RESPONSE, case.awaiting_reply_since, targets.next_response,
+                                   sla.SLA_STAGES))
+    clocks.append(RunningClock(sla.RESOLUTION, case.created_at, targets.resolution, sla.SLA_STAGES))
+    if case.moved_offline_at is not None:
+        clocks.append(RunningClock(sla.OFFLINE, case.moved_offline_at, policy.offline, sla.OFFLINE_STAGES))
+    return clocks
+
+
+def stage_reached(clock: RunningClock, policy: sla.SlaPolicy, now: datetime) -> str | None:
+    reached = None
+    for stage, fraction in clock.stages:
+        if policy.due(clock.start, clock.limit, fraction) > now:
+            break
+        reached = stage
+    return reached
+
+
+def _stage_index(clock: RunningClock, stage: str) -> int:
+    return [name for name, _ in clock.stages].index(stage)
+
+
+def _already_sent(case: Case, clock: RunningClock, stage: str) -> bool:
+    """This stage, or a later one of the same round of this clock, has gone out."""
+    index = _stage_index(clock, stage)
+    return any(r.clock == clock.name and r.clock_start == clock.start and r.stage in
+               [name for name, _ in clock.stages[index:]] for r in case.reminders)
+
+
+def _held(case: Case, clock: str, stage: str, now: datetime) -> bool:
+    if clock == sla.FIRST_RESPONSE and stage == sla.NEAR and case.owner_id:
+        return True  # claimed: the "someone pick this up" nudge has done its job
+    snoozed = case.snoozed_until is not None and now < case.snoozed_until
+    return snoozed and stage != sla.ESCALATION  # the managers' safety net is not snoozable
+
+
+def _mark(session: Session, case: Case, *, clock: str, stage: str, start: datetime, now: datetime) -> bool:
+    """Claim the right to send this reminder; False if another sweep already has."""
+    try:
+        with session.begin_nested():
+            session.add(Reminder(case_id=case.id, clock=clock, stage=stage, clock_start=start, sent_at=now))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _queue_dm(session: Session, case: Case, *, user: str, message: tuple[str, blocks.Blocks], now: datetime) -> None:
+    text, message_blocks = message
+    outbox.enqueue(session, lane=outbox.SLACK, kind=DIRECT_MESSAGE, case_id=case.id,
+                   priority_rank=triage.PRIORITY_RANK[case.priority], now=now,
+                   payload={"user": user, "text": text, "blocks": message_blocks})
+
+
+def _queue_reminder(session: Session, case: Case, facts: dict[str, Any], now: datetime) -> None:
+    outbox.enqueue(session, lane=outbox.SLACK, kind=REMINDER, case_id=case.id,
+                   priority_rank=triage.PRIORITY_RANK[case.priority], now=now, payload=facts)
+
+
+def _sla_reminder(session: Session, case: Case, clock: RunningClock, stage: str, *, policy: sla.SlaPolicy,
+                  now: datetime, escalate_to: tuple[str, ...], managers: tuple[str, ...],
+                  workspace_url: str | None) -> None:
+    waited = policy.elapsed(clock.start, now)
+    facts = {"clock": clock.name, "stage": stage, "clock_start": clock.start.isoformat(),
+             "limit": clock.limit.total_seconds(), "waited": waited.total_seconds(),
+             "remaining": max(timedelta(0), clock.limit - waited).total_seconds(),
+             "targets": list(escalate_to), "managers": list(managers) if stage == sla.ESCALATION else []}
+    _queue_reminder(session, case, facts, now)
+    if stage == sla.ESCALATION:
+        link = thread_url(workspace_url, case.slack_channel, case.slack_ts)
+        for manager in managers:
+            _queue_dm(session, case, user=manager, message=blocks.escalation_dm(case, clock.name, clock.limit, link),
+                      now=now)
+    if stage == sla.BREACH:  # the parent message shows the breach from now on
+        outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
+                                      now=now)
+
+
+def _follow_up(session: Session, case: Case, *, now: datetime, escalate_to: tuple[str, ...],
+               workspace_url: str | None) -> bool:
+    due = case.follow_up_at
+    if due is None or due > now or _held(case, sla.FOLLOW_UP, sla.DUE, now):
+        return False
+    if not _mark(session, case, clock=sla.FOLLOW_UP, stage=sla.DUE, start=due, now=now):
+        return False
+    facts = {"clock": sla.FOLLOW_UP, "stage": sla.DUE, "clock_start": due.isoformat(),
+             "set_by": case.follow_up_by, "targets": list(escalate_to)}
+    _queue_reminder(session, case, facts, now)
+    link = thread_url(workspace_url, case.slack_channel, case.slack_ts)
+    people = [case.owner_id] if case.owner_id else [t for t in escalate_to if not t.startswith("S")]
+    for user in people:  # a user group (S…) cannot be messaged directly; it is mentioned in the thread
+        _queue_dm(session, case, user=user, message=blocks.follow_up_dm(case, case.follow_up_by, link), now=now)
+    case.follow_up_at, case.follow_up_by = None, None  # kept: the promise is now in the thread and the DM
+    outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
+                                  now=now)
+    return True
+
+
+def sweep(
+    session: Session,
+    *,
+    policy: sla.SlaPolicy,
+    now: datetime,
+    escalate_to: tuple[str, ...] = (),
+    managers: tuple[str, ...] = (),
+    workspace_url: str | None = None,
+) -> list[Sent]:
+    """Queue every reminder that is due now and has not gone out yet; returns what was queued."""
+    sent: list[Sent] = []
+    open_cases = session.scalars(
+        select(Case).where(Case.status == CaseStatus.OPEN).options(selectinload(Case.reminders)).order_by(Case.id)
+    ).all()
+    for case in open_cases:
+        for clock in running_clocks(case, policy):
+            stage = stage_reached(clock, policy, now)
+            if stage is None or _held(case, clock.name, stage, now) or _already_sent(case, clock, stage):
+                continue
+            if not _mark(session, case, clock=clock.name, stage=stage, start=clock.start, now=now):
+                continue
+            _sla_reminder(session, case, clock, stage, policy=policy, now=now, escalate_to=escalate_to,
+                          managers=managers, workspace_url=workspace_url)
+            sent.append(Sent(case.id, clock.name, stage))
+        if _follow_up(session, case, now=now, escalate_to=escalate_to, workspace_url=workspace_url):
+            sent.append(Sent(case.id, sla.FOLLOW_UP, sla.DUE))
+    return sent
+
+
+def cancelled(case: Case, facts: dict[str, Any]) -> str | None:
+    """Why a queued reminder should not be posted any more (the reply or claim landed first), or None."""
+    clock, stage, start = facts["clock"], facts["stage"], facts["clock_start"]
+    if not case.is_open:
+        return "case closed"
+    if clock == sla.FIRST_RESPONSE:
+        if case.first_response_at is not None:
+            return "answered"
+        if stage == sla.NEAR and case.owner_id:
+            return "claimed"
+    if clock == sla.NEXT_RESPONSE and _iso(case.awaiting_reply_since) != start:
+        return "answered"
+    if clock == sla.OFFLINE and _iso(case.moved_offline_at) != start:
+        return "no longer moved to DM"
+    return None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def snooze(session: Session, *, case_id: int, user_id: str, now: datetime) -> Case:
+    """Hold this case's next reminder for 15 minutes (the managers' escalation excepted)."""
+    case = require_open(session, case_id)
+    case.snoozed_until = now + SNOOZE
+    record(session, case, actor=user_id, kind="snoozed", now=now,
+           detail={"until": case.snoozed_until.isoformat(), "minutes": int(SNOOZE.total_seconds() // 60)})
+    return case
