@@ -105,9 +105,7 @@ def parse_mentions(pages: Iterable[Mapping[str, Any]], *, brand_id: str) -> list
                                if isinstance(post, dict) else type(post).__name__)
     changes: list[Change] = []
     for post_id in sorted(posts, key=int):
-        change = _mention(posts[post_id], users, brand_id=brand_id)
-        if change:
-            changes.extend(change)
+        changes.extend(_mention(posts[post_id], users, brand_id=brand_id))
     return changes
 
 
@@ -124,8 +122,9 @@ def _mention(post: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], *,
         logger.warning("X: skipping post %s without text or author", post_id)
         return []
     text = _unescape(text)
-    history = [str(i) for i in _either(post, "edit_history_tweet_ids", "edit_history_post_ids") or [] if i]
-    original = history[0] if history else post_id
+    history = _either(post, "edit_history_tweet_ids", "edit_history_post_ids")
+    first = str(history[0]) if isinstance(history, list) and history else post_id
+    original = first if _POST_ID.fullmatch(first) else post_id
     user = users.get(author_id) or {}
     handle = str(user.get("username") or "") or author_id
     url = (f"https://x.com/{user['username']}/status/{post_id}" if user.get("username")
@@ -189,8 +188,9 @@ class XConnector(PlatformConnector):
             if not isinstance(page, dict):
                 raise TransientError("X sent a mentions page that is not a JSON object")
             pages.append(page)
-            next_token = (page.get("meta") or {}).get("next_token")
-            if not next_token:
+            meta = page.get("meta")
+            next_token = meta.get("next_token") if isinstance(meta, dict) else None
+            if not isinstance(next_token, str) or not next_token:
                 break
             params["pagination_token"] = next_token
         seen = [int(p["id"]) for page in pages for p in page.get("data") or []
