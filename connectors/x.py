@@ -25,7 +25,14 @@ import httpx
 from bot.config import PlatformSettings, XSettings
 from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
 from connectors.base import (
-    Author, Change, InboundMention, MentionEdited, Outbound, PlatformConnector, PollResult, SendResult,
+    Author,
+    Change,
+    InboundMention,
+    MentionEdited,
+    Outbound,
+    PlatformConnector,
+    PollResult,
+    SendResult,
 )
 from connectors.http import call, json_body, retry_after_header
 
@@ -73,7 +80,7 @@ def _snowflake_time(post_id: str) -> datetime | None:
 def _timestamp(value: Any, post_id: str) -> datetime:
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(value)  # Python 3.11 reads X's "2026-11-22T10:00:00.000Z"
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         except ValueError:
             pass
@@ -94,7 +101,8 @@ def parse_mentions(pages: Iterable[Mapping[str, Any]], *, brand_id: str) -> list
     posts: dict[str, Mapping[str, Any]] = {}
     users: dict[str, Mapping[str, Any]] = {}
     for page in pages:
-        includes = page.get("includes") if isinstance(page.get("includes"), dict) else {}
+        includes = page.get("includes")
+        includes = includes if isinstance(includes, dict) else {}
         users.update({str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u})
         data = page.get("data")
         for post in data if isinstance(data, list) else []:

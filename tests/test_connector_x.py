@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_runtime
-from bot.config import load_settings, platform_settings
+from bot.config import platform_settings
 from bot.connector_report import report
 from bot.errors import ConfigError
 from bot.models import Case, Mention, PollCursor
@@ -51,8 +51,14 @@ def x_env(fake_x: FakeX, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def env(slack, database_url, fake_x) -> dict[str, str]:  # overrides conftest: the app runs with X enabled
-    return make_env(slack, database_url, **x_env(fake_x))
+def x_overrides() -> dict[str, str]:
+    """More settings for the app under test; a test parametrizes this to change them."""
+    return {}
+
+
+@pytest.fixture
+def env(slack, database_url, fake_x, x_overrides) -> dict[str, str]:  # overrides conftest: X is enabled
+    return make_env(slack, database_url, **x_env(fake_x), **x_overrides)
 
 
 @pytest.fixture
@@ -112,7 +118,7 @@ def test_a_documented_mentions_page_becomes_cases_in_slack(rt, slack, fake_x):
     assert set(stored) == {"2124442764702646273", "2124444022993846273"}
     assert stored["2124442764702646273"].text.startswith("@AcmeAir my refund") and "&" in stored[
         "2124442764702646273"].text
-    assert stored["2124444022993846273"].posted_at.replace(tzinfo=UTC) == datetime(2026, 11, 22, 10, 5, tzinfo=UTC)
+    assert stored["2124444022993846273"].posted_at == datetime(2026, 11, 22, 10, 5, tzinfo=UTC)
     assert stored["2124442764702646273"].extra == {"conversation_id": "2124442764702646273"}
     assert cursor(rt).cursor == "2124445784601526273"  # past our own post too, so it is not fetched again
 
@@ -211,7 +217,7 @@ def test_a_poll_rate_limit_waits_for_x_rate_limit_reset(rt, clock, fake_x):
     fake_x.rate_limit("GET", MENTIONS, reset_in=900)
     assert poll(rt) is None
     row = cursor(rt)
-    wait = (row.next_poll_at.replace(tzinfo=UTC) - clock.now()).total_seconds()
+    wait = (row.next_poll_at - clock.now()).total_seconds()
     assert 895 <= wait <= 901 and "Rate limit exceeded" in (row.last_error or "")
     clock.advance(60)
     assert poll(rt) is None and len(fake_x.mention_requests()) == 1  # still waiting: no request
@@ -260,10 +266,9 @@ def test_reply_posts_a_reply_to_the_customers_post(desk, rt, slack, fake_x):
     assert request.headers["authorization"] == f"Bearer {USER_TOKEN}"
     assert desk.thread_texts()[-1] == f":leftwards_arrow_with_hook: <@U0BOB> replied publicly to Jane:\n> {text}"
     (sent,) = fake_x.brand_posts()
-    with rt.unit() as s:
-        assert desk.case(case_id).draft_text is None
-        assert s.scalars(select(Case)).one().first_response_at is not None
     assert sent.text == text and sent.conversation_id == post_id
+    case = desk.case(case_id)
+    assert case.draft_text is None and case.first_response_at is not None
 
 
 def test_move_to_dm_replies_publicly_link_free_and_sends_a_direct_message(desk, rt, fake_x):
@@ -283,33 +288,8 @@ def test_move_to_dm_replies_publicly_link_free_and_sends_a_direct_message(desk, 
     assert notes[-1].startswith(":envelope: <@U0BOB> sent Jane a private message:")
 
 
-@pytest.fixture
-def contact_with_link(slack, database_url, fake_x, clock) -> Iterator[tuple[Runtime, Desk]]:
-    yield from _desk_with(slack, database_url, fake_x, clock,
-                          CARE_CONTACT_ROUTE="at https://acme.example/help or care@acme.example")
-
-
-def _desk_with(slack, database_url, fake_x, clock, **overrides: str) -> Iterator[tuple[Runtime, Desk]]:
-    from bot.app import build_bolt_app
-    from bot.http import build_http_app
-    from bot.serving import BackgroundServer
-    from tests.conftest import TrackingExecutor
-
-    settings = load_settings(make_env(slack, database_url, **x_env(fake_x), **overrides))
-    runtime = build_runtime(settings, clock=clock, sleep=lambda seconds: clock.advance(seconds))
-    executor = TrackingExecutor()
-    server = BackgroundServer(build_http_app(runtime, build_bolt_app(runtime, listener_executor=executor),
-                                             start_workers=False)).start()
-    try:
-        yield runtime, Desk(server.url, runtime, slack, executor)
-    finally:
-        server.stop()
-        executor.shutdown(wait=True)
-        runtime.close()
-
-
-def test_a_contact_route_with_a_link_is_replaced_by_x_contact_route(contact_with_link, fake_x):
-    rt, desk = contact_with_link
+@pytest.mark.parametrize("x_overrides", [{"CARE_CONTACT_ROUTE": "at https://acme.example/help"}])
+def test_a_contact_route_with_a_link_is_replaced_by_x_contact_route(desk, rt, fake_x):
     fake_x.mention(JANE, "@AcmeAir my refund is three weeks late")
     poll(rt)
     desk.click("case_move_to_dm", only_case(rt), user="U0BOB")
@@ -317,33 +297,24 @@ def test_a_contact_route_with_a_link_is_replaced_by_x_contact_route(contact_with
     assert "https://" not in public.json["text"] and public.json["text"].endswith("continue by direct message?")
 
 
-@pytest.fixture
-def template_with_link(slack, database_url, fake_x, clock) -> Iterator[tuple[Runtime, Desk]]:
-    yield from _desk_with(slack, database_url, fake_x, clock,
-                          CARE_MOVE_TO_DM_TEMPLATE="Hi {customer}, please fill in acme.com/claims and we'll call you.")
+LINKED_TEMPLATE = {"CARE_MOVE_TO_DM_TEMPLATE": "Hi {customer}, please fill in acme.com/claims and we'll call you."}
 
 
-def test_a_move_to_dm_post_with_a_link_is_refused_and_explained(template_with_link, fake_x):
-    rt, desk = template_with_link
+@pytest.mark.parametrize("x_overrides", [LINKED_TEMPLATE])
+def test_a_move_to_dm_post_with_a_link_is_refused_and_explained(desk, rt, fake_x):
     fake_x.mention(JANE, "@AcmeAir my refund is three weeks late")
     poll(rt)
     case_id = only_case(rt)
     desk.click("case_move_to_dm", case_id, user="U0BOB")
     assert fake_x.post_requests() == []
-    note = [t for t in desk.thread_texts() if "was *not sent*" in t][0]
+    note = next(t for t in desk.thread_texts() if "was *not sent*" in t)
     assert "move-to-DM message to Jane was *not sent*" in note and "$0.20 instead of $0.015" in note
     assert "X_ALLOW_LINKS=true" in note and "CARE_MOVE_TO_DM_TEMPLATE" in note
     assert desk.case(case_id).moved_offline_at is None  # staff can try again once the template is fixed
 
 
-@pytest.fixture
-def links_allowed(slack, database_url, fake_x, clock) -> Iterator[tuple[Runtime, Desk]]:
-    yield from _desk_with(slack, database_url, fake_x, clock, X_ALLOW_LINKS="true",
-                          CARE_MOVE_TO_DM_TEMPLATE="Hi {customer}, please fill in acme.com/claims and we'll call you.")
-
-
-def test_the_operator_can_allow_links_explicitly(links_allowed, fake_x):
-    rt, desk = links_allowed
+@pytest.mark.parametrize("x_overrides", [{**LINKED_TEMPLATE, "X_ALLOW_LINKS": "true"}])
+def test_the_operator_can_allow_links_explicitly(desk, rt, fake_x):
     fake_x.mention(JANE, "@AcmeAir my refund is three weeks late")
     poll(rt)
     desk.click("case_move_to_dm", only_case(rt), user="U0BOB")
@@ -460,7 +431,7 @@ def check_line(fake_x: FakeX, **overrides: str) -> tuple[int, str]:
     lines: list[str] = []
     env: dict[str, Any] = {k: v for k, v in x_env(fake_x, **overrides).items() if v}
     status = report(platform_settings(env), check=True, out=lines.append)
-    return status, [line for line in lines if line.startswith("X (Twitter)")][0]
+    return status, next(line for line in lines if line.startswith("X (Twitter)"))
 
 
 def test_check_says_who_we_are_with_good_tokens(fake_x):
