@@ -56,8 +56,8 @@ _LINK = re.compile(
     r"\b(?:/\S*)?",
     re.IGNORECASE,
 )
-LINK_REFUSAL = ("it contains a link, and X bills a post with a link at $0.20 instead of $0.015: take the link "
-                "out of CARE_MOVE_TO_DM_TEMPLATE and X_CONTACT_ROUTE, or set X_ALLOW_LINKS=true to pay for it")
+LINK_REFUSAL = ("The post contains a link, and X bills a post with a link at $0.20 instead of $0.015. Take the "
+                "link out of CARE_MOVE_TO_DM_TEMPLATE and X_CONTACT_ROUTE, or set X_ALLOW_LINKS=true to pay for it")
 POSTING_HINT = ("X_USER_TOKEN must be an OAuth 2.0 user token of the brand account with the tweet.write and "
                 "dm.write scopes; such a token expires after two hours unless refreshed")
 
@@ -224,7 +224,7 @@ class XConnector(PlatformConnector):
         if problem:
             raise PermanentError(f"X would refuse it: {problem.rstrip('.')}")
         if message.purpose == "move_to_dm" and not self._settings.allow_links and contains_link(message.text):
-            raise PermanentError(f"The move-to-DM post was not sent to X because {LINK_REFUSAL}")
+            raise PermanentError(LINK_REFUSAL)
         body = {"text": message.text, "reply": {"in_reply_to_tweet_id": message.in_reply_to}}
         try:
             response = self._send_call("/2/tweets", message, json=body)
@@ -268,8 +268,9 @@ class XConnector(PlatformConnector):
     # -- checking ----------------------------------------------------------------------------------
     def check(self) -> str:
         """The reading token must see X_USER_ID; the posting token must be that same account."""
-        brand = self._account(f"/2/users/{self._user_id}", self._reader, "X_BEARER_TOKEN")
-        poster = self._account("/2/users/me", self._poster, self._poster_name)
+        brand = self._account(f"/2/users/{self._user_id}", self._reader, "X_BEARER_TOKEN",
+                              missing=f"X_USER_ID {self._user_id}")
+        poster = self._account("/2/users/me", self._poster, self._poster_name, missing="the token's account")
         if str(poster.get("id")) != self._user_id:
             raise PermanentError(f"{self._poster_name.split()[0]} belongs to @{poster.get('username')}, not to "
                                  f"X_USER_ID {self._user_id} (@{brand.get('username')}): replies would come from "
@@ -279,7 +280,7 @@ class XConnector(PlatformConnector):
             detail += "; X_USER_TOKEN is not set, so replies and direct messages use X_BEARER_TOKEN"
         return detail
 
-    def _account(self, path: str, token: str, token_name: str) -> dict[str, Any]:
+    def _account(self, path: str, token: str, token_name: str, *, missing: str) -> dict[str, Any]:
         try:
             body = json_body(self._call("GET", path, token, params={"user.fields": USER_FIELDS}), platform=LABEL)
         except RateLimited as exc:
@@ -290,7 +291,7 @@ class XConnector(PlatformConnector):
         if not isinstance(data, dict):
             errors = body.get("errors") if isinstance(body, dict) else None
             detail = errors[0].get("detail") if errors and isinstance(errors[0], dict) else "no account in the answer"
-            raise PermanentError(f"{token_name}: X could not find the account ({detail})")
+            raise PermanentError(f"X could not find {missing} ({detail})")
         return data
 
     def _call(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:

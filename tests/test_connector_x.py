@@ -459,7 +459,7 @@ def test_check_says_posting_falls_back_to_the_bearer_token(fake_x):
 
 def test_check_catches_a_wrong_account(fake_x):
     status, line = check_line(fake_x, X_USER_ID="9400000009")
-    assert status == 1 and "X_BEARER_TOKEN: X could not find the account (Could not find user with id" in line
+    assert status == 1 and "FAILED, X could not find X_USER_ID 9400000009 (Could not find user with id" in line
     fake_x.add_user("9400000009", "AcmeAirSupport", "Acme Air Support")
     status, line = check_line(fake_x, X_USER_ID="9400000009")
     assert status == 1 and "X_USER_TOKEN belongs to @AcmeAir, not to X_USER_ID 9400000009 (@AcmeAirSupport)" in line
