@@ -70,6 +70,7 @@ class XSettings:
     user_token: Secret | None = None  # OAuth 2.0 user-context token (tweet.write, dm.write); else bearer_token
     poll_seconds: float = 60.0
     contact_route: str = "by direct message"
+    allow_links: bool = False  # X bills a post with a link at $0.20 instead of $0.015: automated posts stay link-free
 
     def missing(self) -> tuple[str, ...]:
         return _missing((("X_USER_ID", self.user_id), ("X_BEARER_TOKEN", self.bearer_token)))
@@ -383,6 +384,7 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
             user_token=_secret(env, "X_USER_TOKEN"),
             poll_seconds=_seconds(env, "X_POLL_SECONDS", XSettings.poll_seconds),
             contact_route=_get(env, "X_CONTACT_ROUTE") or XSettings.contact_route,
+            allow_links=_flag(env, "X_ALLOW_LINKS"),
         ),
         meta=MetaSettings(
             graph_url=_http_url(env, "META_GRAPH_URL", MetaSettings.graph_url) or MetaSettings.graph_url,

@@ -1,0 +1,314 @@
+"""X (Twitter): mentions polled from the v2 mentions timeline, replies as reply posts, Move to DM by direct message.
+
+Why polling: the mentions timeline works with the app's bearer token and needs no public endpoint, while
+X's webhooks (Account Activity API) need a paid tier and a CRC responder. Why so careful with requests: X
+bills every post read and every post written, and a post that contains a link costs about thirteen times
+more ($0.20 against $0.015). So the poller keeps the configured pace across restarts, each poll asks only
+for what is newer than the persisted `since_id`, and automated posts (the move-to-DM message) stay
+link-free unless the operator sets X_ALLOW_LINKS.
+
+X's machine spec renames some fields (`post.fields`, `edit_history_post_ids`, `note_post`) while its prose
+docs keep the `tweet` spellings; we send the documented `tweet.fields` and read either spelling.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from bot.config import PlatformSettings, XSettings
+from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
+from connectors.base import (
+    Author,
+    Change,
+    InboundMention,
+    MentionEdited,
+    Outbound,
+    PlatformConnector,
+    PollResult,
+    SendResult,
+)
+from connectors.http import call, json_body, retry_after_header
+
+logger = logging.getLogger(__name__)
+
+NAME = "x"
+LABEL = "X"
+PAGE_SIZE = 100  # the most X returns per page
+FIRST_POLL_MENTIONS = 20  # no cursor yet: the newest few, so the team sees what is waiting, not a backlog
+MAX_PAGES = 8  # X serves only the 800 most recent mentions (8 pages of 100); past that it returns nothing
+TWEET_FIELDS = ("author_id,conversation_id,created_at,edit_history_tweet_ids,in_reply_to_user_id,"
+                "note_tweet,referenced_tweets")
+USER_FIELDS = "name,username"
+X_EPOCH_MS = 1288834974657  # post ids are snowflakes: (id >> 22) + this = creation time in ms
+_POST_ID = re.compile(r"[0-9]{1,19}")
+# What X turns into a (billed) link: http(s) URLs, www. names and bare domains like acme.com/help.
+# An e-mail address is not a link on X, hence the look-behind for "@".
+_LINK = re.compile(
+    r"https?://\S+|\bwww\.\S+|(?<![\w@.-])(?:[a-z0-9-]+\.)+"
+    r"(?:com|net|org|io|co|app|dev|info|biz|me|ly|gl|gg|tv|us|uk|eu|de|fr|es|it|nl|ca|au|in|jp|help|support|link)"
+    r"\b(?:/\S*)?",
+    re.IGNORECASE,
+)
+LINK_REFUSAL = ("The post contains a link, and X bills a post with a link at $0.20 instead of $0.015. Take the "
+                "link out of CARE_MOVE_TO_DM_TEMPLATE and X_CONTACT_ROUTE, or set X_ALLOW_LINKS=true to pay for it")
+POSTING_HINT = ("X_USER_TOKEN must be an OAuth 2.0 user token of the brand account with the tweet.write and "
+                "dm.write scopes; such a token expires after two hours unless refreshed")
+
+
+def contains_link(text: str) -> bool:
+    return bool(_LINK.search(text))
+
+
+def _unescape(text: str) -> str:
+    """X sends post text with &, < and > HTML-escaped; Slack rendering escapes them again itself."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _snowflake_time(post_id: str) -> datetime | None:
+    if not _POST_ID.fullmatch(post_id):
+        return None
+    return datetime.fromtimestamp(((int(post_id) >> 22) + X_EPOCH_MS) / 1000, UTC)
+
+
+def _timestamp(value: Any, post_id: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)  # Python 3.11 reads X's "2026-11-22T10:00:00.000Z"
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    return _snowflake_time(post_id) or datetime.now(UTC)
+
+
+def _either(post: Mapping[str, Any], tweet_key: str, post_key: str) -> Any:
+    return post.get(tweet_key) if post.get(tweet_key) is not None else post.get(post_key)
+
+
+def parse_mentions(pages: Iterable[Mapping[str, Any]], *, brand_id: str) -> list[Change]:
+    """Mentions-timeline pages (X's documented JSON) → changes, oldest first, without the brand's own posts.
+
+    An edit gets a new post id; `edit_history_tweet_ids` lists the chain, oldest first. Every version is
+    filed under the chain's first id, so an edit of a post we hold becomes a `MentionEdited` of it (and a
+    post first seen already edited is stored once, with its latest text).
+    """
+    posts: dict[str, Mapping[str, Any]] = {}
+    users: dict[str, Mapping[str, Any]] = {}
+    for page in pages:
+        includes = page.get("includes")
+        includes = includes if isinstance(includes, dict) else {}
+        users.update({str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u})
+        data = page.get("data")
+        for post in data if isinstance(data, list) else []:
+            if isinstance(post, dict) and _POST_ID.fullmatch(str(post.get("id", ""))):
+                posts[str(post["id"])] = post
+            else:
+                logger.warning("X: skipping a mention without a post id (keys: %s)", sorted(post)[:10]
+                               if isinstance(post, dict) else type(post).__name__)
+    changes: list[Change] = []
+    for post_id in sorted(posts, key=int):
+        changes.extend(_mention(posts[post_id], users, brand_id=brand_id))
+    return changes
+
+
+def _mention(post: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], *, brand_id: str) -> list[Change]:
+    post_id, author_id = str(post["id"]), str(post.get("author_id") or "")
+    if author_id == brand_id:
+        return []  # our own reply or post: never a case, so a reply cannot loop back into Slack
+    references = _either(post, "referenced_tweets", "referenced_posts") or []
+    if any(isinstance(r, dict) and r.get("type") == "retweeted" for r in references):
+        return []  # a repost of someone else's post: the original is the one to answer
+    note = _either(post, "note_tweet", "note_post")
+    text = note.get("text") if isinstance(note, dict) and note.get("text") else post.get("text")
+    if not isinstance(text, str) or not author_id:
+        logger.warning("X: skipping post %s without text or author", post_id)
+        return []
+    text = _unescape(text)
+    history = _either(post, "edit_history_tweet_ids", "edit_history_post_ids")
+    first = str(history[0]) if isinstance(history, list) and history else post_id
+    original = first if _POST_ID.fullmatch(first) else post_id
+    user = users.get(author_id) or {}
+    handle = str(user.get("username") or "") or author_id
+    url = (f"https://x.com/{user['username']}/status/{post_id}" if user.get("username")
+           else f"https://x.com/i/web/status/{post_id}")
+    version_at = _timestamp(post.get("created_at"), post_id)
+    posted_at = (_snowflake_time(original) or version_at) if original != post_id else version_at
+    extra = {"conversation_id": str(post["conversation_id"])} if post.get("conversation_id") else {}
+    mention = InboundMention(platform=NAME, external_id=original, text=text, posted_at=posted_at, url=url,
+                             author=Author(id=author_id, handle=handle, name=user.get("name") or None),
+                             extra=extra)
+    if original == post_id:
+        return [mention]
+    return [mention, MentionEdited(platform=NAME, external_id=original, text=text, edited_at=version_at)]
+
+
+def rate_limit_wait(response: httpx.Response, now: float) -> float | None:
+    """Seconds until `x-rate-limit-reset` (epoch seconds), X's own answer to "when may I call again?"."""
+    try:
+        reset = float(response.headers["x-rate-limit-reset"])
+    except (KeyError, ValueError):
+        return retry_after_header(response)
+    return max(1.0, reset - now)
+
+
+class XConnector(PlatformConnector):
+    name = NAME
+    private_messages = True
+
+    def __init__(self, settings: XSettings, client: httpx.Client, *, wall_clock: Callable[[], float] = time.time):
+        if not settings.user_id or not settings.bearer_token:
+            raise ValueError("X needs X_USER_ID and X_BEARER_TOKEN")
+        self._settings, self._client, self._wall_clock = settings, client, wall_clock
+        self._base = settings.api_url.rstrip("/")
+        self._user_id, self._reader = settings.user_id, str(settings.bearer_token)
+        self._poster = str(settings.user_token or settings.bearer_token)
+        self._poster_name = ("X_USER_TOKEN" if settings.user_token
+                             else "X_BEARER_TOKEN (used for posting too, as X_USER_TOKEN is not set)")
+        self._unconfirmed: set[str] = set()  # sends whose outcome X never told us (timeout, 5xx)
+        if contains_link(settings.contact_route) and not settings.allow_links:
+            logger.warning("X_CONTACT_ROUTE contains a link: X move-to-DM posts will be refused until it is "
+                           "removed or X_ALLOW_LINKS=true")
+
+    @property
+    def poll_seconds(self) -> float:
+        return self._settings.poll_seconds
+
+    # -- reading -----------------------------------------------------------------------------------
+    def poll(self, cursor: str | None) -> PollResult:
+        """Every mention newer than `cursor` (the newest post id seen), all pages, oldest first."""
+        if cursor is not None and not _POST_ID.fullmatch(cursor):
+            logger.warning("X: ignoring an unreadable cursor %r; starting from the newest mentions", cursor)
+            cursor = None
+        params: dict[str, Any] = {"expansions": "author_id", "tweet.fields": TWEET_FIELDS, "user.fields": USER_FIELDS,
+                                  "max_results": PAGE_SIZE if cursor else FIRST_POLL_MENTIONS}
+        if cursor:
+            params["since_id"] = cursor
+        pages: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES if cursor else 1):
+            page = json_body(self._call("GET", f"/2/users/{self._user_id}/mentions", self._reader, params=params),
+                             platform=LABEL)
+            if not isinstance(page, dict):
+                raise TransientError("X sent a mentions page that is not a JSON object")
+            pages.append(page)
+            meta = page.get("meta")
+            next_token = meta.get("next_token") if isinstance(meta, dict) else None
+            if not isinstance(next_token, str) or not next_token:
+                break
+            params["pagination_token"] = next_token
+        seen = [int(p["id"]) for page in pages for p in page.get("data") or []
+                if isinstance(p, dict) and _POST_ID.fullmatch(str(p.get("id", "")))]
+        if cursor and len(seen) >= MAX_PAGES * PAGE_SIZE:
+            logger.warning("X: %d mentions since the last poll; X serves only the 800 most recent, so any older "
+                           "ones in between cannot be fetched (consider a shorter X_POLL_SECONDS)", len(seen))
+        newest = max([int(cursor or 0), *seen])
+        return PollResult(changes=parse_mentions(pages, brand_id=self._user_id),
+                          cursor=str(newest) if newest else cursor)
+
+    # -- answering ---------------------------------------------------------------------------------
+    def contact_route(self, default: str) -> str:
+        """The move-to-DM {contact}: a link would make the post cost $0.20, so X gets its own link-free route."""
+        if self._settings.allow_links or not contains_link(default):
+            return default
+        return self._settings.contact_route
+
+    def send(self, message: Outbound) -> SendResult:
+        if message.visibility == "private":
+            return self._direct_message(message)
+        problem = self.length_rule(NAME).problem(message.text)
+        if problem:
+            raise PermanentError(f"X would refuse it: {problem.rstrip('.')}")
+        if message.purpose == "move_to_dm" and not self._settings.allow_links and contains_link(message.text):
+            raise PermanentError(LINK_REFUSAL)
+        body = {"text": message.text, "reply": {"in_reply_to_tweet_id": message.in_reply_to}}
+        try:
+            response = self._send_call("/2/tweets", message, json=body)
+        except _Duplicate:
+            if message.idempotency_key not in self._unconfirmed:
+                raise
+            # An earlier attempt got through although X's answer was lost; X refuses the same text twice.
+            self._unconfirmed.discard(message.idempotency_key or "")
+            return SendResult(note="X had already taken this reply on an earlier attempt")
+        except AuthError as exc:
+            raise AuthError(f"{exc}; {POSTING_HINT}") from exc
+        return SendResult(external_id=_data(response).get("id"))
+
+    def _direct_message(self, message: Outbound) -> SendResult:
+        path = f"/2/dm_conversations/with/{message.author_id}/messages"
+        try:
+            response = self._send_call(path, message, json={"text": message.text})
+        except AuthError as exc:
+            raise PermanentError(f"{exc}. X refuses a direct message when the customer does not accept messages "
+                                 f"from this account, or when the token cannot send them ({POSTING_HINT})") from exc
+        return SendResult(external_id=_data(response).get("dm_event_id"))
+
+    def _send_call(self, path: str, message: Outbound, **kwargs: Any) -> httpx.Response:
+        """POST as the brand, remembering sends whose outcome X never told us (a timeout, a 5xx)."""
+        try:
+            response = self._call("POST", path, self._poster, **kwargs)
+        except RateLimited:
+            raise  # X refused before doing anything
+        except TransientError:
+            if message.idempotency_key:
+                self._unconfirmed.add(message.idempotency_key)
+            raise
+        except (AuthError, PermanentError) as exc:
+            if "duplicate content" in str(exc).lower():
+                raise _Duplicate("X refuses to post the same text twice; change the wording and send it again") \
+                    from exc
+            raise
+        self._unconfirmed.discard(message.idempotency_key or "")
+        return response
+
+    # -- checking ----------------------------------------------------------------------------------
+    def check(self) -> str:
+        """The reading token must see X_USER_ID; the posting token must be that same account."""
+        brand = self._account(f"/2/users/{self._user_id}", self._reader, "X_BEARER_TOKEN",
+                              missing=f"X_USER_ID {self._user_id}")
+        poster = self._account("/2/users/me", self._poster, self._poster_name, missing="the token's account")
+        if str(poster.get("id")) != self._user_id:
+            raise PermanentError(f"{self._poster_name.split()[0]} belongs to @{poster.get('username')}, not to "
+                                 f"X_USER_ID {self._user_id} (@{brand.get('username')}): replies would come from "
+                                 "the wrong account")
+        detail = f"authenticated as @{brand.get('username')}"
+        if not self._settings.user_token:
+            detail += "; X_USER_TOKEN is not set, so replies and direct messages use X_BEARER_TOKEN"
+        return detail
+
+    def _account(self, path: str, token: str, token_name: str, *, missing: str) -> dict[str, Any]:
+        try:
+            body = json_body(self._call("GET", path, token, params={"user.fields": USER_FIELDS}), platform=LABEL)
+        except RateLimited as exc:
+            raise RateLimited(f"{token_name}: {exc}", retry_after=exc.retry_after) from exc
+        except ConnectorError as exc:
+            raise type(exc)(f"{token_name}: {exc}") from exc
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            errors = body.get("errors") if isinstance(body, dict) else None
+            detail = errors[0].get("detail") if errors and isinstance(errors[0], dict) else "no account in the answer"
+            raise PermanentError(f"X could not find {missing} ({detail})")
+        return data
+
+    def _call(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
+        return call(self._client, method, self._base + path, platform=LABEL,
+                    wait_seconds=lambda response: rate_limit_wait(response, self._wall_clock()),
+                    headers={"authorization": f"Bearer {token}"}, **kwargs)
+
+
+class _Duplicate(PermanentError):
+    """X's "duplicate content" refusal: after an unanswered attempt, it means the post is already there."""
+
+
+def _data(response: httpx.Response) -> dict[str, str]:
+    body = json_body(response, platform=LABEL)
+    data = body.get("data") if isinstance(body, dict) else None
+    return {k: str(v) for k, v in data.items() if v is not None} if isinstance(data, dict) else {}
+
+
+def build(platforms: PlatformSettings, client: httpx.Client) -> XConnector:
+    return XConnector(platforms.x, client)

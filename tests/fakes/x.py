@@ -1,0 +1,223 @@
+"""A fake X API v2 on the platform stand-in, answering as X documents it.
+
+It holds users and posts, serves the brand's mentions timeline (newest first, `since_id`, `max_results`
+5–100, `pagination_token`, only the 800 most recent mentions, only the latest version of an edited post,
+only the fields asked for), accepts reply posts and direct messages with a user-context token only, and
+puts X's rate-limit headers on every answer. Error bodies come from tests/fixtures/x/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.platform_standin import PlatformStandIn, Recorded, Reply
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "x"
+X_EPOCH_MS = 1288834974657
+MENTIONS_CAP = 800
+_ID = re.compile(r"[0-9]{1,19}")
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def snowflake(at: datetime, sequence: int = 1) -> str:
+    return str(((int(at.timestamp() * 1000) - X_EPOCH_MS) << 22) | sequence)
+
+
+@dataclass
+class Post:
+    id: str
+    author_id: str
+    text: str
+    created_at: datetime
+    conversation_id: str
+    history: list[str] = field(default_factory=list)
+    mentions_brand: bool = True
+    replaced: bool = False  # an edit superseded it: timelines show the newest version only
+
+    def render(self, fields: set[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "text": self.text, "edit_history_tweet_ids": list(self.history)}
+        optional = {"author_id": self.author_id, "conversation_id": self.conversation_id,
+                    "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+        out.update({k: v for k, v in optional.items() if k in fields})
+        return out
+
+
+class FakeX:
+    """X's API for one brand account. `app_token` reads only; `user_token` is the brand's user-context token."""
+
+    def __init__(self, standin: PlatformStandIn, *, brand_id: str = "9400000001", brand_username: str = "AcmeAir",
+                 app_token: str = "app-bearer-token", user_token: str = "user-context-token") -> None:
+        self.standin, self.brand_id, self.brand_username = standin, brand_id, brand_username
+        self.app_token, self.user_token = app_token, user_token
+        self.users: dict[str, dict[str, str]] = {}
+        self.posts: dict[str, Post] = {}
+        self.dms: list[dict[str, Any]] = []
+        self._now = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+        self._lock = threading.Lock()
+        self._lose_answers = 0
+        self.add_user(brand_id, brand_username, "Acme Air")
+        standin.route("GET", r"/2/users/(?P<id>[0-9]+)/mentions", self._mentions)
+        standin.route("GET", r"/2/users/me", self._me)
+        standin.route("GET", r"/2/users/(?P<id>[0-9]+)", self._user)
+        standin.route("POST", r"/2/tweets", self._create_post)
+        standin.route("POST", r"/2/dm_conversations/with/(?P<id>[0-9]+)/messages", self._create_dm)
+
+    @property
+    def url(self) -> str:
+        return self.standin.url
+
+    # -- scripting ---------------------------------------------------------------------------------
+    def add_user(self, user_id: str, username: str, name: str) -> None:
+        self.users[user_id] = {"id": user_id, "name": name, "username": username}
+
+    def mention(self, author_id: str, text: str, *, minutes: float = 1.0) -> str:
+        """A new post mentioning the brand, `minutes` after the previous one; returns its id."""
+        with self._lock:
+            self._now += timedelta(minutes=minutes)
+            post_id = snowflake(self._now)
+            self.posts[post_id] = Post(post_id, author_id, text, self._now, post_id, [post_id])
+            return post_id
+
+    def edit(self, post_id: str, text: str) -> str:
+        """The author edits a post: a new id, the same chain; timelines now show only the new version."""
+        with self._lock:
+            old = self.posts[post_id]
+            self._now += timedelta(minutes=1)
+            new_id = snowflake(self._now)
+            old.replaced = True
+            self.posts[new_id] = Post(new_id, old.author_id, text, self._now, old.conversation_id,
+                                      [*old.history, new_id])
+            return new_id
+
+    def serve_mentions(self, body: dict[str, Any]) -> None:
+        """Answer the next mentions request with `body` as is (e.g. a page from the fixtures)."""
+        self.standin.fail("GET", r"/2/users/[0-9]+/mentions", Reply(200, body, self._limits()))
+
+    def rate_limit(self, method: str, pattern: str, *, reset_in: float, times: int = 1) -> None:
+        """X's 429: `x-rate-limit-reset` is the epoch second at which the window reopens."""
+        headers = {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0",
+                   "x-rate-limit-reset": str(int(time.time() + reset_in))}
+        self.standin.fail(method, pattern, Reply(429, fixture("error_429"), headers), times=times)
+
+    def lose_next_answer(self) -> None:
+        """The next post is created, but its answer never arrives (the client sees a 503)."""
+        self._lose_answers += 1
+
+    # -- what the bot did --------------------------------------------------------------------------
+    def mention_requests(self) -> list[Recorded]:
+        return self.standin.requests_to("GET", r"/2/users/[0-9]+/mentions")
+
+    def post_requests(self) -> list[Recorded]:
+        return self.standin.requests_to("POST", r"/2/tweets")
+
+    def dm_requests(self) -> list[Recorded]:
+        return self.standin.requests_to("POST", r"/2/dm_conversations/with/[0-9]+/messages")
+
+    def brand_posts(self) -> list[Post]:
+        return [p for p in self.posts.values() if p.author_id == self.brand_id]
+
+    # -- the API -----------------------------------------------------------------------------------
+    def _limits(self, limit: int = 450, remaining: int = 449) -> dict[str, str]:
+        return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(remaining),
+                "x-rate-limit-reset": str(int(time.time()) + 900)}
+
+    def _auth(self, request: Recorded, *, user_context: bool) -> Reply | None:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token not in (self.app_token, self.user_token):
+            return Reply(401, fixture("error_401"), self._limits())
+        if user_context and token != self.user_token:
+            return Reply(403, fixture("error_403_app_only"), self._limits())
+        return None
+
+    def _mentions(self, request: Recorded, match: re.Match[str]) -> Reply:
+        refused = self._auth(request, user_context=False)
+        if refused:
+            return refused
+        q = request.query
+        size = int(q.get("max_results", "10"))
+        if not 5 <= size <= 100 or ("since_id" in q and not _ID.fullmatch(q["since_id"])):
+            return Reply(400, {"title": "Invalid Request", "detail": "One or more parameters to your request was "
+                               "invalid.", "type": "https://api.x.com/2/problems/invalid-request"}, self._limits())
+        with self._lock:
+            timeline = sorted((p for p in self.posts.values() if p.mentions_brand and not p.replaced
+                               and match["id"] == self.brand_id), key=lambda p: int(p.id), reverse=True)
+        timeline = [p for p in timeline[:MENTIONS_CAP] if int(p.id) > int(q.get("since_id", "0"))]
+        start = int(q["pagination_token"].removeprefix("7140dibdnow9c7btw4")) if "pagination_token" in q else 0
+        page = timeline[start:start + size]
+        if not page:
+            return Reply(200, {"meta": {"result_count": 0}}, self._limits())
+        fields = set(q.get("tweet.fields", "").split(","))
+        body: dict[str, Any] = {"data": [p.render(fields) for p in page],
+                                "meta": {"newest_id": page[0].id, "oldest_id": page[-1].id, "result_count": len(page)}}
+        if "author_id" in q.get("expansions", "").split(","):
+            authors = dict.fromkeys(p.author_id for p in page)
+            body["includes"] = {"users": [self.users[a] for a in authors if a in self.users]}
+        if start + size < len(timeline):
+            body["meta"]["next_token"] = f"7140dibdnow9c7btw4{start + size}"
+        return Reply(200, body, self._limits())
+
+    def _me(self, request: Recorded, match: re.Match[str]) -> Reply:
+        refused = self._auth(request, user_context=True)
+        return refused or Reply(200, {"data": self.users[self.brand_id]}, self._limits(75, 74))
+
+    def _user(self, request: Recorded, match: re.Match[str]) -> Reply:
+        refused = self._auth(request, user_context=False)
+        if refused:
+            return refused
+        user = self.users.get(match["id"])
+        if user is None:
+            body = fixture("user_not_found")
+            body["errors"][0].update(value=match["id"], resource_id=match["id"],
+                                     detail=f"Could not find user with id: [{match['id']}].")
+            return Reply(200, body, self._limits())
+        return Reply(200, {"data": user}, self._limits(300, 299))
+
+    def _create_post(self, request: Recorded, match: re.Match[str]) -> Reply:
+        refused = self._auth(request, user_context=True)
+        if refused:
+            return refused
+        body = request.json
+        text, target = body.get("text"), (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        if not isinstance(text, str) or not text or (target is not None and target not in self.posts):
+            problem = fixture("error_400_reply_target")
+            problem["errors"][0]["message"] = problem["errors"][0]["message"].replace("2124440000000000000", str(target))
+            return Reply(400, problem, self._limits())
+        if any(p.text == text for p in self.brand_posts()):
+            return Reply(403, fixture("error_403_duplicate"), self._limits(100, 99))
+        parent = self.posts[target] if target else None
+        with self._lock:
+            self._now += timedelta(seconds=30)
+            post_id = snowflake(self._now)
+            self.posts[post_id] = Post(post_id, self.brand_id, text, self._now,
+                                       parent.conversation_id if parent else post_id, [post_id],
+                                       mentions_brand=f"@{self.brand_username}".lower() in text.lower())
+        if self._lose_answers:
+            self._lose_answers -= 1
+            return Reply(503, {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank",
+                               "status": 503})
+        return Reply(201, {"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}},
+                     self._limits(100, 99))
+
+    def _create_dm(self, request: Recorded, match: re.Match[str]) -> Reply:
+        refused = self._auth(request, user_context=True)
+        if refused:
+            return refused
+        text = request.json.get("text")
+        if not isinstance(text, str) or not text:
+            return Reply(400, {"title": "Invalid Request", "detail": "One or more parameters to your request was "
+                               "invalid.", "type": "https://api.x.com/2/problems/invalid-request"}, self._limits())
+        event_id = snowflake(self._now, 100 + len(self.dms))
+        pair = sorted([match["id"], self.brand_id], key=int)
+        self.dms.append({"to": match["id"], "text": text, "dm_event_id": event_id})
+        return Reply(201, {"data": {"dm_conversation_id": "-".join(pair), "dm_event_id": event_id}},
+                     self._limits(15, 14))
