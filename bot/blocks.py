@@ -225,6 +225,8 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
                     "private_message": "private message", "closing": "closing reply"}.get(d.get("purpose", ""), "message")
             keep = (" The draft is kept: click *Reply* to try again." if d.get("purpose") == "reply"
                     else " Click *Move to DM* to try again." if d.get("purpose") == "move_to_dm" else "")
+            if d.get("private_withheld"):
+                keep += " The private message was held back too, so nothing reached the customer."
             return (f":warning: {who}'s {what} to {_escape(customer)} was *not sent*: {d.get('error')}.{keep}\n"
                     f"{_quote(d.get('text', ''))}")
         case "escalated":

@@ -23,6 +23,7 @@ PLATFORM = "platform"
 PENDING = "pending"
 DONE = "done"
 FAILED = "failed"
+CANCELLED = "cancelled"
 
 LEASE_SECONDS = 60
 
@@ -146,6 +147,21 @@ def give_up(session: Session, leased: Leased, *, now: datetime, error: str) -> N
     if item is None:
         return
     item.state, item.done_at, item.lease_until, item.last_error = FAILED, now, None, error
+
+
+def cancel_pending_sends(session: Session, *, case_id: int, purpose: str, now: datetime, reason: str) -> int:
+    """Withdraw a case's queued platform sends of one purpose that no worker holds; returns how many."""
+    items = session.scalars(
+        select(OutboxItem).where(OutboxItem.case_id == case_id, OutboxItem.lane == PLATFORM,
+                                 OutboxItem.kind == "send", OutboxItem.state == PENDING)
+    ).all()
+    cancelled = 0
+    for item in items:
+        held = item.lease_owner is not None and item.lease_until is not None and item.lease_until > now
+        if item.payload.get("purpose") == purpose and not held:
+            item.state, item.done_at, item.last_error = CANCELLED, now, reason
+            cancelled += 1
+    return cancelled
 
 
 def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int, now: datetime) -> None:

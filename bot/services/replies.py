@@ -153,7 +153,12 @@ def record_send_failed(session: Session, *, case_id: int, payload: dict[str, Any
     purpose = payload["purpose"]
     if purpose == REPLY:
         case.draft_text, case.draft_by = payload["text"], payload["actor"]
+    withheld = 0
     if purpose == MOVE_TO_DM:
         case.moved_offline_at = None  # let staff try again
+        # The private half must not arrive without the public one, nor twice when staff try again.
+        withheld = outbox.cancel_pending_sends(session, case_id=case.id, purpose=PRIVATE_MESSAGE, now=now,
+                                               reason="the public move-to-DM message failed")
     record(session, case, actor=payload["actor"], kind="send_failed", now=now,
-           detail={"purpose": purpose, "error": error, "text": payload["text"], "visibility": payload["visibility"]})
+           detail={"purpose": purpose, "error": error, "text": payload["text"], "visibility": payload["visibility"],
+                   "private_withheld": bool(withheld)})
