@@ -64,7 +64,7 @@ def serve(settings: Settings) -> int:
     except (DBAPIError, ImportError) as exc:
         raise database_error(exc) from exc
     try:
-        identity = rt.slack.auth_test()
+        identity = rt.links.identity()
         logger.info("connected to Slack as %s in team %s", identity.get("user"), identity.get("team"))
     except SlackApiError as exc:
         error = exc.response.get("error")

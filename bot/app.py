@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from slack_bolt import App, BoltResponse
+from slack_bolt.middleware.authorization import SingleTeamAuthorization
 from slack_sdk import WebClient
 
 from bot import db
@@ -39,6 +40,7 @@ def build_bolt_app(rt: Runtime, *, listener_executor: Executor | None = None) ->
         listener_executor=listener_executor or ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt"),
         logger=logging.getLogger("slack_bolt"),
     )
+    _reuse_identity(app, rt)
     register_all(app, rt)
 
     @app.error
@@ -47,6 +49,20 @@ def build_bolt_app(rt: Runtime, *, listener_executor: Executor | None = None) ->
         return None
 
     return app
+
+
+def _reuse_identity(app: App, rt: Runtime) -> None:
+    """Hand Bolt the `auth.test` answer `serve` already has.
+
+    Otherwise Bolt asks for it inside the first request from Slack, before that request's ack, and a
+    slow or briefly unreachable Slack API would delay or fail the first click after every start.
+    """
+    known = rt.links.known_identity
+    if known is None:
+        return
+    for middleware in app._middleware_list:  # Bolt has no public setter for this
+        if isinstance(middleware, SingleTeamAuthorization):
+            middleware.auth_test_result = known
 
 
 def build_runtime(

@@ -11,6 +11,7 @@ import logging
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +35,26 @@ class WorkspaceLinks:
 
     def __init__(self, slack: WebClient) -> None:
         self._slack = slack
-        self._url: str | None = None
+        self._identity: SlackResponse | None = None
+
+    def identity(self) -> SlackResponse:
+        """The bot's `auth.test` answer, asked once (SlackApiError propagates: a rejected token is fatal)."""
+        if self._identity is None:
+            self._identity = self._slack.auth_test()
+        return self._identity
+
+    @property
+    def known_identity(self) -> SlackResponse | None:
+        """The answer if it has been fetched already; never calls Slack."""
+        return self._identity
 
     def workspace_url(self) -> str | None:
-        if self._url is None:
-            try:
-                self._url = self._slack.auth_test().get("url") or ""
-            except (SlackApiError, OSError) as exc:
-                logger.warning("auth.test failed, thread links use slack:// for now (%s)", type(exc).__name__)
-                return None
-        return self._url or None
+        try:
+            identity = self.identity()
+        except (SlackApiError, OSError) as exc:
+            logger.warning("auth.test failed, thread links use slack:// for now (%s)", type(exc).__name__)
+            return None
+        return identity.get("url") or None
 
     def thread_url(self, channel: str, ts: str | None) -> str | None:
         return thread_url(self.workspace_url(), channel, ts)

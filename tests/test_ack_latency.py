@@ -46,3 +46,26 @@ def test_webhooks_answer_fast_while_slack_is_slow(app_url, rt, slack) -> None:
         assert max(timings) < 1.0, f"slowest webhook {max(timings):.2f}s"
     finally:
         rt.deliverer.stop()
+
+
+def test_the_first_click_after_start_does_not_wait_for_auth_test(rt, slack, listeners) -> None:
+    """`serve` asks auth.test once at start; Bolt must reuse that answer, not ask again before its first ack."""
+    from bot.app import build_bolt_app
+    from bot.http import build_http_app
+    from bot.serving import BackgroundServer
+
+    rt.links.identity()  # what serve does before it builds the Bolt app
+    server = BackgroundServer(build_http_app(rt, build_bolt_app(rt, listener_executor=listeners),
+                                             start_workers=False)).start()
+    try:
+        case_id = post_webhook(server.url, webhook_body()).json()["case_id"]
+        rt.deliverer.drain()
+        slack.slow("auth.test", 5.0)
+        started = time.monotonic()
+        response = post_interaction(server.url, block_action("case_claim", str(case_id)))
+        elapsed = time.monotonic() - started
+        listeners.wait_idle()
+    finally:
+        server.stop()
+    assert response.status_code == 200 and elapsed < 1.0
+    assert len(slack.calls_to("auth.test")) == 1
