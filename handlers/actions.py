@@ -82,18 +82,19 @@ def register(app: App, rt: Runtime) -> None:
         with rt.unit() as s:
             cases.reopen(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
 
-    def follow_up(body: dict[str, Any], client: WebClient) -> None:
+    def open_follow_up_modal(case_id: int, body: dict[str, Any], client: WebClient) -> None:
         with rt.unit() as s:
-            view = blocks.follow_up_modal(cases.require_open(s, clicked_case_id(body)))
+            view = blocks.follow_up_modal(cases.require_open(s, case_id))
         client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    def follow_up(body: dict[str, Any], client: WebClient) -> None:
+        open_follow_up_modal(clicked_case_id(body), body, client)
 
     def follow_up_pick(body: dict[str, Any], client: WebClient) -> None:
         """The one-click menu under the move-to-DM note; Custom… opens the Follow up modal."""
         case_id, choice = picked(body)
         if choice == followups.CUSTOM:
-            with rt.unit() as s:
-                view = blocks.follow_up_modal(cases.require_open(s, case_id))
-            client.views_open(trigger_id=body["trigger_id"], view=view)
+            open_follow_up_modal(case_id, body, client)
             return
         with rt.unit() as s:
             followups.choose(s, case_id=case_id, user_id=user_id(body), choice=choice, custom=None, now=rt.now(),
