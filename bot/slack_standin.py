@@ -110,6 +110,8 @@ class SlackState:
     home: dict[str, dict[str, Any]] = field(default_factory=dict)  # user ID -> the Home tab last published
     uploads: dict[str, Upload] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)  # what was POSTed to response_urls
+    app_token: str | None = None  # Socket Mode: the xapp- token apps.connections.open accepts
+    socket_url: str | None = None  # ... and the websocket URL it hands out
     _ts: int = 0
 
 
@@ -245,6 +247,10 @@ class SlackStandIn:
             if fault.status >= 500:
                 return fault.status, {"ok": False, "error": "internal_error"}, {}
             return 200, {"ok": False, "error": fault.error or "unknown_error"}, {}
+        if method == "apps.connections.open":  # Socket Mode: the app-level token, not the bot token
+            if self.state.app_token and token == self.state.app_token and self.state.socket_url:
+                return 200, {"ok": True, "url": self.state.socket_url}, {}
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
         if method != "api.test" and token != self.state.token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         with self._lock:
