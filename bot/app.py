@@ -82,7 +82,7 @@ def build_runtime(
     sessions = db.make_session_factory(engine)
     slack = slack or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
     http = http_client or make_http_client()
-    connectors = build_connectors(settings, http)
+    connectors = build_connectors(settings, http, sessions=sessions, clock=clock)
     links = WorkspaceLinks(slack)
     deliverer = Deliverer(session_factory=sessions, slack=slack, connectors=connectors, clock=clock,
                           settings=settings, thread_url=links.thread_url, **deliverer_options)

@@ -71,6 +71,17 @@ class XSettings:
     poll_seconds: float = 60.0
     contact_route: str = "by direct message"
     allow_links: bool = False  # X bills a post with a link at $0.20 instead of $0.015: automated posts stay link-free
+    # Renewing the user-context token: X's user access tokens expire after two hours, and each refresh
+    # returns a new single-use refresh token. With a client id and a refresh token, these replace user_token.
+    client_id: str | None = None
+    client_secret: Secret | None = None  # confidential clients only (HTTP Basic on the token endpoint)
+    refresh_token: Secret | None = None  # from the one-time authorization; later ones are kept in the database
+    token_url: str = "https://api.x.com/2/oauth2/token"
+
+    @property
+    def refreshes(self) -> bool:
+        """Posting tokens come from the token endpoint rather than X_USER_TOKEN."""
+        return bool(self.client_id and self.refresh_token)
 
     def missing(self) -> tuple[str, ...]:
         return _missing((("X_USER_ID", self.user_id), ("X_BEARER_TOKEN", self.bearer_token)))
@@ -373,19 +384,37 @@ def _sla_policy(env: Mapping[str, str], tz: ZoneInfo) -> SlaPolicy:
                      hours=hours)
 
 
+def _x_settings(env: Mapping[str, str]) -> XSettings:
+    """X's settings; the token endpoint defaults to the one beside X_API_URL, so one stand-in serves both."""
+    api_url = _http_url(env, "X_API_URL", XSettings.api_url) or XSettings.api_url
+    client_id, client_secret = _get(env, "X_CLIENT_ID"), _secret(env, "X_CLIENT_SECRET")
+    refresh_token = _secret(env, "X_REFRESH_TOKEN")
+    if (refresh_token or client_secret) and not client_id:
+        raise ConfigError("X_CLIENT_ID is not set: renewing X's posting token with X_REFRESH_TOKEN needs the OAuth 2.0 "
+                          "Client ID of the X app that issued it (Keys and tokens in the X developer console).")
+    if client_id and not refresh_token:
+        raise ConfigError("X_REFRESH_TOKEN is not set: X_CLIENT_ID needs the refresh token from the brand "
+                          "account's one-time OAuth 2.0 authorization (see docs/connectors/x.md).")
+    return XSettings(
+        api_url=api_url,
+        user_id=_get(env, "X_USER_ID"),
+        bearer_token=_secret(env, "X_BEARER_TOKEN"),
+        user_token=_secret(env, "X_USER_TOKEN"),
+        poll_seconds=_seconds(env, "X_POLL_SECONDS", XSettings.poll_seconds),
+        contact_route=_get(env, "X_CONTACT_ROUTE") or XSettings.contact_route,
+        allow_links=_flag(env, "X_ALLOW_LINKS"),
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=refresh_token,
+        token_url=_http_url(env, "X_TOKEN_URL", api_url.rstrip("/") + "/2/oauth2/token") or XSettings.token_url,
+    )
+
+
 def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
     """Only the platform settings: `care-bot connectors` works before Slack is set up."""
     reddit_user = _get(env, "REDDIT_USERNAME")
     return PlatformSettings(
-        x=XSettings(
-            api_url=_http_url(env, "X_API_URL", XSettings.api_url) or XSettings.api_url,
-            user_id=_get(env, "X_USER_ID"),
-            bearer_token=_secret(env, "X_BEARER_TOKEN"),
-            user_token=_secret(env, "X_USER_TOKEN"),
-            poll_seconds=_seconds(env, "X_POLL_SECONDS", XSettings.poll_seconds),
-            contact_route=_get(env, "X_CONTACT_ROUTE") or XSettings.contact_route,
-            allow_links=_flag(env, "X_ALLOW_LINKS"),
-        ),
+        x=_x_settings(env),
         meta=MetaSettings(
             graph_url=_http_url(env, "META_GRAPH_URL", MetaSettings.graph_url) or MetaSettings.graph_url,
             app_secret=_secret(env, "META_APP_SECRET"),

@@ -256,3 +256,24 @@ class DigestMarker(Base):
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("day", "recipient"),)
+
+
+class ConnectorCredential(Base):
+    """A connector's rotating OAuth credentials, shared by every process: X's single-use refresh token.
+
+    X returns a new refresh token on every refresh and the old one stops working, so the newest must
+    outlive the process and be the one every replica uses. The refresh happens under this row's lock
+    (SELECT … FOR UPDATE; SQLite's write lock), and the access token is kept too, so a process that
+    lost the race adopts the winner's token instead of refreshing again. `seeded_from` is a SHA-256 of
+    the configured refresh token the row started from: when the operator re-authorizes and sets a new
+    one, it replaces the stored chain.
+    """
+
+    __tablename__ = "connector_credentials"
+
+    connector: Mapped[str] = mapped_column(String(32), primary_key=True)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    seeded_from: Mapped[str] = mapped_column(String(64))
+    access_token: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]

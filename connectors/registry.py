@@ -11,10 +11,13 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import httpx
 
+from bot.clock import Clock, SystemClock
 from bot.config import PlatformSettings, Settings
+from bot.db import SessionFactory
 from connectors.base import Connector
 from connectors.generic import GenericConnector
 
@@ -53,6 +56,13 @@ SPECS: tuple[ConnectorSpec, ...] = (
 )
 
 
+@runtime_checkable
+class KeepsCredentials(Protocol):
+    """A connector whose credentials rotate (X's single-use refresh token) and so live in the database."""
+
+    def use_database(self, sessions: SessionFactory, clock: Clock) -> None: ...
+
+
 def partially_configured(platforms: PlatformSettings) -> list[tuple[ConnectorSpec, tuple[str, ...]]]:
     """Connectors with some settings but not all: probably a typo, worth a warning at start-up."""
     out = []
@@ -67,7 +77,9 @@ def build_platform_connectors(platforms: PlatformSettings, client: httpx.Client)
     return {spec.name: spec.build(platforms, client) for spec in SPECS if not spec.missing(platforms)}
 
 
-def build_connectors(settings: Settings, client: httpx.Client) -> dict[str, Connector]:
+def build_connectors(settings: Settings, client: httpx.Client, *, sessions: SessionFactory | None = None,
+                     clock: Clock | None = None) -> dict[str, Connector]:
+    """Every enabled connector; with `sessions`, those whose credentials rotate keep them in the database."""
     connectors: dict[str, Connector] = {}
     # The generic connector is always present: its cases may exist even after the secret is removed,
     # and it reports a missing reply URL itself, in the case thread.
@@ -75,6 +87,10 @@ def build_connectors(settings: Settings, client: httpx.Client) -> dict[str, Conn
         secret=settings.care_webhook_secret, reply_url=settings.care_generic_reply_url, client=client
     )
     connectors.update(build_platform_connectors(settings.platforms, client))
+    if sessions is not None:
+        for connector in connectors.values():
+            if isinstance(connector, KeepsCredentials):
+                connector.use_database(sessions, clock or SystemClock())
     for spec, missing in partially_configured(settings.platforms):
         logger.warning("the %s connector is off: %s not set", spec.label, ", ".join(missing))
     return connectors

@@ -7,23 +7,35 @@ more ($0.20 against $0.015). So the poller keeps the configured pace across rest
 for what is newer than the persisted `since_id`, and automated posts (the move-to-DM message) stay
 link-free unless the operator sets X_ALLOW_LINKS.
 
+Posting needs a user-context token, and X's OAuth 2.0 user access tokens expire after two hours. With
+X_CLIENT_ID and X_REFRESH_TOKEN the connector renews them itself (`UserTokens`): X hands out a new,
+single-use refresh token on every refresh, so the newest one is kept in the database for restarts and
+other replicas.
+
 X's machine spec renames some fields (`post.fields`, `edit_history_post_ids`, `note_post`) while its prose
 docs keep the `tweet` spellings; we send the documented `tweet.fields` and read either spelling.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from bot.clock import Clock, SystemClock
 from bot.config import PlatformSettings, XSettings
+from bot.db import SessionFactory, session_scope
 from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
+from bot.models import ConnectorCredential
 from connectors.base import (
     Author,
     Change,
@@ -34,7 +46,7 @@ from connectors.base import (
     PollResult,
     SendResult,
 )
-from connectors.http import call, json_body, retry_after_header
+from connectors.http import call, json_body, platform_error, retry_after_header
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +72,13 @@ LINK_REFUSAL = ("The post contains a link, and X bills a post with a link at $0.
                 "link out of CARE_MOVE_TO_DM_TEMPLATE and X_CONTACT_ROUTE, or set X_ALLOW_LINKS=true to pay for it")
 POSTING_HINT = ("X_USER_TOKEN must be an OAuth 2.0 user token of the brand account with the tweet.write and "
                 "dm.write scopes; such a token expires after two hours unless refreshed")
+RENEWED_HINT = ("the brand account must have authorized the scopes tweet.read tweet.write users.read dm.read "
+                "dm.write offline.access")
+REAUTHORIZE = ("re-authorize the brand account with OAuth 2.0 (see docs/connectors/x.md) and set X_REFRESH_TOKEN "
+               "to the new refresh token")
+TOKEN_ENDPOINT = "X's token endpoint"
+TOKEN_MARGIN = timedelta(minutes=2)  # renew this long before X says the access token expires
+DEFAULT_TOKEN_LIFETIME = timedelta(hours=2)  # what X grants when it does not say
 
 
 def contains_link(text: str) -> bool:
@@ -157,19 +176,182 @@ def rate_limit_wait(response: httpx.Response, now: float) -> float | None:
     return max(1.0, reset - now)
 
 
+class RefreshRefused(AuthError):
+    """X refused the refresh token or the client: only the operator can fix it, so nothing retries it."""
+
+
+class _Expired(AuthError):
+    """A 401 to a renewable access token: renew it once and repeat the call."""
+
+
+def _expired(response: httpx.Response) -> ConnectorError | None:
+    if response.status_code == 401:
+        return _Expired(f"{LABEL} refused our credentials (HTTP 401: {platform_error(response)})")
+    return None
+
+
+def _token_refusal(response: httpx.Response) -> ConnectorError | None:
+    """X's token endpoint answers OAuth errors: 400 for a used or revoked refresh token, 401 for a bad client."""
+    if response.status_code not in (400, 401, 403):
+        return None
+    words = platform_error(response)
+    try:
+        code = response.json().get("error")
+    except (ValueError, AttributeError):
+        code = None
+    if response.status_code != 400 or code in ("invalid_client", "unauthorized_client"):
+        return RefreshRefused(f"{TOKEN_ENDPOINT} refused X_CLIENT_ID or X_CLIENT_SECRET (HTTP {response.status_code}: "
+                              f"{words}); copy both from the app's Keys and tokens page in the X developer console")
+    return RefreshRefused(f"X refused the refresh token ({words}): it was already used or has been revoked, "
+                          f"so {REAUTHORIZE}")
+
+
+@dataclass(frozen=True)
+class _Grant:
+    refresh_token: str
+    access_token: str | None = None
+    expires_at: datetime | None = None
+
+    def usable(self, now: datetime, *, refused: str | None = None) -> str | None:
+        """The access token, unless it is (nearly) expired or is the one X just refused."""
+        if self.access_token and self.access_token != refused and self.expires_at and now < self.expires_at:
+            return self.access_token
+        return None
+
+
+class UserTokens:
+    """The brand's user-context access token, renewed with X's rotating, single-use refresh token.
+
+    The access token is cached until shortly before `expires_in`. With a database (`use_database`, wired by
+    the runtime) the refresh runs under the `connector_credentials` row lock and stores the new refresh
+    token before the lock is released; the row is read again once the lock is held, so a process that
+    lost the race adopts the winner's tokens instead of spending the refresh token a second time. The
+    lock is held across the call to X (a few hundred milliseconds every two hours; at most the HTTP
+    timeout). Without a database (`care-bot connectors --check`) the refresh happens in memory only.
+    """
+
+    def __init__(self, settings: XSettings, client: httpx.Client, clock: Clock) -> None:
+        self._settings, self._client, self._clock = settings, client, clock
+        self._configured = str(settings.refresh_token or "")
+        self._seed = hashlib.sha256(self._configured.encode()).hexdigest()
+        self._grant = _Grant(self._configured)
+        self._unsaved = False  # a refresh whose result the database did not take: memory has the newest token
+        self._sessions: SessionFactory | None = None
+        self._lock = threading.Lock()
+
+    def use_database(self, sessions: SessionFactory, clock: Clock) -> None:
+        self._sessions, self._clock = sessions, clock
+
+    def get(self) -> str:
+        with self._lock:
+            return self._grant.usable(self._clock.now()) or self._renew(refused=None)
+
+    def after_refusal(self, token: str) -> str:
+        """X answered 401 to `token`: a new one (another thread or process may have renewed it already)."""
+        with self._lock:
+            return self._grant.usable(self._clock.now(), refused=token) or self._renew(refused=token)
+
+    def _renew(self, *, refused: str | None) -> str:
+        if self._sessions is None or self._unsaved:
+            grant = self._refresh(self._grant.refresh_token)
+            self._grant = grant
+            if self._sessions is not None:
+                self._store(grant)
+            return str(grant.access_token)
+        try:
+            self._ensure_row()
+            with session_scope(self._sessions) as session:
+                row = session.get(ConnectorCredential, NAME, with_for_update=True)
+                if row is None:  # pragma: no cover - _ensure_row just made it
+                    raise TransientError("the X credentials row vanished; trying again")
+                if row.seeded_from == self._seed:
+                    stored = _Grant(row.refresh_token, row.access_token, row.expires_at)
+                else:  # the operator re-authorized and set a new X_REFRESH_TOKEN: it starts a new chain
+                    stored = _Grant(self._configured)
+                token = stored.usable(self._clock.now(), refused=refused)
+                if token:  # another process renewed it while we waited for the lock
+                    self._grant = stored
+                    return token
+                grant = self._refresh(stored.refresh_token)
+                self._grant = grant  # from here on only this process may hold the newest refresh token
+                self._unsaved = True
+                self._write(row, grant)
+            self._unsaved = False
+        except SQLAlchemyError as exc:
+            if self._unsaved:
+                logger.error("X: the renewed refresh token could not be stored (%s); this process keeps it "
+                             "and stores it at the next renewal", type(exc).__name__)
+                return str(self._grant.access_token)
+            raise TransientError(f"the database could not be read to renew X's user token ({type(exc).__name__})") \
+                from exc
+        return str(self._grant.access_token)
+
+    def _ensure_row(self) -> None:
+        """The credentials row, created once from X_REFRESH_TOKEN; another process creating it first is fine."""
+        assert self._sessions is not None
+        try:
+            with session_scope(self._sessions) as session:
+                if session.get(ConnectorCredential, NAME) is None:
+                    session.add(ConnectorCredential(connector=NAME, refresh_token=self._configured,
+                                                    seeded_from=self._seed, updated_at=self._clock.now()))
+        except IntegrityError:
+            pass
+
+    def _store(self, grant: _Grant) -> None:
+        """Save a grant obtained while the database was away (see `_unsaved`)."""
+        assert self._sessions is not None
+        try:
+            self._ensure_row()
+            with session_scope(self._sessions) as session:
+                row = session.get(ConnectorCredential, NAME, with_for_update=True)
+                if row is not None:
+                    self._write(row, grant)
+            self._unsaved = False
+        except SQLAlchemyError as exc:
+            logger.error("X: the renewed refresh token still could not be stored (%s)", type(exc).__name__)
+
+    def _write(self, row: ConnectorCredential, grant: _Grant) -> None:
+        row.refresh_token, row.access_token, row.expires_at = grant.refresh_token, grant.access_token, grant.expires_at
+        row.seeded_from, row.updated_at = self._seed, self._clock.now()
+
+    def _refresh(self, refresh_token: str) -> _Grant:
+        """One `POST /2/oauth2/token` (grant_type=refresh_token); confidential clients add HTTP Basic auth."""
+        s = self._settings
+        form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": str(s.client_id)}
+        auth = (str(s.client_id), str(s.client_secret)) if s.client_secret else None
+        response = call(self._client, "POST", s.token_url, platform=TOKEN_ENDPOINT, classify=_token_refusal,
+                        wait_seconds=lambda answer: rate_limit_wait(answer, time.time()), data=form, auth=auth)
+        body = json_body(response, platform=TOKEN_ENDPOINT)
+        access = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(access, str) or not access:
+            raise TransientError(f"{TOKEN_ENDPOINT} answered without an access token")
+        rotated = body.get("refresh_token")
+        try:
+            lifetime = timedelta(seconds=float(body.get("expires_in")))
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_TOKEN_LIFETIME
+        expires = self._clock.now() + max(lifetime - TOKEN_MARGIN, lifetime / 2)
+        # RFC 6749 §6: no new refresh token in the answer means the old one stays valid
+        return _Grant(rotated if isinstance(rotated, str) and rotated else refresh_token, access, expires)
+
+
 class XConnector(PlatformConnector):
     name = NAME
     private_messages = True
 
-    def __init__(self, settings: XSettings, client: httpx.Client, *, wall_clock: Callable[[], float] = time.time):
+    def __init__(self, settings: XSettings, client: httpx.Client, *, wall_clock: Callable[[], float] = time.time,
+                 clock: Clock | None = None):
         if not settings.user_id or not settings.bearer_token:
             raise ValueError("X needs X_USER_ID and X_BEARER_TOKEN")
         self._settings, self._client, self._wall_clock = settings, client, wall_clock
         self._base = settings.api_url.rstrip("/")
         self._user_id, self._reader = settings.user_id, str(settings.bearer_token)
+        # With X_CLIENT_ID and X_REFRESH_TOKEN, posting tokens are renewed; else the fixed X_USER_TOKEN posts.
+        self._tokens = UserTokens(settings, client, clock or SystemClock()) if settings.refreshes else None
         self._poster = str(settings.user_token or settings.bearer_token)
-        self._poster_name = ("X_USER_TOKEN" if settings.user_token
+        self._poster_name = ("X_REFRESH_TOKEN" if self._tokens else "X_USER_TOKEN" if settings.user_token
                              else "X_BEARER_TOKEN (used for posting too, as X_USER_TOKEN is not set)")
+        self._posting_hint = RENEWED_HINT if self._tokens else POSTING_HINT
         self._unconfirmed: set[str] = set()  # sends whose outcome X never told us (timeout, 5xx)
         if contains_link(settings.contact_route) and not settings.allow_links:
             logger.warning("X_CONTACT_ROUTE contains a link: X move-to-DM posts will be refused until it is "
@@ -178,6 +360,11 @@ class XConnector(PlatformConnector):
     @property
     def poll_seconds(self) -> float:
         return self._settings.poll_seconds
+
+    def use_database(self, sessions: SessionFactory, clock: Clock) -> None:
+        """Keep the rotating refresh token in the database, shared with restarts and other replicas."""
+        if self._tokens is not None:
+            self._tokens.use_database(sessions, clock)
 
     # -- reading -----------------------------------------------------------------------------------
     def poll(self, cursor: str | None) -> PollResult:
@@ -234,23 +421,40 @@ class XConnector(PlatformConnector):
             # An earlier attempt got through although X's answer was lost; X refuses the same text twice.
             self._unconfirmed.discard(message.idempotency_key or "")
             return SendResult(note="X had already taken this reply on an earlier attempt")
+        except RefreshRefused:
+            raise  # its sentence already tells the operator what to do
         except AuthError as exc:
-            raise AuthError(f"{exc}; {POSTING_HINT}") from exc
+            raise AuthError(f"{exc}; {self._posting_hint}") from exc
         return SendResult(external_id=_data(response).get("id"))
 
     def _direct_message(self, message: Outbound) -> SendResult:
         path = f"/2/dm_conversations/with/{message.author_id}/messages"
         try:
             response = self._send_call(path, message, json={"text": message.text})
+        except RefreshRefused:
+            raise
         except AuthError as exc:
             raise PermanentError(f"{exc}. X refuses a direct message when the customer does not accept messages "
-                                 f"from this account, or when the token cannot send them ({POSTING_HINT})") from exc
+                                 f"from this account, or when the token cannot send them ({self._posting_hint})") \
+                from exc
         return SendResult(external_id=_data(response).get("dm_event_id"))
 
     def _send_call(self, path: str, message: Outbound, **kwargs: Any) -> httpx.Response:
+        """POST as the brand; a renewed token X refuses with 401 is renewed once and the post repeated.
+
+        Tokens are fetched outside `_post`: a token endpoint failure means nothing was posted.
+        """
+        token = self._poster_token()
+        try:
+            return self._post(path, message, token, renewable=self._tokens is not None, **kwargs)
+        except _Expired:
+            assert self._tokens is not None
+            return self._post(path, message, self._tokens.after_refusal(token), renewable=False, **kwargs)
+
+    def _post(self, path: str, message: Outbound, token: str, *, renewable: bool, **kwargs: Any) -> httpx.Response:
         """POST as the brand, remembering sends whose outcome X never told us (a timeout, a 5xx)."""
         try:
-            response = self._call("POST", path, self._poster, **kwargs)
+            response = self._call("POST", path, token, classify=_expired if renewable else None, **kwargs)
         except RateLimited:
             raise  # X refused before doing anything
         except TransientError:
@@ -266,23 +470,37 @@ class XConnector(PlatformConnector):
         return response
 
     # -- checking ----------------------------------------------------------------------------------
+    def _poster_token(self) -> str:
+        return self._tokens.get() if self._tokens is not None else self._poster
+
     def check(self) -> str:
         """The reading token must see X_USER_ID; the posting token must be that same account."""
         brand = self._account(f"/2/users/{self._user_id}", self._reader, "X_BEARER_TOKEN",
                               missing=f"X_USER_ID {self._user_id}")
-        poster = self._account("/2/users/me", self._poster, self._poster_name, missing="the token's account")
+        token = self._poster_token()
+        try:
+            poster = self._account("/2/users/me", token, self._poster_name, missing="the token's account",
+                                   classify=_expired if self._tokens is not None else None)
+        except _Expired:
+            assert self._tokens is not None
+            poster = self._account("/2/users/me", self._tokens.after_refusal(token), self._poster_name,
+                                   missing="the token's account")
         if str(poster.get("id")) != self._user_id:
             raise PermanentError(f"{self._poster_name.split()[0]} belongs to @{poster.get('username')}, not to "
                                  f"X_USER_ID {self._user_id} (@{brand.get('username')}): replies would come from "
                                  "the wrong account")
         detail = f"authenticated as @{brand.get('username')}"
-        if not self._settings.user_token:
+        if self._tokens is not None:
+            detail += "; replies and direct messages use access tokens renewed with X_REFRESH_TOKEN"
+        elif not self._settings.user_token:
             detail += "; X_USER_TOKEN is not set, so replies and direct messages use X_BEARER_TOKEN"
         return detail
 
-    def _account(self, path: str, token: str, token_name: str, *, missing: str) -> dict[str, Any]:
+    def _account(self, path: str, token: str, token_name: str, *, missing: str,
+                 classify: Callable[[httpx.Response], ConnectorError | None] | None = None) -> dict[str, Any]:
         try:
-            body = json_body(self._call("GET", path, token, params={"user.fields": USER_FIELDS}), platform=LABEL)
+            body = json_body(self._call("GET", path, token, params={"user.fields": USER_FIELDS}, classify=classify),
+                             platform=LABEL)
         except RateLimited as exc:
             raise RateLimited(f"{token_name}: {exc}", retry_after=exc.retry_after) from exc
         except ConnectorError as exc:
@@ -295,6 +513,7 @@ class XConnector(PlatformConnector):
         return data
 
     def _call(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
+        """One request to X with `token`; `classify` (in kwargs) may single out a 401 for renewal."""
         return call(self._client, method, self._base + path, platform=LABEL,
                     wait_seconds=lambda response: rate_limit_wait(response, self._wall_clock()),
                     headers={"authorization": f"Bearer {token}"}, **kwargs)

@@ -4,14 +4,21 @@ It holds users and posts, serves the brand's mentions timeline (newest first, `s
 5–100, `pagination_token`, only the 800 most recent mentions, only the latest version of an edited post,
 only the fields asked for), accepts reply posts and direct messages with a user-context token only, and
 puts X's rate-limit headers on every answer. Error bodies come from tests/fixtures/x/.
+
+With `oauth_client` it also runs X's OAuth 2.0 token endpoint (`POST /2/oauth2/token`, refresh_token grant):
+confidential clients authenticate with HTTP Basic, public ones send `client_id` in the form; every refresh
+token works once and each refresh returns a new one; access tokens expire after `expires_in` seconds.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,12 +72,23 @@ class FakeX:
         self._now = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
         self._lock = threading.Lock()
         self._lose_answers = 0
+        # OAuth 2.0 (see oauth_client): valid refresh tokens, and access tokens with their expiry
+        self.client_id: str | None = None
+        self.client_secret: str | None = None
+        self.token_lifetime = 7200
+        self._token_now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._refresh_tokens: set[str] = set()
+        self._access_tokens: dict[str, datetime] = {}
+        self._issued = 0
+        self._token_gate: threading.Event | None = None
+        self.token_request_waiting = threading.Event()
         self.add_user(brand_id, brand_username, "Acme Air")
         standin.route("GET", r"/2/users/(?P<id>[0-9]+)/mentions", self._mentions)
         standin.route("GET", r"/2/users/me", self._me)
         standin.route("GET", r"/2/users/(?P<id>[0-9]+)", self._user)
         standin.route("POST", r"/2/tweets", self._create_post)
         standin.route("POST", r"/2/dm_conversations/with/(?P<id>[0-9]+)/messages", self._create_dm)
+        standin.route("POST", r"/2/oauth2/token", self._token)
 
     @property
     def url(self) -> str:
@@ -109,6 +127,40 @@ class FakeX:
                    "x-rate-limit-reset": str(int(time.time() + reset_in))}
         self.standin.fail(method, pattern, Reply(429, fixture("error_429"), headers), times=times)
 
+    def oauth_client(self, client_id: str, client_secret: str | None = None, *,
+                     now: Callable[[], datetime] | None = None) -> str:
+        """The app's OAuth 2.0 client (confidential with a secret); returns the brand's first refresh token.
+
+        `now` is the time access tokens expire by (a test passes its manual clock).
+        """
+        self.client_id, self.client_secret = client_id, client_secret
+        if now is not None:
+            self._token_now = now
+        return self.authorize()
+
+    def authorize(self) -> str:
+        """The brand account runs the one-time authorization (again): a new refresh token for the operator."""
+        with self._lock:
+            self._issued += 1
+            token = f"dGhlLXJlZnJlc2gtdG9rZW4t{self._issued}"
+            self._refresh_tokens.add(token)
+            return token
+
+    def revoke_refresh_tokens(self) -> None:
+        """The brand revoked the app (or the refresh token lapsed): every refresh token stops working."""
+        with self._lock:
+            self._refresh_tokens.clear()
+
+    def revoke_access_tokens(self) -> None:
+        """X stops taking the access tokens issued so far, before they expire (a revocation, a password change)."""
+        with self._lock:
+            self._access_tokens.clear()
+
+    def hold_token_answers(self) -> threading.Event:
+        """Token requests wait (after setting `token_request_waiting`) until the returned event is set."""
+        self._token_gate = threading.Event()
+        return self._token_gate
+
     def lose_next_answer(self) -> None:
         """The next post is created, but its answer never arrives (the client sees a 503)."""
         self._lose_answers += 1
@@ -123,6 +175,9 @@ class FakeX:
     def dm_requests(self) -> list[Recorded]:
         return self.standin.requests_to("POST", r"/2/dm_conversations/with/[0-9]+/messages")
 
+    def token_requests(self) -> list[Recorded]:
+        return self.standin.requests_to("POST", r"/2/oauth2/token")
+
     def brand_posts(self) -> list[Post]:
         return [p for p in self.posts.values() if p.author_id == self.brand_id]
 
@@ -133,11 +188,46 @@ class FakeX:
 
     def _auth(self, request: Recorded, *, user_context: bool) -> Reply | None:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        if token not in (self.app_token, self.user_token):
+        with self._lock:
+            expires = self._access_tokens.get(token)
+        issued = expires is not None and self._token_now() < expires
+        if token not in (self.app_token, self.user_token) and not issued:
             return Reply(401, fixture("error_401"), self._limits())
-        if user_context and token != self.user_token:
+        if user_context and token != self.user_token and not issued:
             return Reply(403, fixture("error_403_app_only"), self._limits())
         return None
+
+    def _token(self, request: Recorded, match: re.Match[str]) -> Reply:
+        """`POST /2/oauth2/token` with grant_type=refresh_token, as X documents it (form body, OAuth errors)."""
+        form = request.form
+        if self.client_secret is not None:  # confidential client: HTTP Basic with the client id and secret
+            try:
+                basic = base64.b64decode(request.headers.get("authorization", "").removeprefix("Basic ")).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                basic = ""
+            if basic != f"{self.client_id}:{self.client_secret}":
+                return Reply(401, {"error": "unauthorized_client",
+                                   "error_description": "Missing valid authorization header"})
+        elif form.get("client_id") != self.client_id:
+            return Reply(400, {"error": "invalid_request", "error_description": "Missing required parameter [client_id]."})
+        if form.get("grant_type") != "refresh_token":
+            return Reply(400, {"error": "invalid_request",
+                               "error_description": "Missing required parameter [grant_type]."})
+        if self._token_gate is not None:
+            self.token_request_waiting.set()
+            self._token_gate.wait(10)
+        with self._lock:
+            if form.get("refresh_token") not in self._refresh_tokens:
+                return Reply(400, {"error": "invalid_request",
+                                   "error_description": "Value passed for the token was invalid."})
+            self._refresh_tokens.discard(form["refresh_token"])
+            self._issued += 1
+            access, refresh = f"YWNjZXNzLXRva2Vu{self._issued}", f"dGhlLXJlZnJlc2gtdG9rZW4t{self._issued}"
+            self._access_tokens[access] = self._token_now() + timedelta(seconds=self.token_lifetime)
+            self._refresh_tokens.add(refresh)
+        return Reply(200, {"token_type": "bearer", "expires_in": self.token_lifetime, "access_token": access,
+                           "scope": "tweet.read tweet.write users.read dm.read dm.write offline.access",
+                           "refresh_token": refresh})
 
     def _mentions(self, request: Recorded, match: re.Match[str]) -> Reply:
         refused = self._auth(request, user_context=False)
