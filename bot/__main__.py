@@ -127,6 +127,29 @@ def db_upgrade(settings_env: dict[str, str] | None = None) -> int:
     return 0
 
 
+def connectors_report(*, check: bool) -> int:
+    """`care-bot connectors [--check]`; a check opens the app's database, where rotating tokens live."""
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.config import platform_settings, read_database_url, read_environment
+    from bot.connector_report import report
+    from bot.db import make_engine, make_session_factory, upgrade
+
+    env = read_environment()
+    platforms = platform_settings(env)
+    if not check:
+        return report(platforms, check=False)
+    try:
+        engine = make_engine(read_database_url(env))
+        upgrade(engine)
+    except (DBAPIError, ImportError) as exc:
+        raise database_error(exc) from exc
+    try:
+        return report(platforms, check=True, sessions=make_session_factory(engine))
+    finally:
+        engine.dispose()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="care-bot", description="Social-media customer care desk for Slack.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -149,11 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_demo()
         if args.command == "connectors":
-            from bot.config import platform_settings, read_environment
-            from bot.connector_report import report
-
             configure_logging("WARNING")
-            return report(platform_settings(read_environment()), check=args.check)
+            return connectors_report(check=args.check)
         if args.command == "db":
             configure_logging("WARNING")
             return db_upgrade()

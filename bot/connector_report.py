@@ -10,14 +10,20 @@ from collections.abc import Callable
 
 import httpx
 
+from bot.clock import SystemClock
 from bot.config import PlatformSettings
+from bot.db import SessionFactory
 from bot.errors import ConnectorError
-from connectors.registry import SPECS, make_http_client
+from connectors.registry import SPECS, KeepsCredentials, make_http_client
 
 
 def report(platforms: PlatformSettings, *, check: bool, out: Callable[[str], None] = print,
-           client: httpx.Client | None = None) -> int:
-    """Print one line per connector; with `check`, exit status 1 if any enabled connector fails its check."""
+           client: httpx.Client | None = None, sessions: SessionFactory | None = None) -> int:
+    """Print one line per connector; with `check`, exit status 1 if any enabled connector fails its check.
+
+    With `sessions`, connectors whose credentials rotate (X's refresh token) use and update the ones the
+    running app keeps in the database, so a check never spends a token the app still needs.
+    """
     own_client = client is None
     client = client or make_http_client()
     failed = 0
@@ -29,6 +35,8 @@ def report(platforms: PlatformSettings, *, check: bool, out: Callable[[str], Non
                 out(f"{spec.label:<{width}}  disabled  (missing {', '.join(missing)})")
                 continue
             connector = spec.build(platforms, client)
+            if sessions is not None and isinstance(connector, KeepsCredentials):
+                connector.use_database(sessions, SystemClock())
             how = (f"polls every {getattr(connector, 'poll_seconds', 0):g}s" if spec.how == "polling"
                    else f"webhook at /webhooks/{spec.name}")
             line = f"{spec.label:<{width}}  enabled   ({how})"

@@ -281,3 +281,11 @@ def test_connectors_lists_every_platform_without_needing_slack_settings(tmp_path
 def test_connectors_with_a_bad_platform_setting_exits_2(tmp_path):
     result = run_cli(tmp_path, "connectors", "--check", env={"REDDIT_POLL_SECONDS": "soon"})
     assert_one_sentence(result, "REDDIT_POLL_SECONDS")
+
+
+def test_connectors_check_opens_the_apps_database_and_reports_one_that_cannot_be_opened(tmp_path):
+    ok = run_cli(tmp_path, "connectors", "--check", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'care.db'}"})
+    assert ok.returncode == 0 and (tmp_path / "care.db").exists(), ok.stderr
+    broken = run_cli(tmp_path, "connectors", "--check",
+                     env={"DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'care.db'}"})
+    assert_one_sentence(broken, "DATABASE_URL")

@@ -302,3 +302,20 @@ def test_the_token_endpoint_defaults_to_the_one_beside_x_api_url():
 def test_incomplete_renewal_settings_are_one_sentence(env, sentence):
     with pytest.raises(ConfigError, match=sentence.replace("(", r"\(")):
         platform_settings(env)
+
+
+def test_check_with_the_apps_database_does_not_spend_the_apps_refresh_token(desk, rt, env, fake_x,
+                                                                             first_refresh_token):
+    """`care-bot connectors --check` opens the app's database: it renews with the stored, rotated token."""
+    case_id = case_from_jane(desk, fake_x)
+    reply(desk, case_id, "Hi Jane, on it.")  # the app has renewed once: X_REFRESH_TOKEN is now used up
+    rotated = stored(rt).refresh_token
+    lines: list[str] = []
+    status = report(platform_settings(env), check=True, out=lines.append, sessions=rt.sessions)
+    line = next(line for line in lines if line.startswith("X (Twitter)"))
+    assert status == 0 and "check: OK" in line, line
+    # The app's clock is a day behind the wall clock the check runs on, so the stored access token looks
+    # expired to the check: it renews with the stored, rotated token, never the spent X_REFRESH_TOKEN.
+    assert [r.form["refresh_token"] for r in fake_x.token_requests()] == [first_refresh_token, rotated]
+    reply(desk, case_id, "Hi Jane, it's sorted.")  # and the app still posts afterwards
+    assert len(fake_x.brand_posts()) == 2
