@@ -25,12 +25,29 @@ from handlers import register_all, tell_user
 logger = logging.getLogger(__name__)
 
 
+class _TokenFromEnvironment(logging.Filter):
+    """Drops Bolt's "`token` will be unused" warning, which every `serve` logged at start-up.
+
+    Bolt reads SLACK_BOT_TOKEN from the environment by itself even when handed a ready `client` (ours,
+    built from the same setting), then warns that the token is ignored: true, harmless, and it reads to
+    an operator like a misconfiguration.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_TOKEN_FROM_ENVIRONMENT = _TokenFromEnvironment()
+
+
 def build_bolt_app(rt: Runtime, *, listener_executor: Executor | None = None) -> App:
     """A sync Bolt `App` that answers Slack as soon as a listener acks.
 
     `process_before_response=True` runs each ack in the request's own worker thread, and `ack_then`
     moves the slow part into lazy listeners on `listener_executor`, so acks never queue behind work.
     """
+    bolt_logger = logging.getLogger("slack_bolt")
+    bolt_logger.addFilter(_TOKEN_FROM_ENVIRONMENT)  # once: addFilter ignores a filter it already has
     app = App(
         process_before_response=True,
         client=rt.slack,
@@ -38,7 +55,7 @@ def build_bolt_app(rt: Runtime, *, listener_executor: Executor | None = None) ->
         token_verification_enabled=False,
         request_verification_enabled=not rt.settings.socket_mode,
         listener_executor=listener_executor or ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt"),
-        logger=logging.getLogger("slack_bolt"),
+        logger=bolt_logger,
     )
     _reuse_identity(app, rt)
     register_all(app, rt)
