@@ -142,7 +142,8 @@ def status_line(case: Case) -> str:
         parts.append(f":pencil2: <@{case.drafting_by}> is drafting a reply")
     if case.follow_up_at and case.is_open:
         parts.append(f":calendar: follow-up due {slack_date(case.follow_up_at)}")
-    breached = [CLOCK_LABELS[r.clock].lower() for r in case.reminders if r.stage == sla.BREACH]
+    # an escalation (twice the target) is a breach too: it may be the first reminder sent, after a restart or a snooze
+    breached = [CLOCK_LABELS[r.clock].lower() for r in case.reminders if r.stage in (sla.BREACH, sla.ESCALATION)]
     if breached:
         parts.append(":alarm_clock: *SLA breached:* " + ", ".join(dict.fromkeys(breached)))
     return " · ".join(parts)

@@ -116,6 +116,14 @@ def test_a_stage_missed_while_nothing_ran_is_not_sent_late(desk: ReminderDesk, c
     assert [t.split("*")[1] for t in desk.reminder_texts()] == ["First response overdue:"]
 
 
+def test_the_parent_shows_the_breach_when_the_escalation_is_the_first_reminder_sent(desk: ReminderDesk, clock) -> None:
+    start = clock.now()
+    desk.new_case()
+    desk.at(125, start)  # nothing ran from before the 80% mark until past twice the target (or a snooze held it)
+    assert [t.split("*")[1] for t in desk.reminder_texts()] == ["First response at twice its target"]
+    assert "*SLA breached:* first response" in desk.parent_text()
+
+
 def test_a_reply_before_the_reminders_prevents_them(desk: ReminderDesk, clock, slack) -> None:
     start = clock.now()
     case_id = desk.new_case()

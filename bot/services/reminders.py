@@ -130,7 +130,9 @@ def _sla_reminder(session: Session, case: Case, clock: RunningClock, stage: str,
         for manager in managers:
             _queue_dm(session, case, user=manager, message=blocks.escalation_dm(case, clock.name, clock.limit, link),
                       now=now)
-    if stage == sla.BREACH:  # the parent message shows the breach from now on
+    # the parent message shows the breach from now on (the escalation may be the first stage sent: after a
+    # restart past twice the target, or a snooze that held the breach)
+    if stage in (sla.BREACH, sla.ESCALATION):
         outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
                                       now=now)
 
