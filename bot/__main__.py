@@ -37,11 +37,12 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("slack_sdk", "slack_bolt", "urllib3"):
+    for noisy in ("slack_sdk", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
     # Every platform call and every scheduler tick at INFO would drown what matters (and a request line
     # is a URL, which some APIs would carry credentials in); our own code logs what each one did.
-    for chatty in ("httpx", "httpcore", "apscheduler"):
+    # Bolt logs the whole body of a request whose signature fails at INFO, response_url included.
+    for chatty in ("httpx", "httpcore", "apscheduler", "slack_bolt"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
