@@ -410,6 +410,14 @@ def _x_settings(env: Mapping[str, str]) -> XSettings:
     )
 
 
+def _google_token_url(env: Mapping[str, str]) -> str:
+    """GOOGLE_TOKEN_URL; when only GOOGLE_API_URL is overridden (a proxy or a stand-in), the token
+    endpoint is looked for beside it, so a bot pointed away from Google never calls Google's own."""
+    api_url = _get(env, "GOOGLE_API_URL")
+    default = api_url.rstrip("/") + "/token" if api_url else GoogleSettings.token_url
+    return _http_url(env, "GOOGLE_TOKEN_URL", default) or default
+
+
 def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
     """Only the platform settings: `care-bot connectors` works before Slack is set up."""
     reddit_user = _get(env, "REDDIT_USERNAME")
@@ -438,7 +446,7 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
         ),
         google=GoogleSettings(
             api_url=_http_url(env, "GOOGLE_API_URL", GoogleSettings.api_url) or GoogleSettings.api_url,
-            token_url=_http_url(env, "GOOGLE_TOKEN_URL", GoogleSettings.token_url) or GoogleSettings.token_url,
+            token_url=_google_token_url(env),
             client_id=_get(env, "GOOGLE_CLIENT_ID"),
             client_secret=_secret(env, "GOOGLE_CLIENT_SECRET"),
             refresh_token=_secret(env, "GOOGLE_REFRESH_TOKEN"),

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 NAME = "google"
 PLATFORM = "Google"
 PAGE_SIZE = 50  # the documented maximum of reviews.list
-BACKFILL = timedelta(days=7)  # first poll of a location: its unanswered reviews of the last week
+FIRST_POLL_LIMIT = 20  # first poll of a location: its newest unanswered reviews, whatever their age
 TOKEN_MARGIN = timedelta(seconds=60)  # renew the access token this long before Google says it expires
 RATING_ONLY = "(rating only, no text)"
 ANONYMOUS = "Google user"
@@ -268,16 +268,26 @@ class GoogleConnector(PlatformConnector):
 
     # -- polling ---------------------------------------------------------------------------------
     def _new_reviews(self, location: str, mark: Mark | None) -> tuple[list[tuple[int, dict[str, Any]]], Mark]:
-        """Reviews updated since `mark` (all pages, until past it), and the mark to keep."""
-        floor = None if mark is not None else int((self._clock.now() - BACKFILL).timestamp()) * NANOS
+        """Reviews updated since `mark` (all pages, until past it), and the mark to keep.
+
+        Without a mark (the location's first poll) only the first page is read, and only its newest
+        unanswered reviews are taken: the team sees what still waits for an answer, not years of history.
+        """
         kept = Mark(mark.at, set(mark.names)) if mark is not None else Mark(None, set())
         fresh: list[tuple[int, dict[str, Any]]] = []
-        for review in self._pages(location):
+        for index, review in enumerate(self._pages(location)):
+            if mark is None and index >= PAGE_SIZE:
+                break
             instant = _instant(review.get("updateTime"))
             if instant is None or not isinstance(review.get("name"), str):
                 logger.warning("google: skipping a review of %s without a name or updateTime", location)
                 continue
-            if (mark is not None and instant < mark.instant) or (floor is not None and instant < floor):
+            if mark is None:
+                if "reviewReply" not in review and len(fresh) < FIRST_POLL_LIMIT:
+                    fresh.append((instant, review))
+                kept.advance(review, instant)
+                continue
+            if instant < mark.instant:
                 kept.advance(review, instant)
                 break  # newest first: everything further on is older still
             if mark is None or not mark.saw(review, instant):

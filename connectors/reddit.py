@@ -53,7 +53,7 @@ LISTINGS = ("new", "comments")  # posts, comments
 PAGE_SIZE = 100  # Reddit's maximum
 MAX_PAGES = 10  # Reddit's listings end after about 1,000 items anyway
 OVERLAP = 600.0  # seconds re-read behind the newest item seen: listings can show an item a little late
-FIRST_LOOKBACK = timedelta(hours=24)  # a first poll (no cursor) brings in the last day's matches only
+FIRST_POLL_LIMIT = 20  # a first poll (no cursor) brings in the newest matches of each listing, whatever their age
 WATCH_LIMIT = 100  # newest matches re-checked for edits/deletions: one /api/info call (100 ids at most)
 TOKEN_MARGIN = 60.0  # renew the token this many seconds before Reddit says it expires
 POLL_RESERVE = 5  # polling stops this many requests short of the window's end, leaving them for replies
@@ -136,9 +136,10 @@ class Cursor:
     since: dict[str, float] = field(default_factory=dict)
     seen: dict[str, dict[str, float]] = field(default_factory=dict)  # listing -> {fullname: created}
     watch: dict[str, list[float]] = field(default_factory=dict)  # fullname -> [created, edited]
+    first: bool = False  # no cursor yet: read one page and take only the newest matches
 
     @classmethod
-    def load(cls, text: str | None, *, first_since: float) -> Cursor:
+    def load(cls, text: str | None) -> Cursor:
         cursor = cls()
         if text:
             try:
@@ -150,10 +151,11 @@ class Cursor:
                 cursor.watch = {str(k): [float(v[0]), float(v[1])] for k, v in raw.get("watch", {}).items()}
                 return cursor
             except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-                logger.warning("reddit: the stored poll cursor is unreadable; starting again from the last day")
+                logger.warning("reddit: the stored poll cursor is unreadable; starting again from the newest posts")
                 cursor = cls()
+        cursor.first = True
         for listing in LISTINGS:
-            cursor.since[listing], cursor.seen[listing] = first_since, {}
+            cursor.since[listing], cursor.seen[listing] = 0.0, {}
         return cursor
 
     def dump(self) -> str:
@@ -271,7 +273,7 @@ class RedditConnector(PlatformConnector):
 
     # -- polling -----------------------------------------------------------------------------------
     def poll(self, cursor: str | None) -> PollResult:
-        state = Cursor.load(cursor, first_since=self._wall() - FIRST_LOOKBACK.total_seconds())
+        state = Cursor.load(cursor)
         fresh: list[Thing] = []
         for listing in LISTINGS:
             fresh += self._read_listing(listing, state)
@@ -305,13 +307,15 @@ class RedditConnector(PlatformConnector):
             things = [t for t in map(parse_thing, data["children"]) if t is not None]
             read += [t for t in things if t.created >= since]
             after = data.get("after") if isinstance(data.get("after"), str) else None
-            if not after or not things or things[-1].created < since:
+            if state.first or not after or not things or things[-1].created < since:
                 break
         else:
             logger.warning("reddit: %s has more new items than Reddit lists (%d pages); older ones are out of "
                            "reach", path, MAX_PAGES)
         matches = [t for t in read if self._wanted(t)]
         new = [t for t in matches if t.fullname not in seen]
+        if state.first:  # turning the connector on must not flood the channel with a subreddit's history
+            new = sorted(new, key=lambda t: (t.created, t.fullname))[-FIRST_POLL_LIMIT:]
         newest = max((t.created for t in read), default=since)
         state.since[listing] = max(since, newest - OVERLAP)
         known = {**seen, **{t.fullname: t.created for t in matches}}

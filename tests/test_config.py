@@ -359,3 +359,13 @@ def test_platform_settings_report_what_is_missing():
     assert settings.platforms.reddit.subreddits == ("acme", "help")
     assert settings.platforms.google.missing() == ("GOOGLE_LOCATIONS",)
     assert "bearer_token=Secret('***')" in repr(settings) and "access_token=Secret('***')" in repr(settings)
+
+
+def test_google_token_endpoint_follows_an_overridden_api_url():
+    from bot.config import platform_settings
+
+    assert platform_settings({}).google.token_url == "https://oauth2.googleapis.com/token"
+    proxied = platform_settings({"GOOGLE_API_URL": "http://127.0.0.1:8111/"})
+    assert proxied.google.token_url == "http://127.0.0.1:8111/token"
+    explicit = platform_settings({"GOOGLE_API_URL": "http://127.0.0.1:8111", "GOOGLE_TOKEN_URL": "http://tok/t"})
+    assert explicit.google.token_url == "http://tok/t"

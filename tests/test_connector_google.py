@@ -193,13 +193,18 @@ def test_answered_reviews_never_open_cases(desk: Desk, google: FakeGoogle) -> No
 
 
 # -- first poll, paging and the cursor ------------------------------------------------------------
-def test_first_poll_brings_in_last_weeks_unanswered_reviews_only(
+def test_first_poll_brings_in_the_newest_unanswered_reviews_whatever_their_age(
         connector: GoogleConnector, google: FakeGoogle) -> None:
-    google.add("review_five_star", review_id="Old", at="2026-07-01T08:00:00Z")  # weeks before connecting
+    """What still waits for an answer shows up when the connector is turned on; history beyond that does not."""
+    for n in range(22):
+        google.add("review_five_star", review_id=f"Ancient{n:02d}", at=f"2025-01-{n + 1:02d}T08:00:00Z")
+    google.add("review_five_star", review_id="Old", at="2026-07-01T08:00:00Z")  # months before connecting
     google.add("review_one_star")
     google.add("review_answered")
     result = connector.poll(None)
-    assert [c.external_id for c in result.changes if isinstance(c, InboundMention)] == [JANE]
+    taken = [c.external_id for c in result.changes if isinstance(c, InboundMention)]
+    assert len(taken) == 20 and taken[-2:] == [f"{LOCATION}/reviews/Old", JANE]
+    assert f"{LOCATION}/reviews/Ancient00" not in taken and "answered" not in " ".join(taken).lower()
     again = connector.poll(result.cursor)
     assert again.changes == [] and again.cursor == result.cursor
 

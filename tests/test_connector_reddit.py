@@ -123,10 +123,16 @@ def test_keywords_match_whole_words_case_insensitively(text, hit):
     assert keyword_pattern([]).search("acme") is None
 
 
-def test_the_first_poll_only_brings_in_the_last_day(reddit, http):
-    reddit.add_post(title="Acme lost my bag last year", created=time.time() - 3 * 86400)
-    recent = reddit.add_post(title="Acme lost my bag today")
-    assert [m.external_id for m in mentions_of(make(reddit, http).poll(None).changes)] == [recent]
+def test_the_first_poll_brings_in_the_newest_matches_whatever_their_age(reddit, http):
+    """Turning the connector on shows what is being said now (even in a quiet subreddit), not its history."""
+    old = reddit.add_post(title="Acme lost my bag last year", created=time.time() - 300 * 86400)
+    posts = [reddit.add_post(title=f"Acme lost my bag, day {n}", created=time.time() - (30 - n) * 60)
+             for n in range(25)]
+    connector = make(reddit, http)
+    first = connector.poll(None)
+    assert [m.external_id for m in mentions_of(first.changes)] == posts[-20:]
+    assert old not in [m.external_id for m in mentions_of(first.changes)]
+    assert mentions_of(connector.poll(first.cursor).changes) == []  # the skipped history never arrives later
 
 
 def test_many_new_items_are_read_page_by_page_and_nothing_is_returned_twice(reddit, http):
