@@ -47,13 +47,24 @@ def _sla(yesterday: Attainment, week: Attainment) -> str:
     return f"{attainment(yesterday)}\n_7 days: {attainment(week)}_"
 
 
+OTHER_CLOCKS = {  # what missed its target, and what settled it since
+    "next_response": ("next response late", "answered"),
+    "resolution": ("resolution late", "closed"),
+    "offline": ("not resolved after moving to DM", "closed"),
+}
+
+
 def breach_text(breach: Breach, link_for: Link, tz: ZoneInfo) -> str:
     case = breach.case
     badge = PRIORITY_BADGES.get(case.priority, case.priority).split(" ")[0]
     owner = f"<@{case.owner_id}>" if case.owner_id else "unclaimed"
     due = breach.due.astimezone(tz)
-    outcome = (f"answered after {format_duration(breach.waited)}" if breach.answered
-               else f"*still unanswered* after {format_duration(breach.waited)}")
+    if breach.waited is not None:  # the first response
+        outcome = (f"answered after {format_duration(breach.waited)}" if breach.answered
+                   else f"*still unanswered* after {format_duration(breach.waited)}")
+    else:
+        what, done = OTHER_CLOCKS.get(breach.clock, (breach.clock, "settled"))
+        outcome = f"{what}, {done} since" if breach.answered else f"{what}, *still open*"
     return (f"{badge} {thread_link(link_for(case.channel, case.ts), f'Case #{case.case_id}')} · "
             f"{platform_label(case.platform)} · *{escape(case.customer)}* · {owner} · due {due:%H:%M}, {outcome}")
 

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from bot.models import Case, CaseStatus, DigestMarker, Mention, OutboxItem
+from bot.models import Case, CaseStatus, DigestMarker, Mention, OutboxItem, Reminder
 from bot.services import outbox
 from bot.services.queues import CaseLine, case_line, clip, oldest_open
 from bot.services.stats import (
@@ -33,6 +33,7 @@ from bot.services.stats import (
     sentiment_by_day,
     whole_days,
 )
+from bot import sla
 from bot.sla import SlaPolicy
 from bot.triage import PRIORITIES
 
@@ -58,12 +59,14 @@ class DayPoint:
 
 @dataclass(frozen=True)
 class Breach:
-    """A case whose first-response target ran out on the digest's day without an answer."""
+    """A target that ran out on the digest's day: a first response (from the case's timestamps), or a
+    next response, resolution or follow-through (from the breach reminders the sweep recorded)."""
 
     case: CaseLine
     due: datetime
-    waited: timedelta  # until the first response, or until now if there is none yet
+    waited: timedelta | None  # first response: until it came, or until now; None for the other clocks
     answered: bool
+    clock: str = sla.FIRST_RESPONSE
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,38 @@ def breaches(session: Session, *, start: datetime, end: datetime, now: datetime,
             answered = case.first_response_at is not None
             waited = (case.first_response_at if case.first_response_at is not None else now) - case.created_at
             found.append(Breach(case_line(case), due, waited, answered))
-    return sorted(found, key=lambda b: (b.due, b.case.case_id))
+    found += other_breaches(session, start=start, end=end, policy=policy)
+    return sorted(found, key=lambda b: (b.due, b.case.case_id, b.clock))
+
+
+def _limit(clock: str, case: Case, policy: SlaPolicy) -> timedelta:
+    if clock == sla.OFFLINE:
+        return policy.offline
+    targets = policy.targets(case.priority)
+    return targets.next_response if clock == sla.NEXT_RESPONSE else targets.resolution
+
+
+def other_breaches(session: Session, *, start: datetime, end: datetime, policy: SlaPolicy) -> list[Breach]:
+    """Next-response, resolution and follow-through targets that ran out in [start, end).
+
+    The sweep records a breach (or, if it only caught up later, an escalation) exactly once per clock
+    round, so those rows are the breaches; the due moment is recomputed from the round's start.
+    """
+    rows = session.execute(
+        select(Reminder, Case).join(Case, Case.id == Reminder.case_id).options(selectinload(Case.mentions))
+        .where(Reminder.clock.in_((sla.NEXT_RESPONSE, sla.RESOLUTION, sla.OFFLINE)),
+               Reminder.stage.in_((sla.BREACH, sla.ESCALATION, sla.DUE)),
+               Reminder.clock_start >= start - BREACH_LOOKBACK, Reminder.clock_start < end)
+    ).all()
+    found: dict[tuple[int, str, datetime], Breach] = {}
+    for reminder, case in rows:
+        due = policy.due(reminder.clock_start, _limit(reminder.clock, case, policy))
+        key = (case.id, reminder.clock, reminder.clock_start)
+        if start <= due < end and key not in found:
+            settled = (case.status != CaseStatus.OPEN if reminder.clock != sla.NEXT_RESPONSE
+                       else case.awaiting_reply_since != reminder.clock_start)
+            found[key] = Breach(case_line(case), due, None, settled, reminder.clock)
+    return list(found.values())
 
 
 def praise(session: Session, *, start: datetime, end: datetime, limit: int = PRAISE_LIMIT) -> list[Praise]:

@@ -140,3 +140,36 @@ def test_two_transactions_racing_for_the_same_day_queue_each_digest_once(session
     racer.join(10)
     assert results == [0]
     assert count(sessions, OutboxItem) == 2 and count(sessions, DigestMarker) == 2
+
+
+def test_breaches_of_the_other_clocks_come_from_the_sweeps_records(sessions, ids) -> None:
+    """Next-response and resolution breaches the sweep recorded on Monday are listed once each, with where they stand."""
+    from dataclasses import replace
+
+    from bot.digest_blocks import breach_text
+    from bot.models import Reminder
+
+    policy = replace(POLICY, normal=replace(POLICY.normal, resolution=timedelta(hours=4),
+                                            next_response=timedelta(hours=2)))
+    with db.session_scope(sessions) as s:
+        s.add_all([
+            # A (open): resolution due Mon 13:10 after 4 working hours; the breach and the later escalation
+            Reminder(case_id=ids["A"], clock="resolution", stage="breach", clock_start=local(23, 9, 10),
+                     sent_at=local(23, 13, 11)),
+            Reminder(case_id=ids["A"], clock="resolution", stage="escalation", clock_start=local(23, 9, 10),
+                     sent_at=local(23, 17, 11)),
+            # B (resolved since): the customer wrote again at 10:00; the next response was due at 12:00
+            Reminder(case_id=ids["B"], clock="next_response", stage="breach", clock_start=local(23, 10, 0),
+                     sent_at=local(23, 12, 1)),
+            # H: a resolution breach from the week before is not Monday's
+            Reminder(case_id=ids["H"], clock="resolution", stage="breach", clock_start=local(18, 10, 0),
+                     sent_at=local(18, 14, 1)),
+        ])
+    with sessions() as s:
+        found = digest.build(s, day=date(2026, 11, 23), now=TUESDAY, policy=policy, tz=TZ)
+    others = [(b.case.case_id, b.clock, b.due, b.answered) for b in found.breaches if b.clock != "first_response"]
+    assert others == [(ids["B"], "next_response", local(23, 12, 0), True),
+                      (ids["A"], "resolution", local(23, 13, 10), False)]
+    texts = [breach_text(b, lambda channel, ts: None, TZ) for b in found.breaches if b.clock != "first_response"]
+    assert "next response late, answered since" in texts[0] and "due 12:00" in texts[0]
+    assert "resolution late, *still open*" in texts[1] and "due 13:10" in texts[1]
