@@ -32,7 +32,8 @@ class IngestResult:
     new_case: bool
 
 
-def _existing(session: Session, mention: InboundMention) -> Mention | None:
+def _existing(session: Session, mention: Change) -> Mention | None:
+    """The stored post a new mention, an edit or a deletion is about (by its platform id), if we hold it."""
     return session.scalar(
         select(Mention).where(Mention.platform == mention.platform, Mention.external_id == mention.external_id)
     )
@@ -124,8 +125,7 @@ def ingest(
 def apply_edit(session: Session, *, change: MentionEdited, now: datetime) -> bool:
     """Replace an edited post's text (and the facts in `change.extra`, e.g. a review's new stars) and tell
     the thread; False when we do not hold it or nothing changed. A worse rating raises the case's priority."""
-    row = session.scalar(select(Mention).where(Mention.platform == change.platform,
-                                               Mention.external_id == change.external_id))
+    row = _existing(session, change)
     if row is None:
         return False
     extra = {**row.extra, **change.extra}
@@ -150,8 +150,7 @@ def apply_edit(session: Session, *, change: MentionEdited, now: datetime) -> boo
 
 def apply_deletion(session: Session, *, change: MentionDeleted, now: datetime) -> bool:
     """Note a deleted post in the thread; the case and its history stay. False if unknown or already noted."""
-    row = session.scalar(select(Mention).where(Mention.platform == change.platform,
-                                               Mention.external_id == change.external_id))
+    row = _existing(session, change)
     if row is None or row.deleted_at is not None:
         return False
     row.deleted_at = change.deleted_at
