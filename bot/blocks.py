@@ -101,6 +101,11 @@ def author_line(case: Case) -> str:
     return f"*{name}* ({handle})" if name else f"*{handle}*"
 
 
+def _customer(case: Case) -> str:
+    """What staff call the customer in notes and reminders: the first word of their name, else @handle (escaped)."""
+    return _escape(case.author_name.split()[0] if case.author_name else "@" + case.author_handle)
+
+
 def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": text}, "value": value}
 
@@ -185,7 +190,7 @@ def _mention_list(targets: list[str]) -> str:
 def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) -> str:
     """One line (plus the exact text, where something went to the customer) for the case thread."""
     who = f"<@{event.actor}>"
-    customer = case.author_name.split()[0] if case.author_name else "@" + case.author_handle
+    customer = _customer(case)
     d = event.detail or {}
     sent = _quote(event.text_sent or "")
     if d.get("note"):  # the platform connector's remark on a send, e.g. "the comment is now hidden"
@@ -193,7 +198,7 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
     match event.kind:
         case "mention_added":
             assert mention is not None
-            return (f":speech_balloon: *{_escape(customer)}* wrote again{link(mention.url, 'View post')}:\n"
+            return (f":speech_balloon: *{customer}* wrote again{link(mention.url, 'View post')}:\n"
                     f"{_quote(_escape(mention.text))}")
         case "mention_edited":
             now_text = _quote(_escape(mention.text if mention else ""))
@@ -201,26 +206,26 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             if "previous_stars" in d and mention is not None:  # a review's rating changed
                 rating = f"{stars(d['previous_stars'])} → {stars(mention.extra.get('stars'))}"
                 if mention.text == d.get("previous_text"):
-                    return f":pencil2: *{_escape(customer)}* changed their rating: {rating}\n{now_text}"
+                    return f":pencil2: *{customer}* changed their rating: {rating}\n{now_text}"
                 rating = f"\nRating: {rating}"
-            return (f":pencil2: *{_escape(customer)}* edited their post. Now:\n{now_text}\n"
+            return (f":pencil2: *{customer}* edited their post. Now:\n{now_text}\n"
                     f"Before:\n{_quote(_escape(d.get('previous_text', '')))}{rating}")
         case "mention_deleted":
-            return (f":wastebasket: *{_escape(customer)}*'s post was deleted on {platform_label(case.platform)}. "
+            return (f":wastebasket: *{customer}*'s post was deleted on {platform_label(case.platform)}. "
                     "The case and its history are kept here.")
         case "claimed":
             return f":raising_hand: {who} claimed this case."
         case "took_over":
             return f":raising_hand: {who} took this case over from <@{d.get('previous_owner')}>."
         case "replied":
-            return f":leftwards_arrow_with_hook: {who} replied publicly to {_escape(customer)}:\n{sent}"
+            return f":leftwards_arrow_with_hook: {who} replied publicly to {customer}:\n{sent}"
         case "moved_to_dm":
             return f":lock: {who} moved the conversation offline. Sent publicly:\n{sent}"
         case "private_unavailable":
-            return (f":information_source: No private message was sent to {_escape(customer)}: "
+            return (f":information_source: No private message was sent to {customer}: "
                     f"{_escape(d.get('reason', ''))}. Only the public message goes out.")
         case "private_message_sent":
-            return f":envelope: {who} sent {_escape(customer)} a private message:\n{sent}"
+            return f":envelope: {who} sent {customer} a private message:\n{sent}"
         case "send_failed":
             what = {"reply": "reply", "move_to_dm": "move-to-DM message",
                     "private_message": "private message", "closing": "closing reply"}.get(d.get("purpose", ""), "message")
@@ -228,7 +233,7 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
                     else " Click *Move to DM* to try again." if d.get("purpose") == "move_to_dm" else "")
             if d.get("private_withheld"):
                 keep += " The private message was held back too, so nothing reached the customer."
-            return (f":warning: {who}'s {what} to {_escape(customer)} was *not sent*: {d.get('error')}.{keep}\n"
+            return (f":warning: {who}'s {what} to {customer} was *not sent*: {d.get('error')}.{keep}\n"
                     f"{_quote(d.get('text', ''))}")
         case "escalated":
             targets = d.get("targets") or []
@@ -250,12 +255,12 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             return f":zzz: {who} snoozed reminders on this case for {d.get('minutes')} min, until {slack_date(until)}."
         case "follow_up_set":
             due = datetime.fromisoformat(d["due"])
-            return (f":calendar: {who} will follow up with {_escape(customer)} by {slack_date(due)} "
+            return (f":calendar: {who} will follow up with {customer} by {slack_date(due)} "
                     f"(in {sla.format_duration(timedelta(seconds=d.get('in_seconds', 0)))}).")
         case "follow_up_cleared":
             return f":calendar: {who} cleared the follow-up."
         case "closing_reply_sent":
-            return f":speech_balloon: {who} posted a public closing reply to {_escape(customer)}:\n{sent}"
+            return f":speech_balloon: {who} posted a public closing reply to {customer}:\n{sent}"
     return f"{who}: {event.kind}"
 
 
@@ -392,10 +397,6 @@ def _who(case: Case, targets: list[str]) -> str:
     if case.owner_id:
         return f"<@{case.owner_id}>"
     return _mention_list(targets) if targets else "Nobody owns this case and CARE_ESCALATE_TO is empty:"
-
-
-def _customer(case: Case) -> str:
-    return _escape(case.author_name.split()[0] if case.author_name else "@" + case.author_handle)
 
 
 def reminder_text(case: Case, facts: dict[str, Any]) -> str:
