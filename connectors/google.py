@@ -24,7 +24,7 @@ import httpx
 
 from bot.clock import Clock, SystemClock
 from bot.config import DEFAULT_CONTACT_ROUTE, GoogleSettings, PlatformSettings
-from bot.errors import AuthError, ConnectorError, PermanentError, TransientError
+from bot.errors import AuthError, ConnectorError, PermanentError
 from connectors.base import (
     Author,
     Change,
@@ -37,6 +37,7 @@ from connectors.base import (
     SendResult,
 )
 from connectors.http import call, json_body
+from connectors.oauth import read_grant
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ NAME = "google"
 PLATFORM = "Google"
 PAGE_SIZE = 50  # the documented maximum of reviews.list
 FIRST_POLL_LIMIT = 20  # first poll of a location: its newest unanswered reviews, whatever their age
+TOKEN_ENDPOINT = "Google's token endpoint"
 TOKEN_MARGIN = timedelta(seconds=60)  # renew the access token this long before Google says it expires
+DEFAULT_TOKEN_LIFETIME = timedelta(hours=1)  # when the answer has no expires_in
 RATING_ONLY = "(rating only, no text)"
 ANONYMOUS = "Google user"
 CONTACT_ROUTE = "by phone or through our website (both are listed on our Google profile)"
@@ -182,18 +185,11 @@ class AccessToken:
         form = {"grant_type": "refresh_token", "refresh_token": s.refresh_token, "client_id": s.client_id,
                 "client_secret": s.client_secret}
         try:
-            response = call(self._client, "POST", s.token_url, platform="Google's token endpoint", data=form)
+            response = call(self._client, "POST", s.token_url, platform=TOKEN_ENDPOINT, data=form)
         except (PermanentError, AuthError) as exc:  # 400 invalid_grant, 401 invalid_client
             raise AuthError(f"{exc}; check GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REFRESH_TOKEN") from exc
-        data = json_body(response, platform="Google's token endpoint")
-        token = data.get("access_token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or not token:
-            raise TransientError("Google's token endpoint answered without an access token")
-        try:
-            lifetime = timedelta(seconds=float(data.get("expires_in", 3600)))
-        except (TypeError, ValueError):
-            lifetime = timedelta(hours=1)
-        self._expires = self._clock.now() + max(lifetime - TOKEN_MARGIN, lifetime / 2)
+        _, token, self._expires = read_grant(response, platform=TOKEN_ENDPOINT, now=self._clock.now(),
+                                             default_lifetime=DEFAULT_TOKEN_LIFETIME, margin=TOKEN_MARGIN)
         return token
 
 

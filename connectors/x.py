@@ -47,6 +47,7 @@ from connectors.base import (
     SendResult,
 )
 from connectors.http import call, json_body, platform_error, retry_after_header
+from connectors.oauth import read_grant
 
 logger = logging.getLogger(__name__)
 
@@ -321,16 +322,9 @@ class UserTokens:
         auth = (str(s.client_id), str(s.client_secret)) if s.client_secret else None
         response = call(self._client, "POST", s.token_url, platform=TOKEN_ENDPOINT, classify=_token_refusal,
                         wait_seconds=lambda answer: rate_limit_wait(answer, time.time()), data=form, auth=auth)
-        body = json_body(response, platform=TOKEN_ENDPOINT)
-        access = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(access, str) or not access:
-            raise TransientError(f"{TOKEN_ENDPOINT} answered without an access token")
+        body, access, expires = read_grant(response, platform=TOKEN_ENDPOINT, now=self._clock.now(),
+                                           default_lifetime=DEFAULT_TOKEN_LIFETIME, margin=TOKEN_MARGIN)
         rotated = body.get("refresh_token")
-        try:
-            lifetime = timedelta(seconds=float(body.get("expires_in")))
-        except (TypeError, ValueError):
-            lifetime = DEFAULT_TOKEN_LIFETIME
-        expires = self._clock.now() + max(lifetime - TOKEN_MARGIN, lifetime / 2)
         # RFC 6749 §6: no new refresh token in the answer means the old one stays valid
         return _Grant(rotated if isinstance(rotated, str) and rotated else refresh_token, access, expires)
 
