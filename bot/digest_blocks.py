@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.blocks import PRIORITY_BADGES, link, platform_label
 from bot.blocks import _escape as escape
+from bot.blocks import link, platform_label
 from bot.services.digest import COMPARE_DAYS, Breach, Digest, Praise
 from bot.services.stats import Attainment, ResponseTimes
 from bot.sla import format_duration
@@ -15,13 +15,14 @@ from bot.stats_blocks import (
     Blocks,
     Link,
     attainment,
+    case_head,
+    case_link,
     case_text,
     day_label,
     duration,
     fields,
     sections,
     sentiment,
-    thread_link,
 )
 
 BREACHES_INLINE = 20  # in the digest itself; the rest follow in its thread
@@ -56,7 +57,6 @@ OTHER_CLOCKS = {  # what missed its target, and what settled it since
 
 def breach_text(breach: Breach, link_for: Link, tz: ZoneInfo) -> str:
     case = breach.case
-    badge = PRIORITY_BADGES.get(case.priority, case.priority).split(" ")[0]
     owner = f"<@{case.owner_id}>" if case.owner_id else "unclaimed"
     due = breach.due.astimezone(tz)
     if breach.waited is not None:  # the first response
@@ -65,15 +65,14 @@ def breach_text(breach: Breach, link_for: Link, tz: ZoneInfo) -> str:
     else:
         what, done = OTHER_CLOCKS.get(breach.clock, (breach.clock, "settled"))
         outcome = f"{what}, {done} since" if breach.answered else f"{what}, *still open*"
-    return (f"{badge} {thread_link(link_for(case.channel, case.ts), f'Case #{case.case_id}')} · "
-            f"{platform_label(case.platform)} · *{escape(case.customer)}* · {owner} · due {due:%H:%M}, {outcome}")
+    return f"{case_head(case, link_for)} · {owner} · due {due:%H:%M}, {outcome}"
 
 
 def praise_text(item: Praise, link_for: Link) -> str:
     case = item.case
     quote = "\n".join("> " + line for line in escape(item.text).splitlines() or [""])
     return (f"{quote}\n— *{escape(case.customer)}* on {platform_label(case.platform)}{link(item.post_url, 'View post')}"
-            f" · {thread_link(link_for(case.channel, case.ts), f'Case #{case.case_id}')}")
+            f" · {case_link(case, link_for)}")
 
 
 def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Message]:

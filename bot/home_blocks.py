@@ -10,24 +10,17 @@ from zoneinfo import ZoneInfo
 from bot.blocks import PRIORITY_BADGES
 from bot.services.queues import CaseLine
 from bot.services.stats import Stats
-from bot.stats_blocks import Blocks, Link, case_text, figure_fields, sections
+from bot.stats_blocks import Blocks, Link, figure_fields, listed, sections
 from bot.triage import PRIORITIES
 
 MINE_LIMIT = 15
 PER_PRIORITY_LIMIT = 10  # keeps the tab far below Slack's 100 blocks, however long the queue
 
 
-def _listed(lines: Sequence[CaseLine], limit: int, link: Link, now: datetime) -> list[str]:
-    shown = [case_text(line, link, now) for line in lines[:limit]]
-    if len(lines) > limit:
-        shown.append(f"…and {len(lines) - limit} more.")
-    return shown
-
-
 def home_view(*, mine: Sequence[CaseLine], unclaimed: Sequence[CaseLine], today: Stats, link: Link,
               now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     blocks: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Care desk"}}]
-    blocks += sections(_listed(mine, MINE_LIMIT, link, now) or ["Nothing claimed by you is open. :tada:"],
+    blocks += sections(listed(mine, MINE_LIMIT, link, now) or ["Nothing claimed by you is open. :tada:"],
                        title=f"Your open cases ({len(mine)})")
     blocks.append({"type": "divider"})
     blocks += sections([] if unclaimed else ["Nobody is waiting for a claim. :tada:"],
@@ -35,7 +28,7 @@ def home_view(*, mine: Sequence[CaseLine], unclaimed: Sequence[CaseLine], today:
     for priority in PRIORITIES:
         group = [line for line in unclaimed if line.priority == priority]
         if group:
-            blocks += sections(_listed(group, PER_PRIORITY_LIMIT, link, now),
+            blocks += sections(listed(group, PER_PRIORITY_LIMIT, link, now),
                                title=f"{PRIORITY_BADGES[priority]} ({len(group)})")
     blocks += [
         {"type": "divider"},

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.blocks import PRIORITY_BADGES, platform_label
+from bot.blocks import PRIORITY_BADGES, SECTION_LIMIT, Blocks, platform_label
 from bot.blocks import _escape as escape
 from bot.services.queues import CaseLine
 from bot.services.stats import (
@@ -24,9 +24,7 @@ from bot.services.stats import (
 )
 from bot.sla import format_duration
 
-Blocks = list[dict[str, Any]]
 Link = Callable[[str, str | None], str | None]  # (channel, ts) -> the thread's URL
-SECTION_LIMIT = 2900
 
 PERIOD_TITLES = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days"}
 PREVIOUS = {"today": "yesterday", "7d": "the 7 days before", "30d": "the 30 days before"}
@@ -73,14 +71,29 @@ def thread_link(url: str | None, label: str) -> str:
     return f"<{url}|{label}>" if url else label
 
 
-def case_text(line: CaseLine, link: Link, now: datetime, *, owner: bool = False) -> str:
+def case_link(line: CaseLine, link: Link) -> str:
+    return thread_link(link(line.channel, line.ts), f"Case #{line.case_id}")
+
+
+def case_head(line: CaseLine, link: Link) -> str:
+    """How a case starts its line in every list: priority emoji, linked number, platform, customer."""
     badge = PRIORITY_BADGES.get(line.priority, line.priority).split(" ")[0]
+    return f"{badge} {case_link(line, link)} · {platform_label(line.platform)} · *{escape(line.customer)}*"
+
+
+def case_text(line: CaseLine, link: Link, now: datetime, *, owner: bool = False) -> str:
     age = format_duration(now - line.created_at)
     waiting = f"open {age}" if line.first_response_at else f"*unanswered* {age}"
     who = f" · <@{line.owner_id}>" if owner and line.owner_id else " · unclaimed" if owner else ""
-    return (f"{badge} {thread_link(link(line.channel, line.ts), f'Case #{line.case_id}')} · "
-            f"{platform_label(line.platform)} · *{escape(line.customer)}*{who} · {waiting}\n"
-            f"      _{escape(line.excerpt)}_")
+    return f"{case_head(line, link)}{who} · {waiting}\n      _{escape(line.excerpt)}_"
+
+
+def listed(lines: Sequence[CaseLine], limit: int, link: Link, now: datetime) -> list[str]:
+    """The first `limit` cases as lines, and how many more there are."""
+    shown = [case_text(line, link, now) for line in lines[:limit]]
+    if len(lines) > limit:
+        shown.append(f"…and {len(lines) - limit} more.")
+    return shown
 
 
 def sections(lines: Sequence[str], *, title: str | None = None) -> Blocks:
@@ -162,8 +175,5 @@ def mine_message(lines: Sequence[CaseLine], *, link: Link, now: datetime) -> tup
     if not lines:
         text = "You have no open cases. :tada: Claim one from the care channel or the Home tab."
         return text, [_section(text)]
-    shown = [case_text(line, link, now) for line in lines[:MINE_LIMIT]]
-    if len(lines) > MINE_LIMIT:
-        shown.append(f"…and {len(lines) - MINE_LIMIT} more.")
     title = f"Your open cases ({len(lines)})"
-    return title, sections(shown, title=title)
+    return title, sections(listed(lines, MINE_LIMIT, link, now), title=title)
