@@ -278,15 +278,13 @@ class GoogleConnector(PlatformConnector):
             if instant is None or not isinstance(review.get("name"), str):
                 logger.warning("google: skipping a review of %s without a name or updateTime", location)
                 continue
+            if mark is not None and instant < mark.instant:
+                break  # newest first: everything further on is older still (and `kept` is already past it)
             if mark is None:
-                if "reviewReply" not in review and len(fresh) < FIRST_POLL_LIMIT:
-                    fresh.append((instant, review))
-                kept.advance(review, instant)
-                continue
-            if instant < mark.instant:
-                kept.advance(review, instant)
-                break  # newest first: everything further on is older still
-            if mark is None or not mark.saw(review, instant):
+                wanted = "reviewReply" not in review and len(fresh) < FIRST_POLL_LIMIT
+            else:
+                wanted = not mark.saw(review, instant)
+            if wanted:
                 fresh.append((instant, review))
             kept.advance(review, instant)
         return fresh, kept
