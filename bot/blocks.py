@@ -78,7 +78,7 @@ def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
     return "\n".join("> " + line for line in _clip(text).splitlines() or [""])
 
 
@@ -90,20 +90,20 @@ def link(url: str | None, label: str) -> str:
     return f" · <{url}|{label}>" if url and _SAFE_URL.match(url) else ""
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Slack mrkdwn control characters, so a customer's post cannot ping @channel or fake a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def author_line(case: Case) -> str:
-    name = _escape(case.author_name) if case.author_name else None
-    handle = "@" + _escape(case.author_handle)
+    name = escape(case.author_name) if case.author_name else None
+    handle = "@" + escape(case.author_handle)
     return f"*{name}* ({handle})" if name else f"*{handle}*"
 
 
 def _customer(case: Case) -> str:
     """What staff call the customer in notes and reminders: the first word of their name, else @handle (escaped)."""
-    return _escape(case.author_name.split()[0] if case.author_name else "@" + case.author_handle)
+    return escape(case.author_name.split()[0] if case.author_name else "@" + case.author_handle)
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
     headline = f"{platform_label(case.platform)} · {author_line(case)}{star_text}{post_link}"
     more = len(case.mentions) - 1
     state = " _(deleted on the platform)_" if first.deleted_at else " _(edited)_" if first.edited_at else ""
-    body = _quote(_escape(first.text)) + state + (f"\n_+{more} more in thread_" if more else "")
+    body = quote(escape(first.text)) + state + (f"\n_+{more} more in thread_" if more else "")
     facts = (f"*Priority:* {PRIORITY_BADGES.get(case.priority, case.priority)} · "
              f"*Sentiment:* {sentiment_label(latest.sentiment)} · Case #{case.id}")
     blocks: Blocks = [
@@ -192,16 +192,16 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
     who = f"<@{event.actor}>"
     customer = _customer(case)
     d = event.detail or {}
-    sent = _quote(event.text_sent or "")
+    sent = quote(event.text_sent or "")
     if d.get("note"):  # the platform connector's remark on a send, e.g. "the comment is now hidden"
-        sent += f"\n_{_escape(str(d['note']))}_"
+        sent += f"\n_{escape(str(d['note']))}_"
     match event.kind:
         case "mention_added":
             assert mention is not None
             return (f":speech_balloon: *{customer}* wrote again{link(mention.url, 'View post')}:\n"
-                    f"{_quote(_escape(mention.text))}")
+                    f"{quote(escape(mention.text))}")
         case "mention_edited":
-            now_text = _quote(_escape(mention.text if mention else ""))
+            now_text = quote(escape(mention.text if mention else ""))
             rating = ""
             if "previous_stars" in d and mention is not None:  # a review's rating changed
                 rating = f"{stars(d['previous_stars'])} → {stars(mention.extra.get('stars'))}"
@@ -209,7 +209,7 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
                     return f":pencil2: *{customer}* changed their rating: {rating}\n{now_text}"
                 rating = f"\nRating: {rating}"
             return (f":pencil2: *{customer}* edited their post. Now:\n{now_text}\n"
-                    f"Before:\n{_quote(_escape(d.get('previous_text', '')))}{rating}")
+                    f"Before:\n{quote(escape(d.get('previous_text', '')))}{rating}")
         case "mention_deleted":
             return (f":wastebasket: *{customer}*'s post was deleted on {platform_label(case.platform)}. "
                     "The case and its history are kept here.")
@@ -223,7 +223,7 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             return f":lock: {who} moved the conversation offline. Sent publicly:\n{sent}"
         case "private_unavailable":
             return (f":information_source: No private message was sent to {customer}: "
-                    f"{_escape(d.get('reason', ''))}. Only the public message goes out.")
+                    f"{escape(d.get('reason', ''))}. Only the public message goes out.")
         case "private_message_sent":
             return f":envelope: {who} sent {customer} a private message:\n{sent}"
         case "send_failed":
@@ -234,16 +234,16 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             if d.get("private_withheld"):
                 keep += " The private message was held back too, so nothing reached the customer."
             return (f":warning: {who}'s {what} to {customer} was *not sent*: {d.get('error')}.{keep}\n"
-                    f"{_quote(d.get('text', ''))}")
+                    f"{quote(d.get('text', ''))}")
         case "escalated":
             targets = d.get("targets") or []
             to = _mention_list(targets) if targets else "nobody is set in CARE_ESCALATE_TO, so please flag it yourselves"
             return f":rotating_light: {who} escalated this case (now urgent): {to}"
         case "ignored":
-            extra = f": {_escape(d['comment'])}" if d.get("comment") else ""
+            extra = f": {escape(d['comment'])}" if d.get("comment") else ""
             return f":see_no_evil: {who} ignored this case: *{IGNORE_REASONS.get(d.get('reason'), d.get('reason'))}*{extra}. Nothing was sent to the customer."
         case "resolved":
-            extra = f": {_escape(d['comment'])}" if d.get("comment") else ""
+            extra = f": {escape(d['comment'])}" if d.get("comment") else ""
             return f":white_check_mark: {who} resolved this case: *{OUTCOMES.get(d.get('outcome'), d.get('outcome'))}*{extra}."
         case "reopened":
             return f":arrows_counterclockwise: {who} reopened this case."
@@ -293,7 +293,7 @@ def _modal(callback_id: str, title: str, blocks: Blocks, *, submit: str, metadat
 def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, warning: str | None) -> dict[str, Any]:
     customer = case.author_name or "@" + case.author_handle
     blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn",
-                       "text": f"*{_escape(customer)}* wrote:\n{_quote(_escape(case.latest_mention.text))}"}}]
+                       "text": f"*{escape(customer)}* wrote:\n{quote(escape(case.latest_mention.text))}"}}]
     if warning:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {warning}"}]})
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": REPLY_INPUT, "multiline": True,
@@ -439,7 +439,7 @@ def _thread_link(url: str | None) -> str:
 
 
 def _case_title(case: Case) -> str:
-    who = _escape(case.author_name) if case.author_name else "@" + _escape(case.author_handle)
+    who = escape(case.author_name) if case.author_name else "@" + escape(case.author_handle)
     return f"case #{case.id} ({platform_label(case.platform)} · {who})"
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from bot.blocks import _escape as escape
-from bot.blocks import link, platform_label
+from bot.blocks import escape, link, platform_label, quote
 from bot.services.digest import COMPARE_DAYS, Breach, Digest, Praise
 from bot.services.stats import Attainment, ResponseTimes
 from bot.sla import format_duration
@@ -70,8 +69,7 @@ def breach_text(breach: Breach, link_for: Link, tz: ZoneInfo) -> str:
 
 def praise_text(item: Praise, link_for: Link) -> str:
     case = item.case
-    quote = "\n".join("> " + line for line in escape(item.text).splitlines() or [""])
-    return (f"{quote}\n— *{escape(case.customer)}* on {platform_label(case.platform)}{link(item.post_url, 'View post')}"
+    return (f"{quote(escape(item.text))}\n— *{escape(case.customer)}* on {platform_label(case.platform)}{link(item.post_url, 'View post')}"
             f" · {case_link(case, link_for)}")
 
 

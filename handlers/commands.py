@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot import stats_blocks
-from bot.blocks import _escape as escape
+from bot.blocks import escape
 from bot.runtime import Runtime
 from bot.services import digest, queues, stats
 from bot.stats_blocks import Blocks
