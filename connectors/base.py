@@ -12,6 +12,9 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Visibility = Literal["public", "private"]
+# A connector's first poll (no cursor yet) brings in only the newest matches, whatever their age: the team sees
+# what is waiting, and turning a connector on does not flood the channel with a platform's history.
+FIRST_POLL_LIMIT = 20
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import DEFAULT_CONTACT_ROUTE, GoogleSettings, PlatformSettings
 from bot.errors import AuthError, ConnectorError, PermanentError
 from connectors.base import (
+    FIRST_POLL_LIMIT,
     Author,
     Change,
     InboundMention,
@@ -44,7 +45,6 @@ logger = logging.getLogger(__name__)
 NAME = "google"
 PLATFORM = "Google"
 PAGE_SIZE = 50  # the documented maximum of reviews.list
-FIRST_POLL_LIMIT = 20  # first poll of a location: its newest unanswered reviews, whatever their age
 TOKEN_ENDPOINT = "Google's token endpoint"
 TOKEN_MARGIN = timedelta(seconds=60)  # renew the access token this long before Google says it expires
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=1)  # when the answer has no expires_in

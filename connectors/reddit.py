@@ -29,6 +29,7 @@ from bot import __version__
 from bot.config import PlatformSettings, RedditSettings
 from bot.errors import AuthError, PermanentError, RateLimited, TransientError
 from connectors.base import (
+    FIRST_POLL_LIMIT,
     Author,
     Change,
     InboundMention,
@@ -53,7 +54,6 @@ LISTINGS = ("new", "comments")  # posts, comments
 PAGE_SIZE = 100  # Reddit's maximum
 MAX_PAGES = 10  # Reddit's listings end after about 1,000 items anyway
 OVERLAP = 600.0  # seconds re-read behind the newest item seen: listings can show an item a little late
-FIRST_POLL_LIMIT = 20  # a first poll (no cursor) brings in the newest matches of each listing, whatever their age
 WATCH_LIMIT = 100  # newest matches re-checked for edits/deletions: one /api/info call (100 ids at most)
 TOKEN_MARGIN = 60.0  # renew the token this many seconds before Reddit says it expires
 POLL_RESERVE = 5  # polling stops this many requests short of the window's end, leaving them for replies

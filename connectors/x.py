@@ -37,6 +37,7 @@ from bot.db import SessionFactory, session_scope
 from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
 from bot.models import ConnectorCredential
 from connectors.base import (
+    FIRST_POLL_LIMIT,
     Author,
     Change,
     InboundMention,
@@ -54,7 +55,6 @@ logger = logging.getLogger(__name__)
 NAME = "x"
 LABEL = "X"
 PAGE_SIZE = 100  # the most X returns per page
-FIRST_POLL_MENTIONS = 20  # no cursor yet: the newest few, so the team sees what is waiting, not a backlog
 MAX_PAGES = 8  # X serves only the 800 most recent mentions (8 pages of 100); past that it returns nothing
 TWEET_FIELDS = ("author_id,conversation_id,created_at,edit_history_tweet_ids,in_reply_to_user_id,"
                 "note_tweet,referenced_tweets")
@@ -367,7 +367,7 @@ class XConnector(PlatformConnector):
             logger.warning("X: ignoring an unreadable cursor %r; starting from the newest mentions", cursor)
             cursor = None
         params: dict[str, Any] = {"expansions": "author_id", "tweet.fields": TWEET_FIELDS, "user.fields": USER_FIELDS,
-                                  "max_results": PAGE_SIZE if cursor else FIRST_POLL_MENTIONS}
+                                  "max_results": PAGE_SIZE if cursor else FIRST_POLL_LIMIT}
         if cursor:
             params["since_id"] = cursor
         pages: list[dict[str, Any]] = []

@@ -129,7 +129,7 @@ def test_a_documented_mentions_page_becomes_cases_in_slack(rt, slack, fake_x):
     assert {"created_at", "conversation_id", "edit_history_tweet_ids", "author_id"} <= set(
         request.query["tweet.fields"].split(","))
     assert "username" in request.query["user.fields"].split(",")
-    assert "since_id" not in request.query and request.query["max_results"] == str(x.FIRST_POLL_MENTIONS)
+    assert "since_id" not in request.query and request.query["max_results"] == str(x.FIRST_POLL_LIMIT)
 
 
 def test_the_post_spellings_of_x_s_newer_spec_are_read_too():
