@@ -88,7 +88,7 @@ class Poller:
             self._failed(held, wait=max(timedelta(seconds=exc.retry_after), interval), error=str(exc))
             return None
         except TransientError as exc:
-            self._failed(held, wait=min(MAX_BACKOFF, interval * 2 ** min(held.failures, 10)), error=str(exc))
+            self._failed(held, wait=_backoff(interval, held.failures), error=str(exc))
             return None
         except (AuthError, PermanentError) as exc:
             logger.error("%s polling refused: %s", name, exc)
@@ -96,8 +96,7 @@ class Poller:
             return None
         except Exception as exc:
             logger.exception("%s poll failed unexpectedly", name)
-            self._failed(held, wait=min(MAX_BACKOFF, interval * 2 ** min(held.failures, 10)),
-                         error=f"unexpected {type(exc).__name__}")
+            self._failed(held, wait=_backoff(interval, held.failures), error=f"unexpected {type(exc).__name__}")
             return None
         done = self._clock.now()
         try:
@@ -122,6 +121,11 @@ class Poller:
         with self._unit() as session:
             polls.failed(session, held, next_poll_at=retry_at, error=error)
         self._not_before[held.connector] = retry_at
+
+
+def _backoff(interval: timedelta, failures: int) -> timedelta:
+    """After a temporary failure: the interval, doubled per failure in a row, at most MAX_BACKOFF."""
+    return min(MAX_BACKOFF, interval * 2 ** min(failures, 10))
 
 
 class _LeaseLost(Exception):
