@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import time, timedelta
 from pathlib import Path
+from typing import overload
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -231,7 +232,16 @@ def _require(env: Mapping[str, str], name: str, what: str) -> str:
     return value
 
 
+@overload
+def _http_url(env: Mapping[str, str], name: str, default: str) -> str: ...
+
+
+@overload
+def _http_url(env: Mapping[str, str], name: str, default: None) -> str | None: ...
+
+
 def _http_url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    """`name` if set (it must be an http(s) URL), else `default`."""
     value = _get(env, name)
     if value is None:
         return default
@@ -386,7 +396,7 @@ def _sla_policy(env: Mapping[str, str], tz: ZoneInfo) -> SlaPolicy:
 
 def _x_settings(env: Mapping[str, str]) -> XSettings:
     """X's settings; the token endpoint defaults to the one beside X_API_URL, so one stand-in serves both."""
-    api_url = _http_url(env, "X_API_URL", XSettings.api_url) or XSettings.api_url
+    api_url = _http_url(env, "X_API_URL", XSettings.api_url)
     client_id, client_secret = _get(env, "X_CLIENT_ID"), _secret(env, "X_CLIENT_SECRET")
     refresh_token = _secret(env, "X_REFRESH_TOKEN")
     if (refresh_token or client_secret) and not client_id:
@@ -406,7 +416,7 @@ def _x_settings(env: Mapping[str, str]) -> XSettings:
         client_id=client_id,
         client_secret=client_secret,
         refresh_token=refresh_token,
-        token_url=_http_url(env, "X_TOKEN_URL", api_url.rstrip("/") + "/2/oauth2/token") or XSettings.token_url,
+        token_url=_http_url(env, "X_TOKEN_URL", api_url.rstrip("/") + "/2/oauth2/token"),
     )
 
 
@@ -415,7 +425,7 @@ def _google_token_url(env: Mapping[str, str]) -> str:
     endpoint is looked for beside it, so a bot pointed away from Google never calls Google's own."""
     api_url = _get(env, "GOOGLE_API_URL")
     default = api_url.rstrip("/") + "/token" if api_url else GoogleSettings.token_url
-    return _http_url(env, "GOOGLE_TOKEN_URL", default) or default
+    return _http_url(env, "GOOGLE_TOKEN_URL", default)
 
 
 def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
@@ -424,7 +434,7 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
     return PlatformSettings(
         x=_x_settings(env),
         meta=MetaSettings(
-            graph_url=_http_url(env, "META_GRAPH_URL", MetaSettings.graph_url) or MetaSettings.graph_url,
+            graph_url=_http_url(env, "META_GRAPH_URL", MetaSettings.graph_url),
             app_secret=_secret(env, "META_APP_SECRET"),
             verify_token=_secret(env, "META_VERIFY_TOKEN"),
             page_id=_get(env, "META_PAGE_ID"),
@@ -433,8 +443,8 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
             hide_after_move=_flag(env, "META_HIDE_AFTER_MOVE"),
         ),
         reddit=RedditSettings(
-            api_url=_http_url(env, "REDDIT_API_URL", RedditSettings.api_url) or RedditSettings.api_url,
-            auth_url=_http_url(env, "REDDIT_AUTH_URL", RedditSettings.auth_url) or RedditSettings.auth_url,
+            api_url=_http_url(env, "REDDIT_API_URL", RedditSettings.api_url),
+            auth_url=_http_url(env, "REDDIT_AUTH_URL", RedditSettings.auth_url),
             client_id=_get(env, "REDDIT_CLIENT_ID"),
             client_secret=_secret(env, "REDDIT_CLIENT_SECRET"),
             username=reddit_user,
@@ -445,7 +455,7 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
             poll_seconds=_seconds(env, "REDDIT_POLL_SECONDS", RedditSettings.poll_seconds),
         ),
         google=GoogleSettings(
-            api_url=_http_url(env, "GOOGLE_API_URL", GoogleSettings.api_url) or GoogleSettings.api_url,
+            api_url=_http_url(env, "GOOGLE_API_URL", GoogleSettings.api_url),
             token_url=_google_token_url(env),
             client_id=_get(env, "GOOGLE_CLIENT_ID"),
             client_secret=_secret(env, "GOOGLE_CLIENT_SECRET"),
