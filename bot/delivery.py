@@ -200,8 +200,7 @@ class Deliverer:
         if item.kind == "post_parent":
             if parent_ts:
                 return {"ts": parent_ts, "already": True}
-            ts = self._find_previous_post(item, channel, thread_ts=None) or self._post(
-                item, channel=channel, text=text, blocks=message_blocks)
+            ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks)
             with session_scope(self._sessions) as session:
                 stored = session.get(Case, item.case_id)
                 if stored is not None and stored.slack_ts is None:
@@ -213,18 +212,24 @@ class Deliverer:
         if item.kind == "update_parent":
             self._call("chat_update", channel=channel, ts=parent_ts, text=text, blocks=message_blocks)
             return {"ts": parent_ts}
-        ts = self._find_previous_post(item, channel, thread_ts=parent_ts) or self._post(
-            item, channel=channel, text=text, blocks=message_blocks, thread_ts=parent_ts)
-        return {"ts": ts}
+        return {"ts": self._post_once(item, channel=channel, text=text, blocks=message_blocks, thread_ts=parent_ts)}
 
     def _direct_message(self, item: outbox.Leased) -> dict[str, Any]:
         """A DM to one user: open (or find) the conversation, then post, once."""
         payload = item.payload
-        opened = self._call("conversations_open", users=payload["user"])
-        channel = str(opened["channel"]["id"])
-        ts = self._find_previous_post(item, channel, thread_ts=None) or self._post(
-            item, channel=channel, text=payload["text"], blocks=payload.get("blocks"))
+        channel = self._open_dm(payload["user"])
+        ts = self._post_once(item, channel=channel, text=payload["text"], blocks=payload.get("blocks"))
         return {"channel": channel, "ts": ts}
+
+    def _open_dm(self, user: str) -> str:
+        """The DM channel with `user` (conversations.open finds it if it exists)."""
+        return str(self._call("conversations_open", users=user)["channel"]["id"])
+
+    def _post_once(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
+                   thread_ts: str | None = None, part: int = 0) -> str:
+        """Post, unless an earlier attempt's message is found already in Slack; the message's ts either way."""
+        return self._find_previous_post(item, channel, thread_ts=thread_ts, part=part) or self._post(
+            item, channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, part=part)
 
     def _post(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
               thread_ts: str | None = None, part: int = 0) -> str:
@@ -297,7 +302,7 @@ class Deliverer:
             raise SlackFailure("digest delivery needs the settings (time zone, SLA policy)", permanent=True)
         user, day = item.payload["user"], date.fromisoformat(item.payload["day"])
         progress = dict(item.progress)
-        channel = progress.get("channel") or str(self._call("conversations_open", users=user)["channel"]["id"])
+        channel = progress.get("channel") or self._open_dm(user)
         with session_scope(self._sessions) as session:
             report = digest.build(session, day=day, now=self._clock.now(), policy=settings.sla, tz=settings.timezone)
         messages = digest_blocks.digest_messages(report, link_for=self._thread_url, tz=settings.timezone)
@@ -305,8 +310,8 @@ class Deliverer:
             if part < progress.get("posted", 0):
                 continue
             thread_ts = progress["ts"] if part else None
-            ts = self._find_previous_post(item, channel, thread_ts=thread_ts, part=part) or self._post(
-                item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts, part=part)
+            ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts,
+                                 part=part)
             progress.update(channel=channel, posted=part + 1, **({} if part else {"ts": ts}))
             self._checkpoint(item, progress)
         if "file_id" not in progress:
