@@ -18,15 +18,20 @@ def _case_id(view: dict[str, Any]) -> int:
     return int(json.loads(view.get("private_metadata") or "{}")["case_id"])
 
 
+def _state(view: dict[str, Any], block: str, action: str) -> dict[str, Any]:
+    """What Slack sent for one input of the submitted modal ({} if it sent nothing)."""
+    return view.get("state", {}).get("values", {}).get(block, {}).get(action, {})
+
+
 def _value(view: dict[str, Any], block: str, action: str) -> str | None:
-    state = view.get("state", {}).get("values", {}).get(block, {}).get(action, {})
+    state = _state(view, block, action)
     if "selected_option" in state:
         return (state.get("selected_option") or {}).get("value")
     return state.get("value")
 
 
 def _selected(view: dict[str, Any], block: str, action: str) -> list[str]:
-    state = view.get("state", {}).get("values", {}).get(block, {}).get(action, {})
+    state = _state(view, block, action)
     return [option.get("value") for option in state.get("selected_options") or []]
 
 
@@ -107,11 +112,11 @@ def register(app: App, rt: Runtime) -> None:
         ack()
 
     def on_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        state = view.get("state", {}).get("values", {}).get(blocks.ASSIGNEE_BLOCK, {}).get(blocks.ASSIGNEE_INPUT, {})
+        new_owner = _state(view, blocks.ASSIGNEE_BLOCK, blocks.ASSIGNEE_INPUT).get("selected_user") or ""
         try:
             with rt.unit() as s:
                 cases.reassign(s, case_id=_case_id(view), user_id=body["user"]["id"], now=rt.now(),
-                               new_owner=state.get("selected_user") or "")
+                               new_owner=new_owner)
         except UserError as exc:
             ack(response_action="errors", errors={blocks.ASSIGNEE_BLOCK: str(exc)})
             return
