@@ -24,7 +24,14 @@ import httpx
 
 from bot.clock import as_utc
 from bot.config import MetaSettings, PlatformSettings
-from bot.errors import AuthError, BadPayload, ConnectorError, PermanentError, RateLimited, TransientError
+from bot.errors import (
+    AuthError,
+    BadPayload,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+)
 from connectors import http, signing
 from connectors.base import (
     Author,
