@@ -19,9 +19,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
-from bot.jobs import digest_tick
+from bot.jobs import digest_tick, sweep_tick
 from bot.runtime import Runtime
-from bot.services import reminders
 
 logger = logging.getLogger(__name__)
 
@@ -31,18 +30,6 @@ class PeriodicJob:
     id: str
     run: Callable[[Runtime], object]
     seconds: float
-
-
-def sweep_tick(rt: Runtime) -> list[reminders.Sent]:
-    """Queue the SLA, follow-through and follow-up reminders that are due now."""
-    workspace_url = rt.workspace_url()  # Slack is asked once per process, never inside the transaction
-    settings = rt.settings
-    with rt.unit() as session:
-        sent = reminders.sweep(session, policy=settings.sla, now=rt.now(), escalate_to=settings.care_escalate_to,
-                               managers=settings.managers, workspace_url=workspace_url)
-    for item in sent:
-        logger.info("reminder queued: case %s %s %s", item.case_id, item.clock, item.stage)
-    return sent
 
 
 def jobs(settings: Settings) -> list[PeriodicJob]:

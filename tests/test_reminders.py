@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from bot.jobs import sweep_tick
 from bot.models import OutboxItem, Reminder
-from bot.scheduler import sweep_tick
 from bot.services import outbox
 from tests.conftest import CHANNEL, make_env, post_webhook, webhook_body
 from tests.slack_requests import block_action, post_interaction, text_value
