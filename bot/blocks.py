@@ -101,6 +101,11 @@ def author_line(case: Case) -> str:
     return f"*{name}* ({handle})" if name else f"*{handle}*"
 
 
+def _name(case: Case) -> str:
+    """The customer's full name, else @handle (not escaped: also used in plain-text fallbacks)."""
+    return case.author_name or "@" + case.author_handle
+
+
 def _customer(case: Case) -> str:
     """What staff call the customer in notes and reminders: the first word of their name, else @handle (escaped)."""
     return escape(case.author_name.split()[0] if case.author_name else "@" + case.author_handle)
@@ -178,8 +183,7 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": status_line(case)}]},
         case_buttons(case),
     ]
-    who = case.author_name or "@" + case.author_handle
-    fallback = f"[{case.priority}] {platform_label(case.platform)} · {who}: {_clip(first.text, 200)}"
+    fallback = f"[{case.priority}] {platform_label(case.platform)} · {_name(case)}: {_clip(first.text, 200)}"
     return fallback, blocks
 
 
@@ -291,9 +295,8 @@ def _modal(callback_id: str, title: str, blocks: Blocks, *, submit: str, metadat
 
 
 def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, warning: str | None) -> dict[str, Any]:
-    customer = case.author_name or "@" + case.author_handle
     blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn",
-                       "text": f"*{escape(customer)}* wrote:\n{quote(escape(case.latest_mention.text))}"}}]
+                       "text": f"*{escape(_name(case))}* wrote:\n{quote(escape(case.latest_mention.text))}"}}]
     if warning:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {warning}"}]})
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": REPLY_INPUT, "multiline": True,
@@ -439,8 +442,7 @@ def _thread_link(url: str | None) -> str:
 
 
 def _case_title(case: Case) -> str:
-    who = escape(case.author_name) if case.author_name else "@" + escape(case.author_handle)
-    return f"case #{case.id} ({platform_label(case.platform)} · {who})"
+    return f"case #{case.id} ({platform_label(case.platform)} · {escape(_name(case))})"
 
 
 def escalation_dm(case: Case, clock: str, limit: timedelta, link_url: str | None) -> tuple[str, Blocks]:
