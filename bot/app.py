@@ -15,8 +15,8 @@ from bot import db
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import Deliverer
-from bot.polling import Poller
 from bot.links import WorkspaceLinks
+from bot.polling import Poller
 from bot.runtime import Runtime
 from connectors.base import PollingConnector
 from connectors.registry import build_connectors, make_http_client

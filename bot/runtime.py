@@ -22,8 +22,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, session_scope
 from bot.delivery import Deliverer
-from bot.polling import Poller
 from bot.links import WorkspaceLinks
+from bot.polling import Poller
 from bot.services import staff
 from connectors.base import Connector, LengthRule
 

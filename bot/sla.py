@@ -38,7 +38,7 @@ def parse_duration(text: str) -> timedelta:
 
 def format_duration(delta: timedelta) -> str:
     """A short human form for messages: `45s`, `12 min`, `3 h 05 min`, `2 d 4 h`."""
-    seconds = max(0, int(round(delta.total_seconds())))
+    seconds = max(0, round(delta.total_seconds()))
     if seconds < 60:
         return f"{seconds}s"
     minutes = seconds // 60

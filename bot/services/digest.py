@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from bot import sla
 from bot.models import Case, CaseStatus, DigestMarker, Mention, OutboxItem, Reminder
 from bot.services import outbox
 from bot.services.queues import CaseLine, case_line, clip, oldest_open
@@ -33,7 +34,6 @@ from bot.services.stats import (
     sentiment_by_day,
     whole_days,
 )
-from bot import sla
 from bot.sla import SlaPolicy
 from bot.triage import PRIORITIES
 
