@@ -21,6 +21,7 @@ from bot.connector_report import report
 from bot.models import Case, CaseEvent, Mention, OutboxItem
 from connectors import signing
 from tests.conftest import CHANNEL, make_env
+from tests.fakes import fixture_bytes
 from tests.fakes.meta import (
     APP_SECRET,
     IG_ACCOUNT_ID,
@@ -30,7 +31,6 @@ from tests.fakes.meta import (
     FakeGraph,
     deliver,
     fixture,
-    fixture_bytes,
     graph_error,
     usage_header,
 )

@@ -13,7 +13,8 @@ from bot.config import platform_settings
 from bot.connector_report import report
 from bot.models import Mention
 from tests.conftest import CHANNEL
-from tests.fakes.meta import IG_ACCOUNT_ID, PAGE_TOKEN, fixture, fixture_bytes, graph_error, usage_header
+from tests.fakes import fixture_bytes
+from tests.fakes.meta import IG_ACCOUNT_ID, PAGE_TOKEN, fixture, graph_error, usage_header
 from tests.test_connector_meta import desk, env, extra_env, graph, meta_env  # noqa: F401 - shared fixtures
 
 COMMENT_ID = "17890000000000001"

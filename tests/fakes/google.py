@@ -13,12 +13,11 @@ import copy
 import itertools
 import json
 import re
-from pathlib import Path
 from typing import Any
 
+from tests.fakes import platform_fixture
 from tests.platform_standin import PlatformStandIn, Recorded, Reply
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "google"
 LOCATION = "accounts/111/locations/222"
 CLIENT_ID = "1234567890-care.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-fake-client-secret"
@@ -29,7 +28,7 @@ _STAMP = re.compile(r"(.*?)(?:\.(\d+))?Z")
 
 
 def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return platform_fixture("google", name)
 
 
 def _order(stamp: str) -> str:

@@ -13,29 +13,20 @@ from __future__ import annotations
 import json
 import re
 import threading
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from connectors import signing
+from tests.fakes import platform_fixture as fixture
 from tests.platform_standin import PlatformStandIn, Recorded, Reply
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VERSION = "v21.0"
 PAGE_ID = "1029384756"
 IG_ACCOUNT_ID = "17841400000000001"
 PAGE_TOKEN = "EAAGtestpagetoken"
 APP_SECRET = "meta-app-secret"
 VERIFY_TOKEN = "meta-verify-token"
-
-
-def fixture(platform: str, name: str) -> Any:
-    return json.loads((FIXTURES / platform / f"{name}.json").read_text())
-
-
-def fixture_bytes(platform: str, name: str) -> bytes:
-    return (FIXTURES / platform / f"{name}.json").read_bytes()
 
 
 def graph_error(name: str, *, status: int = 400, headers: dict[str, str] | None = None) -> Reply:

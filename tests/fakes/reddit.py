@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import re
 import secrets
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
+from tests.fakes import platform_fixture
 from tests.platform_standin import PlatformStandIn, Recorded, Reply
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reddit"
 
 
 def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
+    return platform_fixture("reddit", name)
 
 
 def to36(number: int) -> str:

@@ -14,26 +14,24 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from tests.fakes import platform_fixture
 from tests.platform_standin import PlatformStandIn, Recorded, Reply
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "x"
 X_EPOCH_MS = 1288834974657
 MENTIONS_CAP = 800
 _ID = re.compile(r"[0-9]{1,19}")
 
 
 def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
+    return platform_fixture("x", name)
 
 
 def snowflake(at: datetime, sequence: int = 1) -> str:
