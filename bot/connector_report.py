@@ -10,11 +10,10 @@ from collections.abc import Callable
 
 import httpx
 
-from bot.clock import SystemClock
 from bot.config import PlatformSettings
 from bot.db import SessionFactory
 from bot.errors import ConnectorError
-from connectors.registry import SPECS, KeepsCredentials, make_http_client
+from connectors.registry import SPECS, make_http_client
 
 
 def report(platforms: PlatformSettings, *, check: bool, out: Callable[[str], None] = print,
@@ -34,9 +33,7 @@ def report(platforms: PlatformSettings, *, check: bool, out: Callable[[str], Non
             if missing:
                 out(f"{spec.label:<{width}}  disabled  (missing {', '.join(missing)})")
                 continue
-            connector = spec.build(platforms, client)
-            if sessions is not None and isinstance(connector, KeepsCredentials):
-                connector.use_database(sessions, SystemClock())
+            connector = spec.build(platforms, client, sessions=sessions)
             how = (f"polls every {getattr(connector, 'poll_seconds', 0):g}s" if spec.how == "polling"
                    else f"webhook at /webhooks/{spec.name}")
             line = f"{spec.label:<{width}}  enabled   ({how})"

@@ -38,9 +38,13 @@ class ConnectorSpec:
     missing: Callable[[PlatformSettings], tuple[str, ...]]
     factory: str  # "module:callable(platform_settings, client)", imported only when enabled
 
-    def build(self, platforms: PlatformSettings, client: httpx.Client) -> Connector:
+    def build(self, platforms: PlatformSettings, client: httpx.Client, *, sessions: SessionFactory | None = None,
+              clock: Clock | None = None) -> Connector:
+        """The connector; with `sessions`, one whose credentials rotate keeps them in the database."""
         module, _, attr = self.factory.partition(":")
         built: Connector = getattr(importlib.import_module(module), attr)(platforms, client)
+        if sessions is not None and isinstance(built, KeepsCredentials):
+            built.use_database(sessions, clock or SystemClock())
         return built
 
 
@@ -73,10 +77,6 @@ def partially_configured(platforms: PlatformSettings) -> list[tuple[ConnectorSpe
     return out
 
 
-def build_platform_connectors(platforms: PlatformSettings, client: httpx.Client) -> dict[str, Connector]:
-    return {spec.name: spec.build(platforms, client) for spec in SPECS if not spec.missing(platforms)}
-
-
 def build_connectors(settings: Settings, client: httpx.Client, *, sessions: SessionFactory | None = None,
                      clock: Clock | None = None) -> dict[str, Connector]:
     """Every enabled connector; with `sessions`, those whose credentials rotate keep them in the database."""
@@ -86,11 +86,8 @@ def build_connectors(settings: Settings, client: httpx.Client, *, sessions: Sess
     connectors["generic"] = GenericConnector(
         secret=settings.care_webhook_secret, reply_url=settings.care_generic_reply_url, client=client
     )
-    connectors.update(build_platform_connectors(settings.platforms, client))
-    if sessions is not None:
-        for connector in connectors.values():
-            if isinstance(connector, KeepsCredentials):
-                connector.use_database(sessions, clock or SystemClock())
+    connectors.update({spec.name: spec.build(settings.platforms, client, sessions=sessions, clock=clock)
+                       for spec in SPECS if not spec.missing(settings.platforms)})
     for spec, missing in partially_configured(settings.platforms):
         logger.warning("the %s connector is off: %s not set", spec.label, ", ".join(missing))
     return connectors
