@@ -256,7 +256,7 @@ def _http_url(env: Mapping[str, str], name: str, default: str | None) -> str | N
 
 def _slack_api_url(env: Mapping[str, str]) -> str:
     """slack_sdk joins method names onto this like a browser resolves links: keep the trailing slash."""
-    value = _http_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL) or DEFAULT_SLACK_API_URL
+    value = _http_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL)
     return value if value.endswith("/") else value + "/"
 
 
