@@ -68,6 +68,9 @@ def serve(settings: Settings) -> int:
         rt = build_runtime(settings)
     except (DBAPIError, ImportError) as exc:
         raise database_error(exc) from exc
+    if settings.clock_offset is not None:
+        logger.warning("CARE_TEST_CLOCK_OFFSET shifts this process's clock by %s: it is %s here now",
+                       settings.clock_offset, rt.now().astimezone(settings.timezone).isoformat(timespec="seconds"))
     try:
         identity = rt.links.identity()
         logger.info("connected to Slack as %s in team %s", identity.get("user"), identity.get("team"))

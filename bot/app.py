@@ -12,12 +12,13 @@ from slack_bolt.middleware.authorization import SingleTeamAuthorization
 from slack_sdk import WebClient
 
 from bot import db
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.links import WorkspaceLinks
 from bot.polling import Poller
 from bot.runtime import Runtime
+from bot.services import desk
 from connectors.base import PollingConnector
 from connectors.registry import build_connectors, make_http_client
 from handlers import register_all, tell_user
@@ -92,11 +93,14 @@ def build_runtime(
     **deliverer_options: Any,
 ) -> Runtime:
     """Wire the parts once. `serve`, the demo and the tests all go through here."""
-    clock = clock or SystemClock()
+    if clock is None:
+        clock = ShiftedClock(settings.clock_offset) if settings.clock_offset is not None else SystemClock()
     engine = db.make_engine(settings.database_url)
     if upgrade:
         db.upgrade(engine)
     sessions = db.make_session_factory(engine)
+    with db.session_scope(sessions) as session:
+        desk.record_start(session, now=clock.now())
     slack = slack or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
     http = http_client or make_http_client()
     connectors = build_connectors(settings, http, sessions=sessions, clock=clock)

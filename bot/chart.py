@@ -34,6 +34,7 @@ def render(points: Sequence[DayPoint], *, title: str) -> bytes:
 
     volume.bar(x, [p.new for p in points], color=BLUE, label="new cases")
     volume.set_ylabel("new cases")
+    volume.set_ylim(0, max([p.new for p in points] + [1]) * 1.15)  # never a zero-height axis around 0
     volume.yaxis.get_major_locator().set_params(integer=True)
     mood = volume.twinx()
     mood.plot(x, [math.nan if p.sentiment is None else p.sentiment for p in points], color=ORANGE, marker="o",

@@ -16,6 +16,21 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ShiftedClock:
+    """The wall clock moved by a fixed offset: the real `care-bot serve` living at a chosen moment.
+
+    Only tests use it (CARE_TEST_CLOCK_OFFSET, refused unless Slack is a stand-in on this machine): they
+    start the whole app at 08:59:57 or across a daylight-saving change, and time still runs at its real
+    pace, so sockets, sleeps and timers behave exactly as in production.
+    """
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class ManualClock:
     """A clock that only moves when told to; thread-safe so workers can read it."""
 

@@ -182,6 +182,7 @@ class Settings:
     managers: tuple[str, ...] = ()
     digest_time: time = time(9, 0)
     platforms: PlatformSettings = field(default_factory=lambda: PlatformSettings())
+    clock_offset: timedelta | None = None  # tests only: see _clock_offset
 
     @property
     def socket_mode(self) -> bool:
@@ -467,6 +468,28 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
     )
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _clock_offset(env: Mapping[str, str], slack_api_url: str) -> timedelta | None:
+    """CARE_TEST_CLOCK_OFFSET: seconds added to the wall clock, so a test can run the real server at 08:59
+    or across a daylight-saving change. It can never shift a real desk's clock: it is refused unless
+    SLACK_API_URL is a Slack stand-in on this machine."""
+    text = _get(env, "CARE_TEST_CLOCK_OFFSET")
+    if text is None:
+        return None
+    if urlparse(slack_api_url).hostname not in _LOOPBACK_HOSTS:
+        raise ConfigError("CARE_TEST_CLOCK_OFFSET shifts the app's clock for tests and is refused unless "
+                          "SLACK_API_URL is a Slack stand-in on 127.0.0.1: unset it.")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not abs(seconds) < 100 * 365 * 86400:  # also rejects NaN and infinities
+        raise ConfigError(f"CARE_TEST_CLOCK_OFFSET must be a number of seconds, got {text!r}.")
+    return timedelta(seconds=seconds)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Settings:
     env = read_environment(environ, env_file)
 
@@ -509,11 +532,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got {log_level!r}.")
 
     timezone = _timezone(env)
+    slack_api_url = _slack_api_url(env)
     return Settings(
         slack_bot_token=Secret(bot_token),
         slack_signing_secret=Secret(signing_secret or ""),
         slack_app_token=Secret(app_token) if app_token else None,
-        slack_api_url=_slack_api_url(env),
+        slack_api_url=slack_api_url,
         care_channel=channel,
         care_escalate_to=escalate,
         database_url=database_url,
@@ -531,4 +555,5 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         managers=_user_ids(env, "CARE_MANAGERS"),
         digest_time=_clock_setting(env, "CARE_DIGEST_TIME", time(9, 0)),
         platforms=platform_settings(env),
+        clock_offset=_clock_offset(env, slack_api_url),
     )

@@ -314,7 +314,7 @@ class Deliverer:
                                  part=part)
             progress.update(channel=channel, posted=part + 1, **({} if part else {"ts": ts}))
             self._checkpoint(item, progress)
-        if "file_id" not in progress:
+        if "file_id" not in progress and not report.quiet:
             # matplotlib is imported by the worker that needs it, never by a listener
             from bot import chart
 

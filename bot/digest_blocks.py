@@ -4,10 +4,11 @@ message passes Slack's block and text limits)."""
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.blocks import escape, link, platform_label, quote
-from bot.services.digest import COMPARE_DAYS, Breach, Digest, Praise
+from bot.services.digest import COMPARE_DAYS, Breach, Digest, NotYet, Praise
 from bot.services.stats import Attainment, ResponseTimes
 from bot.sla import format_duration
 from bot.stats_blocks import (
@@ -73,7 +74,10 @@ def praise_text(item: Praise, link_for: Link) -> str:
             f" · {case_link(case, link_for)}")
 
 
-def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Message]:
+QUIET_DAY = "A quiet day: no new posts."
+
+
+def _figures_blocks(digest: Digest, inline: list[str], breaches: int, link_for: Link) -> Blocks:
     day = day_label(digest.day)
     y, w = digest.yesterday, digest.week
     new_avg, resolved_avg = w.new.total / COMPARE_DAYS, w.resolved.total / COMPARE_DAYS
@@ -86,17 +90,11 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
         ("Backlog at midnight", f"{backlog} · _7-day avg {digest.week_backlog:.1f}_"),
         ("Sentiment", f"{sentiment(digest.sentiment)} · _7 days {sentiment(digest.week_sentiment)}_"),
     ])
-    breach_lines = [breach_text(b, link_for, tz) for b in digest.breaches]
-    inline, rest = breach_lines[:BREACHES_INLINE], breach_lines[BREACHES_INLINE:]
-    if rest:
-        inline.append(f"…and {len(rest)} more in this message's thread.")
-    title = f"Care digest · {day}"
-    blocks: Blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": title}},
+    return [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{day} against the seven days before."}]},
         summary,
         {"type": "divider"},
-        *sections(inline or ["None. :tada:"], title=f"SLA breaches ({len(breach_lines)})"),
+        *sections(inline or ["None. :tada:"], title=f"SLA breaches ({breaches})"),
         *sections([case_text(c, link_for, digest.now, owner=True) for c in digest.oldest_open] or ["None open."],
                   title="Oldest open cases"),
         *sections([praise_text(p, link_for) for p in digest.praise] or ["No clear praise yesterday."],
@@ -104,8 +102,39 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
         {"type": "context", "elements": [{"type": "mrkdwn", "text":
             "The chart below shows daily volume and sentiment, and first-response times, over eight days."}]},
     ]
-    fallback = (f"{title}: {y.new.total} new, {y.resolved.total} resolved, {digest.backlog} open, "
-                f"SLA {attainment(y.sla)}, {len(breach_lines)} breaches")
+
+
+def _quiet_blocks(digest: Digest, inline: list[str], breaches: int, link_for: Link) -> Blocks:
+    """No new post all day: one plain line, then only what still needs someone (open cases, breaches)."""
+    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": QUIET_DAY}}]
+    if digest.backlog:
+        blocks += sections([case_text(c, link_for, digest.now, owner=True) for c in digest.oldest_open],
+                           title=_still_open(digest.backlog))
+    if inline:
+        blocks += sections(inline, title=f"SLA breaches ({breaches})")
+    return blocks
+
+
+def _still_open(backlog: int) -> str:
+    return f"{backlog} case{'' if backlog == 1 else 's'} still open at midnight."
+
+
+def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Message]:
+    day = day_label(digest.day)
+    y = digest.yesterday
+    breach_lines = [breach_text(b, link_for, tz) for b in digest.breaches]
+    inline, rest = breach_lines[:BREACHES_INLINE], breach_lines[BREACHES_INLINE:]
+    if rest:
+        inline.append(f"…and {len(rest)} more in this message's thread.")
+    title = f"Care digest · {day}"
+    header = {"type": "header", "text": {"type": "plain_text", "text": title}}
+    if digest.quiet:
+        blocks = [header, *_quiet_blocks(digest, inline, len(breach_lines), link_for)]
+        fallback = f"{title}: {QUIET_DAY}" + (f" {_still_open(digest.backlog)}" if digest.backlog else "")
+    else:
+        blocks = [header, *_figures_blocks(digest, inline, len(breach_lines), link_for)]
+        fallback = (f"{title}: {y.new.total} new, {y.resolved.total} resolved, {digest.backlog} open, "
+                    f"SLA {attainment(y.sla)}, {len(breach_lines)} breaches")
     messages: list[Message] = [(fallback, blocks)]
     for first in range(0, len(rest), BREACHES_PER_REPLY):
         chunk = rest[first:first + BREACHES_PER_REPLY]
@@ -113,6 +142,17 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
         heading = f"SLA breaches on {day}, continued ({start}–{start + len(chunk) - 1} of {len(breach_lines)})"
         messages.append((heading, sections(chunk, title=heading)))
     return messages
+
+
+def not_yet_text(not_yet: NotYet, *, tz: ZoneInfo, at: time) -> str:
+    """Why `/care digest` sends nothing: the desk did not run all of the day asked for."""
+    if not_yet.started is None or not_yet.first_day is None:
+        return "No digest yet: the desk has not received anything so far."
+    started = not_yet.started.astimezone(tz)
+    sent = not_yet.first_day + timedelta(days=1)
+    return (f"No digest yet: the desk started on {day_label(started.date())} at {started:%H:%M}, so the first "
+            f"digest covers {day_label(not_yet.first_day)} and reaches managers on {day_label(sent)} at "
+            f"{at:%H:%M}. `/care stats` shows today so far.")
 
 
 def chart_title(digest: Digest) -> str:

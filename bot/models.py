@@ -277,3 +277,16 @@ class ConnectorCredential(Base):
     access_token: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+
+
+class DeskStart(Base):
+    """When this desk first ran: one row, written by the first process that ever starts on the database.
+
+    The daily digest reports only on whole days from here on, so a new installation never sends its
+    managers a report about a day on which it did not exist.
+    """
+
+    __tablename__ = "desk_start"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # always 1: there is one desk
+    started_at: Mapped[datetime]

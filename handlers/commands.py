@@ -11,7 +11,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import stats_blocks
+from bot import digest_blocks, stats_blocks
 from bot.blocks import escape
 from bot.runtime import Runtime
 from bot.services import digest, queues, stats
@@ -51,8 +51,6 @@ def register(app: App, rt: Runtime) -> None:
         said = problem(sub, args)
         if said is not None:
             ack(response_type="ephemeral", text=said + USAGE.format(channel=rt.settings.care_channel))
-        elif sub == "digest":
-            ack(response_type="ephemeral", text=DIGEST_ON_ITS_WAY)
         else:
             ack()  # the answer follows through response_url
 
@@ -74,8 +72,12 @@ def register(app: App, rt: Runtime) -> None:
         if problem(sub, args) is not None:
             return
         if sub == "digest":
+            settings = rt.settings
             with rt.unit() as s:
-                digest.enqueue(s, user_id=user, day=digest.report_day(rt.now(), rt.settings.timezone), now=rt.now())
+                queued = digest.request(s, user_id=user, now=rt.now(), tz=settings.timezone)
+            said = (DIGEST_ON_ITS_WAY if not isinstance(queued, digest.NotYet)
+                    else digest_blocks.not_yet_text(queued, tz=settings.timezone, at=settings.digest_time))
+            respond(text=said, response_type="ephemeral", replace_original=False)
             return
         text, blocks = figures(args[0] if args else "today") if sub == "stats" else my_cases(user)
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)

@@ -109,9 +109,10 @@ def test_mine_with_nothing_open_says_so(app_url, slack, listeners, ids) -> None:
 
 def test_digest_is_acknowledged_at_once_and_sent_by_dm_through_the_outbox(app_url, rt, slack, listeners, ids) -> None:
     answer, _ = command(app_url, slack, "digest", user=BOB)
-    assert answer.json() == {"response_type": "ephemeral", "text": (
-        "Your digest is on its way: it arrives in your direct messages with Care Desk in a moment.")}
-    listeners.wait_idle()
+    assert answer.content == b""  # acknowledged at once; the answer follows through response_url
+    said = responded(slack, listeners)
+    assert said["response_type"] == "ephemeral" and said["text"] == (
+        "Your digest is on its way: it arrives in your direct messages with Care Desk in a moment.")
     with rt.sessions() as s:
         queued = s.scalars(select(OutboxItem).where(OutboxItem.kind == "digest")).all()
         assert [i.payload for i in queued] == [{"user": BOB, "day": "2026-11-22"}]  # yesterday
@@ -120,7 +121,20 @@ def test_digest_is_acknowledged_at_once_and_sent_by_dm_through_the_outbox(app_ur
     posted = slack.dm(BOB)
     assert posted[0].blocks[0]["text"]["text"] == "Care digest · Sun 22 Nov"
     assert posted[1].files and posted[1].files[0]["name"] == "care-digest-2026-11-22.png"
-    assert slack.responses == []
+
+
+def test_digest_on_a_desk_that_started_today_says_when_the_first_one_comes(app_url, rt, slack, listeners,
+                                                                          clock) -> None:
+    """The desk (the `rt` fixture) started at the manual clock's first moment, Mon 23 Nov 09:00 UTC (10:00 in Berlin)."""
+    clock.advance(hours=5)
+    answer, _ = command(app_url, slack, "digest", user=BOB)
+    assert answer.content == b""
+    said = responded(slack, listeners)
+    assert said["response_type"] == "ephemeral" and said["text"] == (
+        "No digest yet: the desk started on Mon 23 Nov at 10:00, so the first digest covers Tue 24 Nov and "
+        "reaches managers on Wed 25 Nov at 09:00. `/care stats` shows today so far.")
+    with rt.sessions() as s:
+        assert s.scalars(select(OutboxItem).where(OutboxItem.kind == "digest")).all() == []
 
 
 @pytest.mark.parametrize("text, first_line", [
@@ -151,4 +165,4 @@ def test_every_subcommand_is_acknowledged_fast_while_slack_is_slow(app_url, rt, 
     timings = {text: command(app_url, slack, text)[1] for text in ("stats", "stats 30d", "mine", "digest", "help")}
     assert max(timings.values()) < 1.0, timings  # Slack gives up after 3 s
     listeners.wait_idle(timeout=30)
-    assert len(slack.responses) == 3  # stats, stats 30d and mine were answered after their acks
+    assert len(slack.responses) == 4  # stats, stats 30d, mine and digest were answered after their acks

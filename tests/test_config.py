@@ -369,3 +369,34 @@ def test_google_token_endpoint_follows_an_overridden_api_url():
     assert proxied.google.token_url == "http://127.0.0.1:8111/token"
     explicit = platform_settings({"GOOGLE_API_URL": "http://127.0.0.1:8111", "GOOGLE_TOKEN_URL": "http://tok/t"})
     assert explicit.google.token_url == "http://tok/t"
+
+
+# -- the test-only clock shift ----------------------------------------------------------------------
+def test_the_clock_runs_unshifted_unless_a_test_shifts_it():
+    assert load_settings(base_env()).clock_offset is None
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8999/api/", "http://localhost:8999/api/", "http://[::1]:8999/api/"])
+def test_a_test_may_shift_the_clock_against_a_local_slack_stand_in(url):
+    from datetime import timedelta
+
+    settings = load_settings(base_env(SLACK_API_URL=url, CARE_TEST_CLOCK_OFFSET="-86400.5"))
+    assert settings.clock_offset == timedelta(days=-1, seconds=-0.5)
+
+
+@pytest.mark.parametrize("url", [None, "https://slack.com/api/", "http://10.0.0.8/api/", "http://127.0.0.1.evil.example/"])
+def test_a_shifted_clock_is_refused_against_a_real_slack(url):
+    env = base_env(CARE_TEST_CLOCK_OFFSET="3600")
+    if url:
+        env["SLACK_API_URL"] = url
+    message = config_error(env, "CARE_TEST_CLOCK_OFFSET")
+    assert "unset it" in message
+
+
+@pytest.mark.parametrize("value", ["1h", "nan", "inf", "1e12", ""])
+def test_a_clock_shift_must_be_a_number_of_seconds(value):
+    env = base_env(SLACK_API_URL="http://127.0.0.1:8999/api/", CARE_TEST_CLOCK_OFFSET=value)
+    if not value:
+        assert load_settings(env).clock_offset is None  # blank counts as unset, like every setting
+        return
+    config_error(env, "CARE_TEST_CLOCK_OFFSET")

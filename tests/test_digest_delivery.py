@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_runtime
+from bot.clock import ManualClock
 from bot.db import session_scope
 from bot.jobs import digest_tick
 from bot.models import OutboxItem
@@ -31,6 +32,12 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def env(slack, database_url):
     return make_env(slack, database_url, CARE_MANAGERS=",".join(MANAGERS), CARE_DIGEST_TIME="09:00",
                     **stats_dataset.ENV)
+
+
+@pytest.fixture
+def clock():
+    """The desk (the `rt` fixture) starts on Monday 16 November, so it has run all of the week reported on."""
+    return ManualClock(stats_dataset.local(16, 8, 0))
 
 
 @pytest.fixture
@@ -136,8 +143,10 @@ def test_two_processes_ticking_together_send_each_manager_one_digest_a_day(rt, s
         clock.set(local(25, 9, 0))  # the next day: again, once
         assert digest_tick(other) + digest_tick(rt) == 2
         other.deliverer.drain()
-        assert delivered() == {"U0MGR1": 4, "U0MGR2": 4}
-        assert slack.dm("U0MGR2")[2].blocks[0]["text"]["text"] == "Care digest · Tue 24 Nov"
+        assert delivered() == {"U0MGR1": 3, "U0MGR2": 3}  # Tuesday had no post: one line, no chart
+        tuesday = slack.dm("U0MGR2")[2]
+        assert tuesday.blocks[0]["text"]["text"] == "Care digest · Tue 24 Nov"
+        assert tuesday.text == "Care digest · Tue 24 Nov: A quiet day: no new posts. 5 cases still open at midnight."
     finally:
         other.close()
 
@@ -196,3 +205,16 @@ def test_every_breach_is_listed_the_ones_past_twenty_in_the_digests_thread(rt, s
     assert [listed.count(f"|Case #{case_id}>") for case_id in made] == [1] * 45
     assert continued.metadata["event_payload"] == {"outbox_id": digest_message.metadata["event_payload"]["outbox_id"],
                                                    "part": 1}
+
+
+def test_a_day_without_a_post_gets_one_plain_line_and_no_chart(rt, slack, clock) -> None:
+    """The desk ran all of Monday 23 and nothing came in: no figures of zeros, no empty chart."""
+    clock.set(TUESDAY_9)
+    assert digest_tick(rt) == 2
+    rt.deliverer.drain()
+    for manager in MANAGERS:
+        [message] = slack.dm(manager)
+        assert message.text == "Care digest · Mon 23 Nov: A quiet day: no new posts."
+        assert [b["type"] for b in message.blocks] == ["header", "section"]
+        assert message.blocks[1]["text"]["text"] == "A quiet day: no new posts."
+    assert slack.calls_to("files.getUploadURLExternal") == [] and slack.uploads == []

@@ -31,7 +31,7 @@ from bot import db
 from bot.models import Base, StaffMember, UTCDateTime
 
 APP_TABLES = {"cases", "mentions", "case_events", "outbox", "staff", "poll_cursors", "reminders",
-              "digests", "connector_credentials"}
+              "digests", "connector_credentials", "desk_start"}
 
 
 @pytest.fixture

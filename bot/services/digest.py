@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import sla
 from bot.models import Case, CaseStatus, DigestMarker, Mention, OutboxItem, Reminder
-from bot.services import outbox
+from bot.services import desk, outbox
 from bot.services.queues import CaseLine, case_line, clip, oldest_open
 from bot.services.stats import (
     MISSED,
@@ -91,11 +91,32 @@ class Digest:
     oldest_open: tuple[CaseLine, ...]
     praise: tuple[Praise, ...]
     daily: tuple[DayPoint, ...]  # the seven days and `day`, oldest first
+    posts: int  # posts received on `day`, new cases or not
+
+    @property
+    def quiet(self) -> bool:
+        """No post all day: the digest says so in one line, with no figures to compare and no chart."""
+        return self.posts == 0 and self.yesterday.new.total == 0
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """No digest about the day asked for: the desk did not run all of it (or has not run at all)."""
+
+    asked: date
+    started: datetime | None
+    first_day: date | None  # the first whole day the desk ran: the first digest reports on it
 
 
 def report_day(now: datetime, tz: ZoneInfo) -> date:
     """The day a digest sent at `now` reports on: yesterday, in the team's time zone."""
     return now.astimezone(tz).date() - timedelta(days=1)
+
+
+def first_report_day(session: Session, tz: ZoneInfo) -> date | None:
+    """The first day a digest may report on: the desk's first whole day (None before it ever ran)."""
+    started = desk.started_at(session)
+    return None if started is None else desk.first_whole_day(started, tz)
 
 
 def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: ZoneInfo) -> Digest:
@@ -123,6 +144,7 @@ def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: 
         oldest_open=tuple(oldest_open(session, limit=OLDEST_LIMIT)),
         praise=tuple(praise(session, start=target.start, end=target.end)),
         daily=tuple(daily),
+        posts=sentiments[-1].mentions,
     )
 
 
@@ -194,16 +216,30 @@ def enqueue(session: Session, *, user_id: str, day: date, now: datetime) -> Outb
                           payload={"user": user_id, "day": day.isoformat()})
 
 
+def request(session: Session, *, user_id: str, now: datetime, tz: ZoneInfo) -> date | NotYet:
+    """`/care digest`: queue yesterday's digest for `user_id` now, unless the desk did not run all of yesterday."""
+    day = report_day(now, tz)
+    first = first_report_day(session, tz)
+    if first is None or day < first:
+        return NotYet(asked=day, started=desk.started_at(session), first_day=first)
+    enqueue(session, user_id=user_id, day=day, now=now)
+    return day
+
+
 def enqueue_due(session: Session, *, now: datetime, tz: ZoneInfo, at: time, managers: tuple[str, ...]) -> int:
     """Queue today's digest for each manager who has not had it, once the local time has reached `at`.
 
     Idempotent: safe to call every minute from every process. A process started after `at` catches up
-    the same day. Returns how many digests it queued.
+    the same day. Nothing is queued about a day before the desk's first whole day, so a new installation
+    never reports on a day it did not see. Returns how many digests it queued.
     """
     local = now.astimezone(tz)
     if local.time() < at:
         return 0
     today = local.date()
+    first = first_report_day(session, tz)
+    if first is None or today - timedelta(days=1) < first:
+        return 0
     queued = 0
     for manager in dict.fromkeys(managers):
         exists = session.scalar(select(DigestMarker.id).where(DigestMarker.day == today,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from bot import db
 from bot.models import DigestMarker, OutboxItem
-from bot.services import digest
+from bot.services import desk, digest
 from bot.services.stats import Attainment, ResponseTimes
 from tests.services.stats_dataset import POLICY, TZ, build, local
 
@@ -32,6 +32,13 @@ def sessions(database_url):
 def ids(sessions) -> dict[str, int]:
     with db.session_scope(sessions) as s:
         return build(s)
+
+
+@pytest.fixture
+def started(sessions) -> None:
+    """A desk that has run since the Monday before (the queuing tests have no cases of their own)."""
+    with db.session_scope(sessions) as s:
+        desk.record_start(s, now=local(16, 8, 0))
 
 
 def report(sessions) -> digest.Digest:
@@ -103,7 +110,7 @@ def tick(sessions, now) -> int:
         return digest.enqueue_due(s, now=now, tz=TZ, at=time(9, 0), managers=MANAGERS)
 
 
-def test_queued_once_per_day_and_manager_from_the_digest_time_on(sessions) -> None:
+def test_queued_once_per_day_and_manager_from_the_digest_time_on(sessions, started) -> None:
     assert tick(sessions, local(24, 8, 59)) == 0
     assert tick(sessions, local(24, 9, 0)) == 2
     assert tick(sessions, local(24, 9, 1)) == 0
@@ -121,14 +128,14 @@ def test_queued_once_per_day_and_manager_from_the_digest_time_on(sessions) -> No
             (date(2026, 11, 25), "U0MGR1", items[2].id), (date(2026, 11, 25), "U0MGR2", items[3].id)]
 
 
-def test_a_marker_written_by_another_process_means_nothing_is_queued(sessions) -> None:
+def test_a_marker_written_by_another_process_means_nothing_is_queued(sessions, started) -> None:
     with db.session_scope(sessions) as s:
         s.add(DigestMarker(day=date(2026, 11, 24), recipient="U0MGR1", created_at=TUESDAY))
     assert tick(sessions, TUESDAY) == 1
     assert count(sessions, OutboxItem) == 1
 
 
-def test_two_transactions_racing_for_the_same_day_queue_each_digest_once(sessions) -> None:
+def test_two_transactions_racing_for_the_same_day_queue_each_digest_once(sessions, started) -> None:
     """The second waits for the first (SQLite's write lock; PostgreSQL's unique index), then queues nothing."""
     results: list[int] = []
     with sessions() as first, first.begin():
@@ -173,3 +180,61 @@ def test_breaches_of_the_other_clocks_come_from_the_sweeps_records(sessions, ids
     texts = [breach_text(b, lambda channel, ts: None, TZ) for b in found.breaches if b.clock != "first_response"]
     assert "next response late, answered since" in texts[0] and "due 12:00" in texts[0]
     assert "resolution late, *still open*" in texts[1] and "due 13:10" in texts[1]
+
+
+# -- a new desk: no digest about a day before it existed ---------------------------------------------
+
+def test_a_desk_started_after_the_digest_time_first_reports_on_its_first_whole_day(sessions) -> None:
+    with db.session_scope(sessions) as s:
+        assert desk.record_start(s, now=local(24, 14, 30)) == local(24, 14, 30)
+    assert tick(sessions, local(24, 14, 31)) == 0  # nothing about Monday, when the desk did not exist
+    assert tick(sessions, local(25, 9, 0)) == 0  # Tuesday was not a whole day either
+    assert tick(sessions, local(26, 8, 59)) == 0
+    assert tick(sessions, local(26, 9, 0)) == 2  # Wednesday, the first whole day, on Thursday morning
+    with sessions() as s:
+        assert [i.payload["day"] for i in s.scalars(select(OutboxItem))] == ["2026-11-25", "2026-11-25"]
+
+
+def test_a_desk_started_at_local_midnight_reports_on_that_very_day(sessions) -> None:
+    with db.session_scope(sessions) as s:
+        desk.record_start(s, now=local(24, 0, 0))
+    assert tick(sessions, local(25, 9, 0)) == 2
+    with sessions() as s:
+        assert {i.payload["day"] for i in s.scalars(select(OutboxItem))} == {"2026-11-24"}
+
+
+def test_the_start_is_recorded_once_and_older_cases_move_it_back(sessions, ids) -> None:
+    with db.session_scope(sessions) as s:
+        assert desk.record_start(s, now=local(24, 9, 0)) == local(24, 9, 0)
+        assert desk.record_start(s, now=local(25, 9, 0)) == local(24, 9, 0)  # a later start changes nothing
+        assert desk.started_at(s) == local(14, 12, 0)  # the data set's first case came earlier
+        assert digest.first_report_day(s, TZ) == date(2026, 11, 15)
+
+
+def test_a_desk_that_never_ran_reports_nothing(sessions) -> None:
+    with sessions() as s:
+        assert desk.started_at(s) is None and digest.first_report_day(s, TZ) is None
+    assert tick(sessions, local(24, 9, 0)) == 0
+
+
+def test_the_first_whole_day_follows_the_teams_zone_across_daylight_saving() -> None:
+    berlin = TZ
+    # Sun 29 Mar 2026: 02:00 CET jumps to 03:00 CEST; 00:00 still exists and is that day's start
+    assert desk.first_whole_day(datetime(2026, 3, 28, 23, 0, tzinfo=UTC), berlin) == date(2026, 3, 29)
+    assert desk.first_whole_day(datetime(2026, 3, 29, 1, 30, tzinfo=UTC), berlin) == date(2026, 3, 30)
+    # 22:30 UTC on 25 Oct is 23:30 CET the same day; 23:00 UTC is midnight of the 26th exactly
+    assert desk.first_whole_day(datetime(2026, 10, 25, 22, 30, tzinfo=UTC), berlin) == date(2026, 10, 26)
+    assert desk.first_whole_day(datetime(2026, 10, 25, 23, 0, tzinfo=UTC), berlin) == date(2026, 10, 26)
+    assert desk.first_whole_day(datetime(2026, 10, 25, 23, 0, 1, tzinfo=UTC), berlin) == date(2026, 10, 27)
+
+
+def test_the_on_demand_digest_queues_yesterday_only_once_the_desk_ran_all_of_it(sessions) -> None:
+    with db.session_scope(sessions) as s:
+        desk.record_start(s, now=local(24, 14, 30))
+    with db.session_scope(sessions) as s:
+        early = digest.request(s, user_id="U0ASK", now=local(25, 10, 0), tz=TZ)
+        assert early == digest.NotYet(asked=date(2026, 11, 24), started=local(24, 14, 30),
+                                      first_day=date(2026, 11, 25))
+        assert digest.request(s, user_id="U0ASK", now=local(26, 10, 0), tz=TZ) == date(2026, 11, 25)
+    with sessions() as s:
+        assert [i.payload for i in s.scalars(select(OutboxItem))] == [{"user": "U0ASK", "day": "2026-11-25"}]
