@@ -4,7 +4,8 @@ Why a module of its own: the reminder sweep, `/care stats`, the digest and the H
 on when a case is due and whether it breached; they all ask this one policy.
 
 Business hours are written like `Mon-Fri 09:00-17:30` (several ranges separated by commas, e.g.
-`Mon-Fri 09:00-17:30, Sat 10:00-14:00`) and read in `CARE_TIMEZONE`. Without them the clocks run 24/7.
+`Mon-Fri 09:00-17:30, Sat 10:00-14:00`) and read in `CARE_TIMEZONE`. Without them (or with `24/7`) the
+clocks run around the clock.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class BusinessHours:
     @classmethod
     def parse(cls, text: str | None, tz: ZoneInfo) -> BusinessHours:
         """Read `Mon-Fri 09:00-17:30[, Sat 10:00-14:00]`; ValueError names what is expected."""
-        if not text or not text.strip():
+        if not text or not text.strip() or text.strip().lower() in ("24/7", "always"):
             return cls(tz=tz)
         per_day: list[list[tuple[time, time]]] = [[] for _ in DAYS]
         for part in text.split(","):

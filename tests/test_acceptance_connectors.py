@@ -374,6 +374,7 @@ def test_reply_and_move_to_dm_reach_the_platform(cases: World, platform: str) ->
 
 
 # -- 4. Meta's webhooks refuse what Meta did not sign, and shrug off shapes they do not know -------------
+@pytest.mark.realtime
 @pytest.mark.parametrize("platform", ["facebook", "instagram"])
 def test_a_bad_meta_signature_is_refused_and_odd_shapes_are_acknowledged(cases: World, platform: str) -> None:
     w = cases
@@ -403,6 +404,7 @@ def test_a_bad_meta_signature_is_refused_and_odd_shapes_are_acknowledged(cases: 
 
 
 # -- 3. polling resumes after a restart with no duplicate and no gap -----------------------------------
+@pytest.mark.realtime
 def test_polling_resumes_after_a_restart_with_no_duplicate_and_no_gap(cases: World) -> None:
     w = cases
     for platform in ("x", "reddit", "google"):

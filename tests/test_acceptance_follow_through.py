@@ -8,6 +8,12 @@ asserted is read from what reached the fake Slack (bot/slack_standin.py, over re
 Time is real but short: SLA targets of seconds, `CARE_SWEEP_SECONDS=1`. The fake Slack stamps the moment
 each message reaches it, so "on time" is measured against the case's own creation moment (read from the
 database the app writes): never before the due moment, and at most two sweeps after it.
+
+Every time setting the tests rely on is pinned (`PINNED`), and each test runs at several moments of the
+app's own clock (`MOMENTS`): now, and, through CARE_TEST_CLOCK_OFFSET, just after midnight, just before and
+after the digest time, just before midnight, on a Wednesday and on a Sunday, and across both daylight-saving
+changes in Europe/Berlin. The app lives at that moment; time runs at its real pace. A `Desk` converts
+between the app's clock (what the database holds) and the wall clock (what the fake Slack stamps).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+import os
+from datetime import date, datetime, time as clock_time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,7 +38,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from bot.clock import as_utc
-from bot.models import Case, Mention
+from bot.models import Case, DeskStart, Mention
 from bot.slack_standin import Message, SlackStandIn
 from tests.conftest import CHANNEL, WEBHOOK_SECRET, post_webhook, wait_for, webhook_body
 from tests.slack_requests import (
@@ -46,12 +53,49 @@ from tests.slack_requests import (
 )
 from tests.test_cli import Served, clean_env, free_port, stop, wait_healthy
 
+pytestmark = pytest.mark.realtime  # real SLA seconds, real sweeps
+
 TOKEN = "xoxb-acceptance-token"
 ALICE, BOB, LEAD, BOSS, CHIEF = "U0ALICE", "U0BOB", "U0LEAD", "U0BOSS", "U0CHIEF"
 SWEEP = 1.0  # CARE_SWEEP_SECONDS in every run here
 LATE = 2 * SWEEP + 0.5  # "on time": within two sweeps of the due moment (plus the request's own travel)
 REMINDER_BUTTONS = ["Claim", "Snooze 15 min", "Reassign"]
 STAGES = {"near": 0.8, "breach": 1.0, "escalation": 2.0}
+BERLIN = ZoneInfo("Europe/Berlin")
+DIGEST_AT = clock_time(9, 0)
+# Every time setting these tests depend on, whatever the defaults are or become.
+PINNED = {"CARE_TIMEZONE": "Europe/Berlin", "CARE_DIGEST_TIME": f"{DIGEST_AT:%H:%M}", "CARE_BUSINESS_HOURS": "24/7",
+          "CARE_SLA_FIRST_RESPONSE": "1h", "CARE_SLA_URGENT_FIRST_RESPONSE": "1h", "CARE_SLA_NEXT_RESPONSE": "2h",
+          "CARE_SLA_RESOLUTION": "24h", "CARE_SLA_OFFLINE": "24h"}
+
+
+def berlin(*parts: int, fold: int = 0) -> datetime:
+    return datetime(*parts, tzinfo=BERLIN, fold=fold)  # type: ignore[misc]
+
+
+_SHIFTED_RUNS_NEED_SQLITE = pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")),
+    reason="the time-shifted runs use their own SQLite file; the SQLite run of the suite covers them")
+
+
+def _moment(when: datetime, name: str) -> Any:
+    return pytest.param(when, id=name, marks=_SHIFTED_RUNS_NEED_SQLITE)
+
+
+# The app's "now" when it starts (None: the real clock). A few seconds before a boundary, so the run crosses it.
+MOMENTS = [
+    pytest.param(None, id="now"),
+    _moment(berlin(2026, 12, 2, 0, 5), "wed-00:05"),
+    _moment(berlin(2026, 12, 2, 8, 59, 55), "wed-08:59"),
+    _moment(berlin(2026, 12, 2, 9, 1), "wed-09:01"),
+    _moment(berlin(2026, 12, 2, 23, 59, 50), "wed-23:59"),
+    _moment(berlin(2026, 12, 6, 0, 5), "sun-00:05"),
+    _moment(berlin(2026, 12, 6, 8, 59, 55), "sun-08:59"),
+    _moment(berlin(2026, 12, 6, 9, 1), "sun-09:01"),
+    _moment(berlin(2026, 12, 6, 23, 59, 50), "sun-23:59"),
+    _moment(berlin(2027, 3, 28, 1, 59, 50), "dst-spring-forward"),  # 02:00 CET becomes 03:00 CEST
+    _moment(berlin(2026, 10, 25, 2, 59, 50), "dst-fall-back"),  # the first 02:59:50 (CEST); then 02:00 CET again
+]
 
 
 class TimedSlack(SlackStandIn):
@@ -87,13 +131,24 @@ def care_bot() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "bot"]
 
 
-def serve(tmp_path: Path, env: dict[str, str], name: str = "serve") -> Served:
+class ServedAt(Served):
+    """A served app and the seconds its clock is ahead of the wall clock (0 unshifted)."""
+
+    def __init__(self, served: Served, offset: float) -> None:
+        super().__init__(served.proc, int(served.url.rsplit(":", 1)[1]), served.log)
+        self.offset = offset
+
+
+def serve(tmp_path: Path, env: dict[str, str], name: str = "serve", *, at: datetime | None = None) -> ServedAt:
+    """`care-bot serve`, living at the moment `at` when given (the test-only CARE_TEST_CLOCK_OFFSET)."""
     port = free_port()
     log = tmp_path / f"{name}.log"
+    offset = 0.0 if at is None else at.timestamp() - time.time()
+    shift = {} if at is None else {"CARE_TEST_CLOCK_OFFSET": repr(offset)}
     with log.open("wb") as out:
-        proc = subprocess.Popen([*care_bot(), "serve"], cwd=tmp_path, env=clean_env(**env, PORT=str(port)),
+        proc = subprocess.Popen([*care_bot(), "serve"], cwd=tmp_path, env=clean_env(**env, **shift, PORT=str(port)),
                                 stdout=out, stderr=subprocess.STDOUT)
-    return Served(proc, port, log)
+    return ServedAt(Served(proc, port, log), offset)
 
 
 def finish(served: Served) -> None:
@@ -104,22 +159,21 @@ def finish(served: Served) -> None:
 
 
 def settings(slack: SlackStandIn, database_url: str, **overrides: str) -> dict[str, str]:
-    """Only what an operator sets (the variables README and the issue name)."""
+    """Only what an operator sets (the variables README and the issue name), every time setting pinned."""
     return {
         "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
         "CARE_CHANNEL": CHANNEL, "DATABASE_URL": database_url, "CARE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "CARE_GENERIC_REPLY_URL": slack.reply_url, "CARE_ENV_FILE": "/nonexistent/.env", "LOG_LEVEL": "INFO",
-        "CARE_SWEEP_SECONDS": f"{SWEEP:g}", "CARE_ESCALATE_TO": LEAD, **overrides,
+        "CARE_SWEEP_SECONDS": f"{SWEEP:g}", "CARE_ESCALATE_TO": LEAD, **PINNED, **overrides,
     }
 
 
-def daytime_zone() -> tuple[str, datetime]:
-    """A time zone where it is now between 02:00 and 22:00, so no run crosses a local midnight."""
-    for name in ("Europe/Berlin", "America/New_York", "Asia/Tokyo"):
-        local = datetime.now(ZoneInfo(name))
-        if 2 <= local.hour < 22:
-            return name, local
-    raise AssertionError("no day-time zone found")  # pragma: no cover - the three zones cover every hour
+def is_digest(message: Message) -> bool:
+    return message.text.startswith("Care digest · ")
+
+
+def is_escalation_dm(message: Message) -> bool:
+    return message.text.startswith(":sos: First response on case #")
 
 
 def all_text(node: Any) -> str:
@@ -150,11 +204,24 @@ def seconds(value: float) -> str:
 
 
 class Desk:
-    """A served app, a staff member's hands (signed requests) and eyes (the fake Slack), and the database."""
+    """A served app, a staff member's hands (signed requests) and eyes (the fake Slack), and the database.
 
-    def __init__(self, served: Served, slack: TimedSlack, database_url: str) -> None:
+    Moments called `at` or returned as floats are wall-clock seconds (what the fake Slack stamps); the
+    database holds the app's clock, `offset` seconds ahead.
+    """
+
+    def __init__(self, served: ServedAt, slack: TimedSlack, database_url: str) -> None:
         self.served, self.url, self.slack, self.database_url = served, served.url, slack, database_url
+        self.offset = served.offset
         self.ids: dict[str, int] = {}  # the complaints a test fed in, by customer
+
+    def app_time(self, at: float) -> datetime:
+        """The app's local time (CARE_TIMEZONE) at wall-clock moment `at`."""
+        return datetime.fromtimestamp(at + self.offset, BERLIN)
+
+    def wall(self, stored: datetime) -> float:
+        """A moment the app stored, on the wall clock."""
+        return as_utc(stored).timestamp() - self.offset
 
     # -- reading the database the app writes ------------------------------------------------------
     def cases(self) -> dict[int, Case]:
@@ -168,16 +235,26 @@ class Desk:
     def case(self, case_id: int) -> Case:
         return self.cases()[case_id]
 
-    def sentiments(self) -> list[float]:
+    def sentiments(self, since: datetime, until: datetime) -> list[float]:
+        """The scores of the posts received in [since, until) (app time)."""
         engine = create_engine(self.database_url)
         try:
             with Session(engine) as session:
-                return list(session.scalars(select(Mention.sentiment)))
+                return list(session.scalars(select(Mention.sentiment).where(
+                    Mention.received_at >= since, Mention.received_at < until)))
+        finally:
+            engine.dispose()
+
+    def started(self) -> datetime:
+        engine = create_engine(self.database_url)
+        try:
+            with Session(engine) as session:
+                return as_utc(session.scalar(select(DeskStart.started_at)))
         finally:
             engine.dispose()
 
     def created(self, case_id: int) -> float:
-        return as_utc(self.case(case_id).created_at).timestamp()
+        return self.wall(self.case(case_id).created_at)
 
     # -- complaints and clicks --------------------------------------------------------------------
     def complaint(self, **overrides: Any) -> int:
@@ -261,10 +338,12 @@ def assert_on_time(message: Message, slack: TimedSlack, due: float, what: str) -
 
 
 # -- 1. SLA reminders with a 6 s target: on time, once each, buttons that work --------------------------------
-def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Path) -> None:
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Path, moment: datetime | None) -> None:
     database_url = f"sqlite:///{tmp_path / 'care.db'}"
     with TimedSlack() as slack:
-        served = serve(tmp_path, settings(slack, database_url, CARE_SLA_FIRST_RESPONSE="6s", CARE_MANAGERS=BOSS))
+        served = serve(tmp_path, settings(slack, database_url, CARE_SLA_FIRST_RESPONSE="6s",
+                                          CARE_SLA_URGENT_FIRST_RESPONSE="6s", CARE_MANAGERS=BOSS), at=moment)
         try:
             wait_healthy(served)
             desk = Desk(served, slack, database_url)
@@ -273,7 +352,7 @@ def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Pat
                                   author={"id": "77", "handle": "max_p", "name": "Max Power"})
             # Max's complaint is claimed and answered before its near-breach moment: it must get nothing.
             desk.claim_and_answer(max_, BOB, "Hi Max, so sorry. I've opened a trace for your bag.")
-            answered = as_utc(desk.case(max_).first_response_at).timestamp()
+            answered = desk.wall(desk.case(max_).first_response_at)
             assert answered < desk.created(max_) + 6 * STAGES["near"], "the test was too slow to answer in time"
 
             created = desk.created(jane)
@@ -312,7 +391,7 @@ def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Pat
             assert escalation.text == (":sos: <@U0BOB> *First response at twice its target* (6s): "
                                        "escalated to <@U0BOSS> by direct message.")
             assert buttons(escalation) == ["Snooze 15 min", "Reassign"]  # claimed: no Claim button
-            dm = wait_for(lambda: slack.dm(BOSS), timeout=3)[0]
+            dm = wait_for(lambda: [m for m in slack.dm(BOSS) if is_escalation_dm(m)], timeout=3)[0]
             assert_on_time(dm, slack, due["escalation"], "managers' direct message")
             link = f"https://standin.slack.com/archives/{CHANNEL}/p{desk.case(jane).slack_ts.replace('.', '')}"
             assert dm.text == (":sos: First response on case #1 (:bird: X · Jane Doe) is at twice its 6s target. "
@@ -320,7 +399,8 @@ def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Pat
 
             time.sleep(max(0.0, due["escalation"] + 2 * SWEEP + 0.5 - time.time()))  # two more sweeps
             assert desk.reminders(jane) == [near, breach, escalation]  # once each
-            assert len(slack.dm(BOSS)) == 1
+            # the manager's only direct message: a desk that started today sends no digest about yesterday
+            assert slack.dm(BOSS) == [dm]
             assert desk.reminders(max_) == []  # claimed and answered in time: no reminder at all
             assert "SLA breached" not in json.dumps(desk.parent(max_).blocks)
         finally:
@@ -328,16 +408,16 @@ def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Pat
 
 
 # -- 2-4. The Done-when run at exactly 20 s, with /care and the Home tab asked while it runs -------------------
-@pytest.fixture(scope="module")
-def desk20(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+@pytest.fixture(scope="module", params=MOMENTS)
+def desk20(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """`CARE_SLA_FIRST_RESPONSE=20s`: Jane's complaint stays unclaimed; Alice claims and answers Max's;
     Bob claims, answers and resolves Lena's; Omar's comes a few seconds later and stays unclaimed (his
     reminders get snoozed). The tests below run while those clocks run."""
     tmp = tmp_path_factory.mktemp("twenty")
     database_url = f"sqlite:///{tmp / 'care.db'}"
-    zone, _ = daytime_zone()
     with TimedSlack() as slack:
-        served = serve(tmp, settings(slack, database_url, CARE_SLA_FIRST_RESPONSE="20s", CARE_TIMEZONE=zone))
+        served = serve(tmp, settings(slack, database_url, CARE_SLA_FIRST_RESPONSE="20s",
+                                     CARE_SLA_URGENT_FIRST_RESPONSE="20s"), at=request.param)
         try:
             wait_healthy(served)
             desk = Desk(served, slack, database_url)
@@ -360,36 +440,86 @@ def desk20(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
             finish(served)
 
 
-def expected_team_figures(desk: Desk, *, at: float) -> dict[str, str]:
-    """Today's figures computed by hand from the database, as they stand at `at` (time.time()): what
-    /care stats and the Home tab must show then."""
-    cases = desk.cases()
-    ids = desk.ids
-    times = sorted((as_utc(cases[ids[k]].first_response_at) - as_utc(cases[ids[k]].created_at)).total_seconds()
-                   for k in ("max", "lena"))
-    missed = sum(desk.created(ids[k]) + 20 <= at for k in ("jane", "omar"))  # unanswered and past the target
-
-    def counted(keys: list[str]) -> str:
-        order = ("urgent", "high", "normal", "low")
-        priorities = [cases[ids[k]].priority for k in keys]
-        parts = [f"{p} {priorities.count(p)}" for p in order if priorities.count(p)]
-        return f"{len(keys)} ({' · '.join(parts)})"
-
-    return {
-        "New": counted(["jane", "max", "lena", "omar"]),
-        "Resolved": counted(["lena"]),
-        "Open now": counted(["jane", "max", "omar"]),
-        # two answered cases: the median is their mean, the 90th percentile 90 % of the way up
-        "First response": f"median {seconds(statistics.mean(times))} · "
-                          f"90th pct {seconds(times[0] + 0.9 * (times[1] - times[0]))} (2 answered)",
-        "SLA (first response)": f"{2 / (2 + missed):.0%} met (2 of {2 + missed})",
-    }
+PRIORITY_ORDER = ("urgent", "high", "normal", "low")
+PLATFORM_LABELS = {"twitter": "X", "instagram": "Instagram"}
 
 
-def assert_figures(desk: Desk, shown: dict[str, str], asked: float) -> None:
+def period_start(desk: Desk, at: float, days: int) -> datetime:
+    """Where `/care stats` (`today`: days=1, `7d`: days=7) starts when asked at `at`: local midnight in the app."""
+    today = desk.app_time(at).date()
+    return datetime.combine(today - timedelta(days=days - 1), clock_time(0), tzinfo=BERLIN)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (what the README says the figures use)."""
+    position = (len(values) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+class Expected:
+    """What `/care stats` and the Home tab must show when asked at `at`, computed by hand from the database."""
+
+    def __init__(self, desk: Desk, *, at: float, days: int = 1) -> None:
+        self.desk, self.cases = desk, desk.cases()
+        self.start, self.end = period_start(desk, at, days), desk.app_time(at)
+
+    def _in(self, moment: datetime | None) -> bool:
+        return moment is not None and self.start <= as_utc(moment) < self.end
+
+    def _counted(self, cases: list[Case]) -> str:
+        found = [sum(c.priority == p for c in cases) for p in PRIORITY_ORDER]
+        parts = [f"{p} {n}" for p, n in zip(PRIORITY_ORDER, found, strict=True) if n]
+        return f"{len(cases)} ({' · '.join(parts)})" if parts else "0"
+
+    def figures(self, cases: list[Case]) -> tuple[list[Case], list[Case], list[Case], list[float], int, int]:
+        new = [c for c in cases if self._in(c.created_at)]
+        resolved = [c for c in cases if c.status == "resolved" and self._in(c.closed_at)]
+        still_open = [c for c in cases if c.status == "open"]
+        waits = sorted((as_utc(c.first_response_at) - as_utc(c.created_at)).total_seconds()
+                       for c in new if c.first_response_at is not None)
+        met = sum(w <= 20 for w in waits)
+        late = len(waits) - met
+        overdue = sum(c.first_response_at is None and c.status == "open"
+                      and as_utc(c.created_at) + timedelta(seconds=20) < self.end for c in new)
+        return new, resolved, still_open, waits, met, late + overdue
+
+    def team(self) -> dict[str, str]:
+        new, resolved, still_open, waits, met, missed = self.figures(list(self.cases.values()))
+        times = ("no first responses yet" if not waits else
+                 f"median {seconds(percentile(waits, 0.5))} · 90th pct {seconds(percentile(waits, 0.9))} "
+                 f"({len(waits)} answered)")
+        sla = f"{met / (met + missed):.0%} met ({met} of {met + missed})" if met + missed else "— (nothing due yet)"
+        return {"New": self._counted(new), "Resolved": self._counted(resolved), "Open now": self._counted(still_open),
+                "First response": times, "SLA (first response)": sla}
+
+    def lines(self) -> list[str]:
+        """The per-platform and per-owner counts: `X: 3 new · 0 resolved · 3 open`."""
+        shown = []
+        groups = {**{PLATFORM_LABELS[p]: [c for c in self.cases.values() if c.platform == p] for p in PLATFORM_LABELS},
+                  **{f"<@{u}>": [c for c in self.cases.values() if c.owner_id == u] for u in (ALICE, BOB)}}
+        for label, cases in groups.items():
+            new, resolved, still_open, *_ = self.figures(cases)
+            if new or resolved or still_open:
+                shown.append(f"{label}: {len(new)} new · {len(resolved)} resolved · {len(still_open)} open")
+        return shown
+
+    def sentiment(self) -> str:
+        scores = self.desk.sentiments(self.start, self.end)
+        return f"*Sentiment:* {statistics.mean(scores):+.2f} on average" if scores else "*Sentiment:* — on average"
+
+
+def assert_figures(desk: Desk, shown: dict[str, str], asked: float, *, days: int = 1) -> None:
     """The figures match the database as it stood when the app answered (between asking and now)."""
-    candidates = [expected_team_figures(desk, at=moment) for moment in (asked, time.time())]
+    candidates = [Expected(desk, at=moment, days=days).team() for moment in (asked, time.time())]
     assert shown in candidates, (shown, candidates)
+
+
+def assert_lines(desk: Desk, text: str, asked: float, *, days: int = 1) -> None:
+    expected = [Expected(desk, at=moment, days=days) for moment in (asked, time.time())]
+    assert any(all(line in text for line in e.lines()) and e.sentiment() in text for e in expected), (
+        text, [(e.lines(), e.sentiment()) for e in expected])
 
 
 def test_care_answers_only_the_asker_within_three_seconds_with_the_databases_figures(desk20: Desk) -> None:
@@ -400,16 +530,16 @@ def test_care_answers_only_the_asker_within_three_seconds_with_the_databases_fig
     stats = desk.answer("stats", ALICE, "stats-today")
     assert stats["blocks"][0]["text"]["text"].startswith("Care stats · Today · ")
     assert_figures(desk, fields_of(stats["blocks"]), asked)
-    text = all_text(stats["blocks"])
-    assert "X: 3 new · 0 resolved · 3 open" in text and "Instagram: 1 new · 1 resolved · 0 open" in text
-    assert f"<@{ALICE}>: 1 new · 0 resolved · 1 open" in text and f"<@{BOB}>: 1 new · 1 resolved · 0 open" in text
-    mean = statistics.mean(desk.sentiments())
-    assert f"*Sentiment:* {mean:+.2f} on average" in text
+    assert_lines(desk, all_text(stats["blocks"]), asked)
 
     asked = time.time()
-    week = desk.answer("stats 7d", ALICE, "stats-7d")  # everything happened today, so the week shows the same
+    week = desk.answer("stats 7d", ALICE, "stats-7d")  # everything happened in the last two days
     assert week["blocks"][0]["text"]["text"].startswith("Care stats · Last 7 days · ")
-    assert_figures(desk, fields_of(week["blocks"]), asked)
+    assert_figures(desk, fields_of(week["blocks"]), asked, days=7)
+    assert_lines(desk, all_text(week["blocks"]), asked, days=7)
+    text = all_text(week["blocks"])
+    assert "X: 3 new · 0 resolved · 3 open" in text and "Instagram: 1 new · 1 resolved · 0 open" in text
+    assert f"<@{ALICE}>: 1 new · 0 resolved · 1 open" in text and f"<@{BOB}>: 1 new · 1 resolved · 0 open" in text
 
     mine = desk.answer("mine", ALICE, "mine-alice")
     max_ts = desk.case(ids["max"]).slack_ts.replace(".", "")
@@ -427,14 +557,21 @@ def test_care_answers_only_the_asker_within_three_seconds_with_the_databases_fig
         assert any("`/care stats [today|7d|30d]`" in line for line in lines)
         assert path not in slack.responded
 
-    ack, _, _ = desk.command("digest", ALICE, "digest")
-    assert ack.json() == {"response_type": "ephemeral", "text": (
-        "Your digest is on its way: it arrives in your direct messages with Care Desk in a moment.")}
-    posted = wait_for(lambda: len(slack.dm(ALICE)) >= 2 and slack.dm(ALICE), timeout=15)
-    assert posted[0].blocks and posted[0].blocks[0]["text"]["text"].startswith("Care digest · ")
-    assert posted[1].files and posted[1].files[0]["name"].endswith(".png")
+    # The desk started minutes ago: no digest about yesterday, and it says when the first one comes.
+    started = desk.started().astimezone(BERLIN)
+    first_day = started.date() + timedelta(days=1)
+    said = desk.answer("digest", ALICE, "digest")
+    assert said["text"] == (
+        f"No digest yet: the desk started on {label(started.date())} at {started:%H:%M}, so the first digest "
+        f"covers {label(first_day)} and reaches managers on {label(first_day + timedelta(days=1))} at "
+        f"{DIGEST_AT:%H:%M}. `/care stats` shows today so far.")
+    assert slack.dm(ALICE) == []
 
     assert slack.calls_to("chat.postEphemeral") == []  # every answer went back through Slack's own channels
+
+
+def label(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
 
 
 def test_opening_the_home_tab_publishes_the_viewers_home(desk20: Desk) -> None:
@@ -484,11 +621,11 @@ def test_done_when_at_exactly_20s_the_unclaimed_complaint_gets_both_reminders_on
     assert buttons(breach) == REMINDER_BUTTONS
     wait_for(lambda: "SLA breached:* first response" in json.dumps(desk.parent(ids["jane"]).blocks))
 
-    # Now Jane's case counts as missed in /care stats.
+    # Now Jane's case counts as missed in /care stats (over the last 7 days, whatever midnight passed).
     asked = time.time()
-    stats = desk.answer("stats", BOB, "stats-after-breach")
-    assert_figures(desk, fields_of(stats["blocks"]), asked)
-    assert fields_of(stats["blocks"])["SLA (first response)"] != "100% met (2 of 2)"
+    stats = desk.answer("stats 7d", BOB, "stats-after-breach")
+    assert_figures(desk, fields_of(stats["blocks"]), asked, days=7)
+    assert fields_of(stats["blocks"])["SLA (first response)"].split(" (")[0] != "100% met"
 
     time.sleep(max(0.0, max(due["breach"], omar_breach) + 2 * SWEEP + 0.5 - time.time()))  # two more sweeps
     assert desk.reminders(ids["jane"]) == [near, breach]  # once each
@@ -497,42 +634,87 @@ def test_done_when_at_exactly_20s_the_unclaimed_complaint_gets_both_reminders_on
 
 
 # -- 3. The managers' daily digest, once, even with a second process ---------------------------------------
-def test_each_manager_gets_one_digest_with_its_chart_and_a_second_process_sends_nothing_again(tmp_path: Path) -> None:
-    zone, local = daytime_zone()
-    passed = (local - timedelta(hours=1)).strftime("%H:%M")  # today's digest time has already passed
+DIGEST_STEPS = ("conversations.open", "chat.postMessage", "files.getUploadURLExternal", "upload_url",
+                "files.completeUploadExternal")
+
+
+def history(tmp_path: Path, slack: TimedSlack, env: dict[str, str], day: date) -> None:
+    """The desk's first two days, lived by the real app: set up at noon two days before `day` (one complaint,
+    resolved), then the day before, four complaints (one answered). On neither day does it send a digest: the first day it
+    ran was not whole, and the one before did not exist."""
+    for name, moment in (("setup", berlin(*(day - timedelta(days=2)).timetuple()[:3], 12, 0)),
+                         ("yesterday", berlin(*(day - timedelta(days=1)).timetuple()[:3], 10, 0))):
+        served = serve(tmp_path, env, name, at=moment)
+        try:
+            wait_healthy(served)
+            desk = Desk(served, slack, env["DATABASE_URL"])
+            if name == "setup":  # settled the same day, so no clock of it runs into the days after
+                ana = desk.complaint(id="1790000000000000009", text="@acme where is my order?",
+                                     author={"id": "11", "handle": "ana_s", "name": "Ana Silva"})
+                desk.claim_and_answer(ana, ALICE, "Hi Ana, it's on its way: here is the tracking link.")
+                desk.resolve(ana, ALICE)
+            else:
+                answered = desk.complaint()
+                for n, who in enumerate(("Max Power", "Lena Kowalski", "Omar Benali"), start=2):
+                    desk.complaint(id=f"179000000000000000{n}", text="@acme my bag is lost, please help",
+                                   author={"id": f"7{n}", "handle": f"customer{n}", "name": who})
+                desk.claim_and_answer(answered, BOB, "Hi Jane, so sorry. I'm looking into your refund now.")
+            time.sleep(2 * SWEEP + 0.5)  # the digest is checked every second meanwhile
+        finally:
+            finish(served)
+    assert slack.state.dms == {}, "a digest about a day the desk did not see, or did not see whole"
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_each_manager_gets_one_digest_with_its_chart_and_a_second_process_sends_nothing_again(
+        tmp_path: Path, moment: datetime | None) -> None:
+    now = moment or datetime.now(BERLIN)
+    day = now.date()
     database_url = f"sqlite:///{tmp_path / 'care.db'}"
     with TimedSlack() as slack:
-        env = settings(slack, database_url, CARE_MANAGERS=f"{BOSS},{CHIEF}", CARE_DIGEST_TIME=passed,
-                       CARE_TIMEZONE=zone)
-        first = serve(tmp_path, env, "first")
-        second: Served | None = None
+        # first responses due in 3 days: no escalation reaches the managers' DMs while these days are lived
+        env = settings(slack, database_url, CARE_MANAGERS=f"{BOSS},{CHIEF}", CARE_SLA_FIRST_RESPONSE="3d",
+                       CARE_SLA_URGENT_FIRST_RESPONSE="3d")
+        history(tmp_path, slack, env, day)
+        lived = len(slack.state.calls)
+        first = serve(tmp_path, env, "first", at=now)
+        second: ServedAt | None = None
+        digest_time = datetime.combine(day, DIGEST_AT, tzinfo=BERLIN)
         try:
             wait_healthy(first)
-            wait_for(lambda: len(slack.calls_to("files.completeUploadExternal")) >= 2, timeout=20)
-            second = serve(tmp_path, env, "second")  # a replica (or a restart) on the same database
+            desk = Desk(first, slack, database_url)
+            second = serve(tmp_path, env, "second", at=desk.app_time(time.time()))  # a replica on the same database
             wait_healthy(second)
             time.sleep(3 * SWEEP + 0.5)  # both processes check the digest every second meanwhile
+            before = (digest_time - desk.app_time(time.time())).total_seconds()
+            if 0 < before < 30:  # started just before the digest time: live through it
+                time.sleep(before + 3 * SWEEP + 0.5)
+            due = desk.app_time(time.time()) >= digest_time  # every moment here starts before the day's midnight
+            if due:
+                wait_for(lambda: len(slack.calls_to("files.completeUploadExternal")) >= 2, timeout=20)
+                time.sleep(2 * SWEEP + 0.5)
         finally:
             finish(first)
             if second is not None:
                 finish(second)
 
-        yesterday = local.date() - timedelta(days=1)
-        title = f"Care digest · {yesterday:%a} {yesterday.day} {yesterday:%b}"
-        steps = ("conversations.open", "chat.postMessage", "files.getUploadURLExternal", "upload_url",
-                 "files.completeUploadExternal")
-        sequence = [c for c in slack.state.calls if c.method in steps]
-        assert [c.method for c in sequence] == [*steps, *steps], [c.method for c in sequence]
-        dms = {slack.state.dms[manager]: manager for manager in (BOSS, CHIEF)}
+        steps = [c.method for c in slack.state.calls[lived:] if c.method in DIGEST_STEPS
+                 and not (c.method == "chat.postMessage" and c.params.get("channel") == CHANNEL)]
+        if not due:  # before the digest time: nothing yet, and nothing about the desk's partial first day
+            assert steps == [] and slack.state.dms == {}, steps
+            return
+        yesterday = day - timedelta(days=1)
+        title = f"Care digest · {label(yesterday)}"
+        # once per manager, whichever replica took which (when both start before the digest time, both work)
+        assert sorted(steps) == sorted(DIGEST_STEPS * 2), steps
         for manager in (BOSS, CHIEF):
             posted = slack.dm(manager)
             assert [bool(m.files) for m in posted] == [False, True], posted  # one digest, then its chart
             digest, chart = posted
-            assert digest.blocks and digest.blocks[0]["text"]["text"] == title
-            assert digest.text.startswith(f"{title}: ")
+            assert is_digest(digest) and digest.blocks and digest.blocks[0]["text"]["text"] == title
+            assert digest.text.startswith(f"{title}: 4 new, 0 resolved, 4 open, SLA 100% met (1 of 1)"), digest.text
             upload = next(u for u in slack.uploads if u.shared_to == slack.state.dms[manager])
             assert upload.data is not None and upload.data.startswith(b"\x89PNG"), "the chart is a PNG image"
             assert upload.filename == f"care-digest-{yesterday.isoformat()}.png"
             assert chart.files and chart.files[0]["id"] == upload.id
-        assert set(dms.values()) == {BOSS, CHIEF}
         assert sorted(slack.state.dms) == [BOSS, CHIEF]  # nobody else got a DM

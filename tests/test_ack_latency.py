@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import time
 
 import httpx
@@ -11,6 +13,7 @@ from tests.conftest import post_webhook, webhook_body
 from tests.slack_requests import block_action, post_interaction
 
 
+@pytest.mark.realtime
 def test_clicks_are_acknowledged_fast_while_slack_is_slow(app_url, rt, slack, listeners) -> None:
     response = post_webhook(app_url, webhook_body())
     case_id = response.json()["case_id"]
@@ -33,6 +36,7 @@ def test_clicks_are_acknowledged_fast_while_slack_is_slow(app_url, rt, slack, li
     assert len(slack.calls_to("views.open")) == 15
 
 
+@pytest.mark.realtime
 def test_webhooks_answer_fast_while_slack_is_slow(app_url, rt, slack) -> None:
     slack.slow("chat.postMessage", 2.0)
     rt.deliverer.start()  # real workers, busy with the slow Slack

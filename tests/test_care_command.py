@@ -158,6 +158,7 @@ def test_help_unknown_subcommands_and_bad_periods_show_usage(app_url, slack, lis
     assert slack.responses == []
 
 
+@pytest.mark.realtime
 def test_every_subcommand_is_acknowledged_fast_while_slack_is_slow(app_url, rt, slack, listeners, ids) -> None:
     command(app_url, slack, "help")  # Bolt's own auth.test on a process's first request is not ours to measure
     slack.slow("response_url", 2.0)

@@ -77,6 +77,7 @@ def test_opening_the_messages_tab_publishes_nothing(app_url, slack, listeners, i
     assert slack.calls_to("views.publish") == []
 
 
+@pytest.mark.realtime
 def test_home_is_acknowledged_fast_while_slack_is_slow(app_url, slack, listeners, ids) -> None:
     open_home(app_url, listeners, tab="messages")  # Bolt's own first-request auth.test is not ours to measure
     slack.slow("views.publish", 2.0)

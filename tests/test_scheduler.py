@@ -80,6 +80,7 @@ def test_two_processes_sweeping_one_database_send_nothing_twice(desk: ReminderDe
     assert len(desk.dms("U0BOSS")) == 1
 
 
+@pytest.mark.realtime
 def test_two_real_schedulers_on_one_database_send_nothing_twice(desk: ReminderDesk, rt, rt2, clock) -> None:
     start = clock.now()
     desk.new_case()
@@ -103,6 +104,7 @@ def test_two_real_schedulers_on_one_database_send_nothing_twice(desk: ReminderDe
     assert [t.split("*")[1] for t in desk.reminder_texts()] == ["First response due in 12 min"]
 
 
+@pytest.mark.realtime
 def test_a_failing_job_is_logged_and_runs_again(rt, caplog) -> None:
     runs: list[int] = []
 
@@ -145,6 +147,7 @@ def served(slack, database_url) -> Iterator[tuple[str, Runtime, ManualClock, Tra
     runtime.close()
 
 
+@pytest.mark.realtime
 def test_done_when_near_breach_and_breach_reminders_arrive_once_each_unless_claimed_and_answered(
         served, slack) -> None:
     url, rt, clock, listeners = served

@@ -80,3 +80,9 @@ def test_policy_due_and_met() -> None:
     assert policy.targets("urgent").first_response == timedelta(minutes=5)
     assert policy.met(start, start + timedelta(minutes=15), timedelta(minutes=15))
     assert not policy.met(start, start + timedelta(minutes=16), timedelta(minutes=15))
+
+
+@pytest.mark.parametrize("text", ["24/7", "always", " 24/7 ", ""])
+def test_24_7_keeps_the_clocks_running(text):
+    hours = BusinessHours.parse(text, ZoneInfo("Europe/Berlin"))
+    assert hours.always

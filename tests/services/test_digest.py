@@ -238,3 +238,23 @@ def test_the_on_demand_digest_queues_yesterday_only_once_the_desk_ran_all_of_it(
         assert digest.request(s, user_id="U0ASK", now=local(26, 10, 0), tz=TZ) == date(2026, 11, 25)
     with sessions() as s:
         assert [i.payload for i in s.scalars(select(OutboxItem))] == [{"user": "U0ASK", "day": "2026-11-25"}]
+
+
+def test_the_digest_of_a_23_hour_day_counts_every_post_of_that_local_day(sessions) -> None:
+    """Sun 29 Mar 2026 in Berlin runs from 00:00 CET to 00:00 CEST: 23 hours, all of them reported."""
+    from tests.services.stats_dataset import add_case
+
+    sunday = date(2026, 3, 29)
+    moments = {"before": datetime(2026, 3, 28, 23, 59, tzinfo=TZ), "first": datetime(2026, 3, 29, 0, 0, tzinfo=TZ),
+               "after_jump": datetime(2026, 3, 29, 3, 0, tzinfo=TZ), "last": datetime(2026, 3, 29, 23, 59, tzinfo=TZ),
+               "next": datetime(2026, 3, 30, 0, 0, tzinfo=TZ)}
+    with db.session_scope(sessions) as s:
+        desk.record_start(s, now=datetime(2026, 3, 20, 12, 0, tzinfo=TZ))
+        for n, (name, moment) in enumerate(moments.items()):
+            add_case(s, name, platform="twitter", priority="normal", created=moment, scores=[(moment, -0.5)],
+                     ts=f"17951000{n:02d}.000100")
+    with sessions() as s:
+        report = digest.build(s, day=sunday, now=datetime(2026, 3, 30, 9, 0, tzinfo=TZ), policy=POLICY, tz=TZ)
+    assert report.yesterday.new.total == 3 and report.posts == 3  # first, after_jump, last
+    assert [(p.day, p.new) for p in report.daily[-2:]] == [(date(2026, 3, 28), 1), (sunday, 3)]
+    assert not report.quiet
