@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import triage  # noqa: E402
+from bot.services import triage  # noqa: E402
 
 TUNING = {"United", "US Airways", "American"}
 HELD_OUT = {"Southwest", "Delta", "Virgin America"}

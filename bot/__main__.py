@@ -62,7 +62,7 @@ def serve(settings: Settings) -> int:
     from sqlalchemy.exc import DBAPIError
 
     from bot.app import build_bolt_app, build_runtime
-    from bot.http import build_http_app
+    from bot.web.routes import build_http_app
 
     try:
         rt = build_runtime(settings)
@@ -136,7 +136,7 @@ def connectors_report(*, check: bool) -> int:
     from sqlalchemy.exc import DBAPIError
 
     from bot.config import platform_settings, read_database_url, read_environment
-    from bot.connector_report import report
+    from bot.tools.connectors_check import report
     from bot.db import make_engine, make_session_factory, upgrade
 
     env = read_environment()
@@ -172,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from bot.demo import run_demo
+            from bot.tools.demo import run_demo
 
             return run_demo()
         if args.command == "connectors":

@@ -14,9 +14,9 @@ from slack_sdk import WebClient
 from bot import db
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import Settings
-from bot.delivery import Deliverer
-from bot.links import WorkspaceLinks
-from bot.polling import Poller
+from bot.outbox.worker import Deliverer
+from bot.blocks.links import WorkspaceLinks
+from bot.schedule.polling import Poller
 from bot.runtime import Runtime
 from bot.services import desk
 from connectors.base import PollingConnector

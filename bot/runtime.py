@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, session_scope
-from bot.delivery import Deliverer
-from bot.links import WorkspaceLinks
-from bot.polling import Poller
+from bot.outbox.worker import Deliverer
+from bot.blocks.links import WorkspaceLinks
+from bot.schedule.polling import Poller
 from bot.services import staff
 from connectors.base import Connector, LengthRule
 

@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
+from bot.blocks import case as blocks
 from bot.errors import OwnedByOther
 from bot.runtime import Runtime
 from bot.services import cases, followups, reminders, replies

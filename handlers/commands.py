@@ -11,11 +11,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import digest_blocks, stats_blocks
-from bot.blocks import escape
+from bot.blocks import digest as digest_blocks
+from bot.blocks import figures as stats_blocks
+from bot.blocks.case import escape
 from bot.runtime import Runtime
 from bot.services import digest, queues, stats
-from bot.stats_blocks import Blocks
+from bot.blocks.figures import Blocks
 from handlers import guarded
 
 USAGE = (

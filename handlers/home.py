@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot import home_blocks
+from bot.blocks import home as home_blocks
 from bot.runtime import Runtime
 from bot.services import queues, stats
 from handlers import ack_then

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import blocks
+from bot.blocks import case as blocks
 from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.services import cases, followups, replies

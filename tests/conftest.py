@@ -20,10 +20,10 @@ from sqlalchemy import create_engine, text
 from bot.app import build_bolt_app, build_runtime
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
-from bot.http import build_http_app
+from bot.web.routes import build_http_app
 from bot.runtime import Runtime
-from bot.serving import BackgroundServer
-from bot.slack_standin import SlackStandIn
+from bot.web.server import BackgroundServer
+from bot.tools.slack_standin import SlackStandIn
 from connectors import signing
 from tests.slack_requests import SIGNING_SECRET
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.slack_standin import signed_headers as standin_signed_headers
+from bot.tools.slack_standin import signed_headers as standin_signed_headers
 
 SIGNING_SECRET = "test-signing-secret"
 

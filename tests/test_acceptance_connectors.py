@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.slack_standin import Message, SlackStandIn
+from bot.tools.slack_standin import Message, SlackStandIn
 from tests.fakes.google import LOCATION, FakeGoogle
 from tests.fakes.meta import (
     APP_SECRET,

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import as_utc
 from bot.models import Case, DeskStart, Mention
-from bot.slack_standin import Message, SlackStandIn
+from bot.tools.slack_standin import Message, SlackStandIn
 from tests.conftest import CHANNEL, WEBHOOK_SECRET, post_webhook, wait_for, webhook_body
 from tests.slack_requests import (
     SIGNING_SECRET,

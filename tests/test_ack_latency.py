@@ -55,8 +55,8 @@ def test_webhooks_answer_fast_while_slack_is_slow(app_url, rt, slack) -> None:
 def test_the_first_click_after_start_does_not_wait_for_auth_test(rt, slack, listeners) -> None:
     """`serve` asks auth.test once at start; Bolt must reuse that answer, not ask again before its first ack."""
     from bot.app import build_bolt_app
-    from bot.http import build_http_app
-    from bot.serving import BackgroundServer
+    from bot.web.routes import build_http_app
+    from bot.web.server import BackgroundServer
 
     rt.links.identity()  # what serve does before it builds the Bolt app
     server = BackgroundServer(build_http_app(rt, build_bolt_app(rt, listener_executor=listeners),

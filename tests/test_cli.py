@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from bot.slack_standin import SlackStandIn
+from bot.tools.slack_standin import SlackStandIn
 from tests.conftest import CHANNEL, WEBHOOK_SECRET, post_webhook, webhook_body, wait_for
 from tests.slack_requests import SIGNING_SECRET
 

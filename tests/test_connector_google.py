@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.config import GoogleSettings, PlatformSettings, platform_settings
-from bot.connector_report import report
+from bot.tools.connectors_check import report
 from bot.errors import AuthError, ConfigError, PermanentError, RateLimited, TransientError
 from bot.models import Case, Mention
 from bot.runtime import Runtime

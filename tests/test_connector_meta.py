@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import platform_settings
-from bot.connector_report import report
+from bot.tools.connectors_check import report
 from bot.models import Case, CaseEvent, Mention, OutboxItem
 from connectors import signing
 from tests.conftest import CHANNEL, make_env

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import platform_settings
-from bot.connector_report import report
+from bot.tools.connectors_check import report
 from bot.models import Mention
 from tests.conftest import CHANNEL
 from tests.fakes import fixture_bytes

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings, platform_settings
-from bot.connector_report import report
+from bot.tools.connectors_check import report
 from bot.errors import AuthError, PermanentError, RateLimited, TransientError
 from bot.models import Mention, PollCursor
 from bot.runtime import Runtime

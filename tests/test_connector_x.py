@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot.app import build_runtime
 from bot.config import platform_settings
-from bot.connector_report import report
+from bot.tools.connectors_check import report
 from bot.errors import ConfigError
 from bot.models import Case, Mention, PollCursor
 from bot.runtime import Runtime

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.config import load_settings, platform_settings
-from bot.connector_report import report
+from bot.tools.connectors_check import report
 from bot.errors import ConfigError
 from bot.models import Case, ConnectorCredential
 from bot.runtime import Runtime

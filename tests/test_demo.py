@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from bot.demo import run_demo
+from bot.tools.demo import run_demo
 
 
 def test_demo_prints_cases_with_threads_and_replies() -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.db import session_scope
-from bot.jobs import digest_tick
+from bot.schedule.jobs import digest_tick
 from bot.models import OutboxItem
 from bot.services import outbox
 from tests.conftest import make_env

@@ -1,4 +1,4 @@
-from bot.links import thread_url
+from bot.blocks.links import thread_url
 
 
 def test_thread_url_from_workspace_url() -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.app import build_runtime
-from bot.delivery import Deliverer
+from bot.outbox.worker import Deliverer
 from bot.models import OutboxItem
 from bot.services import outbox
 from tests.conftest import CHANNEL, post_webhook, webhook_body
@@ -54,7 +54,7 @@ def test_slack_down_entirely_then_back_loses_nothing(app_url, rt, settings, cloc
         pending = s.scalars(select(OutboxItem).where(OutboxItem.state == outbox.PENDING)).all()
         assert len(pending) == 3 and all(i.last_error and "could not be reached" in i.last_error for i in pending)
     # Slack comes back (same state, new port): a new process picks the queue up
-    from bot.slack_standin import SlackStandIn
+    from bot.tools.slack_standin import SlackStandIn
 
     with SlackStandIn() as back:
         restarted = build_runtime(settings.__class__(**{**settings.__dict__, "slack_api_url": back.api_url}),

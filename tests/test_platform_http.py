@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from bot.config import platform_settings
-from bot.connector_report import report
+from bot.tools.connectors_check import report
 from bot.errors import AuthError, PermanentError, RateLimited, TransientError
 from connectors import http as platform_http
 from connectors.base import Author, Change, InboundMention

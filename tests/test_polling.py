@@ -19,7 +19,7 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.errors import AuthError, RateLimited, TransientError
 from bot.models import Mention, PollCursor
-from bot.polling import Poller
+from bot.schedule.polling import Poller
 from bot.runtime import Runtime
 from bot.services import polls
 from connectors.base import Author, InboundMention, MentionDeleted, MentionEdited, PollResult

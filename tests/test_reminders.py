@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.jobs import sweep_tick
+from bot.schedule.jobs import sweep_tick
 from bot.models import OutboxItem, Reminder
 from bot.services import outbox
 from tests.conftest import CHANNEL, make_env, post_webhook, webhook_body

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from bot.app import build_bolt_app, build_runtime
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.http import build_http_app
-from bot.jobs import sweep_tick
+from bot.web.routes import build_http_app
+from bot.schedule.jobs import sweep_tick
 from bot.models import Case, OutboxItem
 from bot.runtime import Runtime
-from bot.scheduler import PeriodicJob, Scheduler, jobs
-from bot.serving import BackgroundServer
+from bot.schedule.scheduler import PeriodicJob, Scheduler, jobs
+from bot.web.server import BackgroundServer
 from tests.conftest import CHANNEL, TrackingExecutor, make_env, post_webhook, wait_for, webhook_body
 from tests.slack_requests import block_action, post_interaction, text_value, view_payload
 from tests.test_reminders import ReminderDesk

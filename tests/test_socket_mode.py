@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import websockets.sync.server as websockets_sync
 
-from bot.slack_standin import SlackStandIn
+from bot.tools.slack_standin import SlackStandIn
 from tests.conftest import CHANNEL, post_webhook, wait_for, webhook_body
 from tests.slack_requests import block_action
 from tests.test_cli import start_serve, stop, valid_settings, wait_healthy

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import triage
+from bot.services import triage
 
 
 @pytest.mark.parametrize(("text", "priority"), [

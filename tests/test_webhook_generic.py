@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from bot.app import build_bolt_app, build_runtime
 from bot.config import load_settings
 from bot.db import session_scope
-from bot.http import build_http_app
+from bot.web.routes import build_http_app
 from bot.models import Case, CaseEvent, Mention, OutboxItem
 from bot.runtime import Runtime
-from bot.serving import BackgroundServer
+from bot.web.server import BackgroundServer
 from connectors import generic, signing
 from tests.conftest import CHANNEL, WEBHOOK_SECRET, make_env, post_webhook, webhook_body
 

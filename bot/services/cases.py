@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import triage
+from bot.services import triage
 from bot.errors import CaseClosed, CaseNotFound, OwnedByOther, UserError
 from bot.models import Case, CaseEvent, CaseStatus
 from bot.services import outbox

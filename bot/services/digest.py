@@ -35,7 +35,7 @@ from bot.services.stats import (
     whole_days,
 )
 from bot.sla import SlaPolicy
-from bot.triage import PRIORITIES
+from bot.services.triage import PRIORITIES
 
 KIND = "digest"  # outbox kind, delivered by bot/delivery.py
 RANK = len(PRIORITIES)  # after every case message: a complaint is never held up by a report

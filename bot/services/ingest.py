@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import triage
+from bot.services import triage
 from bot.models import Case, CaseEvent, CaseStatus, Mention
 from bot.services import outbox
 from bot.services.cases import record

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.models import Case, CaseStatus
-from bot.triage import PRIORITY_RANK
+from bot.services.triage import PRIORITY_RANK
 
 EXCERPT = 120
 

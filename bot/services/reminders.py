@@ -25,8 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from bot import blocks, sla, triage
-from bot.links import thread_url
+from bot import sla
+from bot.blocks import case as blocks
+from bot.services import triage
+from bot.blocks.links import thread_url
 from bot.models import Case, CaseStatus, Reminder
 from bot.services import outbox
 from bot.services.cases import record, require_open

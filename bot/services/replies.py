@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import triage
+from bot.services import triage
 from bot.errors import UserError
 from bot.models import Case, OutboxItem
 from bot.services import cases, followups, outbox

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Case, CaseStatus, Mention
 from bot.sla import SlaPolicy
-from bot.triage import PRIORITIES
+from bot.services.triage import PRIORITIES
 
 PERIOD_DAYS = {"today": 1, "7d": 7, "30d": 30}
 TREND_THRESHOLD = 0.05  # a change in mean compound score smaller than this is "steady"

@@ -153,7 +153,7 @@ def test_breaches_of_the_other_clocks_come_from_the_sweeps_records(sessions, ids
     """Next-response and resolution breaches the sweep recorded on Monday are listed once each, with where they stand."""
     from dataclasses import replace
 
-    from bot.digest_blocks import breach_text
+    from bot.blocks.digest import breach_text
     from bot.models import Reminder
 
     policy = replace(POLICY, normal=replace(POLICY.normal, resolution=timedelta(hours=4),

@@ -19,7 +19,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
-from bot.jobs import digest_tick, sweep_tick
+from bot.schedule.jobs import digest_tick, sweep_tick
 from bot.runtime import Runtime
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from bot.db import ping, session_scope
 from bot.errors import BadPayload
 from bot.runtime import Runtime
-from bot.scheduler import Scheduler
+from bot.schedule.scheduler import Scheduler
 from bot.services import ingest, outbox
 from connectors import generic
 from connectors.base import WebhookConnector

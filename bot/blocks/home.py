@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import PRIORITY_BADGES
+from bot.blocks.case import PRIORITY_BADGES
 from bot.services.queues import CaseLine
 from bot.services.stats import Stats
-from bot.stats_blocks import Blocks, Link, figure_fields, listed, sections
-from bot.triage import PRIORITIES
+from bot.blocks.figures import Blocks, Link, figure_fields, listed, sections
+from bot.services.triage import PRIORITIES
 
 MINE_LIMIT = 15
 PER_PRIORITY_LIMIT = 10  # keeps the tab far below Slack's 100 blocks, however long the queue

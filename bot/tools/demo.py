@@ -21,11 +21,11 @@ import httpx
 from bot.app import build_bolt_app, build_runtime
 from bot.config import load_settings
 from bot.db import session_scope
-from bot.http import build_http_app
+from bot.web.routes import build_http_app
 from bot.runtime import Runtime
-from bot.serving import BackgroundServer
+from bot.web.server import BackgroundServer
 from bot.services import outbox
-from bot.slack_standin import Message, SlackStandIn, signed_headers
+from bot.tools.slack_standin import Message, SlackStandIn, signed_headers
 from connectors import signing
 
 CHANNEL = "C0CAREDEMO"

@@ -22,7 +22,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot import blocks, digest_blocks
+from bot.blocks import case as blocks
+from bot.blocks import digest as digest_blocks
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, session_scope
@@ -316,7 +317,7 @@ class Deliverer:
             self._checkpoint(item, progress)
         if "file_id" not in progress and not report.quiet:
             # matplotlib is imported by the worker that needs it, never by a listener
-            from bot import chart
+            from bot.blocks import chart
 
             png = chart.render(report.daily, title=digest_blocks.chart_title(report))
             uploaded = self._call("files_upload_v2", channel=channel, file=png, filename=f"care-digest-{day}.png",

@@ -1,0 +1,1 @@
+"""Time-driven work: the scheduler, the jobs it runs, and the platform pollers."""
