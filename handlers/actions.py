@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-
-from bot.blocks import case as blocks
+from bot.blocks import ids
+from bot.blocks import modals
 from bot.errors import OwnedByOther
 from bot.runtime import Runtime
 from bot.services import cases, followups, reminders, replies
@@ -23,7 +23,7 @@ def register(app: App, rt: Runtime) -> None:
             with rt.unit() as s:
                 cases.claim(s, case_id=case_id, user_id=user_id(body), now=rt.now())
         except OwnedByOther as exc:
-            client.views_open(trigger_id=body["trigger_id"], view=blocks.take_over_modal(case_id, exc.owner_id))
+            client.views_open(trigger_id=body["trigger_id"], view=modals.take_over_modal(case_id, exc.owner_id))
 
     def reply(body: dict[str, Any], client: WebClient) -> None:
         uid = user_id(body)
@@ -33,7 +33,7 @@ def register(app: App, rt: Runtime) -> None:
             cases.start_drafting(s, case_id=case.id, user_id=uid, now=rt.now())
             rule = rt.length_rule(case.connector, case.platform)
             note = "Links count as 23 characters." if rule.count("http://x") != len("http://x") else ""
-            view = blocks.reply_modal(case, limit=rule.limit, limit_note=note, draft=case.draft_text,
+            view = modals.reply_modal(case, limit=rule.limit, limit_note=note, draft=case.draft_text,
                                       warning=f"<@{other}> is drafting a reply to this customer right now."
                                       if other else None)
         try:
@@ -65,7 +65,7 @@ def register(app: App, rt: Runtime) -> None:
     def ignore(body: dict[str, Any], client: WebClient) -> None:
         with rt.unit() as s:
             case_id = cases.require_open(s, clicked_case_id(body)).id
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.ignore_modal(case_id))
+        client.views_open(trigger_id=body["trigger_id"], view=modals.ignore_modal(case_id))
 
     def resolve(body: dict[str, Any], client: WebClient) -> None:
         with rt.unit() as s:
@@ -76,7 +76,7 @@ def register(app: App, rt: Runtime) -> None:
             closing = replies.closing_text(case, template=rt.settings.closing_template,
                                            agent_first_name=rt.first_name(user_id(body)))
             limit = rt.length_rule(case.connector, case.platform).limit
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(case, closing=closing, limit=limit))
+        client.views_open(trigger_id=body["trigger_id"], view=modals.resolve_modal(case, closing=closing, limit=limit))
 
     def reopen(body: dict[str, Any]) -> None:
         with rt.unit() as s:
@@ -84,7 +84,7 @@ def register(app: App, rt: Runtime) -> None:
 
     def open_follow_up_modal(case_id: int, body: dict[str, Any], client: WebClient) -> None:
         with rt.unit() as s:
-            view = blocks.follow_up_modal(cases.require_open(s, case_id))
+            view = modals.follow_up_modal(cases.require_open(s, case_id))
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     def follow_up(body: dict[str, Any], client: WebClient) -> None:
@@ -106,20 +106,20 @@ def register(app: App, rt: Runtime) -> None:
 
     def reassign(body: dict[str, Any], client: WebClient) -> None:
         with rt.unit() as s:
-            view = blocks.reassign_modal(cases.require_open(s, clicked_case_id(body)))
+            view = modals.reassign_modal(cases.require_open(s, clicked_case_id(body)))
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    ack_then(app.action(blocks.ACTION_CLAIM), rt, claim)
-    ack_then(app.action(blocks.ACTION_REPLY), rt, reply)
-    ack_then(app.action(blocks.ACTION_MOVE_TO_DM), rt, move_to_dm)
-    ack_then(app.action(blocks.ACTION_ESCALATE), rt, escalate)
-    ack_then(app.action(blocks.ACTION_IGNORE), rt, ignore)
-    ack_then(app.action(blocks.ACTION_RESOLVE), rt, resolve)
-    ack_then(app.action(blocks.ACTION_REOPEN), rt, reopen)
-    ack_then(app.action(blocks.ACTION_FOLLOW_UP), rt, follow_up)
-    ack_then(app.action(blocks.ACTION_FOLLOW_UP_PICK), rt, follow_up_pick)
-    ack_then(app.action(blocks.ACTION_SNOOZE), rt, snooze)
-    ack_then(app.action(blocks.ACTION_REASSIGN), rt, reassign)
+    ack_then(app.action(ids.ACTION_CLAIM), rt, claim)
+    ack_then(app.action(ids.ACTION_REPLY), rt, reply)
+    ack_then(app.action(ids.ACTION_MOVE_TO_DM), rt, move_to_dm)
+    ack_then(app.action(ids.ACTION_ESCALATE), rt, escalate)
+    ack_then(app.action(ids.ACTION_IGNORE), rt, ignore)
+    ack_then(app.action(ids.ACTION_RESOLVE), rt, resolve)
+    ack_then(app.action(ids.ACTION_REOPEN), rt, reopen)
+    ack_then(app.action(ids.ACTION_FOLLOW_UP), rt, follow_up)
+    ack_then(app.action(ids.ACTION_FOLLOW_UP_PICK), rt, follow_up_pick)
+    ack_then(app.action(ids.ACTION_SNOOZE), rt, snooze)
+    ack_then(app.action(ids.ACTION_REASSIGN), rt, reassign)
 
 
 def picked(body: dict[str, Any]) -> tuple[int, str]:

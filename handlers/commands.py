@@ -13,7 +13,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.blocks import digest as digest_blocks
 from bot.blocks import figures as stats_blocks
-from bot.blocks.case import escape
+from bot.blocks.mrkdwn import escape
 from bot.runtime import Runtime
 from bot.services import digest, queues, stats
 from bot.blocks.figures import Blocks

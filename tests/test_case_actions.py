@@ -310,7 +310,7 @@ def test_modal_that_fails_to_open_clears_drafting_and_tells_the_user(desk: Desk,
 
 
 def test_a_url_that_could_forge_slack_markup_is_not_linked() -> None:
-    from bot.blocks.case import link
+    from bot.blocks.mrkdwn import link
 
     assert link("https://x.com/a/1", "View post") == " · <https://x.com/a/1|View post>"
     assert link("https://evil.example/|<!channel>", "View post") == ""

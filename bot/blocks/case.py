@@ -1,98 +1,38 @@
-"""Block Kit rendering: plain data in, Slack message and modal dicts out. No Slack client here."""
+"""The case in Slack: its message in the care channel, the notes in its thread, reminders, and the DMs about it.
+
+Plain data in, (fallback text, blocks) out; no Slack client here.
+"""
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot import sla
+from bot.blocks.ids import ACTION_CLAIM, ACTION_ESCALATE, ACTION_FOLLOW_UP, ACTION_FOLLOW_UP_PICK, ACTION_IGNORE
+from bot.blocks.ids import ACTION_MOVE_TO_DM, ACTION_REASSIGN, ACTION_REOPEN, ACTION_REPLY, ACTION_RESOLVE, ACTION_SNOOZE
+from bot.blocks.mrkdwn import (
+    PRIORITY_BADGES,
+    SAFE_URL,
+    STATUS_LABELS,
+    Blocks,
+    clip,
+    escape,
+    link,
+    option,
+    platform_label,
+    quote,
+    sentiment_label,
+    stars,
+)
 from bot.models import Case, CaseEvent, Mention
 from bot.services.cases import IGNORE_REASONS, OUTCOMES
-from bot.services.followups import CLEAR, CUSTOM
+from bot.services.followups import CLEAR
 from bot.services.followups import LABELS as FOLLOW_UP_LABELS
-
-Blocks = list[dict[str, Any]]
-
-PLATFORM_LABELS = {
-    "twitter": ":bird: X", "x": ":bird: X", "facebook": ":large_blue_square: Facebook",
-    "instagram": ":camera: Instagram", "reddit": ":large_orange_circle: Reddit",
-    "google": ":star: Google review", "trustpilot": ":star: Trustpilot",
-}
-PRIORITY_BADGES = {"urgent": ":red_circle: Urgent", "high": ":large_orange_circle: High",
-                   "normal": ":large_yellow_circle: Normal", "low": ":large_green_circle: Low"}
-STATUS_LABELS = {"open": "Open", "resolved": "Resolved", "ignored": "Ignored"}
-
-ACTION_CLAIM = "case_claim"
-ACTION_REPLY = "case_reply"
-ACTION_MOVE_TO_DM = "case_move_to_dm"
-ACTION_ESCALATE = "case_escalate"
-ACTION_IGNORE = "case_ignore"
-ACTION_RESOLVE = "case_resolve"
-ACTION_REOPEN = "case_reopen"
-ACTION_FOLLOW_UP = "case_follow_up"
-ACTION_FOLLOW_UP_PICK = "case_follow_up_pick"
-ACTION_SNOOZE = "case_snooze"
-ACTION_REASSIGN = "case_reassign"
-
-VIEW_REPLY = "reply_modal"
-VIEW_IGNORE = "ignore_modal"
-VIEW_RESOLVE = "resolve_modal"
-VIEW_TAKE_OVER = "take_over_modal"
-VIEW_FOLLOW_UP = "follow_up_modal"
-VIEW_REASSIGN = "reassign_modal"
-REPLY_BLOCK, REPLY_INPUT = "reply", "text"
-CHOICE_BLOCK, CHOICE_INPUT = "choice", "value"
-COMMENT_BLOCK, COMMENT_INPUT = "comment", "value"
-FOLLOW_UP_BLOCK, FOLLOW_UP_INPUT = "follow_up", "choice"
-CUSTOM_BLOCK, CUSTOM_INPUT = "follow_up_custom", "duration"
-CLOSING_BLOCK, CLOSING_INPUT = "closing", "text"
-CONFIRM_BLOCK, CONFIRM_INPUT, CONFIRM_POST = "closing_confirm", "confirm", "post"
-ASSIGNEE_BLOCK, ASSIGNEE_INPUT = "assignee", "user"
-
-SECTION_LIMIT = 2900
 
 CLOCK_LABELS = {sla.FIRST_RESPONSE: "First response", sla.NEXT_RESPONSE: "Next response",
                 sla.RESOLUTION: "Resolution", sla.OFFLINE: "Follow-through after moving to DM",
                 sla.FOLLOW_UP: "Follow-up"}
-
-
-def platform_label(platform: str) -> str:
-    return PLATFORM_LABELS.get(platform, platform.capitalize())
-
-
-def stars(count: Any) -> str:
-    """A review rating as five stars (★★☆☆☆); "no rating" when the platform gave none."""
-    if not isinstance(count, int) or not 0 <= count <= 5:
-        return "no rating"
-    return "★" * count + "☆" * (5 - count)
-
-
-def sentiment_label(score: float) -> str:
-    mood = "negative" if score <= -0.05 else "positive" if score >= 0.05 else "neutral"
-    return f"{score:+.2f} ({mood})"
-
-
-def _clip(text: str, limit: int = SECTION_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def quote(text: str) -> str:
-    return "\n".join("> " + line for line in _clip(text).splitlines() or [""])
-
-
-_SAFE_URL = re.compile(r"^https?://[^\s|<>]+$", re.IGNORECASE)
-
-
-def link(url: str | None, label: str) -> str:
-    """A Slack link, or nothing: a URL with `|`, `<`, `>` or spaces could forge mrkdwn, so it is dropped."""
-    return f" · <{url}|{label}>" if url and _SAFE_URL.match(url) else ""
-
-
-def escape(text: str) -> str:
-    """Slack mrkdwn control characters, so a customer's post cannot ping @channel or fake a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def author_line(case: Case) -> str:
@@ -101,7 +41,7 @@ def author_line(case: Case) -> str:
     return f"*{name}* ({handle})" if name else f"*{handle}*"
 
 
-def _name(case: Case) -> str:
+def customer_name(case: Case) -> str:
     """The customer's full name, else @handle (not escaped: also used in plain-text fallbacks)."""
     return case.author_name or "@" + case.author_handle
 
@@ -109,10 +49,6 @@ def _name(case: Case) -> str:
 def _customer(case: Case) -> str:
     """What staff call the customer in notes and reminders: the first word of their name, else @handle (escaped)."""
     return escape(case.author_name.split()[0] if case.author_name else "@" + case.author_handle)
-
-
-def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": text}, "value": value}
 
 
 def _button(text: str, action_id: str, case_id: int, style: str | None = None) -> dict[str, Any]:
@@ -183,7 +119,7 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": status_line(case)}]},
         case_buttons(case),
     ]
-    fallback = f"[{case.priority}] {platform_label(case.platform)} · {_name(case)}: {_clip(first.text, 200)}"
+    fallback = f"[{case.priority}] {platform_label(case.platform)} · {customer_name(case)}: {clip(first.text, 200)}"
     return fallback, blocks
 
 
@@ -272,128 +208,13 @@ def thread_note_blocks(case: Case, event: CaseEvent, text: str) -> Blocks | None
     """Blocks for the few notes that offer a next step: after a move to DM, a one-click follow-up menu."""
     if event.kind != "moved_to_dm" or not case.is_open:
         return None
-    options = [_option(label, f"{case.id}:{key}") for key, label in FOLLOW_UP_LABELS.items() if key != CLEAR]
+    options = [option(label, f"{case.id}:{key}") for key, label in FOLLOW_UP_LABELS.items() if key != CLEAR]
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}},
         {"type": "actions", "block_id": f"follow_up_pick_{case.id}", "elements": [
             {"type": "static_select", "action_id": ACTION_FOLLOW_UP_PICK, "options": options,
              "placeholder": {"type": "plain_text", "text": "Follow up in…"}}]},
     ]
-
-
-def _modal(callback_id: str, title: str, blocks: Blocks, *, submit: str, metadata: dict[str, Any],
-           notify_on_close: bool = False) -> dict[str, Any]:
-    return {
-        "type": "modal", "callback_id": callback_id,
-        "title": {"type": "plain_text", "text": title[:24]},
-        "submit": {"type": "plain_text", "text": submit},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps(metadata),
-        "notify_on_close": notify_on_close,
-        "blocks": blocks,
-    }
-
-
-def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, warning: str | None) -> dict[str, Any]:
-    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn",
-                       "text": f"*{escape(_name(case))}* wrote:\n{quote(escape(case.latest_mention.text))}"}}]
-    if warning:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {warning}"}]})
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": REPLY_INPUT, "multiline": True,
-                               "focus_on_load": True}
-    if draft:
-        element["initial_value"] = draft
-    blocks.append({
-        "type": "input", "block_id": REPLY_BLOCK, "element": element,
-        "label": {"type": "plain_text", "text": f"Public reply on {platform_label(case.platform).split(' ', 1)[-1]} "
-                  f"(up to {limit} characters)"},
-        "hint": {"type": "plain_text", "text": f"Sent publicly as a reply to their post. {limit_note}".strip()},
-    })
-    blocks += follow_up_inputs(optional=True)
-    return _modal(VIEW_REPLY, "Reply", blocks, submit="Send", metadata={"case_id": case.id}, notify_on_close=True)
-
-
-def _choice_modal(callback_id: str, title: str, question: str, options: dict[str, str], case_id: int,
-                  submit: str) -> dict[str, Any]:
-    blocks: Blocks = [
-        {"type": "input", "block_id": CHOICE_BLOCK, "label": {"type": "plain_text", "text": question},
-         "element": {"type": "radio_buttons", "action_id": CHOICE_INPUT,
-                     "options": [{"text": {"type": "plain_text", "text": label}, "value": value}
-                                 for value, label in options.items()]}},
-        {"type": "input", "block_id": COMMENT_BLOCK, "optional": True,
-         "label": {"type": "plain_text", "text": "Note for the team (optional)"},
-         "element": {"type": "plain_text_input", "action_id": COMMENT_INPUT, "max_length": 500}},
-    ]
-    return _modal(callback_id, title, blocks, submit=submit, metadata={"case_id": case_id})
-
-
-def ignore_modal(case_id: int) -> dict[str, Any]:
-    return _choice_modal(VIEW_IGNORE, "Ignore case", "Why ignore it? Nothing is sent to the customer.",
-                         IGNORE_REASONS, case_id, "Ignore")
-
-
-def resolve_modal(case: Case, *, closing: str | None = None, limit: int | None = None) -> dict[str, Any]:
-    """How did it end; for a case that moved to DM, also an optional public closing reply (sent only if ticked)."""
-    view = _choice_modal(VIEW_RESOLVE, "Resolve case", "How did it end?", OUTCOMES, case.id, "Resolve")
-    if closing is not None:
-        where = platform_label(case.platform).split(" ", 1)[-1]
-        view["blocks"] += [
-            {"type": "section", "text": {"type": "mrkdwn", "text": (
-                "This case moved to DM, so onlookers of the public post never saw how it ended. "
-                "A short public reply shows them it was sorted.")}},
-            {"type": "input", "block_id": CLOSING_BLOCK, "optional": True,
-             "label": {"type": "plain_text", "text": f"Public closing reply on {where}"
-                       + (f" (up to {limit} characters)" if limit else "")},
-             "element": {"type": "plain_text_input", "action_id": CLOSING_INPUT, "multiline": True,
-                         "initial_value": closing}},
-            {"type": "input", "block_id": CONFIRM_BLOCK, "optional": True,
-             "label": {"type": "plain_text", "text": "Send it?"},
-             "element": {"type": "checkboxes", "action_id": CONFIRM_INPUT, "options": [
-                 _option(f"Yes, post this reply publicly on {where}", CONFIRM_POST)]}},
-        ]
-    return view
-
-
-def take_over_modal(case_id: int, owner_id: str) -> dict[str, Any]:
-    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn",
-                       "text": f"<@{owner_id}> already owns this case. Take it over? They will see it in the thread."}}]
-    return _modal(VIEW_TAKE_OVER, "Take over case?", blocks, submit="Take over", metadata={"case_id": case_id})
-
-
-def follow_up_inputs(*, optional: bool, current: datetime | None = None) -> Blocks:
-    """'Follow up in …' with presets, and a field for a custom duration (`90m`, `2d`)."""
-    options = [_option(label, key) for key, label in FOLLOW_UP_LABELS.items() if key != CLEAR or current]
-    return [
-        {"type": "input", "block_id": FOLLOW_UP_BLOCK, "optional": optional,
-         "label": {"type": "plain_text", "text": "Follow up in…" + (" (optional)" if optional else "")},
-         "hint": {"type": "plain_text", "text": "When it is due, the case owner is reminded in the thread and by DM."},
-         "element": {"type": "static_select", "action_id": FOLLOW_UP_INPUT, "options": options,
-                     "placeholder": {"type": "plain_text", "text": "No follow-up" if optional else "Choose"}}},
-        {"type": "input", "block_id": CUSTOM_BLOCK, "optional": True,
-         "label": {"type": "plain_text", "text": "Custom follow-up"},
-         "hint": {"type": "plain_text", "text": f"With “{FOLLOW_UP_LABELS[CUSTOM]}”: a duration like 90m, 4h or 2d."},
-         "element": {"type": "plain_text_input", "action_id": CUSTOM_INPUT, "max_length": 20}},
-    ]
-
-
-def follow_up_modal(case: Case) -> dict[str, Any]:
-    current = (f"A follow-up is set for {slack_date(case.follow_up_at)} by <@{case.follow_up_by}>."
-               if case.follow_up_at else "No follow-up is set for this case.")
-    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": current}}]
-    blocks += follow_up_inputs(optional=False, current=case.follow_up_at)
-    return _modal(VIEW_FOLLOW_UP, "Follow up", blocks, submit="Save", metadata={"case_id": case.id})
-
-
-def reassign_modal(case: Case) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "users_select", "action_id": ASSIGNEE_INPUT,
-                               "placeholder": {"type": "plain_text", "text": "Pick a teammate"}}
-    owner = f"<@{case.owner_id}> owns it now." if case.owner_id else "Nobody owns it yet."
-    blocks: Blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"Who should take case #{case.id}? {owner}"}},
-        {"type": "input", "block_id": ASSIGNEE_BLOCK, "label": {"type": "plain_text", "text": "New owner"},
-         "element": element},
-    ]
-    return _modal(VIEW_REASSIGN, "Reassign case", blocks, submit="Reassign", metadata={"case_id": case.id})
 
 
 def _who(case: Case, targets: list[str]) -> str:
@@ -436,13 +257,13 @@ def reminder_message(case: Case, facts: dict[str, Any]) -> tuple[str, Blocks]:
 
 
 def _thread_link(url: str | None) -> str:
-    if url and (url.startswith("slack://") or _SAFE_URL.match(url)):
+    if url and (url.startswith("slack://") or SAFE_URL.match(url)):
         return f"<{url}|Open the thread>"
     return "(the case message is not posted yet)"
 
 
 def _case_title(case: Case) -> str:
-    return f"case #{case.id} ({platform_label(case.platform)} · {escape(_name(case))})"
+    return f"case #{case.id} ({platform_label(case.platform)} · {escape(customer_name(case))})"
 
 
 def escalation_dm(case: Case, clock: str, limit: timedelta, link_url: str | None) -> tuple[str, Blocks]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.blocks.case import escape, link, platform_label, quote
+from bot.blocks.mrkdwn import escape, link, platform_label, quote
 from bot.services.digest import COMPARE_DAYS, Breach, Digest, NotYet, Praise
 from bot.services.stats import Attainment, ResponseTimes
 from bot.sla import format_duration

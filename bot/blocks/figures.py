@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.blocks.case import PRIORITY_BADGES, SECTION_LIMIT, Blocks, escape, platform_label
+from bot.blocks.mrkdwn import Blocks, PRIORITY_BADGES, SECTION_LIMIT, escape, platform_label
 from bot.services.queues import CaseLine
 from bot.services.stats import (
     Attainment,

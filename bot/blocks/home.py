@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks.case import PRIORITY_BADGES
+from bot.blocks.mrkdwn import PRIORITY_BADGES
 from bot.services.queues import CaseLine
 from bot.services.stats import Stats
 from bot.blocks.figures import Blocks, Link, figure_fields, listed, sections

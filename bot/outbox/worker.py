@@ -21,8 +21,8 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
-
-from bot.blocks import case as blocks
+from bot.blocks import case as case_blocks
+from bot.blocks import mrkdwn
 from bot.blocks import digest as digest_blocks
 from bot.clock import Clock
 from bot.config import Settings
@@ -180,21 +180,21 @@ class Deliverer:
             if case is None:
                 return {"skipped": "case deleted"}
             channel, parent_ts = case.slack_channel, case.slack_ts
-            message_blocks: blocks.Blocks | None
+            message_blocks: mrkdwn.Blocks | None
             if item.kind in ("post_parent", "update_parent"):
-                text, message_blocks = blocks.parent_message(case)
+                text, message_blocks = case_blocks.parent_message(case)
             elif item.kind == "thread_note":
                 event = session.get(CaseEvent, item.payload["event_id"])
                 assert event is not None
                 mention = (session.get(Mention, event.detail.get("mention_id", -1))
                            if event.kind in ("mention_added", "mention_edited") else None)
-                text = blocks.thread_note(case, event, mention)
-                message_blocks = blocks.thread_note_blocks(case, event, text)
+                text = case_blocks.thread_note(case, event, mention)
+                message_blocks = case_blocks.thread_note_blocks(case, event, text)
             elif item.kind == reminders.REMINDER:
                 reason = reminders.cancelled(case, item.payload)
                 if reason:  # the reply or claim landed first
                     return {"skipped": reason}
-                text, message_blocks = blocks.reminder_message(case, item.payload)
+                text, message_blocks = case_blocks.reminder_message(case, item.payload)
             else:
                 raise SlackFailure(f"unknown outbox kind {item.kind!r}", permanent=True)
 

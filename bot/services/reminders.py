@@ -26,7 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot import sla
-from bot.blocks import case as blocks
+from bot.blocks import case as case_blocks
+from bot.blocks import mrkdwn
 from bot.services import triage
 from bot.blocks.links import thread_url
 from bot.models import Case, CaseStatus, Reminder
@@ -106,7 +107,7 @@ def _mark(session: Session, case: Case, *, clock: str, stage: str, start: dateti
     return True
 
 
-def _queue_dm(session: Session, case: Case, *, user: str, message: tuple[str, blocks.Blocks], now: datetime) -> None:
+def _queue_dm(session: Session, case: Case, *, user: str, message: tuple[str, mrkdwn.Blocks], now: datetime) -> None:
     text, message_blocks = message
     outbox.enqueue(session, lane=outbox.SLACK, kind=DIRECT_MESSAGE, case_id=case.id,
                    priority_rank=triage.PRIORITY_RANK[case.priority], now=now,
@@ -130,7 +131,7 @@ def _sla_reminder(session: Session, case: Case, clock: RunningClock, stage: str,
     if stage == sla.ESCALATION:
         link = thread_url(workspace_url, case.slack_channel, case.slack_ts)
         for manager in managers:
-            _queue_dm(session, case, user=manager, message=blocks.escalation_dm(case, clock.name, clock.limit, link),
+            _queue_dm(session, case, user=manager, message=case_blocks.escalation_dm(case, clock.name, clock.limit, link),
                       now=now)
     # the parent message shows the breach from now on (the escalation may be the first stage sent: after a
     # restart past twice the target, or a snooze that held the breach)
@@ -152,7 +153,7 @@ def _follow_up(session: Session, case: Case, *, now: datetime, escalate_to: tupl
     link = thread_url(workspace_url, case.slack_channel, case.slack_ts)
     people = [case.owner_id] if case.owner_id else [t for t in escalate_to if not t.startswith("S")]
     for user in people:  # a user group (S…) cannot be messaged directly; it is mentioned in the thread
-        _queue_dm(session, case, user=user, message=blocks.follow_up_dm(case, case.follow_up_by, link), now=now)
+        _queue_dm(session, case, user=user, message=case_blocks.follow_up_dm(case, case.follow_up_by, link), now=now)
     case.follow_up_at, case.follow_up_by = None, None  # kept: the promise is now in the thread and the DM
     outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
                                   now=now)
