@@ -77,7 +77,8 @@ def serve(settings: Settings) -> int:
     except SlackApiError as exc:
         error = exc.response.get("error")
         if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
-            raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack ({error}): copy the Bot User OAuth Token again.")
+            raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack ({error}): "
+                              "copy the Bot User OAuth Token again.") from exc
         logger.warning("Slack auth.test failed (%s); starting anyway, deliveries will retry", error)
     except OSError as exc:
         logger.warning("Slack is unreachable (%s); starting anyway, deliveries will retry", type(exc).__name__)
@@ -135,9 +136,11 @@ def connectors_report(*, check: bool) -> int:
     """`care-bot connectors [--check]`; a check opens the app's database, where rotating tokens live."""
     from sqlalchemy.exc import DBAPIError
 
+    from bot.clock import SystemClock
     from bot.config import platform_settings, read_database_url, read_environment
-    from bot.tools.connectors_check import report
+    from bot.credentials import DatabaseCredentials
     from bot.db import make_engine, make_session_factory, upgrade
+    from bot.tools.connectors_check import report
 
     env = read_environment()
     platforms = platform_settings(env)
@@ -149,7 +152,8 @@ def connectors_report(*, check: bool) -> int:
     except (DBAPIError, ImportError) as exc:
         raise database_error(exc) from exc
     try:
-        return report(platforms, check=True, sessions=make_session_factory(engine))
+        return report(platforms, check=True,
+                      credentials=DatabaseCredentials(make_session_factory(engine), SystemClock()))
     finally:
         engine.dispose()
 

@@ -2,11 +2,14 @@
 
 Platform JSON never leaves `connectors/`: a connector turns inbound bodies into `InboundMention`s and
 sends `Outbound` messages, raising the errors of `bot.errors` so callers can tell a retry from a refusal.
+What a connector needs from the app (a place for credentials that rotate) it is handed, as a
+`CredentialStore`: connectors never touch the app's database.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -105,8 +108,78 @@ class LengthRule:
     def problem(self, text: str) -> str | None:
         used = self.count(text)
         if used > self.limit:
-            return f"That is {used} characters; the limit here is {self.limit}. Please shorten it by {used - self.limit}."
+            return (f"That is {used} characters; the limit here is {self.limit}. "
+                    f"Please shorten it by {used - self.limit}.")
         return None
+
+
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class XLengthRule(LengthRule):
+    """X counts every link as 23 characters (t.co wrapping), whatever its real length."""
+
+    link_weight: int = 23
+
+    def count(self, text: str) -> int:
+        links = _URL.findall(text)
+        return len(_URL.sub("", text)) + self.link_weight * len(links)
+
+
+# The platforms' reply limits, in one table so the Reply modal and the senders agree.
+PLATFORM_RULES: dict[str, LengthRule] = {
+    "twitter": XLengthRule(280),
+    "x": XLengthRule(280),
+    "facebook": LengthRule(8000),
+    "instagram": LengthRule(2200),
+    "reddit": LengthRule(10000),
+    "google": LengthRule(4096),
+    "trustpilot": LengthRule(2048),
+}
+DEFAULT_RULE = LengthRule(2000)
+
+
+def rule_for(platform: str) -> LengthRule:
+    return PLATFORM_RULES.get(platform.lower(), DEFAULT_RULE)
+
+
+@dataclass(frozen=True)
+class OAuthTokens:
+    """A connector's OAuth tokens as kept between processes: the refresh token, and the access token it bought."""
+
+    refresh_token: str
+    access_token: str | None = None
+    expires_at: datetime | None = None
+
+
+class CredentialStoreError(Exception):
+    """The credential store could not be read or written (its database is away); the message names why."""
+
+
+class CredentialStore(Protocol):
+    """Where a connector keeps credentials that rotate (X's single-use refresh token), shared by every process.
+
+    The tokens form a chain that starts at the refresh token the operator configured: each refresh spends
+    the newest and yields the next, and every process and restart must continue from the newest. When the
+    operator re-authorizes and configures a different refresh token, that starts a new chain, replacing the
+    stored one. Both methods raise CredentialStoreError when the store cannot be read or written.
+    """
+
+    def renew(self, connector: str, *, configured: str,
+              refresh: Callable[[OAuthTokens], OAuthTokens]) -> OAuthTokens:
+        """Lock `connector`'s tokens, hand the newest of `configured`'s chain to `refresh`, keep what it returns.
+
+        The lock is held across `refresh` (which calls the platform), so two processes never both spend a
+        single-use refresh token: the one that waited is handed the winner's tokens and may adopt them, by
+        returning them unchanged (then nothing is written). If `refresh` raises, nothing is written and the
+        error propagates as it is.
+        """
+        ...
+
+    def save(self, connector: str, *, configured: str, tokens: OAuthTokens) -> None:
+        """Keep `tokens` as the newest of `configured`'s chain (renewed while the store could not be written)."""
+        ...
 
 
 class Connector(Protocol):
@@ -162,8 +235,6 @@ class PlatformConnector:
     private_messages = False
 
     def length_rule(self, platform: str) -> LengthRule:
-        from connectors.length import rule_for
-
         return rule_for(platform)
 
     def can_message_privately(self, platform: str) -> bool:

@@ -17,8 +17,7 @@ import httpx
 
 from bot.errors import BadPayload, PermanentError, RateLimited, TransientError
 from connectors import signing
-from connectors.base import Author, InboundMention, LengthRule, Outbound, SendResult
-from connectors.length import rule_for
+from connectors.base import Author, InboundMention, LengthRule, Outbound, SendResult, rule_for
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def _string(obj: dict[str, Any], key: str, path: str, *, required: bool = True, 
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate escape like "\ud800" cannot be stored
-        raise BadPayload(f"field '{path}' is not valid Unicode text", field=path)
+        raise BadPayload(f"field '{path}' is not valid Unicode text", field=path) from None
     return value
 
 
@@ -55,13 +54,14 @@ def _timestamp(value: str, path: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadPayload(f"field '{path}' must be an ISO 8601 timestamp like 2026-11-22T10:00:00Z", field=path)
+        raise BadPayload(f"field '{path}' must be an ISO 8601 timestamp like 2026-11-22T10:00:00Z",
+                         field=path) from None
     if parsed.tzinfo is None:
         raise BadPayload(f"field '{path}' must include a time zone (e.g. a trailing Z)", field=path)
     try:
         parsed.astimezone(UTC)  # it is stored in UTC; year 1 at +01:00 has no UTC equivalent
     except OverflowError:
-        raise BadPayload(f"field '{path}' is out of range", field=path)
+        raise BadPayload(f"field '{path}' is out of range", field=path) from None
     return parsed
 
 
@@ -81,9 +81,9 @@ def parse(body: bytes) -> InboundMention:
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError):
-        raise BadPayload("body is not valid JSON", status=400)
+        raise BadPayload("body is not valid JSON", status=400) from None
     except RecursionError:
-        raise BadPayload("body is not valid JSON we can read (nested too deeply)", status=400)
+        raise BadPayload("body is not valid JSON we can read (nested too deeply)", status=400) from None
     if not isinstance(data, dict):
         raise BadPayload("body must be a JSON object", field="$")
 

@@ -37,8 +37,8 @@ from connectors.base import (
     PollResult,
     SendResult,
 )
-from connectors.http import call, json_body
 from connectors.oauth import read_grant
+from connectors.transport import call, json_body
 
 logger = logging.getLogger(__name__)
 

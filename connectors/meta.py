@@ -32,7 +32,7 @@ from bot.errors import (
     RateLimited,
     TransientError,
 )
-from connectors import http, signing
+from connectors import signing, transport
 from connectors.base import (
     Author,
     Change,
@@ -132,7 +132,7 @@ def throttle_wait(response: httpx.Response) -> float:
     """How long to leave Meta alone: its own estimate (usage headers, Retry-After), else a minute."""
     waits = [w for h in ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
              for w in _usage_estimates(response.headers.get(h))]
-    retry_after = http.retry_after_header(response)
+    retry_after = transport.retry_after_header(response)
     if retry_after is not None:
         waits.append(retry_after)
     longest = max(waits, default=0.0)
@@ -174,7 +174,7 @@ class MetaConnector(PlatformConnector):
         try:
             data = json.loads(body)
         except (UnicodeDecodeError, ValueError, RecursionError):
-            raise BadPayload("body is not valid JSON", status=400)
+            raise BadPayload("body is not valid JSON", status=400) from None
         if not isinstance(data, dict) or data.get("object") != self.webhook_object:
             logger.warning("%s webhook: ignoring a delivery that is not object=%s", self.name, self.webhook_object)
             return []
@@ -249,14 +249,14 @@ class MetaConnector(PlatformConnector):
         return self._graph("POST", path, json={**body, "access_token": str(self._settings.page_token or "")})
 
     def _graph(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = http.call(self._client, method, f"{self._graph_url}/{path}", platform=self.label,
+        response = transport.call(self._client, method, f"{self._graph_url}/{path}", platform=self.label,
                              wait_seconds=throttle_wait, classify=self._classify, **kwargs)
-        answer = http.json_body(response, platform=self.label)
+        answer = transport.json_body(response, platform=self.label)
         return answer if isinstance(answer, dict) else {}
 
     def _classify(self, response: httpx.Response) -> ConnectorError | None:
         """Meta's error body says more than its status: throttling, a dead token and the private-reply
-        rules all arrive as HTTP 400 with a code. None leaves the status-based mapping to `http.call`."""
+        rules all arrive as HTTP 400 with a code. None leaves the status-based mapping to `transport.call`."""
         try:
             error = _obj(_obj(response.json()).get("error"))
         except ValueError:

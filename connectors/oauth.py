@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from bot.errors import TransientError
-from connectors.http import json_body
+from connectors.transport import json_body
 
 
 def read_grant(response: httpx.Response, *, platform: str, now: datetime, default_lifetime: timedelta,

@@ -40,7 +40,7 @@ from connectors.base import (
     PollResult,
     SendResult,
 )
-from connectors.http import call, json_body, retry_after_header
+from connectors.transport import call, json_body, retry_after_header
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ link-free unless the operator sets X_ALLOW_LINKS.
 
 Posting needs a user-context token, and X's OAuth 2.0 user access tokens expire after two hours. With
 X_CLIENT_ID and X_REFRESH_TOKEN the connector renews them itself (`UserTokens`): X hands out a new,
-single-use refresh token on every refresh, so the newest one is kept in the database for restarts and
-other replicas.
+single-use refresh token on every refresh, so the newest one is kept in an injected `CredentialStore`
+(the app's database) for restarts and other replicas.
 
 X's machine spec renames some fields (`post.fields`, `edit_history_post_ids`, `note_post`) while its prose
 docs keep the `tweet` spellings; we send the documented `tweet.fields` and read either spelling.
@@ -18,37 +18,35 @@ docs keep the `tweet` spellings; we send the documented `tweet.fields` and read 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.clock import Clock, SystemClock
 from bot.config import PlatformSettings, XSettings
-from bot.db import SessionFactory, session_scope
 from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
-from bot.models import ConnectorCredential
 from connectors.base import (
     FIRST_POLL_LIMIT,
     Author,
     Change,
+    CredentialStore,
+    CredentialStoreError,
     InboundMention,
     MentionEdited,
+    OAuthTokens,
     Outbound,
     PlatformConnector,
     PollResult,
     SendResult,
 )
-from connectors.http import call, json_body, platform_error, retry_after_header
 from connectors.oauth import read_grant
+from connectors.transport import call, json_body, platform_error, retry_after_header
 
 logger = logging.getLogger(__name__)
 
@@ -207,115 +205,80 @@ def _token_refusal(response: httpx.Response) -> ConnectorError | None:
                           f"so {REAUTHORIZE}")
 
 
-@dataclass(frozen=True)
-class _Grant:
-    refresh_token: str
-    access_token: str | None = None
-    expires_at: datetime | None = None
-
-    def usable(self, now: datetime, *, refused: str | None = None) -> str | None:
-        """The access token, unless it is (nearly) expired or is the one X just refused."""
-        if self.access_token and self.access_token != refused and self.expires_at and now < self.expires_at:
-            return self.access_token
-        return None
+def _usable(tokens: OAuthTokens, now: datetime, *, refused: str | None = None) -> str | None:
+    """The access token, unless it is (nearly) expired or is the one X just refused."""
+    if tokens.access_token and tokens.access_token != refused and tokens.expires_at and now < tokens.expires_at:
+        return tokens.access_token
+    return None
 
 
 class UserTokens:
     """The brand's user-context access token, renewed with X's rotating, single-use refresh token.
 
-    The access token is cached until shortly before `expires_in`. With a database (`use_database`, wired by
-    the runtime) the refresh runs under the `connector_credentials` row lock and stores the new refresh
-    token before the lock is released; the row is read again once the lock is held, so a process that
-    lost the race adopts the winner's tokens instead of spending the refresh token a second time. The
+    The access token is cached until shortly before `expires_in`. With a credential store (the app's
+    database, handed in by the runtime) the refresh runs under the store's lock and the new refresh token
+    is stored before the lock is released; the tokens are read again once the lock is held, so a process
+    that lost the race adopts the winner's tokens instead of spending the refresh token a second time. The
     lock is held across the call to X (a few hundred milliseconds every two hours; at most the HTTP
-    timeout). Without a database (`care-bot connectors --check`) the refresh happens in memory only.
+    timeout). Without a store the refresh happens in memory only.
     """
 
-    def __init__(self, settings: XSettings, client: httpx.Client, clock: Clock) -> None:
+    def __init__(self, settings: XSettings, client: httpx.Client, clock: Clock,
+                 credentials: CredentialStore | None = None) -> None:
         self._settings, self._client, self._clock = settings, client, clock
+        self._credentials = credentials
         self._configured = str(settings.refresh_token or "")
-        self._seed = hashlib.sha256(self._configured.encode()).hexdigest()
-        self._grant = _Grant(self._configured)
-        self._unsaved = False  # a refresh whose result the database did not take: memory has the newest token
-        self._sessions: SessionFactory | None = None
+        self._grant = OAuthTokens(self._configured)
+        self._unsaved = False  # a refresh whose result the store did not take: memory has the newest token
         self._lock = threading.Lock()
-
-    def use_database(self, sessions: SessionFactory, clock: Clock) -> None:
-        self._sessions, self._clock = sessions, clock
 
     def get(self) -> str:
         with self._lock:
-            return self._grant.usable(self._clock.now()) or self._renew(refused=None)
+            return _usable(self._grant, self._clock.now()) or self._renew(refused=None)
 
     def after_refusal(self, token: str) -> str:
         """X answered 401 to `token`: a new one (another thread or process may have renewed it already)."""
         with self._lock:
-            return self._grant.usable(self._clock.now(), refused=token) or self._renew(refused=token)
+            return _usable(self._grant, self._clock.now(), refused=token) or self._renew(refused=token)
 
     def _renew(self, *, refused: str | None) -> str:
-        if self._sessions is None or self._unsaved:
+        if self._credentials is None or self._unsaved:
             grant = self._refresh(self._grant.refresh_token)
             self._grant = grant
-            if self._sessions is not None:
+            if self._credentials is not None:
                 self._store(grant)
             return str(grant.access_token)
         try:
-            self._ensure_row()
-            with session_scope(self._sessions) as session:
-                row = session.get(ConnectorCredential, NAME, with_for_update=True)
-                if row is None:  # pragma: no cover - _ensure_row just made it
-                    raise TransientError("the X credentials row vanished; trying again")
-                if row.seeded_from == self._seed:
-                    stored = _Grant(row.refresh_token, row.access_token, row.expires_at)
-                else:  # the operator re-authorized and set a new X_REFRESH_TOKEN: it starts a new chain
-                    stored = _Grant(self._configured)
-                token = stored.usable(self._clock.now(), refused=refused)
-                if token:  # another process renewed it while we waited for the lock
-                    self._grant = stored
-                    return token
-                grant = self._refresh(stored.refresh_token)
-                self._grant = grant  # from here on only this process may hold the newest refresh token
-                self._unsaved = True
-                self._write(row, grant)
+            self._grant = self._credentials.renew(NAME, configured=self._configured,
+                                                  refresh=lambda stored: self._renew_stored(stored, refused=refused))
             self._unsaved = False
-        except SQLAlchemyError as exc:
+        except CredentialStoreError as exc:
             if self._unsaved:
                 logger.error("X: the renewed refresh token could not be stored (%s); this process keeps it "
-                             "and stores it at the next renewal", type(exc).__name__)
+                             "and stores it at the next renewal", exc)
                 return str(self._grant.access_token)
-            raise TransientError(f"the database could not be read to renew X's user token ({type(exc).__name__})") \
-                from exc
+            raise TransientError(f"the database could not be read to renew X's user token ({exc})") from exc
         return str(self._grant.access_token)
 
-    def _ensure_row(self) -> None:
-        """The credentials row, created once from X_REFRESH_TOKEN; another process creating it first is fine."""
-        assert self._sessions is not None
-        try:
-            with session_scope(self._sessions) as session:
-                if session.get(ConnectorCredential, NAME) is None:
-                    session.add(ConnectorCredential(connector=NAME, refresh_token=self._configured,
-                                                    seeded_from=self._seed, updated_at=self._clock.now()))
-        except IntegrityError:
-            pass
+    def _renew_stored(self, stored: OAuthTokens, *, refused: str | None) -> OAuthTokens:
+        """Under the store's lock: adopt the tokens another process just renewed, else spend the refresh token."""
+        if _usable(stored, self._clock.now(), refused=refused):
+            return stored
+        grant = self._refresh(stored.refresh_token)
+        self._grant = grant  # from here on only this process may hold the newest refresh token
+        self._unsaved = True
+        return grant
 
-    def _store(self, grant: _Grant) -> None:
-        """Save a grant obtained while the database was away (see `_unsaved`)."""
-        assert self._sessions is not None
+    def _store(self, grant: OAuthTokens) -> None:
+        """Save a grant obtained while the store was away (see `_unsaved`)."""
+        assert self._credentials is not None
         try:
-            self._ensure_row()
-            with session_scope(self._sessions) as session:
-                row = session.get(ConnectorCredential, NAME, with_for_update=True)
-                if row is not None:
-                    self._write(row, grant)
+            self._credentials.save(NAME, configured=self._configured, tokens=grant)
             self._unsaved = False
-        except SQLAlchemyError as exc:
-            logger.error("X: the renewed refresh token still could not be stored (%s)", type(exc).__name__)
+        except CredentialStoreError as exc:
+            logger.error("X: the renewed refresh token still could not be stored (%s)", exc)
 
-    def _write(self, row: ConnectorCredential, grant: _Grant) -> None:
-        row.refresh_token, row.access_token, row.expires_at = grant.refresh_token, grant.access_token, grant.expires_at
-        row.seeded_from, row.updated_at = self._seed, self._clock.now()
-
-    def _refresh(self, refresh_token: str) -> _Grant:
+    def _refresh(self, refresh_token: str) -> OAuthTokens:
         """One `POST /2/oauth2/token` (grant_type=refresh_token); confidential clients add HTTP Basic auth."""
         s = self._settings
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": str(s.client_id)}
@@ -326,7 +289,7 @@ class UserTokens:
                                            default_lifetime=DEFAULT_TOKEN_LIFETIME, margin=TOKEN_MARGIN)
         rotated = body.get("refresh_token")
         # RFC 6749 §6: no new refresh token in the answer means the old one stays valid
-        return _Grant(rotated if isinstance(rotated, str) and rotated else refresh_token, access, expires)
+        return OAuthTokens(rotated if isinstance(rotated, str) and rotated else refresh_token, access, expires)
 
 
 class XConnector(PlatformConnector):
@@ -334,14 +297,15 @@ class XConnector(PlatformConnector):
     private_messages = True
 
     def __init__(self, settings: XSettings, client: httpx.Client, *, wall_clock: Callable[[], float] = time.time,
-                 clock: Clock | None = None):
+                 clock: Clock | None = None, credentials: CredentialStore | None = None):
         if not settings.user_id or not settings.bearer_token:
             raise ValueError("X needs X_USER_ID and X_BEARER_TOKEN")
         self._settings, self._client, self._wall_clock = settings, client, wall_clock
         self._base = settings.api_url.rstrip("/")
         self._user_id, self._reader = settings.user_id, str(settings.bearer_token)
         # With X_CLIENT_ID and X_REFRESH_TOKEN, posting tokens are renewed; else the fixed X_USER_TOKEN posts.
-        self._tokens = UserTokens(settings, client, clock or SystemClock()) if settings.refreshes else None
+        self._tokens = (UserTokens(settings, client, clock or SystemClock(), credentials) if settings.refreshes
+                        else None)
         self._poster = str(settings.user_token or settings.bearer_token)
         self._poster_name = ("X_REFRESH_TOKEN" if self._tokens else "X_USER_TOKEN" if settings.user_token
                              else "X_BEARER_TOKEN (used for posting too, as X_USER_TOKEN is not set)")
@@ -354,11 +318,6 @@ class XConnector(PlatformConnector):
     @property
     def poll_seconds(self) -> float:
         return self._settings.poll_seconds
-
-    def use_database(self, sessions: SessionFactory, clock: Clock) -> None:
-        """Keep the rotating refresh token in the database, shared with restarts and other replicas."""
-        if self._tokens is not None:
-            self._tokens.use_database(sessions, clock)
 
     # -- reading -----------------------------------------------------------------------------------
     def poll(self, cursor: str | None) -> PollResult:
@@ -523,5 +482,7 @@ def _data(response: httpx.Response) -> dict[str, str]:
     return {k: str(v) for k, v in data.items() if v is not None} if isinstance(data, dict) else {}
 
 
-def build(platforms: PlatformSettings, client: httpx.Client) -> XConnector:
-    return XConnector(platforms.x, client)
+def build(platforms: PlatformSettings, client: httpx.Client, credentials: CredentialStore | None = None,
+          clock: Clock | None = None) -> XConnector:
+    """X's connector; with `credentials`, the rotating refresh token is kept there (shared by every replica)."""
+    return XConnector(platforms.x, client, clock=clock, credentials=credentials)

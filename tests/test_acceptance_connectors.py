@@ -37,9 +37,9 @@ from tests.fakes.meta import (
     deliver,
     fixture,
 )
+from tests.fakes.platform_standin import PlatformStandIn, Recorded
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.x import FakeX
-from tests.platform_standin import PlatformStandIn, Recorded
 from tests.slack_requests import SIGNING_SECRET, block_action, post_interaction, view_payload
 from tests.test_cli import Served, free_port
 

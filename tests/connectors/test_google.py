@@ -16,18 +16,17 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.config import GoogleSettings, PlatformSettings, platform_settings
-from bot.tools.connectors_check import report
 from bot.errors import AuthError, ConfigError, PermanentError, RateLimited, TransientError
 from bot.models import Case, Mention
-from bot.runtime import Runtime
+from bot.runtime import Runtime, build_runtime
+from bot.tools.connectors_check import report
 from connectors.base import InboundMention, MentionEdited, Outbound
 from connectors.google import ANONYMOUS, RATING_ONLY, GoogleConnector, review_changes
 from tests.conftest import CHANNEL, make_env
 from tests.fakes.google import LOCATION, FakeGoogle, fixture
-from tests.platform_standin import PlatformStandIn, Reply
+from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.slack_requests import block_action, post_interaction, text_value, view_payload
 
 JANE = "accounts/111/locations/222/reviews/AbFvOqlONEstarJaneD"

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import platform_settings
-from bot.tools.connectors_check import report
 from bot.models import Case, CaseEvent, Mention, OutboxItem
+from bot.tools.connectors_check import report
 from connectors import signing
 from tests.conftest import CHANNEL, make_env
 from tests.fakes import fixture_bytes
@@ -34,7 +34,7 @@ from tests.fakes.meta import (
     graph_error,
     usage_header,
 )
-from tests.platform_standin import PlatformStandIn, Reply
+from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.slack_requests import text_value
 from tests.test_case_actions import Desk
 
@@ -136,7 +136,8 @@ def test_invalid_json_is_400_and_unknown_shapes_are_logged_and_acknowledged(desk
             "item": "comment", "verb": "add", "comment_id": {"id": 1}, "from": "Jane", "message": 42}}]}]},
         {"object": "page", "entry": [{"id": PAGE_ID, "changes": [{"field": "feed", "value": {
             "item": "comment", "verb": "add", "comment_id": "../../me", "message": "hi"}}]}]},
-        {"object": "page", "entry": [{"id": "99999", "changes": fixture("facebook", "comment_add")["entry"][0]["changes"]}]},
+        {"object": "page", "entry": [{"id": "99999",
+                                      "changes": fixture("facebook", "comment_add")["entry"][0]["changes"]}]},
     ]
     with caplog.at_level(logging.INFO, logger="connectors.meta"):
         for body in odd:

@@ -1,6 +1,6 @@
 """The Instagram connector over real HTTP: `comments` deliveries become cases; Reply, Move to DM and
 the hide step reach the Instagram endpoints of the fake Graph API. What Instagram shares with Facebook
-(subscription check, signature, throttling) is tested in test_connector_meta.py."""
+(subscription check, signature, throttling) is tested in test_meta.py."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import platform_settings
-from bot.tools.connectors_check import report
 from bot.models import Mention
+from bot.tools.connectors_check import report
 from tests.conftest import CHANNEL
+from tests.connectors.test_meta import desk, env, extra_env, graph, meta_env  # noqa: F401 - shared fixtures
 from tests.fakes import fixture_bytes
 from tests.fakes.meta import IG_ACCOUNT_ID, PAGE_TOKEN, fixture, graph_error, usage_header
-from tests.test_connector_meta import desk, env, extra_env, graph, meta_env  # noqa: F401 - shared fixtures
+
+# pytest hands the fixtures shared with test_meta.py to the tests below by parameter name:
+# ruff: noqa: F811
 
 COMMENT_ID = "17890000000000001"
 REPLY_PATH = rf"{COMMENT_ID}/replies"

@@ -15,18 +15,17 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_runtime
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings, platform_settings
-from bot.tools.connectors_check import report
 from bot.errors import AuthError, PermanentError, RateLimited, TransientError
 from bot.models import Mention, PollCursor
-from bot.runtime import Runtime
+from bot.runtime import Runtime, build_runtime
+from bot.tools.connectors_check import report
 from connectors.base import InboundMention, MentionDeleted, MentionEdited, Outbound
 from connectors.reddit import RedditConnector, keyword_pattern
 from tests.conftest import CHANNEL, make_env
+from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.reddit import FakeReddit, fixture
-from tests.platform_standin import PlatformStandIn, Reply
 from tests.slack_requests import text_value
 from tests.test_case_actions import Desk
 

@@ -13,12 +13,12 @@ import httpx
 import pytest
 
 from bot.config import platform_settings
-from bot.tools.connectors_check import report
 from bot.errors import AuthError, PermanentError, RateLimited, TransientError
-from connectors import http as platform_http
+from bot.tools.connectors_check import report
+from connectors import transport
 from connectors.base import Author, Change, InboundMention
 from tests.conftest import CHANNEL
-from tests.platform_standin import PlatformStandIn, Reply
+from tests.fakes.platform_standin import PlatformStandIn, Reply
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_call_maps_every_kind_of_failure(standin):
     standin.fail("GET", "/ok", Reply(400, {"error": "invalid_grant"}))
     with httpx.Client(timeout=5) as client:
         def get() -> httpx.Response:
-            return platform_http.call(client, "GET", f"{standin.url}/ok", platform="Acme")
+            return transport.call(client, "GET", f"{standin.url}/ok", platform="Acme")
 
         with pytest.raises(RateLimited) as limited:
             get()
@@ -49,13 +49,13 @@ def test_call_maps_every_kind_of_failure(standin):
             get()
         assert get().json() == {"fine": True}
         with pytest.raises(TransientError, match="could not be reached"):
-            platform_http.call(client, "GET", "http://127.0.0.1:9/nothing-listens-here", platform="Acme")
+            transport.call(client, "GET", "http://127.0.0.1:9/nothing-listens-here", platform="Acme")
 
 
 def test_a_platform_specific_rate_limit_reader_is_used(standin):
     standin.route("GET", "/x", lambda r, m: Reply(429, {}, {"x-rate-limit-reset": "1000"}))
     with httpx.Client(timeout=5) as client, pytest.raises(RateLimited) as limited:
-        platform_http.call(client, "GET", f"{standin.url}/x", platform="X",
+        transport.call(client, "GET", f"{standin.url}/x", platform="X",
                            wait_seconds=lambda r: float(r.headers["x-rate-limit-reset"]) - 900)
     assert limited.value.retry_after == 100
 

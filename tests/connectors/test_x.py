@@ -16,17 +16,16 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_runtime
 from bot.config import platform_settings
-from bot.tools.connectors_check import report
 from bot.errors import ConfigError
 from bot.models import Case, Mention, PollCursor
-from bot.runtime import Runtime
+from bot.runtime import Runtime, build_runtime
+from bot.tools.connectors_check import report
 from connectors import x
 from connectors.base import InboundMention, MentionEdited, Outbound
 from tests.conftest import CHANNEL, make_env
+from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.x import FakeX, fixture
-from tests.platform_standin import PlatformStandIn, Reply
 from tests.slack_requests import text_value
 from tests.test_case_actions import Desk
 

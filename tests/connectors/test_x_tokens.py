@@ -18,18 +18,19 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_runtime
-from bot.clock import ManualClock
+from bot.clock import ManualClock, SystemClock
 from bot.config import load_settings, platform_settings
-from bot.tools.connectors_check import report
+from bot.credentials import DatabaseCredentials
 from bot.errors import ConfigError
 from bot.models import Case, ConnectorCredential
-from bot.runtime import Runtime
+from bot.runtime import Runtime, build_runtime
+from bot.tools.connectors_check import report
 from connectors import x
 from connectors.base import Outbound
 from tests.conftest import make_env
+from tests.fakes.credentials import MemoryCredentials
+from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.x import FakeX
-from tests.platform_standin import PlatformStandIn, Reply
 from tests.slack_requests import text_value
 from tests.test_case_actions import Desk
 
@@ -270,6 +271,23 @@ def test_a_confidential_client_authenticates_with_http_basic(fake_x):
     assert renewal.form["client_id"] == CLIENT_ID
 
 
+def test_a_renewed_token_the_store_cannot_take_is_kept_and_stored_at_the_next_renewal(fake_x, clock,
+                                                                                      first_refresh_token, caplog):
+    store = MemoryCredentials()
+    store.fail_writes = 1  # the database goes away between the refresh and the write
+    with httpx.Client(timeout=5) as client:
+        connector = x.build(platform_settings(x_env(fake_x, first_refresh_token)), client, store, clock)
+        assert connector.check().startswith("authenticated as @AcmeAir")
+        assert store.chains == {} and "this process keeps it and stores it at the next renewal" in caplog.text
+        clock.advance(TWO_HOURS)
+        assert connector.check().startswith("authenticated as @AcmeAir")
+    first, second = fake_x.token_requests()
+    assert first.form["refresh_token"] == first_refresh_token
+    assert second.form["refresh_token"] != first_refresh_token  # the rotated token kept in memory, not the spent one
+    configured, newest = store.chains["x"]
+    assert configured == first_refresh_token and newest.refresh_token != second.form["refresh_token"]
+
+
 def test_a_wrong_client_secret_is_named(fake_x):
     refresh_token = fake_x.oauth_client(CLIENT_ID, "the-client-secret")
     status, line = check_line(x_env(fake_x, refresh_token, X_CLIENT_SECRET="an-old-secret"))
@@ -311,7 +329,8 @@ def test_check_with_the_apps_database_does_not_spend_the_apps_refresh_token(desk
     reply(desk, case_id, "Hi Jane, on it.")  # the app has renewed once: X_REFRESH_TOKEN is now used up
     rotated = stored(rt).refresh_token
     lines: list[str] = []
-    status = report(platform_settings(env), check=True, out=lines.append, sessions=rt.sessions)
+    status = report(platform_settings(env), check=True, out=lines.append,
+                    credentials=DatabaseCredentials(rt.sessions, SystemClock()))
     line = next(line for line in lines if line.startswith("X (Twitter)"))
     assert status == 0 and "check: OK" in line, line
     # The app's clock is a day behind the wall clock the check runs on, so the stored access token looks

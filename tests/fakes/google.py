@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from tests.fakes import platform_fixture
-from tests.platform_standin import PlatformStandIn, Recorded, Reply
+from tests.fakes.platform_standin import PlatformStandIn, Recorded, Reply
 
 LOCATION = "accounts/111/locations/222"
 CLIENT_ID = "1234567890-care.apps.googleusercontent.com"

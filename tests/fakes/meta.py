@@ -19,7 +19,7 @@ import httpx
 
 from connectors import signing
 from tests.fakes import platform_fixture as fixture
-from tests.platform_standin import PlatformStandIn, Recorded, Reply
+from tests.fakes.platform_standin import PlatformStandIn, Recorded, Reply
 
 VERSION = "v21.0"
 PAGE_ID = "1029384756"

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from tests.fakes import platform_fixture
-from tests.platform_standin import PlatformStandIn, Recorded, Reply
+from tests.fakes.platform_standin import PlatformStandIn, Recorded, Reply
 
 
 def fixture(name: str) -> Any:

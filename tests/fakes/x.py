@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.fakes import platform_fixture
-from tests.platform_standin import PlatformStandIn, Recorded, Reply
+from tests.fakes.platform_standin import PlatformStandIn, Recorded, Reply
 
 X_EPOCH_MS = 1288834974657
 MENTIONS_CAP = 800

@@ -11,8 +11,7 @@ from bot import db
 from bot.errors import CaseClosed, OwnedByOther, UserError
 from bot.models import Case, CaseEvent, Mention, OutboxItem
 from bot.services import cases, ingest, replies
-from connectors.base import Author, InboundMention
-from connectors.length import XLengthRule, rule_for
+from connectors.base import Author, InboundMention, XLengthRule, rule_for
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

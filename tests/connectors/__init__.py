@@ -1,0 +1,1 @@
+"""Tests of connectors/: one module per platform, and the transport they share."""
