@@ -61,7 +61,8 @@ def serve(settings: Settings) -> int:
     from slack_sdk.errors import SlackApiError
     from sqlalchemy.exc import DBAPIError
 
-    from bot.app import build_bolt_app, build_runtime
+    from bot.app import build_bolt_app
+    from bot.runtime import build_runtime
     from bot.web.routes import build_http_app
 
     try:

@@ -6,22 +6,12 @@ import logging
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
-import httpx
 from slack_bolt import App, BoltResponse
 from slack_bolt.middleware.authorization import SingleTeamAuthorization
-from slack_sdk import WebClient
 
-from bot import db
-from bot.clock import Clock, ShiftedClock, SystemClock
-from bot.config import Settings
-from bot.outbox.worker import Deliverer
-from bot.blocks.links import WorkspaceLinks
-from bot.schedule.polling import Poller
 from bot.runtime import Runtime
-from bot.services import desk
-from connectors.base import PollingConnector
-from connectors.registry import build_connectors, make_http_client
-from handlers import register_all, tell_user
+from handlers import register_all
+from handlers.errors import report
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +53,7 @@ def build_bolt_app(rt: Runtime, *, listener_executor: Executor | None = None) ->
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse | None:
-        tell_user(rt, body, error)
+        report(rt, body, error)
         return None
 
     return app
@@ -81,35 +71,3 @@ def _reuse_identity(app: App, rt: Runtime) -> None:
     for middleware in app._middleware_list:  # Bolt has no public setter for this
         if isinstance(middleware, SingleTeamAuthorization):
             middleware.auth_test_result = known
-
-
-def build_runtime(
-    settings: Settings,
-    *,
-    clock: Clock | None = None,
-    slack: WebClient | None = None,
-    http_client: httpx.Client | None = None,
-    upgrade: bool = True,
-    **deliverer_options: Any,
-) -> Runtime:
-    """Wire the parts once. `serve`, the demo and the tests all go through here."""
-    if clock is None:
-        clock = ShiftedClock(settings.clock_offset) if settings.clock_offset is not None else SystemClock()
-    engine = db.make_engine(settings.database_url)
-    if upgrade:
-        db.upgrade(engine)
-    sessions = db.make_session_factory(engine)
-    with db.session_scope(sessions) as session:
-        desk.record_start(session, now=clock.now())
-    slack = slack or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
-    http = http_client or make_http_client()
-    connectors = build_connectors(settings, http, sessions=sessions, clock=clock)
-    links = WorkspaceLinks(slack)
-    deliverer = Deliverer(session_factory=sessions, slack=slack, connectors=connectors, clock=clock,
-                          settings=settings, thread_url=links.thread_url, **deliverer_options)
-    rt = Runtime(settings=settings, engine=engine, sessions=sessions, slack=slack, connectors=connectors,
-                 deliverer=deliverer, clock=clock, http=http, links=links)
-    polling = [c for c in connectors.values() if isinstance(c, PollingConnector)]
-    if polling:
-        rt.poller = Poller(connectors=polling, unit=rt.unit, clock=clock, channel=settings.care_channel)
-    return rt

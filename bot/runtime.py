@@ -1,7 +1,8 @@
-"""The running app's parts, wired once and handed to listeners and routes.
+"""The composition root: the running app's parts, wired once (`build_runtime`) and handed to listeners and routes.
 
-Listeners get this one object instead of reaching for globals, so tests build it with a manual clock
-and a fake Slack and drive exactly the same code.
+Listeners get this one object (Bolt's `context["rt"]`) instead of reaching for globals, so tests build it
+with a manual clock and a fake Slack and drive exactly the same code. `serve`, the demo and the tests all
+build it here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 from slack_sdk import WebClient
@@ -18,14 +20,17 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from bot.clock import Clock
+from bot import db
+from bot.workspace import WorkspaceLinks
+from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import Settings
+from bot.credentials import DatabaseCredentials
 from bot.db import SessionFactory, session_scope
 from bot.outbox.worker import Deliverer
-from bot.blocks.links import WorkspaceLinks
 from bot.schedule.polling import Poller
-from bot.services import staff
-from connectors.base import Connector, LengthRule
+from bot.services import desk, staff
+from connectors.base import Connector, LengthRule, PollingConnector, rule_for
+from connectors.registry import build_connectors, make_http_client
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +47,10 @@ class Runtime:
     http: httpx.Client
     links: WorkspaceLinks
     poller: Poller | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Runtime:
+        """Shared, never copied: Bolt deep-copies a request's context for its lazy listeners, `rt` included."""
+        return self
 
     def close(self) -> None:
         """Stop the workers and release connections (the tests and the demo build many runtimes)."""
@@ -62,18 +71,12 @@ class Runtime:
         self.deliverer.wake()
 
     def length_rule(self, connector: str, platform: str) -> LengthRule:
-        from connectors.length import rule_for
-
         found = self.connectors.get(connector)
         return found.length_rule(platform) if found else rule_for(platform)
 
     def can_message_privately(self, connector: str, platform: str) -> bool:
         found = self.connectors.get(connector)
         return bool(found and found.can_message_privately(platform))
-
-    def workspace_url(self) -> str | None:
-        """`https://<team>.slack.com/` from auth.test, asked once; None while Slack cannot be reached."""
-        return self.links.workspace_url()
 
     def thread_url(self, channel: str, ts: str | None) -> str | None:
         return self.links.thread_url(channel, ts)
@@ -107,3 +110,35 @@ class Runtime:
         with session_scope(self.sessions) as session:
             staff.remember(session, user_id=user_id, first_name=first, display_name=display, now=self.now())
         return first
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    slack: WebClient | None = None,
+    http_client: httpx.Client | None = None,
+    upgrade: bool = True,
+    **deliverer_options: Any,
+) -> Runtime:
+    """Wire the parts once. `serve`, the demo and the tests all go through here."""
+    if clock is None:
+        clock = ShiftedClock(settings.clock_offset) if settings.clock_offset is not None else SystemClock()
+    engine = db.make_engine(settings.database_url)
+    if upgrade:
+        db.upgrade(engine)
+    sessions = db.make_session_factory(engine)
+    with db.session_scope(sessions) as session:
+        desk.record_start(session, now=clock.now())
+    slack = slack or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
+    http = http_client or make_http_client()
+    connectors = build_connectors(settings, http, credentials=DatabaseCredentials(sessions, clock), clock=clock)
+    links = WorkspaceLinks(slack)
+    deliverer = Deliverer(session_factory=sessions, slack=slack, connectors=connectors, clock=clock,
+                          settings=settings, thread_url=links.thread_url, **deliverer_options)
+    rt = Runtime(settings=settings, engine=engine, sessions=sessions, slack=slack, connectors=connectors,
+                 deliverer=deliverer, clock=clock, http=http, links=links)
+    polling = [c for c in connectors.values() if isinstance(c, PollingConnector)]
+    if polling:
+        rt.poller = Poller(connectors=polling, unit=rt.unit, clock=clock, channel=settings.care_channel)
+    return rt

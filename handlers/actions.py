@@ -5,121 +5,131 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from bot.blocks import ids
-from bot.blocks import modals
+
+from bot.blocks import ids, modals
 from bot.errors import OwnedByOther
-from bot.runtime import Runtime
 from bot.services import cases, followups, reminders, replies
-from handlers import ack_then, clicked_case_id, user_id
+from handlers.listener import ack_then, clicked_case_id, runtime, user_id
 
 
-def register(app: App, rt: Runtime) -> None:
-    def claim(body: dict[str, Any], client: WebClient) -> None:
-        case_id = clicked_case_id(body)
-        try:
-            with rt.unit() as s:
-                cases.claim(s, case_id=case_id, user_id=user_id(body), now=rt.now())
-        except OwnedByOther as exc:
-            client.views_open(trigger_id=body["trigger_id"], view=modals.take_over_modal(case_id, exc.owner_id))
+def register(app: App) -> None:
+    ack_then(app.action(ids.ACTION_CLAIM), claim)
+    ack_then(app.action(ids.ACTION_REPLY), reply)
+    ack_then(app.action(ids.ACTION_MOVE_TO_DM), move_to_dm)
+    ack_then(app.action(ids.ACTION_ESCALATE), escalate)
+    ack_then(app.action(ids.ACTION_IGNORE), ignore)
+    ack_then(app.action(ids.ACTION_RESOLVE), resolve)
+    ack_then(app.action(ids.ACTION_REOPEN), reopen)
+    ack_then(app.action(ids.ACTION_FOLLOW_UP), follow_up)
+    ack_then(app.action(ids.ACTION_FOLLOW_UP_PICK), follow_up_pick)
+    ack_then(app.action(ids.ACTION_SNOOZE), snooze)
+    ack_then(app.action(ids.ACTION_REASSIGN), reassign)
 
-    def reply(body: dict[str, Any], client: WebClient) -> None:
-        uid = user_id(body)
+
+def claim(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    rt, case_id = runtime(context), clicked_case_id(body)
+    try:
         with rt.unit() as s:
-            case = cases.get_case(s, clicked_case_id(body))
-            other = cases.someone_else_drafting(case, user_id=uid, now=rt.now())
-            cases.start_drafting(s, case_id=case.id, user_id=uid, now=rt.now())
-            rule = rt.length_rule(case.connector, case.platform)
-            note = "Links count as 23 characters." if rule.count("http://x") != len("http://x") else ""
-            view = modals.reply_modal(case, limit=rule.limit, limit_note=note, draft=case.draft_text,
-                                      warning=f"<@{other}> is drafting a reply to this customer right now."
-                                      if other else None)
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError:
-            with rt.unit() as s:  # no modal, so nobody is drafting
-                cases.stop_drafting(s, case_id=case.id, user_id=uid, now=rt.now())
-            raise
+            cases.claim(s, case_id=case_id, user_id=user_id(body), now=rt.now())
+    except OwnedByOther as exc:
+        client.views_open(trigger_id=body["trigger_id"], view=modals.take_over_modal(case_id, exc.owner_id))
 
-    def move_to_dm(body: dict[str, Any]) -> None:
-        uid = user_id(body)
-        agent = rt.first_name(uid)
-        settings = rt.settings
-        with rt.unit() as s:
-            case = cases.get_case(s, clicked_case_id(body))
-            private = settings.private_template if rt.can_message_privately(case.connector, case.platform) else None
-            unavailable = rt.private_message_problem(case.connector, case.latest_mention.posted_at) if private else None
-            replies.move_to_dm(s, case_id=case.id, user_id=uid, agent_first_name=agent,
-                               template=settings.move_to_dm_template,
-                               private_template=None if unavailable else private,
-                               private_unavailable=unavailable,
-                               contact=rt.contact_route(case.connector), now=rt.now())
 
-    def escalate(body: dict[str, Any]) -> None:
-        with rt.unit() as s:
-            cases.escalate(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now(),
-                           targets=rt.settings.care_escalate_to)
-
-    def ignore(body: dict[str, Any], client: WebClient) -> None:
-        with rt.unit() as s:
-            case_id = cases.require_open(s, clicked_case_id(body)).id
-        client.views_open(trigger_id=body["trigger_id"], view=modals.ignore_modal(case_id))
-
-    def resolve(body: dict[str, Any], client: WebClient) -> None:
-        with rt.unit() as s:
-            case = cases.require_open(s, clicked_case_id(body))
-            moved = case.moved_offline_at is not None
-        closing, limit = None, None
-        if moved:  # offer a public closing reply, so onlookers see the DM conversation ended well
-            closing = replies.closing_text(case, template=rt.settings.closing_template,
-                                           agent_first_name=rt.first_name(user_id(body)))
-            limit = rt.length_rule(case.connector, case.platform).limit
-        client.views_open(trigger_id=body["trigger_id"], view=modals.resolve_modal(case, closing=closing, limit=limit))
-
-    def reopen(body: dict[str, Any]) -> None:
-        with rt.unit() as s:
-            cases.reopen(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
-
-    def open_follow_up_modal(case_id: int, body: dict[str, Any], client: WebClient) -> None:
-        with rt.unit() as s:
-            view = modals.follow_up_modal(cases.require_open(s, case_id))
+def reply(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    rt, uid = runtime(context), user_id(body)
+    with rt.unit() as s:
+        draft = cases.open_reply(s, case_id=clicked_case_id(body), user_id=uid, now=rt.now())
+        case = draft.case
+        rule = rt.length_rule(case.connector, case.platform)
+        note = "Links count as 23 characters." if rule.count("http://x") != len("http://x") else ""
+        warning = f"<@{draft.other_drafter}> is drafting a reply to this customer right now." if draft.other_drafter else None
+        view = modals.reply_modal(case, limit=rule.limit, limit_note=note, draft=case.draft_text, warning=warning)
+    try:
         client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError:
+        with rt.unit() as s:  # no modal, so nobody is drafting
+            cases.stop_drafting(s, case_id=case.id, user_id=uid, now=rt.now())
+        raise
 
-    def follow_up(body: dict[str, Any], client: WebClient) -> None:
-        open_follow_up_modal(clicked_case_id(body), body, client)
 
-    def follow_up_pick(body: dict[str, Any], client: WebClient) -> None:
-        """The one-click menu under the move-to-DM note; Custom… opens the Follow up modal."""
-        case_id, choice = picked(body)
-        if choice == followups.CUSTOM:
-            open_follow_up_modal(case_id, body, client)
-            return
-        with rt.unit() as s:
-            followups.choose(s, case_id=case_id, user_id=user_id(body), choice=choice, custom=None, now=rt.now(),
-                             tz=rt.settings.timezone)
+def move_to_dm(body: dict[str, Any], context: BoltContext) -> None:
+    rt, uid = runtime(context), user_id(body)
+    agent, settings = rt.first_name(uid), rt.settings
+    with rt.unit() as s:
+        case = cases.get_case(s, clicked_case_id(body))
+        private = settings.private_template if rt.can_message_privately(case.connector, case.platform) else None
+        unavailable = rt.private_message_problem(case.connector, case.latest_mention.posted_at) if private else None
+        replies.move_to_dm(s, case_id=case.id, user_id=uid, agent_first_name=agent,
+                           template=settings.move_to_dm_template, private_template=None if unavailable else private,
+                           private_unavailable=unavailable, contact=rt.contact_route(case.connector), now=rt.now())
 
-    def snooze(body: dict[str, Any]) -> None:
-        with rt.unit() as s:
-            reminders.snooze(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
 
-    def reassign(body: dict[str, Any], client: WebClient) -> None:
-        with rt.unit() as s:
-            view = modals.reassign_modal(cases.require_open(s, clicked_case_id(body)))
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+def escalate(body: dict[str, Any], context: BoltContext) -> None:
+    rt = runtime(context)
+    with rt.unit() as s:
+        cases.escalate(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now(),
+                       targets=rt.settings.care_escalate_to)
 
-    ack_then(app.action(ids.ACTION_CLAIM), rt, claim)
-    ack_then(app.action(ids.ACTION_REPLY), rt, reply)
-    ack_then(app.action(ids.ACTION_MOVE_TO_DM), rt, move_to_dm)
-    ack_then(app.action(ids.ACTION_ESCALATE), rt, escalate)
-    ack_then(app.action(ids.ACTION_IGNORE), rt, ignore)
-    ack_then(app.action(ids.ACTION_RESOLVE), rt, resolve)
-    ack_then(app.action(ids.ACTION_REOPEN), rt, reopen)
-    ack_then(app.action(ids.ACTION_FOLLOW_UP), rt, follow_up)
-    ack_then(app.action(ids.ACTION_FOLLOW_UP_PICK), rt, follow_up_pick)
-    ack_then(app.action(ids.ACTION_SNOOZE), rt, snooze)
-    ack_then(app.action(ids.ACTION_REASSIGN), rt, reassign)
+
+def ignore(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    with runtime(context).unit() as s:
+        case_id = cases.require_open(s, clicked_case_id(body)).id
+    client.views_open(trigger_id=body["trigger_id"], view=modals.ignore_modal(case_id))
+
+
+def resolve(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    rt = runtime(context)
+    with rt.unit() as s:
+        case = cases.require_open(s, clicked_case_id(body))
+    closing, limit = None, None
+    if case.moved_offline_at is not None:  # a public closing reply, so onlookers see the DM conversation ended well
+        closing = replies.closing_text(case, template=rt.settings.closing_template,
+                                       agent_first_name=rt.first_name(user_id(body)))
+        limit = rt.length_rule(case.connector, case.platform).limit
+    client.views_open(trigger_id=body["trigger_id"], view=modals.resolve_modal(case, closing=closing, limit=limit))
+
+
+def reopen(body: dict[str, Any], context: BoltContext) -> None:
+    rt = runtime(context)
+    with rt.unit() as s:
+        cases.reopen(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
+
+
+def _open_follow_up_modal(case_id: int, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    with runtime(context).unit() as s:
+        view = modals.follow_up_modal(cases.require_open(s, case_id))
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def follow_up(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    _open_follow_up_modal(clicked_case_id(body), body, client, context)
+
+
+def follow_up_pick(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """The one-click menu under the move-to-DM note; Custom… opens the Follow up modal."""
+    rt = runtime(context)
+    case_id, choice = picked(body)
+    if choice == followups.CUSTOM:
+        _open_follow_up_modal(case_id, body, client, context)
+        return
+    with rt.unit() as s:
+        followups.choose(s, case_id=case_id, user_id=user_id(body), choice=choice, custom=None, now=rt.now(),
+                         tz=rt.settings.timezone)
+
+
+def snooze(body: dict[str, Any], context: BoltContext) -> None:
+    rt = runtime(context)
+    with rt.unit() as s:
+        reminders.snooze(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
+
+
+def reassign(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    with runtime(context).unit() as s:
+        view = modals.reassign_modal(cases.require_open(s, clicked_case_id(body)))
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def picked(body: dict[str, Any]) -> tuple[int, str]:

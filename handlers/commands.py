@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.blocks import digest as digest_blocks
-from bot.blocks import figures as stats_blocks
-from bot.blocks.mrkdwn import escape
+from bot.blocks import figures
+from bot.blocks.mrkdwn import Blocks, escape
 from bot.runtime import Runtime
 from bot.services import digest, queues, stats
-from bot.blocks.figures import Blocks
-from handlers import guarded
+from handlers.errors import guarded
+from handlers.listener import runtime
 
 USAGE = (
     "*/care* — the social care desk\n"
@@ -46,41 +46,50 @@ def problem(sub: str, args: list[str]) -> str | None:
     return None
 
 
-def register(app: App, rt: Runtime) -> None:
-    def on_care(ack: Ack, body: dict[str, Any], command: dict[str, Any]) -> None:
-        sub, args = parse(command.get("text"))
-        said = problem(sub, args)
-        if said is not None:
-            ack(response_type="ephemeral", text=said + USAGE.format(channel=rt.settings.care_channel))
-        else:
-            ack()  # the answer follows through response_url
+def register(app: App) -> None:
+    app.command("/care")(ack=guarded(on_care), lazy=[guarded(answer)])
 
-    def figures(period_name: str) -> tuple[str, Blocks]:
-        settings, now = rt.settings, rt.now()
-        with rt.unit() as s:
-            period = stats.period(period_name, now=now, tz=settings.timezone)
-            found = stats.compute(s, period=period, now=now, policy=settings.sla, tz=settings.timezone)
-        return stats_blocks.stats_message(found)
 
-    def my_cases(user: str) -> tuple[str, Blocks]:
-        with rt.unit() as s:
-            lines = queues.mine(s, user_id=user)
-        return stats_blocks.mine_message(lines, link=rt.thread_url, now=rt.now())
+def on_care(ack: Ack, body: dict[str, Any], command: dict[str, Any], context: BoltContext) -> None:
+    sub, args = parse(command.get("text"))
+    said = problem(sub, args)
+    if said is not None:
+        ack(response_type="ephemeral", text=said + USAGE.format(channel=runtime(context).settings.care_channel))
+    else:
+        ack()  # the answer follows through response_url
 
-    def answer(body: dict[str, Any], command: dict[str, Any], respond: Respond) -> None:
-        sub, args = parse(command.get("text"))
-        user = command["user_id"]
-        if problem(sub, args) is not None:
-            return
-        if sub == "digest":
-            settings = rt.settings
-            with rt.unit() as s:
-                queued = digest.request(s, user_id=user, now=rt.now(), tz=settings.timezone)
-            said = (DIGEST_ON_ITS_WAY if not isinstance(queued, digest.NotYet)
-                    else digest_blocks.not_yet_text(queued, tz=settings.timezone, at=settings.digest_time))
-            respond(text=said, response_type="ephemeral", replace_original=False)
-            return
-        text, blocks = figures(args[0] if args else "today") if sub == "stats" else my_cases(user)
-        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
-    app.command("/care")(ack=guarded(rt, on_care), lazy=[guarded(rt, answer)])
+def answer(body: dict[str, Any], command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    rt = runtime(context)
+    sub, args = parse(command.get("text"))
+    if problem(sub, args) is not None:
+        return
+    user = command["user_id"]
+    if sub == "digest":
+        respond(text=_digest(rt, user), response_type="ephemeral", replace_original=False)
+        return
+    text, blocks = _figures(rt, args[0] if args else "today") if sub == "stats" else _my_cases(rt, user)
+    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+def _figures(rt: Runtime, period_name: str) -> tuple[str, Blocks]:
+    settings, now = rt.settings, rt.now()
+    with rt.unit() as s:
+        period = stats.period(period_name, now=now, tz=settings.timezone)
+        found = stats.compute(s, period=period, now=now, policy=settings.sla, tz=settings.timezone)
+    return figures.stats_message(found)
+
+
+def _my_cases(rt: Runtime, user: str) -> tuple[str, Blocks]:
+    with rt.unit() as s:
+        lines = queues.mine(s, user_id=user)
+    return figures.mine_message(lines, link=rt.thread_url, now=rt.now())
+
+
+def _digest(rt: Runtime, user: str) -> str:
+    settings = rt.settings
+    with rt.unit() as s:
+        queued = digest.request(s, user_id=user, now=rt.now(), tz=settings.timezone)
+    if isinstance(queued, digest.NotYet):
+        return digest_blocks.not_yet_text(queued, tz=settings.timezone, at=settings.digest_time)
+    return DIGEST_ON_ITS_WAY

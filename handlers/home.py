@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.blocks import home as home_blocks
-from bot.runtime import Runtime
 from bot.services import queues, stats
-from handlers import ack_then
+from handlers.listener import ack_then, runtime
 
 
-def register(app: App, rt: Runtime) -> None:
-    def publish(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        if event.get("tab") != "home":
-            return  # the Messages tab (where the digest arrives) needs nothing from us
-        settings, now, user = rt.settings, rt.now(), event["user"]
-        with rt.unit() as s:
-            mine, waiting = queues.mine(s, user_id=user), queues.unclaimed(s)
-            today = stats.compute(s, period=stats.period("today", now=now, tz=settings.timezone), now=now,
-                                  policy=settings.sla, tz=settings.timezone)
-        view = home_blocks.home_view(mine=mine, unclaimed=waiting, today=today, link=rt.thread_url, now=now,
-                                     tz=settings.timezone)
-        client.views_publish(user_id=user, view=view)
+def register(app: App) -> None:
+    ack_then(app.event("app_home_opened"), publish)
 
-    ack_then(app.event("app_home_opened"), rt, publish)
+
+def publish(body: dict[str, Any], event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    if event.get("tab") != "home":
+        return  # the Messages tab (where the digest arrives) needs nothing from us
+    rt = runtime(context)
+    settings, now, user = rt.settings, rt.now(), event["user"]
+    with rt.unit() as s:
+        mine, waiting = queues.mine(s, user_id=user), queues.unclaimed(s)
+        today = stats.compute(s, period=stats.period("today", now=now, tz=settings.timezone), now=now,
+                              policy=settings.sla, tz=settings.timezone)
+    view = home_blocks.home_view(mine=mine, unclaimed=waiting, today=today, link=rt.thread_url, now=now,
+                                 tz=settings.timezone)
+    client.views_publish(user_id=user, view=view)

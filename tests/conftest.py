@@ -17,7 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.app import build_bolt_app, build_runtime
+from bot.app import build_bolt_app
+
+from bot.runtime import build_runtime
 from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.web.routes import build_http_app

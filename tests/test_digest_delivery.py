@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_runtime
+from bot.runtime import build_runtime
 from bot.clock import ManualClock
 from bot.db import session_scope
 from bot.schedule.jobs import digest_tick

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.app import build_runtime
+from bot.runtime import build_runtime
 from bot.outbox.worker import Deliverer
 from bot.models import OutboxItem
 from bot.services import outbox

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_runtime
+from bot.runtime import build_runtime
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.errors import AuthError, RateLimited, TransientError

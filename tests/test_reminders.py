@@ -331,7 +331,7 @@ def test_a_direct_message_is_not_sent_twice_after_a_crash(desk: ReminderDesk, cl
         leased = outbox.lease_next(s, lane=outbox.SLACK, owner="dead-worker", now=clock.now())
     assert leased is not None and leased.kind == "direct_message" and leased.payload["user"] == "U0BOSS"
     channel = rt.slack.conversations_open(users="U0BOSS")["channel"]["id"]
-    rt.slack.chat_postMessage(channel=channel, text=leased.payload["text"], metadata={
+    rt.slack.chat_postMessage(channel=channel, text="the escalation, posted by a worker that then died", metadata={
         "event_type": "care_bot_delivery", "event_payload": {"outbox_id": leased.id}})
     clock.advance(outbox.LEASE_SECONDS + 1)
     desk.settle()

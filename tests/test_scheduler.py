@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_bolt_app, build_runtime
+from bot.app import build_bolt_app
+
+from bot.runtime import build_runtime
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.web.routes import build_http_app

@@ -14,7 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import build_bolt_app, build_runtime
+from bot.app import build_bolt_app
+
+from bot.runtime import build_runtime
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.web.routes import build_http_app

@@ -1,74 +1,29 @@
-"""Outbox workers: deliver queued items to Slack and to the platforms, exactly once, in order.
+"""Outbox workers: lease queued items and hand them to their lane, exactly once, in order.
 
-Two lanes, each its own thread, so a slow platform never holds up Slack. The Slack lane paces posts to
-about one per second per channel (Slack's documented limit), honours 429 Retry-After by pausing, and
-retries 5xx and network failures with capped exponential backoff, for as long as it takes: an accepted
-complaint is never dropped. Every message we post carries its outbox id in Slack message metadata, so
-an item whose worker died after Slack accepted it (but before we recorded that) is found and not
-posted twice.
+Two lanes, each its own thread, so a slow platform never holds up Slack: bot/outbox/slack_lane.py renders
+and posts to Slack, bot/outbox/platform_lane.py sends through a connector. A worker outlives any bad item or
+database blip; an accepted complaint is never dropped.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
-from bot.blocks import case as case_blocks
-from bot.blocks import mrkdwn
-from bot.blocks import digest as digest_blocks
+
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, session_scope
-from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
-from bot.models import Case, CaseEvent, Mention
-from bot.services import digest, outbox, reminders, replies
-from connectors.base import Connector, Outbound
+from bot.outbox.platform_lane import PlatformLane
+from bot.outbox.slack_lane import SlackLane, ThreadUrl
+from bot.services import outbox
+from connectors.base import Connector
 
 logger = logging.getLogger(__name__)
-
-METADATA_EVENT = "care_bot_delivery"
-MAX_BACKOFF = 300.0
-# Slack errors that a person must fix (token, channel membership); retried slowly until they do.
-SLACK_CONFIG_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-                       "channel_not_found", "not_in_channel", "is_archived", "missing_scope"}
-# How long a platform send is retried before the staff member is told it failed.
-PLATFORM_ATTEMPTS = 3
-PLATFORM_BACKOFF = (1.0, 4.0)
-MAX_PLATFORM_WAIT = 60.0
-
-
-def backoff(attempts: int) -> float:
-    return min(MAX_BACKOFF, 2.0 ** min(attempts, 9)) * (0.8 + 0.4 * random.random())
-
-
-class Pacer:
-    """At most one post per `interval` seconds per channel."""
-
-    def __init__(self, clock: Clock, sleep: Callable[[float], None], interval: float = 1.0) -> None:
-        self._clock, self._sleep, self._interval = clock, sleep, interval
-        self._next: dict[str, datetime] = {}
-
-    def wait(self, channel: str) -> None:
-        now = self._clock.now()
-        due = self._next.get(channel)
-        if due is not None and due > now:
-            self._sleep((due - now).total_seconds())
-        self._next[channel] = max(now, due or now) + timedelta(seconds=self._interval)
-
-
-class SlackFailure(Exception):
-    def __init__(self, message: str, *, delay: float | None = None, permanent: bool = False,
-                 error: str | None = None) -> None:
-        super().__init__(message)
-        self.delay, self.permanent, self.error = delay, permanent, error
 
 
 class Deliverer:
@@ -83,19 +38,19 @@ class Deliverer:
         pace_seconds: float = 1.0,
         poll_seconds: float = 1.0,
         settings: Settings | None = None,
-        thread_url: Callable[[str, str | None], str | None] | None = None,
+        thread_url: ThreadUrl | None = None,
     ) -> None:
-        self._sessions, self._slack, self._connectors, self._clock = session_factory, slack, connectors, clock
-        self._settings = settings  # the digest's time zone and SLA policy
-        self._thread_url = thread_url or (lambda channel, ts: None)
-        self._sleep = sleep
-        self._pacer = Pacer(clock, sleep, pace_seconds)
+        self._sessions, self._clock = session_factory, clock
         self._poll = poll_seconds
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self._wake = {outbox.SLACK: threading.Event(), outbox.PLATFORM: threading.Event()}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._slack_paused_until: datetime | None = None
+        self.slack = SlackLane(sessions=session_factory, slack=slack, clock=clock, sleep=sleep,
+                               pace_seconds=pace_seconds, settings=settings,
+                               thread_url=thread_url or (lambda channel, ts: None))
+        self.platform = PlatformLane(sessions=session_factory, connectors=connectors, clock=clock,
+                                     sent=self._wake[outbox.SLACK].set)
 
     # -- running ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -142,251 +97,15 @@ class Deliverer:
 
     def run_once(self, lane: str) -> bool:
         now = self._clock.now()
-        if lane == outbox.SLACK and self._slack_paused_until and now < self._slack_paused_until:
+        paused = self.slack.paused_until
+        if lane == outbox.SLACK and paused and now < paused:
             return False
         with session_scope(self._sessions) as session:
             leased = outbox.lease_next(session, lane=lane, owner=self.owner, now=now)
         if leased is None:
             return False
         if lane == outbox.SLACK:
-            self._deliver_slack(leased)
+            self.slack.deliver(leased)
         else:
-            self._deliver_platform(leased)
+            self.platform.deliver(leased)
         return True
-
-    # -- Slack lane ------------------------------------------------------------------------------
-    def _deliver_slack(self, item: outbox.Leased) -> None:
-        try:
-            result = self._digest_item(item) if item.kind == digest.KIND else self._slack_item(item)
-        except SlackFailure as failure:
-            now = self._clock.now()
-            with session_scope(self._sessions) as session:
-                if failure.permanent:
-                    logger.error("giving up on outbox item %s (%s): %s", item.id, item.kind, failure)
-                    outbox.give_up(session, item, now=now, error=str(failure))
-                else:
-                    delay = failure.delay if failure.delay is not None else backoff(item.attempts)
-                    logger.warning("outbox item %s (%s) failed, retry in %.1fs: %s", item.id, item.kind, delay, failure)
-                    outbox.retry_later(session, item, now=now, delay=delay, error=str(failure))
-            return
-        with session_scope(self._sessions) as session:
-            outbox.complete(session, item, now=self._clock.now(), result=result)
-
-    def _slack_item(self, item: outbox.Leased) -> dict[str, Any]:
-        if item.kind == reminders.DIRECT_MESSAGE:
-            return self._direct_message(item)
-        with session_scope(self._sessions) as session:
-            case = session.get(Case, item.case_id)
-            if case is None:
-                return {"skipped": "case deleted"}
-            channel, parent_ts = case.slack_channel, case.slack_ts
-            message_blocks: mrkdwn.Blocks | None
-            if item.kind in ("post_parent", "update_parent"):
-                text, message_blocks = case_blocks.parent_message(case)
-            elif item.kind == "thread_note":
-                event = session.get(CaseEvent, item.payload["event_id"])
-                assert event is not None
-                mention = (session.get(Mention, event.detail.get("mention_id", -1))
-                           if event.kind in ("mention_added", "mention_edited") else None)
-                text = case_blocks.thread_note(case, event, mention)
-                message_blocks = case_blocks.thread_note_blocks(case, event, text)
-            elif item.kind == reminders.REMINDER:
-                reason = reminders.cancelled(case, item.payload)
-                if reason:  # the reply or claim landed first
-                    return {"skipped": reason}
-                text, message_blocks = case_blocks.reminder_message(case, item.payload)
-            else:
-                raise SlackFailure(f"unknown outbox kind {item.kind!r}", permanent=True)
-
-        if item.kind == "post_parent":
-            if parent_ts:
-                return {"ts": parent_ts, "already": True}
-            ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks)
-            with session_scope(self._sessions) as session:
-                stored = session.get(Case, item.case_id)
-                if stored is not None and stored.slack_ts is None:
-                    stored.slack_ts = ts
-            return {"ts": ts}
-        if parent_ts is None:
-            # The parent could not be posted (it is retried first, in order); nothing to hang this on yet.
-            raise SlackFailure("parent message not posted yet", delay=backoff(item.attempts))
-        if item.kind == "update_parent":
-            self._call("chat_update", channel=channel, ts=parent_ts, text=text, blocks=message_blocks)
-            return {"ts": parent_ts}
-        return {"ts": self._post_once(item, channel=channel, text=text, blocks=message_blocks, thread_ts=parent_ts)}
-
-    def _direct_message(self, item: outbox.Leased) -> dict[str, Any]:
-        """A DM to one user: open (or find) the conversation, then post, once."""
-        payload = item.payload
-        channel = self._open_dm(payload["user"])
-        ts = self._post_once(item, channel=channel, text=payload["text"], blocks=payload.get("blocks"))
-        return {"channel": channel, "ts": ts}
-
-    def _open_dm(self, user: str) -> str:
-        """The DM channel with `user` (conversations.open finds it if it exists)."""
-        return str(self._call("conversations_open", users=user)["channel"]["id"])
-
-    def _post_once(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
-                   thread_ts: str | None = None, part: int = 0) -> str:
-        """Post, unless an earlier attempt's message is found already in Slack; the message's ts either way."""
-        return self._find_previous_post(item, channel, thread_ts=thread_ts, part=part) or self._post(
-            item, channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, part=part)
-
-    def _post(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
-              thread_ts: str | None = None, part: int = 0) -> str:
-        self._pacer.wait(channel)
-        marker: dict[str, Any] = {"outbox_id": item.id, **({"part": part} if part else {})}
-        response = self._call(
-            "chat_postMessage", channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-            unfurl_links=False, unfurl_media=False,
-            metadata={"event_type": METADATA_EVENT, "event_payload": marker},
-        )
-        return str(response["ts"])
-
-    def _find_previous_post(self, item: outbox.Leased, channel: str, *, thread_ts: str | None,
-                            part: int = 0) -> str | None:
-        """After a lost attempt, look for the message Slack may already have taken from us."""
-        if item.attempts <= 1:
-            return None
-        try:
-            if thread_ts:
-                response = self._call("conversations_replies", channel=channel, ts=thread_ts,
-                                      include_all_metadata=True, limit=200)
-            else:
-                response = self._call("conversations_history", channel=channel, include_all_metadata=True,
-                                      limit=200)
-        except SlackFailure as failure:
-            if failure.permanent or failure.error == "missing_scope":
-                return None  # cannot check (e.g. a missing history scope): post, rather than lose it
-            raise
-        for message in response.get("messages", []):
-            meta = message.get("metadata") or {}
-            found = meta.get("event_payload", {}) if meta.get("event_type") == METADATA_EVENT else {}
-            if found.get("outbox_id") == item.id and found.get("part", 0) == part:
-                logger.info("outbox item %s was already posted as %s", item.id, message.get("ts"))
-                return str(message["ts"])
-        return None
-
-    def _call(self, method: str, **kwargs: Any) -> Any:
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}
-        try:
-            return getattr(self._slack, method)(**kwargs)
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
-            if status == 429:
-                headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
-                retry_after = _seconds(headers.get("retry-after"))
-                self._slack_paused_until = self._clock.now() + timedelta(seconds=retry_after)
-                raise SlackFailure(f"Slack rate limited {method} (Retry-After {retry_after:g}s)", delay=retry_after)
-            if status >= 500:
-                raise SlackFailure(f"Slack answered HTTP {status} to {method}")
-            if error in SLACK_CONFIG_ERRORS or error == "ratelimited":
-                raise SlackFailure(f"Slack refused {method}: {error} (check the bot token, scopes and channel)",
-                                   error=error)
-            raise SlackFailure(f"Slack refused {method}: {error or status}", permanent=True, error=error)
-        except (OSError, TimeoutError) as exc:  # URLError, connection reset, timeouts
-            raise SlackFailure(f"Slack could not be reached for {method}: {type(exc).__name__}") from exc
-        except SlackRequestError as exc:  # files_upload_v2: the upload URL answered other than 200
-            raise SlackFailure(f"Slack did not take the upload in {method}: {exc}") from exc
-
-    # -- the daily digest ------------------------------------------------------------------------
-    def _digest_item(self, item: outbox.Leased) -> dict[str, Any]:
-        """Open the DM, post the digest (and any continuation in its thread), then upload its chart.
-
-        Each step is checkpointed on the item, so a retry after a failure resumes at the step that
-        failed; after a crash between Slack taking a message and the checkpoint, the message is found
-        by its metadata instead of being posted twice.
-        """
-        settings = self._settings
-        if settings is None:
-            raise SlackFailure("digest delivery needs the settings (time zone, SLA policy)", permanent=True)
-        user, day = item.payload["user"], date.fromisoformat(item.payload["day"])
-        progress = dict(item.progress)
-        channel = progress.get("channel") or self._open_dm(user)
-        with session_scope(self._sessions) as session:
-            report = digest.build(session, day=day, now=self._clock.now(), policy=settings.sla, tz=settings.timezone)
-        messages = digest_blocks.digest_messages(report, link_for=self._thread_url, tz=settings.timezone)
-        for part, (text, message_blocks) in enumerate(messages):
-            if part < progress.get("posted", 0):
-                continue
-            thread_ts = progress["ts"] if part else None
-            ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts,
-                                 part=part)
-            progress.update(channel=channel, posted=part + 1, **({} if part else {"ts": ts}))
-            self._checkpoint(item, progress)
-        if "file_id" not in progress and not report.quiet:
-            # matplotlib is imported by the worker that needs it, never by a listener
-            from bot.blocks import chart
-
-            png = chart.render(report.daily, title=digest_blocks.chart_title(report))
-            uploaded = self._call("files_upload_v2", channel=channel, file=png, filename=f"care-digest-{day}.png",
-                                  title=digest_blocks.chart_title(report), alt_txt=digest_blocks.chart_alt_text(report))
-            progress["file_id"] = uploaded["file"]["id"]
-        return progress
-
-    def _checkpoint(self, item: outbox.Leased, progress: dict[str, Any]) -> None:
-        with session_scope(self._sessions) as session:
-            outbox.checkpoint(session, item, progress=progress)
-
-    # -- platform lane ---------------------------------------------------------------------------
-    def _deliver_platform(self, item: outbox.Leased) -> None:
-        payload = item.payload
-        with session_scope(self._sessions) as session:
-            case = session.get(Case, item.case_id)
-            connector_name = case.connector if case else None
-        connector = self._connectors.get(connector_name or "")
-        error: str | None = None
-        external_id: str | None = None
-        note: str | None = None
-        if case is None:
-            with session_scope(self._sessions) as session:
-                outbox.give_up(session, item, now=self._clock.now(), error="case deleted")
-            return
-        if connector is None:
-            error = f"the {connector_name} connector is not configured"
-        else:
-            message = Outbound(platform=payload["platform"], in_reply_to=payload["in_reply_to"],
-                               author_id=payload["author_id"], text=payload["text"],
-                               visibility=payload["visibility"], idempotency_key=f"care-{item.id}",
-                               context=payload.get("context") or {}, purpose=payload["purpose"])
-            try:
-                sent = connector.send(message)
-                external_id, note = sent.external_id, sent.note
-            except RateLimited as exc:
-                if exc.retry_after <= MAX_PLATFORM_WAIT and item.attempts < PLATFORM_ATTEMPTS + 2:
-                    self._retry(item, delay=exc.retry_after, error=str(exc))
-                    return
-                error = f"{exc}; try again later"
-            except TransientError as exc:
-                if item.attempts < PLATFORM_ATTEMPTS:
-                    self._retry(item, delay=PLATFORM_BACKOFF[min(item.attempts, len(PLATFORM_BACKOFF)) - 1],
-                                error=str(exc))
-                    return
-                error = str(exc)
-            except (AuthError, PermanentError, ConnectorError) as exc:
-                error = str(exc)
-        now = self._clock.now()
-        with session_scope(self._sessions) as session:
-            if not outbox.complete(session, item, now=now, result={"external_id": external_id, "error": error}):
-                return
-            if error is None:
-                replies.record_sent(session, case_id=case.id, payload=payload, external_id=external_id, now=now,
-                                    note=note)
-            else:
-                logger.warning("send for case %s failed: %s", case.id, error)
-                replies.record_send_failed(session, case_id=case.id, payload=payload, error=error, now=now)
-        self._wake[outbox.SLACK].set()
-
-    def _retry(self, item: outbox.Leased, *, delay: float, error: str) -> None:
-        with session_scope(self._sessions) as session:
-            outbox.retry_later(session, item, now=self._clock.now(), delay=delay, error=error)
-
-
-def _seconds(value: Any, default: float = 1.0) -> float:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        return default

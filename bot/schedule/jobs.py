@@ -16,11 +16,10 @@ logger = logging.getLogger(__name__)
 
 def sweep_tick(rt: Runtime) -> list[reminders.Sent]:
     """Queue the SLA, follow-through and follow-up reminders that are due now."""
-    workspace_url = rt.workspace_url()  # Slack is asked once per process, never inside the transaction
     settings = rt.settings
     with rt.unit() as session:
         sent = reminders.sweep(session, policy=settings.sla, now=rt.now(), escalate_to=settings.care_escalate_to,
-                               managers=settings.managers, workspace_url=workspace_url)
+                               managers=settings.managers)
     for item in sent:
         logger.info("reminder queued: case %s %s %s", item.case_id, item.clock, item.stage)
     return sent

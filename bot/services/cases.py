@@ -6,6 +6,7 @@ thread and a refresh of the parent message, so Slack always ends up showing what
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -153,6 +154,21 @@ def stop_drafting(session: Session, *, case_id: int, user_id: str, now: datetime
         outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
                                       now=now)
     return case
+
+
+@dataclass(frozen=True)
+class ReplyDraft:
+    """What the Reply modal opens with: the case, and who else is writing to this customer right now."""
+
+    case: Case
+    other_drafter: str | None
+
+
+def open_reply(session: Session, *, case_id: int, user_id: str, now: datetime) -> ReplyDraft:
+    """`user_id` starts a reply: note it on the case message, and say if someone else is drafting already."""
+    case = get_case(session, case_id)
+    other = someone_else_drafting(case, user_id=user_id, now=now)
+    return ReplyDraft(start_drafting(session, case_id=case.id, user_id=user_id, now=now), other)
 
 
 def someone_else_drafting(case: Case, *, user_id: str, now: datetime) -> str | None:

@@ -26,10 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot import sla
-from bot.blocks import case as case_blocks
-from bot.blocks import mrkdwn
 from bot.services import triage
-from bot.blocks.links import thread_url
 from bot.models import Case, CaseStatus, Reminder
 from bot.services import outbox
 from bot.services.cases import record, require_open
@@ -37,6 +34,7 @@ from bot.services.cases import record, require_open
 SNOOZE = timedelta(minutes=15)
 REMINDER = "reminder"  # outbox kind: a reminder in the case thread, with buttons
 DIRECT_MESSAGE = "direct_message"  # outbox kind: a DM to one user (conversations.open + chat.postMessage)
+ESCALATION_DM, FOLLOW_UP_DM = "escalation", "follow_up"  # what a DIRECT_MESSAGE is about
 
 
 @dataclass(frozen=True)
@@ -107,11 +105,10 @@ def _mark(session: Session, case: Case, *, clock: str, stage: str, start: dateti
     return True
 
 
-def _queue_dm(session: Session, case: Case, *, user: str, message: tuple[str, mrkdwn.Blocks], now: datetime) -> None:
-    text, message_blocks = message
+def _queue_dm(session: Session, case: Case, *, user: str, facts: dict[str, Any], now: datetime) -> None:
+    """A direct message about `case`; the Slack lane words it (with the thread's link) when it delivers it."""
     outbox.enqueue(session, lane=outbox.SLACK, kind=DIRECT_MESSAGE, case_id=case.id,
-                   priority_rank=triage.PRIORITY_RANK[case.priority], now=now,
-                   payload={"user": user, "text": text, "blocks": message_blocks})
+                   priority_rank=triage.PRIORITY_RANK[case.priority], now=now, payload={"user": user, **facts})
 
 
 def _queue_reminder(session: Session, case: Case, facts: dict[str, Any], now: datetime) -> None:
@@ -120,8 +117,7 @@ def _queue_reminder(session: Session, case: Case, facts: dict[str, Any], now: da
 
 
 def _sla_reminder(session: Session, case: Case, clock: RunningClock, stage: str, *, policy: sla.SlaPolicy,
-                  now: datetime, escalate_to: tuple[str, ...], managers: tuple[str, ...],
-                  workspace_url: str | None) -> None:
+                  now: datetime, escalate_to: tuple[str, ...], managers: tuple[str, ...]) -> None:
     waited = policy.elapsed(clock.start, now)
     facts = {"clock": clock.name, "stage": stage, "clock_start": clock.start.isoformat(),
              "limit": clock.limit.total_seconds(), "waited": waited.total_seconds(),
@@ -129,10 +125,9 @@ def _sla_reminder(session: Session, case: Case, clock: RunningClock, stage: str,
              "targets": list(escalate_to), "managers": list(managers) if stage == sla.ESCALATION else []}
     _queue_reminder(session, case, facts, now)
     if stage == sla.ESCALATION:
-        link = thread_url(workspace_url, case.slack_channel, case.slack_ts)
         for manager in managers:
-            _queue_dm(session, case, user=manager, message=case_blocks.escalation_dm(case, clock.name, clock.limit, link),
-                      now=now)
+            _queue_dm(session, case, user=manager, now=now, facts={
+                "dm": ESCALATION_DM, "clock": clock.name, "limit": clock.limit.total_seconds()})
     # the parent message shows the breach from now on (the escalation may be the first stage sent: after a
     # restart past twice the target, or a snooze that held the breach)
     if stage in (sla.BREACH, sla.ESCALATION):
@@ -140,8 +135,7 @@ def _sla_reminder(session: Session, case: Case, clock: RunningClock, stage: str,
                                       now=now)
 
 
-def _follow_up(session: Session, case: Case, *, now: datetime, escalate_to: tuple[str, ...],
-               workspace_url: str | None) -> bool:
+def _follow_up(session: Session, case: Case, *, now: datetime, escalate_to: tuple[str, ...]) -> bool:
     due = case.follow_up_at
     if due is None or due > now or _held(case, sla.FOLLOW_UP, sla.DUE, now):
         return False
@@ -150,10 +144,9 @@ def _follow_up(session: Session, case: Case, *, now: datetime, escalate_to: tupl
     facts = {"clock": sla.FOLLOW_UP, "stage": sla.DUE, "clock_start": due.isoformat(),
              "set_by": case.follow_up_by, "targets": list(escalate_to)}
     _queue_reminder(session, case, facts, now)
-    link = thread_url(workspace_url, case.slack_channel, case.slack_ts)
     people = [case.owner_id] if case.owner_id else [t for t in escalate_to if not t.startswith("S")]
     for user in people:  # a user group (S…) cannot be messaged directly; it is mentioned in the thread
-        _queue_dm(session, case, user=user, message=case_blocks.follow_up_dm(case, case.follow_up_by, link), now=now)
+        _queue_dm(session, case, user=user, now=now, facts={"dm": FOLLOW_UP_DM, "set_by": case.follow_up_by})
     case.follow_up_at, case.follow_up_by = None, None  # kept: the promise is now in the thread and the DM
     outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
                                   now=now)
@@ -167,7 +160,6 @@ def sweep(
     now: datetime,
     escalate_to: tuple[str, ...] = (),
     managers: tuple[str, ...] = (),
-    workspace_url: str | None = None,
 ) -> list[Sent]:
     """Queue every reminder that is due now and has not gone out yet; returns what was queued."""
     sent: list[Sent] = []
@@ -182,9 +174,9 @@ def sweep(
             if not _mark(session, case, clock=clock.name, stage=stage, start=clock.start, now=now):
                 continue
             _sla_reminder(session, case, clock, stage, policy=policy, now=now, escalate_to=escalate_to,
-                          managers=managers, workspace_url=workspace_url)
+                          managers=managers)
             sent.append(Sent(case.id, clock.name, stage))
-        if _follow_up(session, case, now=now, escalate_to=escalate_to, workspace_url=workspace_url):
+        if _follow_up(session, case, now=now, escalate_to=escalate_to):
             sent.append(Sent(case.id, sla.FOLLOW_UP, sla.DUE))
     return sent
 

@@ -18,7 +18,9 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.app import build_bolt_app, build_runtime
+from bot.app import build_bolt_app
+
+from bot.runtime import build_runtime
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.web.routes import build_http_app

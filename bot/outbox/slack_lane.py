@@ -1,0 +1,274 @@
+"""The Slack lane: render an outbox item from the database at delivery time and post it, exactly once.
+
+Rendering happens here, not when the item is queued: the message shows the case as it stands when Slack
+takes it, and the domain (bot/services/) never speaks Block Kit. Posts are paced to about one per second per
+channel (Slack's documented limit); a 429 pauses the lane for its Retry-After; 5xx and network failures are
+retried with capped backoff for as long as it takes. Every message carries its outbox id in Slack message
+metadata, so an item whose worker died after Slack accepted it is found, not posted twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+
+from bot.blocks import case as case_blocks
+from bot.blocks import digest as digest_blocks
+from bot.blocks import mrkdwn
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import SessionFactory, session_scope
+from bot.models import Case, CaseEvent, Mention
+from bot.services import digest, outbox, reminders
+
+logger = logging.getLogger(__name__)
+
+METADATA_EVENT = "care_bot_delivery"
+MAX_BACKOFF = 300.0
+# Slack errors that a person must fix (token, channel membership); retried slowly until they do.
+SLACK_CONFIG_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+                       "channel_not_found", "not_in_channel", "is_archived", "missing_scope"}
+
+ThreadUrl = Callable[[str, str | None], str | None]
+
+
+def backoff(attempts: int) -> float:
+    return min(MAX_BACKOFF, 2.0 ** min(attempts, 9)) * (0.8 + 0.4 * random.random())
+
+
+class Pacer:
+    """At most one post per `interval` seconds per channel."""
+
+    def __init__(self, clock: Clock, sleep: Callable[[float], None], interval: float = 1.0) -> None:
+        self._clock, self._sleep, self._interval = clock, sleep, interval
+        self._next: dict[str, datetime] = {}
+
+    def wait(self, channel: str) -> None:
+        now = self._clock.now()
+        due = self._next.get(channel)
+        if due is not None and due > now:
+            self._sleep((due - now).total_seconds())
+        self._next[channel] = max(now, due or now) + timedelta(seconds=self._interval)
+
+
+class SlackFailure(Exception):
+    def __init__(self, message: str, *, delay: float | None = None, permanent: bool = False,
+                 error: str | None = None) -> None:
+        super().__init__(message)
+        self.delay, self.permanent, self.error = delay, permanent, error
+
+
+class SlackLane:
+    """Delivers the items of the Slack lane; `paused_until` is set by a 429 and read by the lease loop."""
+
+    def __init__(self, *, sessions: SessionFactory, slack: WebClient, clock: Clock, sleep: Callable[[float], None],
+                 pace_seconds: float, settings: Settings | None, thread_url: ThreadUrl) -> None:
+        self._sessions, self._slack, self._clock = sessions, slack, clock
+        self._settings = settings  # the digest's time zone and SLA policy
+        self._thread_url = thread_url
+        self._pacer = Pacer(clock, sleep, pace_seconds)
+        self.paused_until: datetime | None = None
+
+    def deliver(self, item: outbox.Leased) -> None:
+        try:
+            result = self._digest_item(item) if item.kind == digest.KIND else self._slack_item(item)
+        except SlackFailure as failure:
+            now = self._clock.now()
+            with session_scope(self._sessions) as session:
+                if failure.permanent:
+                    logger.error("giving up on outbox item %s (%s): %s", item.id, item.kind, failure)
+                    outbox.give_up(session, item, now=now, error=str(failure))
+                else:
+                    delay = failure.delay if failure.delay is not None else backoff(item.attempts)
+                    logger.warning("outbox item %s (%s) failed, retry in %.1fs: %s", item.id, item.kind, delay, failure)
+                    outbox.retry_later(session, item, now=now, delay=delay, error=str(failure))
+            return
+        with session_scope(self._sessions) as session:
+            outbox.complete(session, item, now=self._clock.now(), result=result)
+
+    def _slack_item(self, item: outbox.Leased) -> dict[str, Any]:
+        if item.kind == reminders.DIRECT_MESSAGE:
+            return self._direct_message(item)
+        with session_scope(self._sessions) as session:
+            case = session.get(Case, item.case_id)
+            if case is None:
+                return {"skipped": "case deleted"}
+            channel, parent_ts = case.slack_channel, case.slack_ts
+            message_blocks: mrkdwn.Blocks | None
+            if item.kind in ("post_parent", "update_parent"):
+                text, message_blocks = case_blocks.parent_message(case)
+            elif item.kind == "thread_note":
+                event = session.get(CaseEvent, item.payload["event_id"])
+                assert event is not None
+                mention = (session.get(Mention, event.detail.get("mention_id", -1))
+                           if event.kind in ("mention_added", "mention_edited") else None)
+                text = case_blocks.thread_note(case, event, mention)
+                message_blocks = case_blocks.thread_note_blocks(case, event, text)
+            elif item.kind == reminders.REMINDER:
+                reason = reminders.cancelled(case, item.payload)
+                if reason:  # the reply or claim landed first
+                    return {"skipped": reason}
+                text, message_blocks = case_blocks.reminder_message(case, item.payload)
+            else:
+                raise SlackFailure(f"unknown outbox kind {item.kind!r}", permanent=True)
+
+        if item.kind == "post_parent":
+            if parent_ts:
+                return {"ts": parent_ts, "already": True}
+            ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks)
+            with session_scope(self._sessions) as session:
+                stored = session.get(Case, item.case_id)
+                if stored is not None and stored.slack_ts is None:
+                    stored.slack_ts = ts
+            return {"ts": ts}
+        if parent_ts is None:
+            # The parent could not be posted (it is retried first, in order); nothing to hang this on yet.
+            raise SlackFailure("parent message not posted yet", delay=backoff(item.attempts))
+        if item.kind == "update_parent":
+            self._call("chat_update", channel=channel, ts=parent_ts, text=text, blocks=message_blocks)
+            return {"ts": parent_ts}
+        return {"ts": self._post_once(item, channel=channel, text=text, blocks=message_blocks, thread_ts=parent_ts)}
+
+    def _direct_message(self, item: outbox.Leased) -> dict[str, Any]:
+        """A DM to one user about a case (an escalation, a follow-up due): open the conversation, post once."""
+        payload = item.payload
+        text, message_blocks = self._render_dm(item)
+        channel = self._open_dm(payload["user"])
+        ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks)
+        return {"channel": channel, "ts": ts}
+
+    def _render_dm(self, item: outbox.Leased) -> tuple[str, mrkdwn.Blocks | None]:
+        payload = item.payload
+        if "text" in payload:  # queued by a version that rendered at queue time
+            return str(payload["text"]), payload.get("blocks")
+        with session_scope(self._sessions) as session:
+            case = session.get(Case, item.case_id)
+            if case is None:
+                raise SlackFailure("the case of this direct message is gone", permanent=True)
+            link = self._thread_url(case.slack_channel, case.slack_ts)
+            if payload["dm"] == reminders.ESCALATION_DM:
+                return case_blocks.escalation_dm(case, payload["clock"], timedelta(seconds=payload["limit"]), link)
+            return case_blocks.follow_up_dm(case, payload.get("set_by"), link)
+
+    def _open_dm(self, user: str) -> str:
+        """The DM channel with `user` (conversations.open finds it if it exists)."""
+        return str(self._call("conversations_open", users=user)["channel"]["id"])
+
+    def _post_once(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
+                   thread_ts: str | None = None, part: int = 0) -> str:
+        """Post, unless an earlier attempt's message is found already in Slack; the message's ts either way."""
+        return self._find_previous_post(item, channel, thread_ts=thread_ts, part=part) or self._post(
+            item, channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, part=part)
+
+    def _post(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
+              thread_ts: str | None = None, part: int = 0) -> str:
+        self._pacer.wait(channel)
+        marker: dict[str, Any] = {"outbox_id": item.id, **({"part": part} if part else {})}
+        response = self._call(
+            "chat_postMessage", channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
+            unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": METADATA_EVENT, "event_payload": marker},
+        )
+        return str(response["ts"])
+
+    def _find_previous_post(self, item: outbox.Leased, channel: str, *, thread_ts: str | None,
+                            part: int = 0) -> str | None:
+        """After a lost attempt, look for the message Slack may already have taken from us."""
+        if item.attempts <= 1:
+            return None
+        try:
+            if thread_ts:
+                response = self._call("conversations_replies", channel=channel, ts=thread_ts,
+                                      include_all_metadata=True, limit=200)
+            else:
+                response = self._call("conversations_history", channel=channel, include_all_metadata=True,
+                                      limit=200)
+        except SlackFailure as failure:
+            if failure.permanent or failure.error == "missing_scope":
+                return None  # cannot check (e.g. a missing history scope): post, rather than lose it
+            raise
+        for message in response.get("messages", []):
+            meta = message.get("metadata") or {}
+            found = meta.get("event_payload", {}) if meta.get("event_type") == METADATA_EVENT else {}
+            if found.get("outbox_id") == item.id and found.get("part", 0) == part:
+                logger.info("outbox item %s was already posted as %s", item.id, message.get("ts"))
+                return str(message["ts"])
+        return None
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            return getattr(self._slack, method)(**kwargs)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if status == 429:
+                headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
+                retry_after = _seconds(headers.get("retry-after"))
+                self.paused_until = self._clock.now() + timedelta(seconds=retry_after)
+                raise SlackFailure(f"Slack rate limited {method} (Retry-After {retry_after:g}s)", delay=retry_after)
+            if status >= 500:
+                raise SlackFailure(f"Slack answered HTTP {status} to {method}")
+            if error in SLACK_CONFIG_ERRORS or error == "ratelimited":
+                raise SlackFailure(f"Slack refused {method}: {error} (check the bot token, scopes and channel)",
+                                   error=error)
+            raise SlackFailure(f"Slack refused {method}: {error or status}", permanent=True, error=error)
+        except (OSError, TimeoutError) as exc:  # URLError, connection reset, timeouts
+            raise SlackFailure(f"Slack could not be reached for {method}: {type(exc).__name__}") from exc
+        except SlackRequestError as exc:  # files_upload_v2: the upload URL answered other than 200
+            raise SlackFailure(f"Slack did not take the upload in {method}: {exc}") from exc
+
+    # -- the daily digest ------------------------------------------------------------------------
+    def _digest_item(self, item: outbox.Leased) -> dict[str, Any]:
+        """Open the DM, post the digest (and any continuation in its thread), then upload its chart.
+
+        Each step is checkpointed on the item, so a retry after a failure resumes at the step that
+        failed; after a crash between Slack taking a message and the checkpoint, the message is found
+        by its metadata instead of being posted twice.
+        """
+        settings = self._settings
+        if settings is None:
+            raise SlackFailure("digest delivery needs the settings (time zone, SLA policy)", permanent=True)
+        user, day = item.payload["user"], date.fromisoformat(item.payload["day"])
+        progress = dict(item.progress)
+        channel = progress.get("channel") or self._open_dm(user)
+        with session_scope(self._sessions) as session:
+            report = digest.build(session, day=day, now=self._clock.now(), policy=settings.sla, tz=settings.timezone)
+        messages = digest_blocks.digest_messages(report, link_for=self._thread_url, tz=settings.timezone)
+        for part, (text, message_blocks) in enumerate(messages):
+            if part < progress.get("posted", 0):
+                continue
+            thread_ts = progress["ts"] if part else None
+            ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts,
+                                 part=part)
+            progress.update(channel=channel, posted=part + 1, **({} if part else {"ts": ts}))
+            self._checkpoint(item, progress)
+        if "file_id" not in progress and not report.quiet:
+            # matplotlib is imported by the worker that needs it, never by a listener
+            from bot.blocks import chart
+
+            png = chart.render(report.daily, title=digest_blocks.chart_title(report))
+            uploaded = self._call("files_upload_v2", channel=channel, file=png, filename=f"care-digest-{day}.png",
+                                  title=digest_blocks.chart_title(report), alt_txt=digest_blocks.chart_alt_text(report))
+            progress["file_id"] = uploaded["file"]["id"]
+        return progress
+
+    def _checkpoint(self, item: outbox.Leased, progress: dict[str, Any]) -> None:
+        with session_scope(self._sessions) as session:
+            outbox.checkpoint(session, item, progress=progress)
+
+
+
+def _seconds(value: Any, default: float = 1.0) -> float:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return default

@@ -1,0 +1,38 @@
+"""What every listener uses: the runtime from Bolt's context, who clicked which case, and ack-then-work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+
+from bot.runtime import Runtime
+from handlers.errors import guarded
+
+
+def runtime(context: BoltContext) -> Runtime:
+    """The app's parts, as `register_all` put them in the request's context."""
+    found: Runtime = context["rt"]
+    return found
+
+
+def clicked_case_id(body: dict[str, Any]) -> int:
+    return int(body["actions"][0]["value"])
+
+
+def user_id(body: dict[str, Any]) -> str:
+    return str(body["user"]["id"])
+
+
+def _ack(ack: Ack) -> None:
+    ack()
+
+
+def ack_then(register: Callable[..., Any], work: Callable[..., None]) -> None:
+    """Acknowledge in the request thread at once; do `work` afterwards in Bolt's listener pool.
+
+    With `process_before_response=True` the ack never waits for a free pool thread, so a burst of
+    clicks while Slack is slow is still acknowledged in milliseconds.
+    """
+    register(ack=_ack, lazy=[guarded(work)])
