@@ -40,8 +40,13 @@ def evaluate(rows: list[dict[str, str]]) -> dict[str, float]:
     precision = counts["tp"] / max(1, counts["tp"] + counts["fp"])
     vader_recall = sum(1 for r in rows if r["airline_sentiment"] == "negative" and triage.sentiment(r["text"]) <= -0.05)
     negatives = max(1, counts["tp"] + counts["fn"])
-    return {"rows": float(len(rows)), "recall": recall, "precision": precision,
-            "f1": 2 * recall * precision / max(1e-9, recall + precision), "vader_only_recall": vader_recall / negatives}
+    return {
+        "rows": float(len(rows)),
+        "recall": recall,
+        "precision": precision,
+        "f1": 2 * recall * precision / max(1e-9, recall + precision),
+        "vader_only_recall": vader_recall / negatives,
+    }
 
 
 def main(path: str) -> int:
@@ -49,9 +54,11 @@ def main(path: str) -> int:
         rows = list(csv.DictReader(handle))
     for label, airlines in (("tuning", TUNING), ("held out", HELD_OUT)):
         figures = evaluate([r for r in rows if r["airline"] in airlines])
-        print(f"{label:>9}: {int(figures['rows'])} tweets  complaint recall {figures['recall']:.2f}  "
-              f"precision {figures['precision']:.2f}  F1 {figures['f1']:.2f}  "
-              f"(VADER alone: recall {figures['vader_only_recall']:.2f})")
+        print(
+            f"{label:>9}: {int(figures['rows'])} tweets  complaint recall {figures['recall']:.2f}  "
+            f"precision {figures['precision']:.2f}  F1 {figures['f1']:.2f}  "
+            f"(VADER alone: recall {figures['vader_only_recall']:.2f})"
+        )
     return 0
 
 

@@ -49,8 +49,10 @@ def configure_logging(level: str) -> None:
 def database_error(exc: Exception) -> ConfigError:
     """A database that cannot be opened (or whose driver is missing) is a settings problem: one sentence."""
     if isinstance(exc, ImportError):
-        return ConfigError(f"DATABASE_URL needs a database driver that is not installed ({exc.name}): "
-                           "for PostgreSQL install care-bot[postgres].")
+        return ConfigError(
+            f"DATABASE_URL needs a database driver that is not installed ({exc.name}): "
+            "for PostgreSQL install care-bot[postgres]."
+        )
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     detail = reason[0].rstrip(".") if reason else type(exc).__name__
     return ConfigError(f"DATABASE_URL names a database that could not be opened ({detail}).")
@@ -70,16 +72,20 @@ def serve(settings: Settings) -> int:
     except (DBAPIError, ImportError) as exc:
         raise database_error(exc) from exc
     if settings.clock_offset is not None:
-        logger.warning("CARE_TEST_CLOCK_OFFSET shifts this process's clock by %s: it is %s here now",
-                       settings.clock_offset, rt.now().astimezone(settings.timezone).isoformat(timespec="seconds"))
+        logger.warning(
+            "CARE_TEST_CLOCK_OFFSET shifts this process's clock by %s: it is %s here now",
+            settings.clock_offset,
+            rt.now().astimezone(settings.timezone).isoformat(timespec="seconds"),
+        )
     try:
         identity = rt.links.identity()
         logger.info("connected to Slack as %s in team %s", identity.get("user"), identity.get("team"))
     except SlackApiError as exc:
         error = exc.response.get("error")
         if error in ("invalid_auth", "not_authed", "account_inactive", "token_revoked"):
-            raise ConfigError(f"SLACK_BOT_TOKEN was rejected by Slack ({error}): "
-                              "copy the Bot User OAuth Token again.") from exc
+            raise ConfigError(
+                f"SLACK_BOT_TOKEN was rejected by Slack ({error}): copy the Bot User OAuth Token again."
+            ) from exc
         logger.warning("Slack auth.test failed (%s); starting anyway, deliveries will retry", error)
     except OSError as exc:
         logger.warning("Slack is unreachable (%s); starting anyway, deliveries will retry", type(exc).__name__)
@@ -91,26 +97,36 @@ def serve(settings: Settings) -> int:
 
         socket_handler = SocketModeHandler(bolt, settings.slack_app_token)
         try:
-            socket_handler.connect()
+            socket_handler.connect()  # type: ignore[no-untyped-call]  # slack_bolt leaves it unannotated
         except SlackApiError as exc:  # apps.connections.open refused the app-level token
             with contextlib.suppress(Exception):
-                socket_handler.close()
+                socket_handler.close()  # type: ignore[no-untyped-call]
             error = exc.response.get("error")
-            raise ConfigError(f"SLACK_APP_TOKEN was rejected by Slack ({error}): generate an app-level token "
-                              "with the connections:write scope (Basic Information → App-Level Tokens).") from None
+            raise ConfigError(
+                f"SLACK_APP_TOKEN was rejected by Slack ({error}): generate an app-level token "
+                "with the connections:write scope (Basic Information → App-Level Tokens)."
+            ) from None
         except OSError as exc:  # Socket Mode cannot work without Slack, unlike the queued HTTP deliveries
             with contextlib.suppress(Exception):
-                socket_handler.close()
-            raise ConfigError(f"Slack could not be reached for Socket Mode ({type(exc).__name__}): check that "
-                              "this host can reach SLACK_API_URL, or unset SLACK_APP_TOKEN to use HTTP.") from None
+                socket_handler.close()  # type: ignore[no-untyped-call]
+            raise ConfigError(
+                f"Slack could not be reached for Socket Mode ({type(exc).__name__}): check that "
+                "this host can reach SLACK_API_URL, or unset SLACK_APP_TOKEN to use HTTP."
+            ) from None
         logger.info("Slack traffic over Socket Mode; webhooks on port %s", settings.port)
     app = build_http_app(rt, None if settings.socket_mode else bolt)
     try:
-        uvicorn.run(app, host="0.0.0.0", port=settings.port, log_level=settings.log_level.lower(),
-                    access_log=False, proxy_headers=True)
+        uvicorn.run(
+            app,
+            host="0.0.0.0",
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            proxy_headers=True,
+        )
     finally:
         if socket_handler is not None:
-            socket_handler.close()
+            socket_handler.close()  # type: ignore[no-untyped-call]
     return 0
 
 
@@ -153,8 +169,9 @@ def connectors_report(*, check: bool) -> int:
     except (DBAPIError, ImportError) as exc:
         raise database_error(exc) from exc
     try:
-        return report(platforms, check=True,
-                      credentials=DatabaseCredentials(make_session_factory(engine), SystemClock()))
+        return report(
+            platforms, check=True, credentials=DatabaseCredentials(make_session_factory(engine), SystemClock())
+        )
     finally:
         engine.dispose()
 
@@ -165,8 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", help="run the app (HTTP on $PORT; Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("demo", help="run the whole app against a local Slack stand-in and print the channel")
     connectors = sub.add_parser("connectors", help="list the platform connectors, enabled or not and why")
-    connectors.add_argument("--check", action="store_true",
-                            help="call one cheap authenticated endpoint of each enabled connector")
+    connectors.add_argument(
+        "--check", action="store_true", help="call one cheap authenticated endpoint of each enabled connector"
+    )
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the newest schema")

@@ -101,12 +101,24 @@ class MetaSettings:
     hide_after_move: bool = False
 
     def missing_facebook(self) -> tuple[str, ...]:
-        return _missing((("META_APP_SECRET", self.app_secret), ("META_VERIFY_TOKEN", self.verify_token),
-                         ("META_PAGE_ID", self.page_id), ("META_PAGE_TOKEN", self.page_token)))
+        return _missing(
+            (
+                ("META_APP_SECRET", self.app_secret),
+                ("META_VERIFY_TOKEN", self.verify_token),
+                ("META_PAGE_ID", self.page_id),
+                ("META_PAGE_TOKEN", self.page_token),
+            )
+        )
 
     def missing_instagram(self) -> tuple[str, ...]:
-        return _missing((("META_APP_SECRET", self.app_secret), ("META_VERIFY_TOKEN", self.verify_token),
-                         ("META_IG_ACCOUNT_ID", self.ig_account_id), ("META_PAGE_TOKEN", self.page_token)))
+        return _missing(
+            (
+                ("META_APP_SECRET", self.app_secret),
+                ("META_VERIFY_TOKEN", self.verify_token),
+                ("META_IG_ACCOUNT_ID", self.ig_account_id),
+                ("META_PAGE_TOKEN", self.page_token),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -125,9 +137,16 @@ class RedditSettings:
     poll_seconds: float = 60.0
 
     def missing(self) -> tuple[str, ...]:
-        return _missing((("REDDIT_CLIENT_ID", self.client_id), ("REDDIT_CLIENT_SECRET", self.client_secret),
-                         ("REDDIT_USERNAME", self.username), ("REDDIT_PASSWORD", self.password),
-                         ("REDDIT_SUBREDDITS", self.subreddits), ("REDDIT_KEYWORDS", self.keywords)))
+        return _missing(
+            (
+                ("REDDIT_CLIENT_ID", self.client_id),
+                ("REDDIT_CLIENT_SECRET", self.client_secret),
+                ("REDDIT_USERNAME", self.username),
+                ("REDDIT_PASSWORD", self.password),
+                ("REDDIT_SUBREDDITS", self.subreddits),
+                ("REDDIT_KEYWORDS", self.keywords),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -146,8 +165,13 @@ class GoogleSettings:
     def missing(self) -> tuple[str, ...]:
         missing = list(_missing((("GOOGLE_LOCATIONS", self.locations),)))
         if not self.access_token:
-            missing += _missing((("GOOGLE_CLIENT_ID", self.client_id), ("GOOGLE_CLIENT_SECRET", self.client_secret),
-                                 ("GOOGLE_REFRESH_TOKEN", self.refresh_token)))
+            missing += _missing(
+                (
+                    ("GOOGLE_CLIENT_ID", self.client_id),
+                    ("GOOGLE_CLIENT_SECRET", self.client_secret),
+                    ("GOOGLE_REFRESH_TOKEN", self.refresh_token),
+                )
+            )
         return tuple(missing)
 
 
@@ -211,8 +235,10 @@ def read_environment(environ: Mapping[str, str] | None = None, env_file: Path | 
         try:
             values = dotenv_values(path, encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"The settings file {str(path)!r} (CARE_ENV_FILE, default .env) could not be read "
-                              f"as UTF-8 NAME=value lines ({type(exc).__name__}).") from None
+            raise ConfigError(
+                f"The settings file {str(path)!r} (CARE_ENV_FILE, default .env) could not be read "
+                f"as UTF-8 NAME=value lines ({type(exc).__name__})."
+            ) from None
         merged.update({k: v for k, v in values.items() if v is not None})
     merged.update(environ)
     return merged
@@ -272,27 +298,29 @@ def read_database_url(env: Mapping[str, str]) -> str:
     except (ArgumentError, ValueError):  # not echoed: it may hold a password
         raise ConfigError(f"DATABASE_URL could not be read as a URL: expected {what}.") from None
     if backend not in DATABASE_BACKENDS:
-        raise ConfigError(f"DATABASE_URL must be a SQLite or PostgreSQL URL like sqlite:///care.db or "
-                          f"postgresql://user@host/db, got a {backend} URL.")
+        raise ConfigError(
+            f"DATABASE_URL must be a SQLite or PostgreSQL URL like sqlite:///care.db or "
+            f"postgresql://user@host/db, got a {backend} URL."
+        )
     return value
 
 
-def _template(env: Mapping[str, str], name: str, default: str,
-              fields: tuple[str, ...] = TEMPLATE_FIELDS) -> str:
+def _template(env: Mapping[str, str], name: str, default: str, fields: tuple[str, ...] = TEMPLATE_FIELDS) -> str:
     value = _get(env, name) or default
     allowed = ", ".join(f"{{{f}}}" for f in fields[:-1]) + f" and {{{fields[-1]}}}"
     try:
         names = {fname for _, fname, _, _ in string.Formatter().parse(value) if fname is not None}
     except ValueError as exc:
-        raise ConfigError(f"{name} is not a valid template ({exc}); use {allowed}.")
+        raise ConfigError(f"{name} is not a valid template ({exc}); use {allowed}.") from None
     unknown = names - set(fields)
     if unknown:
         raise ConfigError(f"{name} uses unknown placeholder {{{sorted(unknown)[0]}}}: only {allowed} are available.")
     try:  # a bad conversion or format spec ({customer!x}, {customer:d}) only fails when filled in
         value.format(**{f: "Jane" for f in fields})
     except (ValueError, IndexError, KeyError, AttributeError):
-        raise ConfigError(f"{name} is not a valid template: use {allowed} "
-                          "without conversions or format specs.") from None
+        raise ConfigError(
+            f"{name} is not a valid template: use {allowed} without conversions or format specs."
+        ) from None
     return value
 
 
@@ -368,8 +396,10 @@ def _google_locations(env: Mapping[str, str]) -> tuple[str, ...]:
     locations = _csv(env, "GOOGLE_LOCATIONS")
     for location in locations:
         if not _GOOGLE_LOCATION.fullmatch(location):
-            raise ConfigError("GOOGLE_LOCATIONS must be comma-separated location names like "
-                              f"accounts/123/locations/456, got {location!r}.")
+            raise ConfigError(
+                "GOOGLE_LOCATIONS must be comma-separated location names like "
+                f"accounts/123/locations/456, got {location!r}."
+            )
     return locations
 
 
@@ -389,10 +419,12 @@ def _sla_policy(env: Mapping[str, str], tz: ZoneInfo) -> SlaPolicy:
     try:
         hours = BusinessHours.parse(hours_text, tz)
     except ValueError as exc:
-        raise ConfigError(f"CARE_BUSINESS_HOURS must look like 'Mon-Fri 09:00-17:30' "
-                          f"(ranges separated by commas): {exc}.") from None
-    return SlaPolicy(normal=normal, urgent=urgent, offline=_duration(env, "CARE_SLA_OFFLINE", timedelta(hours=24)),
-                     hours=hours)
+        raise ConfigError(
+            f"CARE_BUSINESS_HOURS must look like 'Mon-Fri 09:00-17:30' (ranges separated by commas): {exc}."
+        ) from None
+    return SlaPolicy(
+        normal=normal, urgent=urgent, offline=_duration(env, "CARE_SLA_OFFLINE", timedelta(hours=24)), hours=hours
+    )
 
 
 def _x_settings(env: Mapping[str, str]) -> XSettings:
@@ -401,11 +433,15 @@ def _x_settings(env: Mapping[str, str]) -> XSettings:
     client_id, client_secret = _get(env, "X_CLIENT_ID"), _secret(env, "X_CLIENT_SECRET")
     refresh_token = _secret(env, "X_REFRESH_TOKEN")
     if (refresh_token or client_secret) and not client_id:
-        raise ConfigError("X_CLIENT_ID is not set: renewing X's posting token with X_REFRESH_TOKEN needs the OAuth 2.0 "
-                          "Client ID of the X app that issued it (Keys and tokens in the X developer console).")
+        raise ConfigError(
+            "X_CLIENT_ID is not set: renewing X's posting token with X_REFRESH_TOKEN needs the OAuth 2.0 "
+            "Client ID of the X app that issued it (Keys and tokens in the X developer console)."
+        )
     if client_id and not refresh_token:
-        raise ConfigError("X_REFRESH_TOKEN is not set: X_CLIENT_ID needs the refresh token from the brand "
-                          "account's one-time OAuth 2.0 authorization (see docs/connectors/x.md).")
+        raise ConfigError(
+            "X_REFRESH_TOKEN is not set: X_CLIENT_ID needs the refresh token from the brand "
+            "account's one-time OAuth 2.0 authorization (see docs/connectors/x.md)."
+        )
     return XSettings(
         api_url=api_url,
         user_id=_get(env, "X_USER_ID"),
@@ -479,8 +515,10 @@ def _clock_offset(env: Mapping[str, str], slack_api_url: str) -> timedelta | Non
     if text is None:
         return None
     if urlparse(slack_api_url).hostname not in _LOOPBACK_HOSTS:
-        raise ConfigError("CARE_TEST_CLOCK_OFFSET shifts the app's clock for tests and is refused unless "
-                          "SLACK_API_URL is a Slack stand-in on 127.0.0.1: unset it.")
+        raise ConfigError(
+            "CARE_TEST_CLOCK_OFFSET shifts the app's clock for tests and is refused unless "
+            "SLACK_API_URL is a Slack stand-in on 127.0.0.1: unset it."
+        )
     try:
         seconds = float(text)
     except ValueError:

@@ -25,8 +25,7 @@ class DatabaseCredentials:
     def __init__(self, sessions: SessionFactory, clock: Clock) -> None:
         self._sessions, self._clock = sessions, clock
 
-    def renew(self, connector: str, *, configured: str,
-              refresh: Callable[[OAuthTokens], OAuthTokens]) -> OAuthTokens:
+    def renew(self, connector: str, *, configured: str, refresh: Callable[[OAuthTokens], OAuthTokens]) -> OAuthTokens:
         seed = _seed(configured)
         try:
             self._ensure_row(connector, configured, seed)
@@ -57,14 +56,23 @@ class DatabaseCredentials:
         try:
             with session_scope(self._sessions) as session:
                 if session.get(ConnectorCredential, connector) is None:
-                    session.add(ConnectorCredential(connector=connector, refresh_token=configured,
-                                                    seeded_from=seed, updated_at=self._clock.now()))
+                    session.add(
+                        ConnectorCredential(
+                            connector=connector,
+                            refresh_token=configured,
+                            seeded_from=seed,
+                            updated_at=self._clock.now(),
+                        )
+                    )
         except IntegrityError:
             pass
 
     def _write(self, row: ConnectorCredential, tokens: OAuthTokens, seed: str) -> None:
-        row.refresh_token, row.access_token, row.expires_at = (tokens.refresh_token, tokens.access_token,
-                                                               tokens.expires_at)
+        row.refresh_token, row.access_token, row.expires_at = (
+            tokens.refresh_token,
+            tokens.access_token,
+            tokens.expires_at,
+        )
         row.seeded_from, row.updated_at = seed, self._clock.now()
 
 

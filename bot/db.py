@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Update, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,6 +69,13 @@ def session_scope(factory: SessionFactory) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def updated(session: Session, statement: Update) -> int:
+    """How many rows an UPDATE changed: a conditional UPDATE is how a lease is taken on every backend."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)  # what an UPDATE always returns; typed here once
+    return int(result.rowcount)
 
 
 def alembic_config(engine_url: str) -> Any:

@@ -104,8 +104,9 @@ class Case(Base):
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )
-    reminders: Mapped[list[Reminder]] = relationship(order_by="Reminder.id", cascade="all, delete-orphan",
-                                                     passive_deletes=True)
+    reminders: Mapped[list[Reminder]] = relationship(
+        order_by="Reminder.id", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     __table_args__ = (Index("ix_cases_open_author", "platform", "connector", "author_id", "status"),)
 

@@ -21,7 +21,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot import db
-from bot.workspace import WorkspaceLinks
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import Settings
 from bot.credentials import DatabaseCredentials
@@ -29,6 +28,7 @@ from bot.db import SessionFactory, session_scope
 from bot.outbox.worker import Deliverer
 from bot.schedule.polling import Poller
 from bot.services import desk, staff
+from bot.workspace import WorkspaceLinks
 from connectors.base import Connector, LengthRule, PollingConnector, rule_for
 from connectors.registry import build_connectors, make_http_client
 
@@ -134,10 +134,26 @@ def build_runtime(
     http = http_client or make_http_client()
     connectors = build_connectors(settings, http, credentials=DatabaseCredentials(sessions, clock), clock=clock)
     links = WorkspaceLinks(slack)
-    deliverer = Deliverer(session_factory=sessions, slack=slack, connectors=connectors, clock=clock,
-                          settings=settings, thread_url=links.thread_url, **deliverer_options)
-    rt = Runtime(settings=settings, engine=engine, sessions=sessions, slack=slack, connectors=connectors,
-                 deliverer=deliverer, clock=clock, http=http, links=links)
+    deliverer = Deliverer(
+        session_factory=sessions,
+        slack=slack,
+        connectors=connectors,
+        clock=clock,
+        settings=settings,
+        thread_url=links.thread_url,
+        **deliverer_options,
+    )
+    rt = Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        slack=slack,
+        connectors=connectors,
+        deliverer=deliverer,
+        clock=clock,
+        http=http,
+        links=links,
+    )
     polling = [c for c in connectors.values() if isinstance(c, PollingConnector)]
     if polling:
         rt.poller = Poller(connectors=polling, unit=rt.unit, clock=clock, channel=settings.care_channel)

@@ -102,8 +102,11 @@ class BusinessHours:
         spans = []
         for start, end in self.windows[day.weekday()]:
             local_start = datetime.combine(day, start, tzinfo=self.tz)
-            local_end = (datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
-                         if end == time.max else datetime.combine(day, end, tzinfo=self.tz))
+            local_end = (
+                datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz)
+                if end == time.max
+                else datetime.combine(day, end, tzinfo=self.tz)
+            )
             spans.append((local_start.astimezone(UTC), local_end.astimezone(UTC)))
         return spans
 

@@ -108,8 +108,9 @@ class LengthRule:
     def problem(self, text: str) -> str | None:
         used = self.count(text)
         if used > self.limit:
-            return (f"That is {used} characters; the limit here is {self.limit}. "
-                    f"Please shorten it by {used - self.limit}.")
+            return (
+                f"That is {used} characters; the limit here is {self.limit}. Please shorten it by {used - self.limit}."
+            )
         return None
 
 
@@ -166,8 +167,7 @@ class CredentialStore(Protocol):
     stored one. Both methods raise CredentialStoreError when the store cannot be read or written.
     """
 
-    def renew(self, connector: str, *, configured: str,
-              refresh: Callable[[OAuthTokens], OAuthTokens]) -> OAuthTokens:
+    def renew(self, connector: str, *, configured: str, refresh: Callable[[OAuthTokens], OAuthTokens]) -> OAuthTokens:
         """Lock `connector`'s tokens, hand the newest of `configured`'s chain to `refresh`, keep what it returns.
 
         The lock is held across `refresh` (which calls the platform), so two processes never both spend a

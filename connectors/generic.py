@@ -54,8 +54,9 @@ def _timestamp(value: str, path: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadPayload(f"field '{path}' must be an ISO 8601 timestamp like 2026-11-22T10:00:00Z",
-                         field=path) from None
+        raise BadPayload(
+            f"field '{path}' must be an ISO 8601 timestamp like 2026-11-22T10:00:00Z", field=path
+        ) from None
     if parsed.tzinfo is None:
         raise BadPayload(f"field '{path}' must include a time zone (e.g. a trailing Z)", field=path)
     try:
@@ -155,8 +156,9 @@ class GenericConnector:
             raise TransientError(f"the reply endpoint could not be reached ({type(exc).__name__})") from exc
         if response.status_code == 429:
             retry_after = _retry_after(response)
-            raise RateLimited(f"the reply endpoint is rate limiting (HTTP 429, retry in {retry_after:.0f}s)",
-                              retry_after=retry_after)
+            raise RateLimited(
+                f"the reply endpoint is rate limiting (HTTP 429, retry in {retry_after:.0f}s)", retry_after=retry_after
+            )
         if response.status_code >= 500:
             raise TransientError(f"the reply endpoint answered HTTP {response.status_code}")
         if not 200 <= response.status_code < 300:

@@ -68,8 +68,10 @@ class Utf8LengthRule(LengthRule):
     def problem(self, text: str) -> str | None:
         used = self.count(text)
         if used > self.limit:
-            return (f"That is {used} bytes; Google allows {self.limit} (accented letters and emoji take 2-4 each). "
-                    f"Please shorten it by {used - self.limit}.")
+            return (
+                f"That is {used} bytes; Google allows {self.limit} (accented letters and emoji take 2-4 each). "
+                f"Please shorten it by {used - self.limit}."
+            )
         return None
 
 
@@ -128,8 +130,10 @@ def read_cursor(cursor: str | None) -> dict[str, Mark]:
 
 
 def write_cursor(marks: dict[str, Mark]) -> str:
-    return json.dumps({"v": 1, "locations": {loc: {"at": m.at, "names": sorted(m.names)}
-                                             for loc, m in sorted(marks.items())}}, separators=(",", ":"))
+    return json.dumps(
+        {"v": 1, "locations": {loc: {"at": m.at, "names": sorted(m.names)} for loc, m in sorted(marks.items())}},
+        separators=(",", ":"),
+    )
 
 
 def review_changes(review: dict[str, Any], location: str) -> list[Change]:
@@ -150,11 +154,11 @@ def review_changes(review: dict[str, Any], location: str) -> list[Change]:
     created = _moment(review.get("createTime")) or updated
     changes: list[Change] = []
     if not review.get("reviewReply"):  # answered already (by us, or in Google's own tools): not a new case
-        changes.append(InboundMention(platform=NAME, external_id=name, author=author, text=text,
-                                      posted_at=created, extra=extra))
+        changes.append(
+            InboundMention(platform=NAME, external_id=name, author=author, text=text, posted_at=created, extra=extra)
+        )
     if review.get("updateTime") != review.get("createTime"):  # edited since written: the core compares
-        changes.append(MentionEdited(platform=NAME, external_id=name, text=text,
-                                     edited_at=updated, extra=extra))
+        changes.append(MentionEdited(platform=NAME, external_id=name, text=text, edited_at=updated, extra=extra))
     return changes
 
 
@@ -182,14 +186,23 @@ class AccessToken:
 
     def _renew(self) -> str:
         s = self._settings
-        form = {"grant_type": "refresh_token", "refresh_token": s.refresh_token, "client_id": s.client_id,
-                "client_secret": s.client_secret}
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": s.refresh_token,
+            "client_id": s.client_id,
+            "client_secret": s.client_secret,
+        }
         try:
             response = call(self._client, "POST", s.token_url, platform=TOKEN_ENDPOINT, data=form)
         except (PermanentError, AuthError) as exc:  # 400 invalid_grant, 401 invalid_client
             raise AuthError(f"{exc}; check GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REFRESH_TOKEN") from exc
-        _, token, self._expires = read_grant(response, platform=TOKEN_ENDPOINT, now=self._clock.now(),
-                                             default_lifetime=DEFAULT_TOKEN_LIFETIME, margin=TOKEN_MARGIN)
+        _, token, self._expires = read_grant(
+            response,
+            platform=TOKEN_ENDPOINT,
+            now=self._clock.now(),
+            default_lifetime=DEFAULT_TOKEN_LIFETIME,
+            margin=TOKEN_MARGIN,
+        )
         return token
 
 
@@ -229,8 +242,11 @@ class GoogleConnector(PlatformConnector):
             found += [(instant, str(review["name"]), review, location) for instant, review in reviews]
         if refused and len(refused) == len(self._settings.locations):
             raise refused[0]
-        changes = [change for *_, review, location in sorted(found, key=lambda f: f[:2])
-                   for change in review_changes(review, location)]
+        changes = [
+            change
+            for *_, review, location in sorted(found, key=lambda f: f[:2])
+            for change in review_changes(review, location)
+        ]
         marks = {loc: mark for loc, mark in marks.items() if loc in self._settings.locations}
         return PollResult(changes=changes, cursor=write_cursor(marks))
 
@@ -254,8 +270,7 @@ class GoogleConnector(PlatformConnector):
         """One cheap list call per location: proves the token, the API approval and access to each location."""
         details = []
         for location in self._settings.locations:
-            data = json_body(self._request("GET", f"/v4/{location}/reviews", params={"pageSize": 1}),
-                             platform=PLATFORM)
+            data = json_body(self._request("GET", f"/v4/{location}/reviews", params={"pageSize": 1}), platform=PLATFORM)
             data = data if isinstance(data, dict) else {}
             count, average = data.get("totalReviewCount", 0), data.get("averageRating")
             rating = f", average {float(average):.1f} stars" if isinstance(average, (int, float)) and count else ""

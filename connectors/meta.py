@@ -130,8 +130,11 @@ def _usage_estimates(raw: str | None) -> list[float]:
 
 def throttle_wait(response: httpx.Response) -> float:
     """How long to leave Meta alone: its own estimate (usage headers, Retry-After), else a minute."""
-    waits = [w for h in ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
-             for w in _usage_estimates(response.headers.get(h))]
+    waits = [
+        w
+        for h in ("x-business-use-case-usage", "x-page-usage", "x-app-usage")
+        for w in _usage_estimates(response.headers.get(h))
+    ]
     retry_after = transport.retry_after_header(response)
     if retry_after is not None:
         waits.append(retry_after)
@@ -181,8 +184,12 @@ class MetaConnector(PlatformConnector):
         changes: list[Change] = []
         for entry in map(_obj, _items(data.get("entry"))):
             if _id(entry.get("id")) != self._account_id:
-                logger.warning("%s webhook: ignoring an entry for account %r, which is not ours (%s)",
-                               self.name, entry.get("id"), self._account_id)
+                logger.warning(
+                    "%s webhook: ignoring an entry for account %r, which is not ours (%s)",
+                    self.name,
+                    entry.get("id"),
+                    self._account_id,
+                )
                 continue
             when = _timestamp(entry.get("time"))
             for change in map(_obj, _items(entry.get("changes"))):
@@ -198,16 +205,21 @@ class MetaConnector(PlatformConnector):
         raise NotImplementedError
 
     def _unknown(self, value: dict[str, Any]) -> None:
-        logger.warning("%s webhook: skipping a change of unknown shape (keys: %s)", self.name,
-                       ", ".join(sorted(map(str, value))) or "none")
+        logger.warning(
+            "%s webhook: skipping a change of unknown shape (keys: %s)",
+            self.name,
+            ", ".join(sorted(map(str, value))) or "none",
+        )
 
     # -- outbound ----------------------------------------------------------------------------------
     def private_message_problem(self, posted_at: datetime, now: datetime) -> str | None:
         age = as_utc(now) - as_utc(posted_at)
         if age < PRIVATE_REPLY_WINDOW:
             return None
-        return (f"{self.label} accepts a private reply only within 7 days of a comment, "
-                f"and this comment is {age.days} days old")
+        return (
+            f"{self.label} accepts a private reply only within 7 days of a comment, "
+            f"and this comment is {age.days} days old"
+        )
 
     def send(self, message: Outbound) -> SendResult:
         comment_id = _id(message.in_reply_to)
@@ -237,8 +249,9 @@ class MetaConnector(PlatformConnector):
 
     def check(self) -> str:
         token = str(self._settings.page_token or "")
-        answer = self._graph("GET", self._account_id, params={"fields": self.check_field},
-                             headers={"authorization": f"Bearer {token}"})
+        answer = self._graph(
+            "GET", self._account_id, params={"fields": self.check_field}, headers={"authorization": f"Bearer {token}"}
+        )
         return self._describe(_clean(answer.get(self.check_field), 256) or "(no name)")
 
     def _describe(self, name: str) -> str:
@@ -249,8 +262,15 @@ class MetaConnector(PlatformConnector):
         return self._graph("POST", path, json={**body, "access_token": str(self._settings.page_token or "")})
 
     def _graph(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = transport.call(self._client, method, f"{self._graph_url}/{path}", platform=self.label,
-                             wait_seconds=throttle_wait, classify=self._classify, **kwargs)
+        response = transport.call(
+            self._client,
+            method,
+            f"{self._graph_url}/{path}",
+            platform=self.label,
+            wait_seconds=throttle_wait,
+            classify=self._classify,
+            **kwargs,
+        )
         answer = transport.json_body(response, platform=self.label)
         return answer if isinstance(answer, dict) else {}
 
@@ -268,8 +288,9 @@ class MetaConnector(PlatformConnector):
             wait = throttle_wait(response)
             return RateLimited(f"{self.label} is rate limiting us ({said}); waiting {wait:.0f}s", retry_after=wait)
         if code == ALREADY_REPLIED:
-            return PermanentError(f"{self.label} allows one private reply per comment, and this comment "
-                                  f"already has one ({said})")
+            return PermanentError(
+                f"{self.label} allows one private reply per comment, and this comment already has one ({said})"
+            )
         if code == CANNOT_REPLY:
             return PermanentError(f"{self.label} does not let this person receive a private reply ({said})")
         if subcode == OUTSIDE_WINDOW_SUBCODE or (code == 10 and "window" in message.lower()):
@@ -322,11 +343,13 @@ class FacebookConnector(MetaConnector):
         author_id = author_id or f"unknown-{comment_id}"  # no `from` without the needed permission: one case each
         extra = _present(post_id=_id(value.get("post_id")), parent_id=_id(value.get("parent_id")))
         return InboundMention(
-            platform=self.name, external_id=comment_id,
+            platform=self.name,
+            external_id=comment_id,
             author=Author(id=author_id, handle=author_id, name=name),
             text=text or ("(a photo)" if value.get("photo") else "(no text)"),
             posted_at=_timestamp(value.get("created_time")) or when or datetime.now(UTC),
-            url=_permalink(value, comment_id), extra=extra,
+            url=_permalink(value, comment_id),
+            extra=extra,
         )
 
     def _reply_path(self, comment_id: str) -> str:
@@ -373,10 +396,14 @@ class InstagramConnector(MetaConnector):
             return None  # our own comment or reply, delivered back to us
         username = _clean(sender.get("username"), 128)
         media = _obj(value.get("media"))
-        extra = _present(media_id=_id(media.get("id")), parent_id=_id(value.get("parent_id")),
-                         media_product_type=_clean(media.get("media_product_type"), 32))
+        extra = _present(
+            media_id=_id(media.get("id")),
+            parent_id=_id(value.get("parent_id")),
+            media_product_type=_clean(media.get("media_product_type"), 32),
+        )
         return InboundMention(
-            platform=self.name, external_id=comment_id,
+            platform=self.name,
+            external_id=comment_id,
             author=Author(id=author_id, handle=username or author_id),
             text=_clean(value.get("text")) or "(no text)",
             posted_at=when or datetime.now(UTC),  # the value has no time; the entry says when it happened

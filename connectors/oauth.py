@@ -15,8 +15,9 @@ from bot.errors import TransientError
 from connectors.transport import json_body
 
 
-def read_grant(response: httpx.Response, *, platform: str, now: datetime, default_lifetime: timedelta,
-               margin: timedelta) -> tuple[dict[str, Any], str, datetime]:
+def read_grant(
+    response: httpx.Response, *, platform: str, now: datetime, default_lifetime: timedelta, margin: timedelta
+) -> tuple[dict[str, Any], str, datetime]:
     """The answer's body, its access token, and when to renew it: `margin` before `expires_in` runs out
     (never earlier than half-way), counting `default_lifetime` when the answer does not say."""
     body = json_body(response, platform=platform)

@@ -118,9 +118,15 @@ def parse_thing(child: Any) -> Thing | None:
     gone = author == "[deleted]" or body.strip() in GONE or bool(data.get("removed_by_category"))
     author_id = data.get("author_fullname")
     return Thing(
-        fullname=name, author=author, author_id=author_id if isinstance(author_id, str) and author_id else author,
-        text=text, created=_number(data.get("created_utc")), edited=_number(data.get("edited")),
-        permalink=str(data.get("permalink") or ""), subreddit=str(data.get("subreddit") or ""), gone=gone,
+        fullname=name,
+        author=author,
+        author_id=author_id if isinstance(author_id, str) and author_id else author,
+        text=text,
+        created=_number(data.get("created_utc")),
+        edited=_number(data.get("edited")),
+        permalink=str(data.get("permalink") or ""),
+        subreddit=str(data.get("subreddit") or ""),
+        gone=gone,
     )
 
 
@@ -159,16 +165,27 @@ class Cursor:
         return cursor
 
     def dump(self) -> str:
-        return json.dumps({**{listing: {"since": self.since[listing], "seen": self.seen[listing]}
-                              for listing in LISTINGS}, "watch": self.watch}, sort_keys=True)
+        return json.dumps(
+            {
+                **{listing: {"since": self.since[listing], "seen": self.seen[listing]} for listing in LISTINGS},
+                "watch": self.watch,
+            },
+            sort_keys=True,
+        )
 
 
 class RedditConnector(PlatformConnector):
     name = NAME
     private_messages = True  # POST /api/compose, with the privatemessages scope
 
-    def __init__(self, settings: RedditSettings, client: httpx.Client, *,
-                 monotonic: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: RedditSettings,
+        client: httpx.Client,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._settings, self._client = settings, client
         self._mono, self._wall = monotonic, wall
         self.poll_seconds = settings.poll_seconds
@@ -198,23 +215,36 @@ class RedditConnector(PlatformConnector):
     def _fetch_token(self) -> tuple[str, float]:
         s = self._settings
         try:
-            response = call(self._client, "POST", f"{self._auth_url}/api/v1/access_token", platform=LABEL,
-                            auth=(s.client_id or "", s.client_secret or ""),
-                            headers={"User-Agent": self._user_agent},
-                            data={"grant_type": "password", "username": self._username,
-                                  "password": s.password or "", "scope": SCOPES})
+            response = call(
+                self._client,
+                "POST",
+                f"{self._auth_url}/api/v1/access_token",
+                platform=LABEL,
+                auth=(s.client_id or "", s.client_secret or ""),
+                headers={"User-Agent": self._user_agent},
+                data={
+                    "grant_type": "password",
+                    "username": self._username,
+                    "password": s.password or "",
+                    "scope": SCOPES,
+                },
+            )
         except AuthError as exc:
-            raise AuthError(f"Reddit refused the app's credentials: check REDDIT_CLIENT_ID and "
-                            f"REDDIT_CLIENT_SECRET, that it is a \"script\" app and that Reddit has approved it "
-                            f"({exc})") from None
+            raise AuthError(
+                f"Reddit refused the app's credentials: check REDDIT_CLIENT_ID and "
+                f'REDDIT_CLIENT_SECRET, that it is a "script" app and that Reddit has approved it '
+                f"({exc})"
+            ) from None
         payload = json_body(response, platform=LABEL)
         if not isinstance(payload, dict):
             raise TransientError("Reddit answered the token request with something that is not a JSON object")
         error = payload.get("error")
         if error:  # Reddit answers a wrong password with HTTP 200 {"error": "invalid_grant"}
-            raise AuthError(f"Reddit refused the login of u/{self._username}: {error} (check REDDIT_USERNAME and "
-                            "REDDIT_PASSWORD; the account must be a developer of the app and have no "
-                            "two-factor authentication)")
+            raise AuthError(
+                f"Reddit refused the login of u/{self._username}: {error} (check REDDIT_USERNAME and "
+                "REDDIT_PASSWORD; the account must be a developer of the app and have no "
+                "two-factor authentication)"
+            )
         token = payload.get("access_token")
         if not isinstance(token, str) or not token:
             raise TransientError("Reddit answered the token request without an access token")
@@ -226,8 +256,11 @@ class RedditConnector(PlatformConnector):
         with self._lock:
             wait = self._reset_at - self._mono()
             if self._remaining is not None and self._remaining < reserve and wait > 0:
-                raise RateLimited(f"Reddit's request allowance is used up for {wait:.0f}s "
-                                  f"(X-Ratelimit-Remaining {self._remaining:g})", retry_after=wait)
+                raise RateLimited(
+                    f"Reddit's request allowance is used up for {wait:.0f}s "
+                    f"(X-Ratelimit-Remaining {self._remaining:g})",
+                    retry_after=wait,
+                )
 
     def _note_rate_limit(self, response: httpx.Response) -> float | None:
         """Read X-Ratelimit-Remaining/-Reset (seconds until the window resets); the wait after a 429."""
@@ -249,10 +282,15 @@ class RedditConnector(PlatformConnector):
             self._wait_for_window(reserve)
             token, fresh = self._access_token()
             try:
-                response = call(self._client, method, f"{self._api_url}{path}", platform=LABEL,
-                                wait_seconds=self._note_rate_limit,
-                                headers={"Authorization": f"bearer {token}", "User-Agent": self._user_agent},
-                                **kwargs)
+                response = call(
+                    self._client,
+                    method,
+                    f"{self._api_url}{path}",
+                    platform=LABEL,
+                    wait_seconds=self._note_rate_limit,
+                    headers={"Authorization": f"bearer {token}", "User-Agent": self._user_agent},
+                    **kwargs,
+                )
             except AuthError:
                 if fresh or attempt == 2:
                     raise
@@ -310,8 +348,11 @@ class RedditConnector(PlatformConnector):
             if state.first or not after or not things or things[-1].created < since:
                 break
         else:
-            logger.warning("reddit: %s has more new items than Reddit lists (%d pages); older ones are out of "
-                           "reach", path, MAX_PAGES)
+            logger.warning(
+                "reddit: %s has more new items than Reddit lists (%d pages); older ones are out of reach",
+                path,
+                MAX_PAGES,
+            )
         matches = [t for t in read if self._wanted(t)]
         new = [t for t in matches if t.fullname not in seen]
         if state.first:  # turning the connector on must not flood the channel with a subreddit's history
@@ -319,8 +360,7 @@ class RedditConnector(PlatformConnector):
         newest = max((t.created for t in read), default=since)
         state.since[listing] = max(since, newest - OVERLAP)
         known = {**seen, **{t.fullname: t.created for t in matches}}
-        state.seen[listing] = {name: created for name, created in known.items()
-                               if created >= state.since[listing]}
+        state.seen[listing] = {name: created for name, created in known.items() if created >= state.since[listing]}
         return new
 
     def _wanted(self, thing: Thing) -> bool:
@@ -331,19 +371,24 @@ class RedditConnector(PlatformConnector):
 
     def _mention(self, thing: Thing) -> InboundMention:
         return InboundMention(
-            platform=NAME, external_id=thing.fullname, author=Author(id=thing.author_id, handle=thing.author),
-            text=thing.text, posted_at=_utc(thing.created),
+            platform=NAME,
+            external_id=thing.fullname,
+            author=Author(id=thing.author_id, handle=thing.author),
+            text=thing.text,
+            posted_at=_utc(thing.created),
             url=WEB_URL + thing.permalink if thing.permalink.startswith("/") else None,
-            extra={"author": thing.author, "subreddit": thing.subreddit,
-                   "kind": "post" if thing.is_post else "comment"},
+            extra={
+                "author": thing.author,
+                "subreddit": thing.subreddit,
+                "kind": "post" if thing.is_post else "comment",
+            },
         )
 
     def _recheck(self, state: Cursor) -> list[Change]:
         """Edits and deletions of the newest matches we returned, as `/api/info` reports them now."""
         if not state.watch:
             return []
-        page = self._api("GET", "/api/info", params={"id": ",".join(state.watch), "raw_json": 1},
-                         reserve=POLL_RESERVE)
+        page = self._api("GET", "/api/info", params={"id": ",".join(state.watch), "raw_json": 1}, reserve=POLL_RESERVE)
         children = (page.get("data") or {}).get("children") if isinstance(page, dict) else None
         changes: list[Change] = []
         for thing in filter(None, map(parse_thing, children if isinstance(children, list) else [])):
@@ -351,12 +396,14 @@ class RedditConnector(PlatformConnector):
             if known is None:
                 continue
             if thing.gone:
-                changes.append(MentionDeleted(platform=NAME, external_id=thing.fullname,
-                                              deleted_at=_utc(self._wall())))
+                changes.append(MentionDeleted(platform=NAME, external_id=thing.fullname, deleted_at=_utc(self._wall())))
                 del state.watch[thing.fullname]
             elif thing.edited > known[1]:
-                changes.append(MentionEdited(platform=NAME, external_id=thing.fullname, text=thing.text,
-                                             edited_at=_utc(thing.edited)))
+                changes.append(
+                    MentionEdited(
+                        platform=NAME, external_id=thing.fullname, text=thing.text, edited_at=_utc(thing.edited)
+                    )
+                )
                 known[1] = thing.edited
         return changes
 
@@ -391,8 +438,9 @@ class RedditConnector(PlatformConnector):
         return sent
 
     def _comment(self, message: Outbound) -> SendResult:
-        answer = self._api("POST", "/api/comment", data={"api_type": "json", "thing_id": message.in_reply_to,
-                                                         "text": message.text})
+        answer = self._api(
+            "POST", "/api/comment", data={"api_type": "json", "thing_id": message.in_reply_to, "text": message.text}
+        )
         _raise_json_errors(answer, "comment")
         things = ((answer.get("json") or {}).get("data") or {}).get("things") or []
         name = things[0].get("data", {}).get("name") if things and isinstance(things[0], dict) else None
@@ -408,9 +456,16 @@ class RedditConnector(PlatformConnector):
         context: Mapping[str, Any] = message.context
         what = "post" if message.in_reply_to.startswith("t3_") else "comment"
         where = f" in r/{context['subreddit']}" if context.get("subreddit") else ""
-        answer = self._api("POST", "/api/compose", data={"api_type": "json", "to": self._recipient(message),
-                                                         "subject": f"About your {what}{where}"[:100],
-                                                         "text": message.text})
+        answer = self._api(
+            "POST",
+            "/api/compose",
+            data={
+                "api_type": "json",
+                "to": self._recipient(message),
+                "subject": f"About your {what}{where}"[:100],
+                "text": message.text,
+            },
+        )
         _raise_json_errors(answer, "private message")
         return SendResult()
 
@@ -429,8 +484,10 @@ class RedditConnector(PlatformConnector):
                 return SendResult(note="Reddit had already taken this message; it was not sent twice.")
             if not private and data.get("parent_id") == message.in_reply_to:
                 name = data.get("name")
-                return SendResult(external_id=name if isinstance(name, str) else None,
-                                  note="Reddit had already taken this reply; it was not posted twice.")
+                return SendResult(
+                    external_id=name if isinstance(name, str) else None,
+                    note="Reddit had already taken this reply; it was not posted twice.",
+                )
         return None
 
 

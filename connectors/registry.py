@@ -73,8 +73,9 @@ def partially_configured(platforms: PlatformSettings) -> list[tuple[ConnectorSpe
     return out
 
 
-def build_connectors(settings: Settings, client: httpx.Client, *, credentials: CredentialStore | None = None,
-                     clock: Clock | None = None) -> dict[str, Connector]:
+def build_connectors(
+    settings: Settings, client: httpx.Client, *, credentials: CredentialStore | None = None, clock: Clock | None = None
+) -> dict[str, Connector]:
     """Every enabled connector; with `credentials`, those whose credentials rotate keep them there."""
     connectors: dict[str, Connector] = {}
     # The generic connector is always present: its cases may exist even after the secret is removed,
@@ -82,8 +83,13 @@ def build_connectors(settings: Settings, client: httpx.Client, *, credentials: C
     connectors["generic"] = GenericConnector(
         secret=settings.care_webhook_secret, reply_url=settings.care_generic_reply_url, client=client
     )
-    connectors.update({spec.name: BUILDERS[spec.name](settings.platforms, client, credentials, clock)
-                       for spec in SPECS if not spec.missing(settings.platforms)})
+    connectors.update(
+        {
+            spec.name: BUILDERS[spec.name](settings.platforms, client, credentials, clock)
+            for spec in SPECS
+            if not spec.missing(settings.platforms)
+        }
+    )
     for spec, missing in partially_configured(settings.platforms):
         logger.warning("the %s connector is off: %s not set", spec.label, ", ".join(missing))
     return connectors

@@ -54,8 +54,9 @@ NAME = "x"
 LABEL = "X"
 PAGE_SIZE = 100  # the most X returns per page
 MAX_PAGES = 8  # X serves only the 800 most recent mentions (8 pages of 100); past that it returns nothing
-TWEET_FIELDS = ("author_id,conversation_id,created_at,edit_history_tweet_ids,in_reply_to_user_id,"
-                "note_tweet,referenced_tweets")
+TWEET_FIELDS = (
+    "author_id,conversation_id,created_at,edit_history_tweet_ids,in_reply_to_user_id,note_tweet,referenced_tweets"
+)
 USER_FIELDS = "name,username"
 X_EPOCH_MS = 1288834974657  # post ids are snowflakes: (id >> 22) + this = creation time in ms
 _POST_ID = re.compile(r"[0-9]{1,19}")
@@ -67,14 +68,22 @@ _LINK = re.compile(
     r"\b(?:/\S*)?",
     re.IGNORECASE,
 )
-LINK_REFUSAL = ("The post contains a link, and X bills a post with a link at $0.20 instead of $0.015. Take the "
-                "link out of CARE_MOVE_TO_DM_TEMPLATE and X_CONTACT_ROUTE, or set X_ALLOW_LINKS=true to pay for it")
-POSTING_HINT = ("X_USER_TOKEN must be an OAuth 2.0 user token of the brand account with the tweet.write and "
-                "dm.write scopes; such a token expires after two hours unless refreshed")
-RENEWED_HINT = ("the brand account must have authorized the scopes tweet.read tweet.write users.read dm.read "
-                "dm.write offline.access")
-REAUTHORIZE = ("re-authorize the brand account with OAuth 2.0 (see docs/connectors/x.md) and set X_REFRESH_TOKEN "
-               "to the new refresh token")
+LINK_REFUSAL = (
+    "The post contains a link, and X bills a post with a link at $0.20 instead of $0.015. Take the "
+    "link out of CARE_MOVE_TO_DM_TEMPLATE and X_CONTACT_ROUTE, or set X_ALLOW_LINKS=true to pay for it"
+)
+POSTING_HINT = (
+    "X_USER_TOKEN must be an OAuth 2.0 user token of the brand account with the tweet.write and "
+    "dm.write scopes; such a token expires after two hours unless refreshed"
+)
+RENEWED_HINT = (
+    "the brand account must have authorized the scopes tweet.read tweet.write users.read dm.read "
+    "dm.write offline.access"
+)
+REAUTHORIZE = (
+    "re-authorize the brand account with OAuth 2.0 (see docs/connectors/x.md) and set X_REFRESH_TOKEN "
+    "to the new refresh token"
+)
 TOKEN_ENDPOINT = "X's token endpoint"
 TOKEN_MARGIN = timedelta(minutes=2)  # renew this long before X says the access token expires
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=2)  # what X grants when it does not say
@@ -127,8 +136,10 @@ def parse_mentions(pages: Iterable[Mapping[str, Any]], *, brand_id: str) -> list
             if isinstance(post, dict) and _POST_ID.fullmatch(str(post.get("id", ""))):
                 posts[str(post["id"])] = post
             else:
-                logger.warning("X: skipping a mention without a post id (keys: %s)", sorted(post)[:10]
-                               if isinstance(post, dict) else type(post).__name__)
+                logger.warning(
+                    "X: skipping a mention without a post id (keys: %s)",
+                    sorted(post)[:10] if isinstance(post, dict) else type(post).__name__,
+                )
     changes: list[Change] = []
     for post_id in sorted(posts, key=int):
         changes.extend(_mention(posts[post_id], users, brand_id=brand_id))
@@ -153,14 +164,23 @@ def _mention(post: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], *,
     original = first if _POST_ID.fullmatch(first) else post_id
     user = users.get(author_id) or {}
     handle = str(user.get("username") or "") or author_id
-    url = (f"https://x.com/{user['username']}/status/{post_id}" if user.get("username")
-           else f"https://x.com/i/web/status/{post_id}")
+    url = (
+        f"https://x.com/{user['username']}/status/{post_id}"
+        if user.get("username")
+        else f"https://x.com/i/web/status/{post_id}"
+    )
     version_at = _timestamp(post.get("created_at"), post_id)
     posted_at = (_snowflake_time(original) or version_at) if original != post_id else version_at
     extra = {"conversation_id": str(post["conversation_id"])} if post.get("conversation_id") else {}
-    mention = InboundMention(platform=NAME, external_id=original, text=text, posted_at=posted_at, url=url,
-                             author=Author(id=author_id, handle=handle, name=user.get("name") or None),
-                             extra=extra)
+    mention = InboundMention(
+        platform=NAME,
+        external_id=original,
+        text=text,
+        posted_at=posted_at,
+        url=url,
+        author=Author(id=author_id, handle=handle, name=user.get("name") or None),
+        extra=extra,
+    )
     if original == post_id:
         return [mention]
     return [mention, MentionEdited(platform=NAME, external_id=original, text=text, edited_at=version_at)]
@@ -199,10 +219,13 @@ def _token_refusal(response: httpx.Response) -> ConnectorError | None:
     except (ValueError, AttributeError):
         code = None
     if response.status_code != 400 or code in ("invalid_client", "unauthorized_client"):
-        return RefreshRefused(f"{TOKEN_ENDPOINT} refused X_CLIENT_ID or X_CLIENT_SECRET (HTTP {response.status_code}: "
-                              f"{words}); copy both from the app's Keys and tokens page in the X developer console")
-    return RefreshRefused(f"X refused the refresh token ({words}): it was already used or has been revoked, "
-                          f"so {REAUTHORIZE}")
+        return RefreshRefused(
+            f"{TOKEN_ENDPOINT} refused X_CLIENT_ID or X_CLIENT_SECRET (HTTP {response.status_code}: "
+            f"{words}); copy both from the app's Keys and tokens page in the X developer console"
+        )
+    return RefreshRefused(
+        f"X refused the refresh token ({words}): it was already used or has been revoked, so {REAUTHORIZE}"
+    )
 
 
 def _usable(tokens: OAuthTokens, now: datetime, *, refused: str | None = None) -> str | None:
@@ -223,8 +246,9 @@ class UserTokens:
     timeout). Without a store the refresh happens in memory only.
     """
 
-    def __init__(self, settings: XSettings, client: httpx.Client, clock: Clock,
-                 credentials: CredentialStore | None = None) -> None:
+    def __init__(
+        self, settings: XSettings, client: httpx.Client, clock: Clock, credentials: CredentialStore | None = None
+    ) -> None:
         self._settings, self._client, self._clock = settings, client, clock
         self._credentials = credentials
         self._configured = str(settings.refresh_token or "")
@@ -249,13 +273,17 @@ class UserTokens:
                 self._store(grant)
             return str(grant.access_token)
         try:
-            self._grant = self._credentials.renew(NAME, configured=self._configured,
-                                                  refresh=lambda stored: self._renew_stored(stored, refused=refused))
+            self._grant = self._credentials.renew(
+                NAME, configured=self._configured, refresh=lambda stored: self._renew_stored(stored, refused=refused)
+            )
             self._unsaved = False
         except CredentialStoreError as exc:
             if self._unsaved:
-                logger.error("X: the renewed refresh token could not be stored (%s); this process keeps it "
-                             "and stores it at the next renewal", exc)
+                logger.error(
+                    "X: the renewed refresh token could not be stored (%s); this process keeps it "
+                    "and stores it at the next renewal",
+                    exc,
+                )
                 return str(self._grant.access_token)
             raise TransientError(f"the database could not be read to renew X's user token ({exc})") from exc
         return str(self._grant.access_token)
@@ -283,10 +311,23 @@ class UserTokens:
         s = self._settings
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": str(s.client_id)}
         auth = (str(s.client_id), str(s.client_secret)) if s.client_secret else None
-        response = call(self._client, "POST", s.token_url, platform=TOKEN_ENDPOINT, classify=_token_refusal,
-                        wait_seconds=lambda answer: rate_limit_wait(answer, time.time()), data=form, auth=auth)
-        body, access, expires = read_grant(response, platform=TOKEN_ENDPOINT, now=self._clock.now(),
-                                           default_lifetime=DEFAULT_TOKEN_LIFETIME, margin=TOKEN_MARGIN)
+        response = call(
+            self._client,
+            "POST",
+            s.token_url,
+            platform=TOKEN_ENDPOINT,
+            classify=_token_refusal,
+            wait_seconds=lambda answer: rate_limit_wait(answer, time.time()),
+            data=form,
+            auth=auth,
+        )
+        body, access, expires = read_grant(
+            response,
+            platform=TOKEN_ENDPOINT,
+            now=self._clock.now(),
+            default_lifetime=DEFAULT_TOKEN_LIFETIME,
+            margin=TOKEN_MARGIN,
+        )
         rotated = body.get("refresh_token")
         # RFC 6749 §6: no new refresh token in the answer means the old one stays valid
         return OAuthTokens(rotated if isinstance(rotated, str) and rotated else refresh_token, access, expires)
@@ -296,24 +337,37 @@ class XConnector(PlatformConnector):
     name = NAME
     private_messages = True
 
-    def __init__(self, settings: XSettings, client: httpx.Client, *, wall_clock: Callable[[], float] = time.time,
-                 clock: Clock | None = None, credentials: CredentialStore | None = None):
+    def __init__(
+        self,
+        settings: XSettings,
+        client: httpx.Client,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
+        credentials: CredentialStore | None = None,
+    ):
         if not settings.user_id or not settings.bearer_token:
             raise ValueError("X needs X_USER_ID and X_BEARER_TOKEN")
         self._settings, self._client, self._wall_clock = settings, client, wall_clock
         self._base = settings.api_url.rstrip("/")
         self._user_id, self._reader = settings.user_id, str(settings.bearer_token)
         # With X_CLIENT_ID and X_REFRESH_TOKEN, posting tokens are renewed; else the fixed X_USER_TOKEN posts.
-        self._tokens = (UserTokens(settings, client, clock or SystemClock(), credentials) if settings.refreshes
-                        else None)
+        self._tokens = UserTokens(settings, client, clock or SystemClock(), credentials) if settings.refreshes else None
         self._poster = str(settings.user_token or settings.bearer_token)
-        self._poster_name = ("X_REFRESH_TOKEN" if self._tokens else "X_USER_TOKEN" if settings.user_token
-                             else "X_BEARER_TOKEN (used for posting too, as X_USER_TOKEN is not set)")
+        self._poster_name = (
+            "X_REFRESH_TOKEN"
+            if self._tokens
+            else "X_USER_TOKEN"
+            if settings.user_token
+            else "X_BEARER_TOKEN (used for posting too, as X_USER_TOKEN is not set)"
+        )
         self._posting_hint = RENEWED_HINT if self._tokens else POSTING_HINT
         self._unconfirmed: set[str] = set()  # sends whose outcome X never told us (timeout, 5xx)
         if contains_link(settings.contact_route) and not settings.allow_links:
-            logger.warning("X_CONTACT_ROUTE contains a link: X move-to-DM posts will be refused until it is "
-                           "removed or X_ALLOW_LINKS=true")
+            logger.warning(
+                "X_CONTACT_ROUTE contains a link: X move-to-DM posts will be refused until it is "
+                "removed or X_ALLOW_LINKS=true"
+            )
 
     @property
     def poll_seconds(self) -> float:
@@ -325,14 +379,19 @@ class XConnector(PlatformConnector):
         if cursor is not None and not _POST_ID.fullmatch(cursor):
             logger.warning("X: ignoring an unreadable cursor %r; starting from the newest mentions", cursor)
             cursor = None
-        params: dict[str, Any] = {"expansions": "author_id", "tweet.fields": TWEET_FIELDS, "user.fields": USER_FIELDS,
-                                  "max_results": PAGE_SIZE if cursor else FIRST_POLL_LIMIT}
+        params: dict[str, Any] = {
+            "expansions": "author_id",
+            "tweet.fields": TWEET_FIELDS,
+            "user.fields": USER_FIELDS,
+            "max_results": PAGE_SIZE if cursor else FIRST_POLL_LIMIT,
+        }
         if cursor:
             params["since_id"] = cursor
         pages: list[dict[str, Any]] = []
         for _ in range(MAX_PAGES if cursor else 1):
-            page = json_body(self._call("GET", f"/2/users/{self._user_id}/mentions", self._reader, params=params),
-                             platform=LABEL)
+            page = json_body(
+                self._call("GET", f"/2/users/{self._user_id}/mentions", self._reader, params=params), platform=LABEL
+            )
             if not isinstance(page, dict):
                 raise TransientError("X sent a mentions page that is not a JSON object")
             pages.append(page)
@@ -341,14 +400,22 @@ class XConnector(PlatformConnector):
             if not isinstance(next_token, str) or not next_token:
                 break
             params["pagination_token"] = next_token
-        seen = [int(p["id"]) for page in pages for p in page.get("data") or []
-                if isinstance(p, dict) and _POST_ID.fullmatch(str(p.get("id", "")))]
+        seen = [
+            int(p["id"])
+            for page in pages
+            for p in page.get("data") or []
+            if isinstance(p, dict) and _POST_ID.fullmatch(str(p.get("id", "")))
+        ]
         if cursor and len(seen) >= MAX_PAGES * PAGE_SIZE:
-            logger.warning("X: %d mentions since the last poll; X serves only the 800 most recent, so any older "
-                           "ones in between cannot be fetched (consider a shorter X_POLL_SECONDS)", len(seen))
+            logger.warning(
+                "X: %d mentions since the last poll; X serves only the 800 most recent, so any older "
+                "ones in between cannot be fetched (consider a shorter X_POLL_SECONDS)",
+                len(seen),
+            )
         newest = max([int(cursor or 0), *seen])
-        return PollResult(changes=parse_mentions(pages, brand_id=self._user_id),
-                          cursor=str(newest) if newest else cursor)
+        return PollResult(
+            changes=parse_mentions(pages, brand_id=self._user_id), cursor=str(newest) if newest else cursor
+        )
 
     # -- answering ---------------------------------------------------------------------------------
     def contact_route(self, default: str) -> str:
@@ -387,9 +454,10 @@ class XConnector(PlatformConnector):
         except RefreshRefused:
             raise
         except AuthError as exc:
-            raise PermanentError(f"{exc}. X refuses a direct message when the customer does not accept messages "
-                                 f"from this account, or when the token cannot send them ({self._posting_hint})") \
-                from exc
+            raise PermanentError(
+                f"{exc}. X refuses a direct message when the customer does not accept messages "
+                f"from this account, or when the token cannot send them ({self._posting_hint})"
+            ) from exc
         return SendResult(external_id=_data(response).get("dm_event_id"))
 
     def _send_call(self, path: str, message: Outbound, **kwargs: Any) -> httpx.Response:
@@ -416,8 +484,7 @@ class XConnector(PlatformConnector):
             raise
         except (AuthError, PermanentError) as exc:
             if "duplicate content" in str(exc).lower():
-                raise _Duplicate("X refuses to post the same text twice; change the wording and send it again") \
-                    from exc
+                raise _Duplicate("X refuses to post the same text twice; change the wording and send it again") from exc
             raise
         self._unconfirmed.discard(message.idempotency_key or "")
         return response
@@ -428,20 +495,29 @@ class XConnector(PlatformConnector):
 
     def check(self) -> str:
         """The reading token must see X_USER_ID; the posting token must be that same account."""
-        brand = self._account(f"/2/users/{self._user_id}", self._reader, "X_BEARER_TOKEN",
-                              missing=f"X_USER_ID {self._user_id}")
+        brand = self._account(
+            f"/2/users/{self._user_id}", self._reader, "X_BEARER_TOKEN", missing=f"X_USER_ID {self._user_id}"
+        )
         token = self._poster_token()
         try:
-            poster = self._account("/2/users/me", token, self._poster_name, missing="the token's account",
-                                   classify=_expired if self._tokens is not None else None)
+            poster = self._account(
+                "/2/users/me",
+                token,
+                self._poster_name,
+                missing="the token's account",
+                classify=_expired if self._tokens is not None else None,
+            )
         except _Expired:
             assert self._tokens is not None
-            poster = self._account("/2/users/me", self._tokens.after_refusal(token), self._poster_name,
-                                   missing="the token's account")
+            poster = self._account(
+                "/2/users/me", self._tokens.after_refusal(token), self._poster_name, missing="the token's account"
+            )
         if str(poster.get("id")) != self._user_id:
-            raise PermanentError(f"{self._poster_name.split()[0]} belongs to @{poster.get('username')}, not to "
-                                 f"X_USER_ID {self._user_id} (@{brand.get('username')}): replies would come from "
-                                 "the wrong account")
+            raise PermanentError(
+                f"{self._poster_name.split()[0]} belongs to @{poster.get('username')}, not to "
+                f"X_USER_ID {self._user_id} (@{brand.get('username')}): replies would come from "
+                "the wrong account"
+            )
         detail = f"authenticated as @{brand.get('username')}"
         if self._tokens is not None:
             detail += "; replies and direct messages use access tokens renewed with X_REFRESH_TOKEN"
@@ -449,11 +525,19 @@ class XConnector(PlatformConnector):
             detail += "; X_USER_TOKEN is not set, so replies and direct messages use X_BEARER_TOKEN"
         return detail
 
-    def _account(self, path: str, token: str, token_name: str, *, missing: str,
-                 classify: Callable[[httpx.Response], ConnectorError | None] | None = None) -> dict[str, Any]:
+    def _account(
+        self,
+        path: str,
+        token: str,
+        token_name: str,
+        *,
+        missing: str,
+        classify: Callable[[httpx.Response], ConnectorError | None] | None = None,
+    ) -> dict[str, Any]:
         try:
-            body = json_body(self._call("GET", path, token, params={"user.fields": USER_FIELDS}, classify=classify),
-                             platform=LABEL)
+            body = json_body(
+                self._call("GET", path, token, params={"user.fields": USER_FIELDS}, classify=classify), platform=LABEL
+            )
         except RateLimited as exc:
             raise RateLimited(f"{token_name}: {exc}", retry_after=exc.retry_after) from exc
         except ConnectorError as exc:
@@ -467,9 +551,15 @@ class XConnector(PlatformConnector):
 
     def _call(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
         """One request to X with `token`; `classify` (in kwargs) may single out a 401 for renewal."""
-        return call(self._client, method, self._base + path, platform=LABEL,
-                    wait_seconds=lambda response: rate_limit_wait(response, self._wall_clock()),
-                    headers={"authorization": f"Bearer {token}"}, **kwargs)
+        return call(
+            self._client,
+            method,
+            self._base + path,
+            platform=LABEL,
+            wait_seconds=lambda response: rate_limit_wait(response, self._wall_clock()),
+            headers={"authorization": f"Bearer {token}"},
+            **kwargs,
+        )
 
 
 class _Duplicate(PermanentError):
@@ -482,7 +572,11 @@ def _data(response: httpx.Response) -> dict[str, str]:
     return {k: str(v) for k, v in data.items() if v is not None} if isinstance(data, dict) else {}
 
 
-def build(platforms: PlatformSettings, client: httpx.Client, credentials: CredentialStore | None = None,
-          clock: Clock | None = None) -> XConnector:
+def build(
+    platforms: PlatformSettings,
+    client: httpx.Client,
+    credentials: CredentialStore | None = None,
+    clock: Clock | None = None,
+) -> XConnector:
     """X's connector; with `credentials`, the rotating refresh token is kept there (shared by every replica)."""
     return XConnector(platforms.x, client, clock=clock, credentials=credentials)

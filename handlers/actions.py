@@ -45,7 +45,9 @@ def reply(body: dict[str, Any], client: WebClient, context: BoltContext) -> None
         case = draft.case
         rule = rt.length_rule(case.connector, case.platform)
         note = "Links count as 23 characters." if rule.count("http://x") != len("http://x") else ""
-        warning = f"<@{draft.other_drafter}> is drafting a reply to this customer right now." if draft.other_drafter else None
+        warning = (
+            f"<@{draft.other_drafter}> is drafting a reply to this customer right now." if draft.other_drafter else None
+        )
         view = modals.reply_modal(case, limit=rule.limit, limit_note=note, draft=case.draft_text, warning=warning)
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -62,16 +64,25 @@ def move_to_dm(body: dict[str, Any], context: BoltContext) -> None:
         case = cases.get_case(s, clicked_case_id(body))
         private = settings.private_template if rt.can_message_privately(case.connector, case.platform) else None
         unavailable = rt.private_message_problem(case.connector, case.latest_mention.posted_at) if private else None
-        replies.move_to_dm(s, case_id=case.id, user_id=uid, agent_first_name=agent,
-                           template=settings.move_to_dm_template, private_template=None if unavailable else private,
-                           private_unavailable=unavailable, contact=rt.contact_route(case.connector), now=rt.now())
+        replies.move_to_dm(
+            s,
+            case_id=case.id,
+            user_id=uid,
+            agent_first_name=agent,
+            template=settings.move_to_dm_template,
+            private_template=None if unavailable else private,
+            private_unavailable=unavailable,
+            contact=rt.contact_route(case.connector),
+            now=rt.now(),
+        )
 
 
 def escalate(body: dict[str, Any], context: BoltContext) -> None:
     rt = runtime(context)
     with rt.unit() as s:
-        cases.escalate(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now(),
-                       targets=rt.settings.care_escalate_to)
+        cases.escalate(
+            s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now(), targets=rt.settings.care_escalate_to
+        )
 
 
 def ignore(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -86,8 +97,9 @@ def resolve(body: dict[str, Any], client: WebClient, context: BoltContext) -> No
         case = cases.require_open(s, clicked_case_id(body))
     closing, limit = None, None
     if case.moved_offline_at is not None:  # a public closing reply, so onlookers see the DM conversation ended well
-        closing = replies.closing_text(case, template=rt.settings.closing_template,
-                                       agent_first_name=rt.first_name(user_id(body)))
+        closing = replies.closing_text(
+            case, template=rt.settings.closing_template, agent_first_name=rt.first_name(user_id(body))
+        )
         limit = rt.length_rule(case.connector, case.platform).limit
     client.views_open(trigger_id=body["trigger_id"], view=modals.resolve_modal(case, closing=closing, limit=limit))
 
@@ -116,8 +128,9 @@ def follow_up_pick(body: dict[str, Any], client: WebClient, context: BoltContext
         _open_follow_up_modal(case_id, body, client, context)
         return
     with rt.unit() as s:
-        followups.choose(s, case_id=case_id, user_id=user_id(body), choice=choice, custom=None, now=rt.now(),
-                         tz=rt.settings.timezone)
+        followups.choose(
+            s, case_id=case_id, user_id=user_id(body), choice=choice, custom=None, now=rt.now(), tz=rt.settings.timezone
+        )
 
 
 def snooze(body: dict[str, Any], context: BoltContext) -> None:

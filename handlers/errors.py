@@ -33,8 +33,12 @@ def report(rt: Runtime, body: dict[str, Any], error: Exception) -> None:
         logger.error("listener failed: %s", error, exc_info=error)
         message = GENERIC_FAILURE
     user = (body.get("user") or {}).get("id") or body.get("user_id")
-    channel = ((body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-               or body.get("channel_id") or rt.settings.care_channel)
+    channel = (
+        (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+        or body.get("channel_id")
+        or rt.settings.care_channel
+    )
     if not user:
         return
     try:
@@ -64,8 +68,9 @@ def guarded(listener: Callable[..., None]) -> Callable[..., None]:
     return run
 
 
-def submission(ack: Ack, work: Callable[[], object], *, field: str,
-               where: Callable[[UserError], str | None] | None = None) -> None:
+def submission(
+    ack: Ack, work: Callable[[], object], *, field: str, where: Callable[[UserError], str | None] | None = None
+) -> None:
     """Run a modal's service call and answer Slack: close the modal, or show the problem inline.
 
     A `UserError` appears under the field `where` names for it, else under `field`.

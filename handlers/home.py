@@ -23,8 +23,14 @@ def publish(body: dict[str, Any], event: dict[str, Any], client: WebClient, cont
     settings, now, user = rt.settings, rt.now(), event["user"]
     with rt.unit() as s:
         mine, waiting = queues.mine(s, user_id=user), queues.unclaimed(s)
-        today = stats.compute(s, period=stats.period("today", now=now, tz=settings.timezone), now=now,
-                              policy=settings.sla, tz=settings.timezone)
-    view = home_blocks.home_view(mine=mine, unclaimed=waiting, today=today, link=rt.thread_url, now=now,
-                                 tz=settings.timezone)
+        today = stats.compute(
+            s,
+            period=stats.period("today", now=now, tz=settings.timezone),
+            now=now,
+            policy=settings.sla,
+            tz=settings.timezone,
+        )
+    view = home_blocks.home_view(
+        mine=mine, unclaimed=waiting, today=today, link=rt.thread_url, now=now, tz=settings.timezone
+    )
     client.views_publish(user_id=user, view=view)

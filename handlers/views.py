@@ -61,13 +61,21 @@ def on_reply_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], contex
     def send() -> None:
         follow_up = followups.due_from_choice(
             _value(view, ids.FOLLOW_UP_BLOCK, ids.FOLLOW_UP_INPUT),
-            _value(view, ids.CUSTOM_BLOCK, ids.CUSTOM_INPUT), now=rt.now(), tz=rt.settings.timezone)
+            _value(view, ids.CUSTOM_BLOCK, ids.CUSTOM_INPUT),
+            now=rt.now(),
+            tz=rt.settings.timezone,
+        )
         with rt.unit() as s:
             case = cases.get_case(s, _case_id(view))
-            replies.submit_reply(s, case_id=case.id, user_id=user_id(body),
-                                 text=_value(view, ids.REPLY_BLOCK, ids.REPLY_INPUT) or "",
-                                 rule=rt.length_rule(case.connector, case.platform), now=rt.now(),
-                                 follow_up=follow_up)
+            replies.submit_reply(
+                s,
+                case_id=case.id,
+                user_id=user_id(body),
+                text=_value(view, ids.REPLY_BLOCK, ids.REPLY_INPUT) or "",
+                rule=rt.length_rule(case.connector, case.platform),
+                now=rt.now(),
+                follow_up=follow_up,
+            )
 
     submission(ack, send, field=ids.REPLY_BLOCK, where=_field_of)
 
@@ -76,8 +84,13 @@ def on_reply_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], contex
     ack()
     rt = runtime(context)
     with rt.unit() as s:
-        cases.stop_drafting(s, case_id=_case_id(view), user_id=user_id(body), now=rt.now(),
-                            draft=_value(view, ids.REPLY_BLOCK, ids.REPLY_INPUT))
+        cases.stop_drafting(
+            s,
+            case_id=_case_id(view),
+            user_id=user_id(body),
+            now=rt.now(),
+            draft=_value(view, ids.REPLY_BLOCK, ids.REPLY_INPUT),
+        )
 
 
 def on_ignore(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
@@ -85,9 +98,14 @@ def on_ignore(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
 
     def ignore() -> None:
         with rt.unit() as s:
-            cases.ignore(s, case_id=_case_id(view), user_id=user_id(body), now=rt.now(),
-                         reason=_value(view, ids.CHOICE_BLOCK, ids.CHOICE_INPUT) or "",
-                         comment=_value(view, ids.COMMENT_BLOCK, ids.COMMENT_INPUT))
+            cases.ignore(
+                s,
+                case_id=_case_id(view),
+                user_id=user_id(body),
+                now=rt.now(),
+                reason=_value(view, ids.CHOICE_BLOCK, ids.CHOICE_INPUT) or "",
+                comment=_value(view, ids.COMMENT_BLOCK, ids.COMMENT_INPUT),
+            )
 
     submission(ack, ignore, field=ids.CHOICE_BLOCK)
 
@@ -101,10 +119,16 @@ def on_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bo
     def resolve() -> None:
         with rt.unit() as s:
             case = cases.get_case(s, _case_id(view))
-            replies.resolve(s, case_id=case.id, user_id=user_id(body), now=rt.now(),
-                            outcome=_value(view, ids.CHOICE_BLOCK, ids.CHOICE_INPUT) or "",
-                            comment=_value(view, ids.COMMENT_BLOCK, ids.COMMENT_INPUT),
-                            closing=closing, rule=rt.length_rule(case.connector, case.platform))
+            replies.resolve(
+                s,
+                case_id=case.id,
+                user_id=user_id(body),
+                now=rt.now(),
+                outcome=_value(view, ids.CHOICE_BLOCK, ids.CHOICE_INPUT) or "",
+                comment=_value(view, ids.COMMENT_BLOCK, ids.COMMENT_INPUT),
+                closing=closing,
+                rule=rt.length_rule(case.connector, case.platform),
+            )
 
     submission(ack, resolve, field=ids.CHOICE_BLOCK, where=_field_of)
 
@@ -114,9 +138,15 @@ def on_follow_up(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: 
 
     def choose() -> None:
         with rt.unit() as s:
-            followups.choose(s, case_id=_case_id(view), user_id=user_id(body), now=rt.now(),
-                             choice=_value(view, ids.FOLLOW_UP_BLOCK, ids.FOLLOW_UP_INPUT),
-                             custom=_value(view, ids.CUSTOM_BLOCK, ids.CUSTOM_INPUT), tz=rt.settings.timezone)
+            followups.choose(
+                s,
+                case_id=_case_id(view),
+                user_id=user_id(body),
+                now=rt.now(),
+                choice=_value(view, ids.FOLLOW_UP_BLOCK, ids.FOLLOW_UP_INPUT),
+                custom=_value(view, ids.CUSTOM_BLOCK, ids.CUSTOM_INPUT),
+                tz=rt.settings.timezone,
+            )
 
     submission(ack, choose, field=ids.FOLLOW_UP_BLOCK, where=_field_of)
 

@@ -9,8 +9,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import sla
-from bot.blocks.ids import ACTION_CLAIM, ACTION_ESCALATE, ACTION_FOLLOW_UP, ACTION_FOLLOW_UP_PICK, ACTION_IGNORE
-from bot.blocks.ids import ACTION_MOVE_TO_DM, ACTION_REASSIGN, ACTION_REOPEN, ACTION_REPLY, ACTION_RESOLVE, ACTION_SNOOZE
+from bot.blocks.ids import (
+    ACTION_CLAIM,
+    ACTION_ESCALATE,
+    ACTION_FOLLOW_UP,
+    ACTION_FOLLOW_UP_PICK,
+    ACTION_IGNORE,
+    ACTION_MOVE_TO_DM,
+    ACTION_REASSIGN,
+    ACTION_REOPEN,
+    ACTION_REPLY,
+    ACTION_RESOLVE,
+    ACTION_SNOOZE,
+)
 from bot.blocks.mrkdwn import (
     PRIORITY_BADGES,
     SAFE_URL,
@@ -30,9 +41,13 @@ from bot.services.cases import IGNORE_REASONS, OUTCOMES
 from bot.services.followups import CLEAR
 from bot.services.followups import LABELS as FOLLOW_UP_LABELS
 
-CLOCK_LABELS = {sla.FIRST_RESPONSE: "First response", sla.NEXT_RESPONSE: "Next response",
-                sla.RESOLUTION: "Resolution", sla.OFFLINE: "Follow-through after moving to DM",
-                sla.FOLLOW_UP: "Follow-up"}
+CLOCK_LABELS = {
+    sla.FIRST_RESPONSE: "First response",
+    sla.NEXT_RESPONSE: "Next response",
+    sla.RESOLUTION: "Resolution",
+    sla.OFFLINE: "Follow-through after moving to DM",
+    sla.FOLLOW_UP: "Follow-up",
+}
 
 
 def author_line(case: Case) -> str:
@@ -52,8 +67,12 @@ def _customer(case: Case) -> str:
 
 
 def _button(text: str, action_id: str, case_id: int, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {"type": "button", "text": {"type": "plain_text", "text": text},
-                              "action_id": action_id, "value": str(case_id)}
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": str(case_id),
+    }
     if style:
         button["style"] = style
     return button
@@ -110,8 +129,10 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
     more = len(case.mentions) - 1
     state = " _(deleted on the platform)_" if first.deleted_at else " _(edited)_" if first.edited_at else ""
     body = quote(escape(first.text)) + state + (f"\n_+{more} more in thread_" if more else "")
-    facts = (f"*Priority:* {PRIORITY_BADGES.get(case.priority, case.priority)} · "
-             f"*Sentiment:* {sentiment_label(latest.sentiment)} · Case #{case.id}")
+    facts = (
+        f"*Priority:* {PRIORITY_BADGES.get(case.priority, case.priority)} · "
+        f"*Sentiment:* {sentiment_label(latest.sentiment)} · Case #{case.id}"
+    )
     blocks: Blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
         {"type": "section", "text": {"type": "mrkdwn", "text": body}},
@@ -138,8 +159,10 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
     match event.kind:
         case "mention_added":
             assert mention is not None
-            return (f":speech_balloon: *{customer}* wrote again{link(mention.url, 'View post')}:\n"
-                    f"{quote(escape(mention.text))}")
+            return (
+                f":speech_balloon: *{customer}* wrote again{link(mention.url, 'View post')}:\n"
+                f"{quote(escape(mention.text))}"
+            )
         case "mention_edited":
             now_text = quote(escape(mention.text if mention else ""))
             rating = ""
@@ -148,11 +171,15 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
                 if mention.text == d.get("previous_text"):
                     return f":pencil2: *{customer}* changed their rating: {rating}\n{now_text}"
                 rating = f"\nRating: {rating}"
-            return (f":pencil2: *{customer}* edited their post. Now:\n{now_text}\n"
-                    f"Before:\n{quote(escape(d.get('previous_text', '')))}{rating}")
+            return (
+                f":pencil2: *{customer}* edited their post. Now:\n{now_text}\n"
+                f"Before:\n{quote(escape(d.get('previous_text', '')))}{rating}"
+            )
         case "mention_deleted":
-            return (f":wastebasket: *{customer}*'s post was deleted on {platform_label(case.platform)}. "
-                    "The case and its history are kept here.")
+            return (
+                f":wastebasket: *{customer}*'s post was deleted on {platform_label(case.platform)}. "
+                "The case and its history are kept here."
+            )
         case "claimed":
             return f":raising_hand: {who} claimed this case."
         case "took_over":
@@ -162,29 +189,46 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
         case "moved_to_dm":
             return f":lock: {who} moved the conversation offline. Sent publicly:\n{sent}"
         case "private_unavailable":
-            return (f":information_source: No private message was sent to {customer}: "
-                    f"{escape(d.get('reason', ''))}. Only the public message goes out.")
+            return (
+                f":information_source: No private message was sent to {customer}: "
+                f"{escape(d.get('reason', ''))}. Only the public message goes out."
+            )
         case "private_message_sent":
             return f":envelope: {who} sent {customer} a private message:\n{sent}"
         case "send_failed":
-            what = {"reply": "reply", "move_to_dm": "move-to-DM message",
-                    "private_message": "private message", "closing": "closing reply"}.get(d.get("purpose", ""), "message")
-            keep = (" The draft is kept: click *Reply* to try again." if d.get("purpose") == "reply"
-                    else " Click *Move to DM* to try again." if d.get("purpose") == "move_to_dm" else "")
+            what = {
+                "reply": "reply",
+                "move_to_dm": "move-to-DM message",
+                "private_message": "private message",
+                "closing": "closing reply",
+            }.get(d.get("purpose", ""), "message")
+            keep = (
+                " The draft is kept: click *Reply* to try again."
+                if d.get("purpose") == "reply"
+                else " Click *Move to DM* to try again."
+                if d.get("purpose") == "move_to_dm"
+                else ""
+            )
             if d.get("private_withheld"):
                 keep += " The private message was held back too, so nothing reached the customer."
-            return (f":warning: {who}'s {what} to {customer} was *not sent*: {d.get('error')}.{keep}\n"
-                    f"{quote(d.get('text', ''))}")
+            return (
+                f":warning: {who}'s {what} to {customer} was *not sent*: {d.get('error')}.{keep}\n"
+                f"{quote(d.get('text', ''))}"
+            )
         case "escalated":
             targets = d.get("targets") or []
-            to = _mention_list(targets) if targets else "nobody is set in CARE_ESCALATE_TO, so please flag it yourselves"
+            to = (
+                _mention_list(targets) if targets else "nobody is set in CARE_ESCALATE_TO, so please flag it yourselves"
+            )
             return f":rotating_light: {who} escalated this case (now urgent): {to}"
         case "ignored":
             extra = f": {escape(d['comment'])}" if d.get("comment") else ""
-            return f":see_no_evil: {who} ignored this case: *{IGNORE_REASONS.get(d.get('reason'), d.get('reason'))}*{extra}. Nothing was sent to the customer."
+            reason = IGNORE_REASONS.get(str(d.get("reason")), d.get("reason"))
+            return f":see_no_evil: {who} ignored this case: *{reason}*{extra}. Nothing was sent to the customer."
         case "resolved":
             extra = f": {escape(d['comment'])}" if d.get("comment") else ""
-            return f":white_check_mark: {who} resolved this case: *{OUTCOMES.get(d.get('outcome'), d.get('outcome'))}*{extra}."
+            outcome = OUTCOMES.get(str(d.get("outcome")), d.get("outcome"))
+            return f":white_check_mark: {who} resolved this case: *{outcome}*{extra}."
         case "reopened":
             return f":arrows_counterclockwise: {who} reopened this case."
         case "reassigned":
@@ -195,8 +239,10 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             return f":zzz: {who} snoozed reminders on this case for {d.get('minutes')} min, until {slack_date(until)}."
         case "follow_up_set":
             due = datetime.fromisoformat(d["due"])
-            return (f":calendar: {who} will follow up with {customer} by {slack_date(due)} "
-                    f"(in {sla.format_duration(timedelta(seconds=d.get('in_seconds', 0)))}).")
+            return (
+                f":calendar: {who} will follow up with {customer} by {slack_date(due)} "
+                f"(in {sla.format_duration(timedelta(seconds=d.get('in_seconds', 0)))})."
+            )
         case "follow_up_cleared":
             return f":calendar: {who} cleared the follow-up."
         case "closing_reply_sent":
@@ -211,9 +257,18 @@ def thread_note_blocks(case: Case, event: CaseEvent, text: str) -> Blocks | None
     options = [option(label, f"{case.id}:{key}") for key, label in FOLLOW_UP_LABELS.items() if key != CLEAR]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}},
-        {"type": "actions", "block_id": f"follow_up_pick_{case.id}", "elements": [
-            {"type": "static_select", "action_id": ACTION_FOLLOW_UP_PICK, "options": options,
-             "placeholder": {"type": "plain_text", "text": "Follow up in…"}}]},
+        {
+            "type": "actions",
+            "block_id": f"follow_up_pick_{case.id}",
+            "elements": [
+                {
+                    "type": "static_select",
+                    "action_id": ACTION_FOLLOW_UP_PICK,
+                    "options": options,
+                    "placeholder": {"type": "plain_text", "text": "Follow up in…"},
+                }
+            ],
+        },
     ]
 
 
@@ -229,21 +284,31 @@ def reminder_text(case: Case, facts: dict[str, Any]) -> str:
     who, customer = _who(case, facts.get("targets") or []), _customer(case)
     label = CLOCK_LABELS.get(clock, clock)
     span = {k: sla.format_duration(timedelta(seconds=facts.get(k, 0))) for k in ("limit", "waited", "remaining")}
-    waited = (f"the case has been open {span['waited']}" if clock == sla.RESOLUTION
-              else f"{customer} has been waiting {span['waited']}")
+    waited = (
+        f"the case has been open {span['waited']}"
+        if clock == sla.RESOLUTION
+        else f"{customer} has been waiting {span['waited']}"
+    )
     if clock == sla.FOLLOW_UP:
         promised = f"<@{facts['set_by']}> promised" if facts.get("set_by") else "Someone promised"
         return f":calendar: {who} *Follow-up due:* {promised} to follow up with {customer} now."
     if clock == sla.OFFLINE:
-        return (f":lock: {who} *Follow through:* this case moved to DM {span['waited']} ago and is still open. "
-                f"Finish with {customer} privately, then *Resolve* it (you can post a public closing reply).")
+        return (
+            f":lock: {who} *Follow through:* this case moved to DM {span['waited']} ago and is still open. "
+            f"Finish with {customer} privately, then *Resolve* it (you can post a public closing reply)."
+        )
     if stage == sla.NEAR:
-        return f":hourglass_flowing_sand: {who} *{label} due in {span['remaining']}* (target {span['limit']}): {waited}."
+        return (
+            f":hourglass_flowing_sand: {who} *{label} due in {span['remaining']}* (target {span['limit']}): {waited}."
+        )
     if stage == sla.BREACH:
         return f":rotating_light: {who} *{label} overdue:* the {span['limit']} target has passed; {waited}."
     managers = facts.get("managers") or []
-    told = (f"escalated to {_mention_list(managers)} by direct message" if managers
-            else "no CARE_MANAGERS are set, so nobody outside this channel was told")
+    told = (
+        f"escalated to {_mention_list(managers)} by direct message"
+        if managers
+        else "no CARE_MANAGERS are set, so nobody outside this channel was told"
+    )
     return f":sos: {who} *{label} at twice its target* ({span['limit']}): {told}."
 
 
@@ -252,8 +317,10 @@ def reminder_message(case: Case, facts: dict[str, Any]) -> tuple[str, Blocks]:
     text = reminder_text(case, facts)
     elements = [_button("Claim", ACTION_CLAIM, case.id, "primary")] if not case.owner_id else []
     elements += [_button("Snooze 15 min", ACTION_SNOOZE, case.id), _button("Reassign", ACTION_REASSIGN, case.id)]
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}},
-                  {"type": "actions", "block_id": f"reminder_actions_{case.id}", "elements": elements}]
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "block_id": f"reminder_actions_{case.id}", "elements": elements},
+    ]
 
 
 def _thread_link(url: str | None) -> str:
@@ -269,14 +336,18 @@ def _case_title(case: Case) -> str:
 def escalation_dm(case: Case, clock: str, limit: timedelta, link_url: str | None) -> tuple[str, Blocks]:
     """The managers' DM when a clock reaches twice its target."""
     owner = f"<@{case.owner_id}>" if case.owner_id else "nobody (unclaimed)"
-    text = (f":sos: {CLOCK_LABELS.get(clock, clock)} on {_case_title(case)} is at twice its "
-            f"{sla.format_duration(limit)} target. Owner: {owner}. {_thread_link(link_url)}")
+    text = (
+        f":sos: {CLOCK_LABELS.get(clock, clock)} on {_case_title(case)} is at twice its "
+        f"{sla.format_duration(limit)} target. Owner: {owner}. {_thread_link(link_url)}"
+    )
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 
 def follow_up_dm(case: Case, set_by: str | None, link_url: str | None) -> tuple[str, Blocks]:
     """The owner's DM when a follow-up promise is due."""
     promised = f"<@{set_by}> promised" if set_by else "A follow-up was promised"
-    text = (f":calendar: Follow-up due on {_case_title(case)}: {promised} to get back to "
-            f"{_customer(case)} now. {_thread_link(link_url)}")
+    text = (
+        f":calendar: Follow-up due on {_case_title(case)}: {promised} to get back to "
+        f"{_customer(case)} now. {_thread_link(link_url)}"
+    )
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

@@ -37,8 +37,13 @@ def render(points: Sequence[DayPoint], *, title: str) -> bytes:
     volume.set_ylim(0, max([p.new for p in points] + [1]) * 1.15)  # never a zero-height axis around 0
     volume.yaxis.get_major_locator().set_params(integer=True)
     mood = volume.twinx()
-    mood.plot(x, [math.nan if p.sentiment is None else p.sentiment for p in points], color=ORANGE, marker="o",
-              label="mean sentiment")
+    mood.plot(
+        x,
+        [math.nan if p.sentiment is None else p.sentiment for p in points],
+        color=ORANGE,
+        marker="o",
+        label="mean sentiment",
+    )
     mood.axhline(0, color=GREY, linewidth=0.8, linestyle=":")
     mood.set_ylim(-1, 1)
     mood.set_ylabel("mean sentiment (VADER)")
@@ -48,8 +53,14 @@ def render(points: Sequence[DayPoint], *, title: str) -> bytes:
     volume.set_title("Volume and sentiment", fontsize="medium")
 
     times.plot(x, [_minutes(p.median_first_response) for p in points], color=BLUE, marker="o", label="median")
-    times.plot(x, [_minutes(p.p90_first_response) for p in points], color=ORANGE, marker="s", linestyle="--",
-               label="90th percentile")
+    times.plot(
+        x,
+        [_minutes(p.p90_first_response) for p in points],
+        color=ORANGE,
+        marker="s",
+        linestyle="--",
+        label="90th percentile",
+    )
     times.set_ylabel("minutes")
     times.set_ylim(bottom=0)
     times.legend(loc="upper left", fontsize="small")

@@ -7,12 +7,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.blocks.mrkdwn import escape, link, platform_label, quote
-from bot.services.digest import COMPARE_DAYS, Breach, Digest, NotYet, Praise
-from bot.services.stats import Attainment, ResponseTimes
-from bot.sla import format_duration
 from bot.blocks.figures import (
-    Blocks,
     Link,
     attainment,
     case_head,
@@ -24,6 +19,10 @@ from bot.blocks.figures import (
     sections,
     sentiment,
 )
+from bot.blocks.mrkdwn import Blocks, escape, link, platform_label, quote
+from bot.services.digest import COMPARE_DAYS, Breach, Digest, NotYet, Praise
+from bot.services.stats import Attainment, ResponseTimes
+from bot.sla import format_duration
 
 BREACHES_INLINE = 20  # in the digest itself; the rest follow in its thread
 BREACHES_PER_REPLY = 40
@@ -40,8 +39,10 @@ def _versus(value: float, average: float) -> str:
 
 
 def _times(yesterday: ResponseTimes, week: ResponseTimes) -> str:
-    return (f"median {duration(yesterday.median)} · 90th pct {duration(yesterday.p90)}\n"
-            f"_7 days: {duration(week.median)} · {duration(week.p90)}_")
+    return (
+        f"median {duration(yesterday.median)} · 90th pct {duration(yesterday.p90)}\n"
+        f"_7 days: {duration(week.median)} · {duration(week.p90)}_"
+    )
 
 
 def _sla(yesterday: Attainment, week: Attainment) -> str:
@@ -60,8 +61,11 @@ def breach_text(breach: Breach, link_for: Link, tz: ZoneInfo) -> str:
     owner = f"<@{case.owner_id}>" if case.owner_id else "unclaimed"
     due = breach.due.astimezone(tz)
     if breach.waited is not None:  # the first response
-        outcome = (f"answered after {format_duration(breach.waited)}" if breach.answered
-                   else f"*still unanswered* after {format_duration(breach.waited)}")
+        outcome = (
+            f"answered after {format_duration(breach.waited)}"
+            if breach.answered
+            else f"*still unanswered* after {format_duration(breach.waited)}"
+        )
     else:
         what, done = OTHER_CLOCKS.get(breach.clock, (breach.clock, "settled"))
         outcome = f"{what}, {done} since" if breach.answered else f"{what}, *still open*"
@@ -70,8 +74,11 @@ def breach_text(breach: Breach, link_for: Link, tz: ZoneInfo) -> str:
 
 def praise_text(item: Praise, link_for: Link) -> str:
     case = item.case
-    return (f"{quote(escape(item.text))}\n— *{escape(case.customer)}* on {platform_label(case.platform)}{link(item.post_url, 'View post')}"
-            f" · {case_link(case, link_for)}")
+    return (
+        f"{quote(escape(item.text))}\n— *{escape(case.customer)}* on {platform_label(case.platform)}"
+        f"{link(item.post_url, 'View post')}"
+        f" · {case_link(case, link_for)}"
+    )
 
 
 QUIET_DAY = "A quiet day: no new posts."
@@ -82,25 +89,39 @@ def _figures_blocks(digest: Digest, inline: list[str], breaches: int, link_for: 
     y, w = digest.yesterday, digest.week
     new_avg, resolved_avg = w.new.total / COMPARE_DAYS, w.resolved.total / COMPARE_DAYS
     backlog = f"{digest.backlog} open{_versus(digest.backlog, digest.week_backlog)}"
-    summary = fields([
-        ("New cases", f"{y.new.total}{_versus(y.new.total, new_avg)} · _7-day avg {new_avg:.1f}_"),
-        ("Resolved", f"{y.resolved.total} · _7-day avg {resolved_avg:.1f}_"),
-        ("First response", _times(y.first_response, w.first_response)),
-        ("SLA met (first response)", _sla(y.sla, w.sla)),
-        ("Backlog at midnight", f"{backlog} · _7-day avg {digest.week_backlog:.1f}_"),
-        ("Sentiment", f"{sentiment(digest.sentiment)} · _7 days {sentiment(digest.week_sentiment)}_"),
-    ])
+    summary = fields(
+        [
+            ("New cases", f"{y.new.total}{_versus(y.new.total, new_avg)} · _7-day avg {new_avg:.1f}_"),
+            ("Resolved", f"{y.resolved.total} · _7-day avg {resolved_avg:.1f}_"),
+            ("First response", _times(y.first_response, w.first_response)),
+            ("SLA met (first response)", _sla(y.sla, w.sla)),
+            ("Backlog at midnight", f"{backlog} · _7-day avg {digest.week_backlog:.1f}_"),
+            ("Sentiment", f"{sentiment(digest.sentiment)} · _7 days {sentiment(digest.week_sentiment)}_"),
+        ]
+    )
     return [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{day} against the seven days before."}]},
         summary,
         {"type": "divider"},
         *sections(inline or ["None. :tada:"], title=f"SLA breaches ({breaches})"),
-        *sections([case_text(c, link_for, digest.now, owner=True) for c in digest.oldest_open] or ["None open."],
-                  title="Oldest open cases"),
-        *sections([praise_text(p, link_for) for p in digest.praise] or ["No clear praise yesterday."],
-                  title="Praise worth sharing"),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text":
-            "The chart below shows daily volume and sentiment, and first-response times, over eight days."}]},
+        *sections(
+            [case_text(c, link_for, digest.now, owner=True) for c in digest.oldest_open] or ["None open."],
+            title="Oldest open cases",
+        ),
+        *sections(
+            [praise_text(p, link_for) for p in digest.praise] or ["No clear praise yesterday."],
+            title="Praise worth sharing",
+        ),
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "The chart below shows daily volume and sentiment, and first-response times, "
+                    "over eight days.",
+                }
+            ],
+        },
     ]
 
 
@@ -108,8 +129,10 @@ def _quiet_blocks(digest: Digest, inline: list[str], breaches: int, link_for: Li
     """No new post all day: one plain line, then only what still needs someone (open cases, breaches)."""
     blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": QUIET_DAY}}]
     if digest.backlog:
-        blocks += sections([case_text(c, link_for, digest.now, owner=True) for c in digest.oldest_open],
-                           title=_still_open(digest.backlog))
+        blocks += sections(
+            [case_text(c, link_for, digest.now, owner=True) for c in digest.oldest_open],
+            title=_still_open(digest.backlog),
+        )
     if inline:
         blocks += sections(inline, title=f"SLA breaches ({breaches})")
     return blocks
@@ -133,11 +156,13 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
         fallback = f"{title}: {QUIET_DAY}" + (f" {_still_open(digest.backlog)}" if digest.backlog else "")
     else:
         blocks = [header, *_figures_blocks(digest, inline, len(breach_lines), link_for)]
-        fallback = (f"{title}: {y.new.total} new, {y.resolved.total} resolved, {digest.backlog} open, "
-                    f"SLA {attainment(y.sla)}, {len(breach_lines)} breaches")
+        fallback = (
+            f"{title}: {y.new.total} new, {y.resolved.total} resolved, {digest.backlog} open, "
+            f"SLA {attainment(y.sla)}, {len(breach_lines)} breaches"
+        )
     messages: list[Message] = [(fallback, blocks)]
     for first in range(0, len(rest), BREACHES_PER_REPLY):
-        chunk = rest[first:first + BREACHES_PER_REPLY]
+        chunk = rest[first : first + BREACHES_PER_REPLY]
         start = BREACHES_INLINE + first + 1
         heading = f"SLA breaches on {day}, continued ({start}–{start + len(chunk) - 1} of {len(breach_lines)})"
         messages.append((heading, sections(chunk, title=heading)))
@@ -150,9 +175,11 @@ def not_yet_text(not_yet: NotYet, *, tz: ZoneInfo, at: time) -> str:
         return "No digest yet: the desk has not received anything so far."
     started = not_yet.started.astimezone(tz)
     sent = not_yet.first_day + timedelta(days=1)
-    return (f"No digest yet: the desk started on {day_label(started.date())} at {started:%H:%M}, so the first "
-            f"digest covers {day_label(not_yet.first_day)} and reaches managers on {day_label(sent)} at "
-            f"{at:%H:%M}. `/care stats` shows today so far.")
+    return (
+        f"No digest yet: the desk started on {day_label(started.date())} at {started:%H:%M}, so the first "
+        f"digest covers {day_label(not_yet.first_day)} and reaches managers on {day_label(sent)} at "
+        f"{at:%H:%M}. `/care stats` shows today so far."
+    )
 
 
 def chart_title(digest: Digest) -> str:
@@ -160,7 +187,9 @@ def chart_title(digest: Digest) -> str:
 
 
 def chart_alt_text(digest: Digest) -> str:
-    points = "; ".join(f"{day_label(p.day)}: {p.new} new, sentiment {sentiment(p.sentiment)}, "
-                       f"median first response {duration(p.median_first_response)}" for p in digest.daily)
+    points = "; ".join(
+        f"{day_label(p.day)}: {p.new} new, sentiment {sentiment(p.sentiment)}, "
+        f"median first response {duration(p.median_first_response)}"
+        for p in digest.daily
+    )
     return f"Daily new cases, mean sentiment and median first-response time. {points}"[:1000]
-

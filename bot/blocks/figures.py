@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.blocks.mrkdwn import Blocks, PRIORITY_BADGES, SECTION_LIMIT, escape, platform_label
+from bot.blocks.mrkdwn import PRIORITY_BADGES, SECTION_LIMIT, Blocks, escape, platform_label
 from bot.services.queues import CaseLine
 from bot.services.stats import (
     Attainment,
@@ -120,18 +120,22 @@ def fields(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
 
 
 def figure_fields(team: Figures) -> dict[str, Any]:
-    return fields([
-        ("New", by_priority(team.new)),
-        ("Resolved", by_priority(team.resolved)),
-        ("Open now", by_priority(team.open)),
-        ("First response", response_times(team.first_response)),
-        ("SLA (first response)", attainment(team.sla)),
-    ])
+    return fields(
+        [
+            ("New", by_priority(team.new)),
+            ("Resolved", by_priority(team.resolved)),
+            ("Open now", by_priority(team.open)),
+            ("First response", response_times(team.first_response)),
+            ("SLA (first response)", attainment(team.sla)),
+        ]
+    )
 
 
 def breakdown_line(label: str, numbers: Figures) -> str:
-    return (f"{label}: {numbers.new.total} new · {numbers.resolved.total} resolved · {numbers.open.total} open · "
-            f"median first response {duration(numbers.first_response.median)} · SLA {attainment(numbers.sla)}")
+    return (
+        f"{label}: {numbers.new.total} new · {numbers.resolved.total} resolved · {numbers.open.total} open · "
+        f"median first response {duration(numbers.first_response.median)} · SLA {attainment(numbers.sla)}"
+    )
 
 
 def _platform_lines(rows: Sequence[Breakdown]) -> list[str]:
@@ -146,8 +150,10 @@ def stats_message(stats: Stats) -> tuple[str, Blocks]:
     """The ephemeral answer to `/care stats [today|7d|30d]`."""
     period, team, trend = stats.period, stats.team, stats.sentiment
     title = f"Care stats · {period_title(period)}"
-    mood = (f"*Sentiment:* {sentiment(trend.average)} on average, *{trend.direction}* against "
-            f"{sentiment(trend.previous)} {PREVIOUS.get(period.name, 'before')}")
+    mood = (
+        f"*Sentiment:* {sentiment(trend.average)} on average, *{trend.direction}* against "
+        f"{sentiment(trend.previous)} {PREVIOUS.get(period.name, 'before')}"
+    )
     if len(trend.days) > 1:
         mood += "\n" + " · ".join(f"{d.day:%a} {d.day.day}: {sentiment(d.average)}" for d in trend.days)
     blocks: Blocks = [
@@ -156,13 +162,22 @@ def stats_message(stats: Stats) -> tuple[str, Blocks]:
         *sections(_platform_lines(stats.platforms), title="By platform"),
         *sections(_staff_lines(stats.staff), title="By staff member (owner)"),
         *sections([mood]),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text":
-            "First response: from the post to the first public reply or move to DM. SLA counts working "
-            "time only; unanswered cases already past their target count as missed. "
-            "`/care stats today`, `7d` or `30d`."}]},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "First response: from the post to the first public reply or move to DM. SLA counts working "
+                    "time only; unanswered cases already past their target count as missed. "
+                    "`/care stats today`, `7d` or `30d`.",
+                }
+            ],
+        },
     ]
-    fallback = (f"{title}: {team.new.total} new, {team.resolved.total} resolved, {team.open.total} open; "
-                f"first response {response_times(team.first_response)}; SLA {attainment(team.sla)}")
+    fallback = (
+        f"{title}: {team.new.total} new, {team.resolved.total} resolved, {team.open.total} open; "
+        f"first response {response_times(team.first_response)}; SLA {attainment(team.sla)}"
+    )
     return fallback, blocks[:50]
 
 

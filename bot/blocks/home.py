@@ -7,35 +7,47 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks.mrkdwn import PRIORITY_BADGES
+from bot.blocks.figures import Link, figure_fields, listed, sections
+from bot.blocks.mrkdwn import PRIORITY_BADGES, Blocks
 from bot.services.queues import CaseLine
 from bot.services.stats import Stats
-from bot.blocks.figures import Blocks, Link, figure_fields, listed, sections
 from bot.services.triage import PRIORITIES
 
 MINE_LIMIT = 15
 PER_PRIORITY_LIMIT = 10  # keeps the tab far below Slack's 100 blocks, however long the queue
 
 
-def home_view(*, mine: Sequence[CaseLine], unclaimed: Sequence[CaseLine], today: Stats, link: Link,
-              now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+def home_view(
+    *, mine: Sequence[CaseLine], unclaimed: Sequence[CaseLine], today: Stats, link: Link, now: datetime, tz: ZoneInfo
+) -> dict[str, Any]:
     blocks: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Care desk"}}]
-    blocks += sections(listed(mine, MINE_LIMIT, link, now) or ["Nothing claimed by you is open. :tada:"],
-                       title=f"Your open cases ({len(mine)})")
+    blocks += sections(
+        listed(mine, MINE_LIMIT, link, now) or ["Nothing claimed by you is open. :tada:"],
+        title=f"Your open cases ({len(mine)})",
+    )
     blocks.append({"type": "divider"})
-    blocks += sections([] if unclaimed else ["Nobody is waiting for a claim. :tada:"],
-                       title=f"Unclaimed queue ({len(unclaimed)})")
+    blocks += sections(
+        [] if unclaimed else ["Nobody is waiting for a claim. :tada:"], title=f"Unclaimed queue ({len(unclaimed)})"
+    )
     for priority in PRIORITIES:
         group = [line for line in unclaimed if line.priority == priority]
         if group:
-            blocks += sections(listed(group, PER_PRIORITY_LIMIT, link, now),
-                               title=f"{PRIORITY_BADGES[priority]} ({len(group)})")
+            blocks += sections(
+                listed(group, PER_PRIORITY_LIMIT, link, now), title=f"{PRIORITY_BADGES[priority]} ({len(group)})"
+            )
     blocks += [
         {"type": "divider"},
         {"type": "section", "text": {"type": "mrkdwn", "text": "*Today's team figures*"}},
         figure_fields(today.team),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text":
-            f"Updated {now.astimezone(tz):%H:%M} ({tz.key}) when you opened this tab. "
-            "`/care stats 7d` for the week, `/care mine` for your cases."}]},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Updated {now.astimezone(tz):%H:%M} ({tz.key}) when you opened this tab. "
+                    "`/care stats 7d` for the week, `/care mine` for your cases.",
+                }
+            ],
+        },
     ]
     return {"type": "home", "blocks": blocks[:100]}

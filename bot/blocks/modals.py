@@ -39,10 +39,18 @@ from bot.services.followups import CLEAR, CUSTOM
 from bot.services.followups import LABELS as FOLLOW_UP_LABELS
 
 
-def _modal(callback_id: str, title: str, blocks: Blocks, *, submit: str, metadata: dict[str, Any],
-           notify_on_close: bool = False) -> dict[str, Any]:
+def _modal(
+    callback_id: str,
+    title: str,
+    blocks: Blocks,
+    *,
+    submit: str,
+    metadata: dict[str, Any],
+    notify_on_close: bool = False,
+) -> dict[str, Any]:
     return {
-        "type": "modal", "callback_id": callback_id,
+        "type": "modal",
+        "callback_id": callback_id,
         "title": {"type": "plain_text", "text": title[:24]},
         "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -53,41 +61,72 @@ def _modal(callback_id: str, title: str, blocks: Blocks, *, submit: str, metadat
 
 
 def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, warning: str | None) -> dict[str, Any]:
-    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn",
-                       "text": f"*{escape(customer_name(case))}* wrote:\n{quote(escape(case.latest_mention.text))}"}}]
+    blocks: Blocks = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*{escape(customer_name(case))}* wrote:\n{quote(escape(case.latest_mention.text))}",
+            },
+        }
+    ]
     if warning:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {warning}"}]})
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": REPLY_INPUT, "multiline": True,
-                               "focus_on_load": True}
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": REPLY_INPUT,
+        "multiline": True,
+        "focus_on_load": True,
+    }
     if draft:
         element["initial_value"] = draft
-    blocks.append({
-        "type": "input", "block_id": REPLY_BLOCK, "element": element,
-        "label": {"type": "plain_text", "text": f"Public reply on {platform_label(case.platform).split(' ', 1)[-1]} "
-                  f"(up to {limit} characters)"},
-        "hint": {"type": "plain_text", "text": f"Sent publicly as a reply to their post. {limit_note}".strip()},
-    })
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": REPLY_BLOCK,
+            "element": element,
+            "label": {
+                "type": "plain_text",
+                "text": f"Public reply on {platform_label(case.platform).split(' ', 1)[-1]} (up to {limit} characters)",
+            },
+            "hint": {"type": "plain_text", "text": f"Sent publicly as a reply to their post. {limit_note}".strip()},
+        }
+    )
     blocks += follow_up_inputs(optional=True)
     return _modal(VIEW_REPLY, "Reply", blocks, submit="Send", metadata={"case_id": case.id}, notify_on_close=True)
 
 
-def _choice_modal(callback_id: str, title: str, question: str, options: dict[str, str], case_id: int,
-                  submit: str) -> dict[str, Any]:
+def _choice_modal(
+    callback_id: str, title: str, question: str, options: dict[str, str], case_id: int, submit: str
+) -> dict[str, Any]:
     blocks: Blocks = [
-        {"type": "input", "block_id": CHOICE_BLOCK, "label": {"type": "plain_text", "text": question},
-         "element": {"type": "radio_buttons", "action_id": CHOICE_INPUT,
-                     "options": [{"text": {"type": "plain_text", "text": label}, "value": value}
-                                 for value, label in options.items()]}},
-        {"type": "input", "block_id": COMMENT_BLOCK, "optional": True,
-         "label": {"type": "plain_text", "text": "Note for the team (optional)"},
-         "element": {"type": "plain_text_input", "action_id": COMMENT_INPUT, "max_length": 500}},
+        {
+            "type": "input",
+            "block_id": CHOICE_BLOCK,
+            "label": {"type": "plain_text", "text": question},
+            "element": {
+                "type": "radio_buttons",
+                "action_id": CHOICE_INPUT,
+                "options": [
+                    {"text": {"type": "plain_text", "text": label}, "value": value} for value, label in options.items()
+                ],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": COMMENT_BLOCK,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Note for the team (optional)"},
+            "element": {"type": "plain_text_input", "action_id": COMMENT_INPUT, "max_length": 500},
+        },
     ]
     return _modal(callback_id, title, blocks, submit=submit, metadata={"case_id": case_id})
 
 
 def ignore_modal(case_id: int) -> dict[str, Any]:
-    return _choice_modal(VIEW_IGNORE, "Ignore case", "Why ignore it? Nothing is sent to the customer.",
-                         IGNORE_REASONS, case_id, "Ignore")
+    return _choice_modal(
+        VIEW_IGNORE, "Ignore case", "Why ignore it? Nothing is sent to the customer.", IGNORE_REASONS, case_id, "Ignore"
+    )
 
 
 def resolve_modal(case: Case, *, closing: str | None = None, limit: int | None = None) -> dict[str, Any]:
@@ -96,25 +135,56 @@ def resolve_modal(case: Case, *, closing: str | None = None, limit: int | None =
     if closing is not None:
         where = platform_label(case.platform).split(" ", 1)[-1]
         view["blocks"] += [
-            {"type": "section", "text": {"type": "mrkdwn", "text": (
-                "This case moved to DM, so onlookers of the public post never saw how it ended. "
-                "A short public reply shows them it was sorted.")}},
-            {"type": "input", "block_id": CLOSING_BLOCK, "optional": True,
-             "label": {"type": "plain_text", "text": f"Public closing reply on {where}"
-                       + (f" (up to {limit} characters)" if limit else "")},
-             "element": {"type": "plain_text_input", "action_id": CLOSING_INPUT, "multiline": True,
-                         "initial_value": closing}},
-            {"type": "input", "block_id": CONFIRM_BLOCK, "optional": True,
-             "label": {"type": "plain_text", "text": "Send it?"},
-             "element": {"type": "checkboxes", "action_id": CONFIRM_INPUT, "options": [
-                 option(f"Yes, post this reply publicly on {where}", CONFIRM_POST)]}},
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": (
+                        "This case moved to DM, so onlookers of the public post never saw how it ended. "
+                        "A short public reply shows them it was sorted."
+                    ),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": CLOSING_BLOCK,
+                "optional": True,
+                "label": {
+                    "type": "plain_text",
+                    "text": f"Public closing reply on {where}" + (f" (up to {limit} characters)" if limit else ""),
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": CLOSING_INPUT,
+                    "multiline": True,
+                    "initial_value": closing,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": CONFIRM_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Send it?"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": CONFIRM_INPUT,
+                    "options": [option(f"Yes, post this reply publicly on {where}", CONFIRM_POST)],
+                },
+            },
         ]
     return view
 
 
 def take_over_modal(case_id: int, owner_id: str) -> dict[str, Any]:
-    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn",
-                       "text": f"<@{owner_id}> already owns this case. Take it over? They will see it in the thread."}}]
+    blocks: Blocks = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"<@{owner_id}> already owns this case. Take it over? They will see it in the thread.",
+            },
+        }
+    ]
     return _modal(VIEW_TAKE_OVER, "Take over case?", blocks, submit="Take over", metadata={"case_id": case_id})
 
 
@@ -122,33 +192,61 @@ def follow_up_inputs(*, optional: bool, current: datetime | None = None) -> Bloc
     """'Follow up in …' with presets, and a field for a custom duration (`90m`, `2d`)."""
     options = [option(label, key) for key, label in FOLLOW_UP_LABELS.items() if key != CLEAR or current]
     return [
-        {"type": "input", "block_id": FOLLOW_UP_BLOCK, "optional": optional,
-         "label": {"type": "plain_text", "text": "Follow up in…" + (" (optional)" if optional else "")},
-         "hint": {"type": "plain_text", "text": "When it is due, the case owner is reminded in the thread and by DM."},
-         "element": {"type": "static_select", "action_id": FOLLOW_UP_INPUT, "options": options,
-                     "placeholder": {"type": "plain_text", "text": "No follow-up" if optional else "Choose"}}},
-        {"type": "input", "block_id": CUSTOM_BLOCK, "optional": True,
-         "label": {"type": "plain_text", "text": "Custom follow-up"},
-         "hint": {"type": "plain_text", "text": f"With “{FOLLOW_UP_LABELS[CUSTOM]}”: a duration like 90m, 4h or 2d."},
-         "element": {"type": "plain_text_input", "action_id": CUSTOM_INPUT, "max_length": 20}},
+        {
+            "type": "input",
+            "block_id": FOLLOW_UP_BLOCK,
+            "optional": optional,
+            "label": {"type": "plain_text", "text": "Follow up in…" + (" (optional)" if optional else "")},
+            "hint": {
+                "type": "plain_text",
+                "text": "When it is due, the case owner is reminded in the thread and by DM.",
+            },
+            "element": {
+                "type": "static_select",
+                "action_id": FOLLOW_UP_INPUT,
+                "options": options,
+                "placeholder": {"type": "plain_text", "text": "No follow-up" if optional else "Choose"},
+            },
+        },
+        {
+            "type": "input",
+            "block_id": CUSTOM_BLOCK,
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Custom follow-up"},
+            "hint": {
+                "type": "plain_text",
+                "text": f"With “{FOLLOW_UP_LABELS[CUSTOM]}”: a duration like 90m, 4h or 2d.",
+            },
+            "element": {"type": "plain_text_input", "action_id": CUSTOM_INPUT, "max_length": 20},
+        },
     ]
 
 
 def follow_up_modal(case: Case) -> dict[str, Any]:
-    current = (f"A follow-up is set for {slack_date(case.follow_up_at)} by <@{case.follow_up_by}>."
-               if case.follow_up_at else "No follow-up is set for this case.")
+    current = (
+        f"A follow-up is set for {slack_date(case.follow_up_at)} by <@{case.follow_up_by}>."
+        if case.follow_up_at
+        else "No follow-up is set for this case."
+    )
     blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": current}}]
     blocks += follow_up_inputs(optional=False, current=case.follow_up_at)
     return _modal(VIEW_FOLLOW_UP, "Follow up", blocks, submit="Save", metadata={"case_id": case.id})
 
 
 def reassign_modal(case: Case) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "users_select", "action_id": ASSIGNEE_INPUT,
-                               "placeholder": {"type": "plain_text", "text": "Pick a teammate"}}
+    element: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": ASSIGNEE_INPUT,
+        "placeholder": {"type": "plain_text", "text": "Pick a teammate"},
+    }
     owner = f"<@{case.owner_id}> owns it now." if case.owner_id else "Nobody owns it yet."
     blocks: Blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"Who should take case #{case.id}? {owner}"}},
-        {"type": "input", "block_id": ASSIGNEE_BLOCK, "label": {"type": "plain_text", "text": "New owner"},
-         "element": element},
+        {
+            "type": "input",
+            "block_id": ASSIGNEE_BLOCK,
+            "label": {"type": "plain_text", "text": "New owner"},
+            "element": element,
+        },
     ]
     return _modal(VIEW_REASSIGN, "Reassign case", blocks, submit="Reassign", metadata={"case_id": case.id})

@@ -11,12 +11,20 @@ from typing import Any
 Blocks = list[dict[str, Any]]
 
 PLATFORM_LABELS = {
-    "twitter": ":bird: X", "x": ":bird: X", "facebook": ":large_blue_square: Facebook",
-    "instagram": ":camera: Instagram", "reddit": ":large_orange_circle: Reddit",
-    "google": ":star: Google review", "trustpilot": ":star: Trustpilot",
+    "twitter": ":bird: X",
+    "x": ":bird: X",
+    "facebook": ":large_blue_square: Facebook",
+    "instagram": ":camera: Instagram",
+    "reddit": ":large_orange_circle: Reddit",
+    "google": ":star: Google review",
+    "trustpilot": ":star: Trustpilot",
 }
-PRIORITY_BADGES = {"urgent": ":red_circle: Urgent", "high": ":large_orange_circle: High",
-                   "normal": ":large_yellow_circle: Normal", "low": ":large_green_circle: Low"}
+PRIORITY_BADGES = {
+    "urgent": ":red_circle: Urgent",
+    "high": ":large_orange_circle: High",
+    "normal": ":large_yellow_circle: Normal",
+    "low": ":large_green_circle: Low",
+}
 STATUS_LABELS = {"open": "Open", "resolved": "Resolved", "ignored": "Ignored"}
 SECTION_LIMIT = 2900
 

@@ -28,8 +28,9 @@ MAX_PLATFORM_WAIT = 60.0
 class PlatformLane:
     """Delivers the items of the platform lane; `sent` is called after each, so the Slack lane wakes for the note."""
 
-    def __init__(self, *, sessions: SessionFactory, connectors: dict[str, Connector], clock: Clock,
-                 sent: Callable[[], None]) -> None:
+    def __init__(
+        self, *, sessions: SessionFactory, connectors: dict[str, Connector], clock: Clock, sent: Callable[[], None]
+    ) -> None:
         self._sessions, self._connectors, self._clock, self._sent = sessions, connectors, clock, sent
 
     def deliver(self, item: outbox.Leased) -> None:
@@ -48,10 +49,16 @@ class PlatformLane:
         if connector is None:
             error = f"the {connector_name} connector is not configured"
         else:
-            message = Outbound(platform=payload["platform"], in_reply_to=payload["in_reply_to"],
-                               author_id=payload["author_id"], text=payload["text"],
-                               visibility=payload["visibility"], idempotency_key=f"care-{item.id}",
-                               context=payload.get("context") or {}, purpose=payload["purpose"])
+            message = Outbound(
+                platform=payload["platform"],
+                in_reply_to=payload["in_reply_to"],
+                author_id=payload["author_id"],
+                text=payload["text"],
+                visibility=payload["visibility"],
+                idempotency_key=f"care-{item.id}",
+                context=payload.get("context") or {},
+                purpose=payload["purpose"],
+            )
             try:
                 sent = connector.send(message)
                 external_id, note = sent.external_id, sent.note
@@ -62,8 +69,9 @@ class PlatformLane:
                 error = f"{exc}; try again later"
             except TransientError as exc:
                 if item.attempts < PLATFORM_ATTEMPTS:
-                    self._retry(item, delay=PLATFORM_BACKOFF[min(item.attempts, len(PLATFORM_BACKOFF)) - 1],
-                                error=str(exc))
+                    self._retry(
+                        item, delay=PLATFORM_BACKOFF[min(item.attempts, len(PLATFORM_BACKOFF)) - 1], error=str(exc)
+                    )
                     return
                 error = str(exc)
             except (AuthError, PermanentError, ConnectorError) as exc:
@@ -73,8 +81,9 @@ class PlatformLane:
             if not outbox.complete(session, item, now=now, result={"external_id": external_id, "error": error}):
                 return
             if error is None:
-                replies.record_sent(session, case_id=case.id, payload=payload, external_id=external_id, now=now,
-                                    note=note)
+                replies.record_sent(
+                    session, case_id=case.id, payload=payload, external_id=external_id, now=now, note=note
+                )
             else:
                 logger.warning("send for case %s failed: %s", case.id, error)
                 replies.record_send_failed(session, case_id=case.id, payload=payload, error=error, now=now)

@@ -32,8 +32,17 @@ logger = logging.getLogger(__name__)
 METADATA_EVENT = "care_bot_delivery"
 MAX_BACKOFF = 300.0
 # Slack errors that a person must fix (token, channel membership); retried slowly until they do.
-SLACK_CONFIG_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
-                       "channel_not_found", "not_in_channel", "is_archived", "missing_scope"}
+SLACK_CONFIG_ERRORS = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "missing_scope",
+}
 
 ThreadUrl = Callable[[str, str | None], str | None]
 
@@ -58,8 +67,9 @@ class Pacer:
 
 
 class SlackFailure(Exception):
-    def __init__(self, message: str, *, delay: float | None = None, permanent: bool = False,
-                 error: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, delay: float | None = None, permanent: bool = False, error: str | None = None
+    ) -> None:
         super().__init__(message)
         self.delay, self.permanent, self.error = delay, permanent, error
 
@@ -67,8 +77,17 @@ class SlackFailure(Exception):
 class SlackLane:
     """Delivers the items of the Slack lane; `paused_until` is set by a 429 and read by the lease loop."""
 
-    def __init__(self, *, sessions: SessionFactory, slack: WebClient, clock: Clock, sleep: Callable[[float], None],
-                 pace_seconds: float, settings: Settings | None, thread_url: ThreadUrl) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: SessionFactory,
+        slack: WebClient,
+        clock: Clock,
+        sleep: Callable[[float], None],
+        pace_seconds: float,
+        settings: Settings | None,
+        thread_url: ThreadUrl,
+    ) -> None:
         self._sessions, self._slack, self._clock = sessions, slack, clock
         self._settings = settings  # the digest's time zone and SLA policy
         self._thread_url = thread_url
@@ -106,8 +125,11 @@ class SlackLane:
             elif item.kind == "thread_note":
                 event = session.get(CaseEvent, item.payload["event_id"])
                 assert event is not None
-                mention = (session.get(Mention, event.detail.get("mention_id", -1))
-                           if event.kind in ("mention_added", "mention_edited") else None)
+                mention = (
+                    session.get(Mention, event.detail.get("mention_id", -1))
+                    if event.kind in ("mention_added", "mention_edited")
+                    else None
+                )
                 text = case_blocks.thread_note(case, event, mention)
                 message_blocks = case_blocks.thread_note_blocks(case, event, text)
             elif item.kind == reminders.REMINDER:
@@ -160,35 +182,58 @@ class SlackLane:
         """The DM channel with `user` (conversations.open finds it if it exists)."""
         return str(self._call("conversations_open", users=user)["channel"]["id"])
 
-    def _post_once(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
-                   thread_ts: str | None = None, part: int = 0) -> str:
+    def _post_once(
+        self,
+        item: outbox.Leased,
+        *,
+        channel: str,
+        text: str,
+        blocks: Any = None,
+        thread_ts: str | None = None,
+        part: int = 0,
+    ) -> str:
         """Post, unless an earlier attempt's message is found already in Slack; the message's ts either way."""
         return self._find_previous_post(item, channel, thread_ts=thread_ts, part=part) or self._post(
-            item, channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, part=part)
+            item, channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, part=part
+        )
 
-    def _post(self, item: outbox.Leased, *, channel: str, text: str, blocks: Any = None,
-              thread_ts: str | None = None, part: int = 0) -> str:
+    def _post(
+        self,
+        item: outbox.Leased,
+        *,
+        channel: str,
+        text: str,
+        blocks: Any = None,
+        thread_ts: str | None = None,
+        part: int = 0,
+    ) -> str:
         self._pacer.wait(channel)
         marker: dict[str, Any] = {"outbox_id": item.id, **({"part": part} if part else {})}
         response = self._call(
-            "chat_postMessage", channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-            unfurl_links=False, unfurl_media=False,
+            "chat_postMessage",
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
             metadata={"event_type": METADATA_EVENT, "event_payload": marker},
         )
         return str(response["ts"])
 
-    def _find_previous_post(self, item: outbox.Leased, channel: str, *, thread_ts: str | None,
-                            part: int = 0) -> str | None:
+    def _find_previous_post(
+        self, item: outbox.Leased, channel: str, *, thread_ts: str | None, part: int = 0
+    ) -> str | None:
         """After a lost attempt, look for the message Slack may already have taken from us."""
         if item.attempts <= 1:
             return None
         try:
             if thread_ts:
-                response = self._call("conversations_replies", channel=channel, ts=thread_ts,
-                                      include_all_metadata=True, limit=200)
+                response = self._call(
+                    "conversations_replies", channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+                )
             else:
-                response = self._call("conversations_history", channel=channel, include_all_metadata=True,
-                                      limit=200)
+                response = self._call("conversations_history", channel=channel, include_all_metadata=True, limit=200)
         except SlackFailure as failure:
             if failure.permanent or failure.error == "missing_scope":
                 return None  # cannot check (e.g. a missing history scope): post, rather than lose it
@@ -212,13 +257,16 @@ class SlackLane:
                 headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
                 retry_after = _seconds(headers.get("retry-after"))
                 self.paused_until = self._clock.now() + timedelta(seconds=retry_after)
-                raise SlackFailure(f"Slack rate limited {method} (Retry-After {retry_after:g}s)", delay=retry_after)
+                raise SlackFailure(
+                    f"Slack rate limited {method} (Retry-After {retry_after:g}s)", delay=retry_after
+                ) from exc
             if status >= 500:
-                raise SlackFailure(f"Slack answered HTTP {status} to {method}")
+                raise SlackFailure(f"Slack answered HTTP {status} to {method}") from exc
             if error in SLACK_CONFIG_ERRORS or error == "ratelimited":
-                raise SlackFailure(f"Slack refused {method}: {error} (check the bot token, scopes and channel)",
-                                   error=error)
-            raise SlackFailure(f"Slack refused {method}: {error or status}", permanent=True, error=error)
+                raise SlackFailure(
+                    f"Slack refused {method}: {error} (check the bot token, scopes and channel)", error=error
+                ) from exc
+            raise SlackFailure(f"Slack refused {method}: {error or status}", permanent=True, error=error) from exc
         except (OSError, TimeoutError) as exc:  # URLError, connection reset, timeouts
             raise SlackFailure(f"Slack could not be reached for {method}: {type(exc).__name__}") from exc
         except SlackRequestError as exc:  # files_upload_v2: the upload URL answered other than 200
@@ -245,8 +293,9 @@ class SlackLane:
             if part < progress.get("posted", 0):
                 continue
             thread_ts = progress["ts"] if part else None
-            ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts,
-                                 part=part)
+            ts = self._post_once(
+                item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts, part=part
+            )
             progress.update(channel=channel, posted=part + 1, **({} if part else {"ts": ts}))
             self._checkpoint(item, progress)
         if "file_id" not in progress and not report.quiet:
@@ -254,15 +303,20 @@ class SlackLane:
             from bot.blocks import chart
 
             png = chart.render(report.daily, title=digest_blocks.chart_title(report))
-            uploaded = self._call("files_upload_v2", channel=channel, file=png, filename=f"care-digest-{day}.png",
-                                  title=digest_blocks.chart_title(report), alt_txt=digest_blocks.chart_alt_text(report))
+            uploaded = self._call(
+                "files_upload_v2",
+                channel=channel,
+                file=png,
+                filename=f"care-digest-{day}.png",
+                title=digest_blocks.chart_title(report),
+                alt_txt=digest_blocks.chart_alt_text(report),
+            )
             progress["file_id"] = uploaded["file"]["id"]
         return progress
 
     def _checkpoint(self, item: outbox.Leased, progress: dict[str, Any]) -> None:
         with session_scope(self._sessions) as session:
             outbox.checkpoint(session, item, progress=progress)
-
 
 
 def _seconds(value: Any, default: float = 1.0) -> float:

@@ -46,11 +46,18 @@ class Deliverer:
         self._wake = {outbox.SLACK: threading.Event(), outbox.PLATFORM: threading.Event()}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self.slack = SlackLane(sessions=session_factory, slack=slack, clock=clock, sleep=sleep,
-                               pace_seconds=pace_seconds, settings=settings,
-                               thread_url=thread_url or (lambda channel, ts: None))
-        self.platform = PlatformLane(sessions=session_factory, connectors=connectors, clock=clock,
-                                     sent=self._wake[outbox.SLACK].set)
+        self.slack = SlackLane(
+            sessions=session_factory,
+            slack=slack,
+            clock=clock,
+            sleep=sleep,
+            pace_seconds=pace_seconds,
+            settings=settings,
+            thread_url=thread_url or (lambda channel, ts: None),
+        )
+        self.platform = PlatformLane(
+            sessions=session_factory, connectors=connectors, clock=clock, sent=self._wake[outbox.SLACK].set
+        )
 
     # -- running ---------------------------------------------------------------------------------
     def start(self) -> None:

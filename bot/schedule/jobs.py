@@ -18,8 +18,13 @@ def sweep_tick(rt: Runtime) -> list[reminders.Sent]:
     """Queue the SLA, follow-through and follow-up reminders that are due now."""
     settings = rt.settings
     with rt.unit() as session:
-        sent = reminders.sweep(session, policy=settings.sla, now=rt.now(), escalate_to=settings.care_escalate_to,
-                               managers=settings.managers)
+        sent = reminders.sweep(
+            session,
+            policy=settings.sla,
+            now=rt.now(),
+            escalate_to=settings.care_escalate_to,
+            managers=settings.managers,
+        )
     for item in sent:
         logger.info("reminder queued: case %s %s %s", item.case_id, item.clock, item.stage)
     return sent
@@ -31,5 +36,6 @@ def digest_tick(rt: Runtime) -> int:
     if not settings.managers:
         return 0
     with rt.unit() as session:
-        return digest.enqueue_due(session, now=rt.now(), tz=settings.timezone, at=settings.digest_time,
-                                  managers=settings.managers)
+        return digest.enqueue_due(
+            session, now=rt.now(), tz=settings.timezone, at=settings.digest_time, managers=settings.managers
+        )

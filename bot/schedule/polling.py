@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
@@ -32,7 +32,7 @@ class Poller:
     def __init__(
         self,
         *,
-        connectors: list[PollingConnector],
+        connectors: Sequence[PollingConnector],
         unit: Callable[[], AbstractContextManager[Session]],
         clock: Clock,
         channel: str,
@@ -101,8 +101,9 @@ class Poller:
         done = self._clock.now()
         try:
             with self._unit() as session:
-                stored = ingest.apply_changes(session, changes=list(result.changes), connector=name,
-                                              channel=self._channel, now=done)
+                stored = ingest.apply_changes(
+                    session, changes=list(result.changes), connector=name, channel=self._channel, now=done
+                )
                 cursor = result.cursor if result.cursor is not None else held.cursor
                 if not polls.advance(session, held, cursor=cursor, next_poll_at=now + interval, now=done):
                     raise _LeaseLost(name)
@@ -125,7 +126,7 @@ class Poller:
 
 def _backoff(interval: timedelta, failures: int) -> timedelta:
     """After a temporary failure: the interval, doubled per failure in a row, at most MAX_BACKOFF."""
-    return min(MAX_BACKOFF, interval * 2 ** min(failures, 10))
+    return min(MAX_BACKOFF, interval * (1 << min(failures, 10)))
 
 
 class _LeaseLost(Exception):

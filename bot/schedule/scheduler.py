@@ -19,8 +19,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
-from bot.schedule.jobs import digest_tick, sweep_tick
 from bot.runtime import Runtime
+from bot.schedule.jobs import digest_tick, sweep_tick
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +48,24 @@ class Scheduler:
         self._jobs = periodic if periodic is not None else jobs(rt.settings)
         # one run of a job at a time; runs missed while busy are merged into one, not queued up
         self._scheduler = BackgroundScheduler(
-            timezone=UTC, executors={"default": ThreadPoolExecutor(max_workers=2)},
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers=2)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
 
     def start(self) -> None:
         for job in self._jobs:
             # the first run is immediate: a restarted process catches up with what fell due meanwhile
-            self._scheduler.add_job(self._run, "interval", seconds=job.seconds, args=[job], id=job.id,
-                                    name=job.id, next_run_time=datetime.now(UTC), replace_existing=True)
+            self._scheduler.add_job(
+                self._run,
+                "interval",
+                seconds=job.seconds,
+                args=[job],
+                id=job.id,
+                name=job.id,
+                next_run_time=datetime.now(UTC),
+                replace_existing=True,
+            )
         self._scheduler.start()
 
     def stop(self) -> None:

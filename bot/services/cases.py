@@ -12,10 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.services import triage
 from bot.errors import CaseClosed, CaseNotFound, OwnedByOther, UserError
 from bot.models import Case, CaseEvent, CaseStatus
-from bot.services import outbox
+from bot.services import outbox, triage
 
 IGNORE_REASONS = {"troll": "Troll", "spam": "Spam", "not_for_us": "Not for us"}
 OUTCOMES = {"resolved": "Resolved", "moved_offline": "Moved offline", "walked_away": "Customer walked away"}
@@ -47,8 +46,15 @@ def record(
     session.flush()
     rank = triage.PRIORITY_RANK[case.priority]
     if note:
-        outbox.enqueue(session, lane=outbox.SLACK, kind="thread_note", case_id=case.id, priority_rank=rank,
-                       payload={"event_id": event.id}, now=now)
+        outbox.enqueue(
+            session,
+            lane=outbox.SLACK,
+            kind="thread_note",
+            case_id=case.id,
+            priority_rank=rank,
+            payload={"event_id": event.id},
+            now=now,
+        )
     outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=rank, now=now)
     return event
 
@@ -69,8 +75,14 @@ def claim(session: Session, *, case_id: int, user_id: str, now: datetime, take_o
     if previous and not take_over:
         raise OwnedByOther(previous)
     case.owner_id = user_id
-    record(session, case, actor=user_id, kind="took_over" if previous else "claimed", now=now,
-           detail={"previous_owner": previous} if previous else {})
+    record(
+        session,
+        case,
+        actor=user_id,
+        kind="took_over" if previous else "claimed",
+        now=now,
+        detail={"previous_owner": previous} if previous else {},
+    )
     return case
 
 
@@ -83,8 +95,14 @@ def reassign(session: Session, *, case_id: int, user_id: str, new_owner: str, no
         raise UserError("That teammate already owns this case.")
     previous = case.owner_id
     case.owner_id = new_owner
-    record(session, case, actor=user_id, kind="reassigned", now=now,
-           detail={"previous_owner": previous, "new_owner": new_owner})
+    record(
+        session,
+        case,
+        actor=user_id,
+        kind="reassigned",
+        now=now,
+        detail={"previous_owner": previous, "new_owner": new_owner},
+    )
     return case
 
 
@@ -96,8 +114,9 @@ def escalate(session: Session, *, case_id: int, user_id: str, now: datetime, tar
     return case
 
 
-def _close(session: Session, *, case_id: int, user_id: str, status: str, outcome: str, detail: dict[str, Any],
-           now: datetime) -> Case:
+def _close(
+    session: Session, *, case_id: int, user_id: str, status: str, outcome: str, detail: dict[str, Any], now: datetime
+) -> Case:
     case = require_open(session, case_id)
     case.status, case.outcome, case.closed_at = status, outcome, now
     case.drafting_by = None
@@ -111,15 +130,29 @@ def ignore(session: Session, *, case_id: int, user_id: str, reason: str, comment
     """Close without answering (troll, spam, not for us); the reason is kept for the record."""
     if reason not in IGNORE_REASONS:
         raise UserError("Pick a reason for ignoring this case.")
-    return _close(session, case_id=case_id, user_id=user_id, status=CaseStatus.IGNORED, outcome=reason,
-                  detail={"reason": reason, "comment": comment}, now=now)
+    return _close(
+        session,
+        case_id=case_id,
+        user_id=user_id,
+        status=CaseStatus.IGNORED,
+        outcome=reason,
+        detail={"reason": reason, "comment": comment},
+        now=now,
+    )
 
 
 def resolve(session: Session, *, case_id: int, user_id: str, outcome: str, comment: str | None, now: datetime) -> Case:
     if outcome not in OUTCOMES:
         raise UserError("Pick the outcome of this case.")
-    return _close(session, case_id=case_id, user_id=user_id, status=CaseStatus.RESOLVED, outcome=outcome,
-                  detail={"outcome": outcome, "comment": comment}, now=now)
+    return _close(
+        session,
+        case_id=case_id,
+        user_id=user_id,
+        status=CaseStatus.RESOLVED,
+        outcome=outcome,
+        detail={"outcome": outcome, "comment": comment},
+        now=now,
+    )
 
 
 def reopen(session: Session, *, case_id: int, user_id: str, now: datetime) -> Case:
@@ -137,8 +170,9 @@ def start_drafting(session: Session, *, case_id: int, user_id: str, now: datetim
     case = require_open(session, case_id)
     if case.drafting_by != user_id:
         case.drafting_by, case.drafting_since = user_id, now
-        outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
-                                      now=now)
+        outbox.enqueue_parent_refresh(
+            session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now
+        )
     else:
         case.drafting_since = now
     return case
@@ -151,8 +185,9 @@ def stop_drafting(session: Session, *, case_id: int, user_id: str, now: datetime
         case.draft_text, case.draft_by = draft, user_id
     if case.drafting_by == user_id:
         case.drafting_by, case.drafting_since = None, None
-        outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
-                                      now=now)
+        outbox.enqueue_parent_refresh(
+            session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now
+        )
     return case
 
 
@@ -173,7 +208,11 @@ def open_reply(session: Session, *, case_id: int, user_id: str, now: datetime) -
 
 def someone_else_drafting(case: Case, *, user_id: str, now: datetime) -> str | None:
     """Who else is writing a reply right now, if anyone (a stale marker is ignored)."""
-    if case.drafting_by and case.drafting_by != user_id and case.drafting_since:
-        if now - case.drafting_since < DRAFTING_EXPIRES:
-            return case.drafting_by
+    if (
+        case.drafting_by
+        and case.drafting_by != user_id
+        and case.drafting_since
+        and now - case.drafting_since < DRAFTING_EXPIRES
+    ):
+        return case.drafting_by
     return None

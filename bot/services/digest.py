@@ -34,8 +34,8 @@ from bot.services.stats import (
     sentiment_by_day,
     whole_days,
 )
-from bot.sla import SlaPolicy
 from bot.services.triage import PRIORITIES
+from bot.sla import SlaPolicy
 
 KIND = "digest"  # outbox kind, delivered by bot/delivery.py
 RANK = len(PRIORITIES)  # after every case message: a complaint is never held up by a report
@@ -151,9 +151,13 @@ def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: 
 def breaches(session: Session, *, start: datetime, end: datetime, now: datetime, policy: SlaPolicy) -> list[Breach]:
     """Every case whose first-response target ran out in [start, end) before anyone answered."""
     candidates = session.scalars(
-        select(Case).options(selectinload(Case.mentions))
-        .where(Case.created_at < end, Case.created_at >= start - BREACH_LOOKBACK,
-               or_(Case.first_response_at.is_(None), Case.first_response_at >= start))
+        select(Case)
+        .options(selectinload(Case.mentions))
+        .where(
+            Case.created_at < end,
+            Case.created_at >= start - BREACH_LOOKBACK,
+            or_(Case.first_response_at.is_(None), Case.first_response_at >= start),
+        )
         .order_by(Case.created_at, Case.id)
     )
     found = []
@@ -181,18 +185,26 @@ def other_breaches(session: Session, *, start: datetime, end: datetime, policy: 
     round, so those rows are the breaches; the due moment is recomputed from the round's start.
     """
     rows = session.execute(
-        select(Reminder, Case).join(Case, Case.id == Reminder.case_id).options(selectinload(Case.mentions))
-        .where(Reminder.clock.in_((sla.NEXT_RESPONSE, sla.RESOLUTION, sla.OFFLINE)),
-               Reminder.stage.in_((sla.BREACH, sla.ESCALATION, sla.DUE)),
-               Reminder.clock_start >= start - BREACH_LOOKBACK, Reminder.clock_start < end)
+        select(Reminder, Case)
+        .join(Case, Case.id == Reminder.case_id)
+        .options(selectinload(Case.mentions))
+        .where(
+            Reminder.clock.in_((sla.NEXT_RESPONSE, sla.RESOLUTION, sla.OFFLINE)),
+            Reminder.stage.in_((sla.BREACH, sla.ESCALATION, sla.DUE)),
+            Reminder.clock_start >= start - BREACH_LOOKBACK,
+            Reminder.clock_start < end,
+        )
     ).all()
     found: dict[tuple[int, str, datetime], Breach] = {}
     for reminder, case in rows:
         due = policy.due(reminder.clock_start, _limit(reminder.clock, case, policy))
         key = (case.id, reminder.clock, reminder.clock_start)
         if start <= due < end and key not in found:
-            settled = (case.status != CaseStatus.OPEN if reminder.clock != sla.NEXT_RESPONSE
-                       else case.awaiting_reply_since != reminder.clock_start)
+            settled = (
+                case.status != CaseStatus.OPEN
+                if reminder.clock != sla.NEXT_RESPONSE
+                else case.awaiting_reply_since != reminder.clock_start
+            )
             found[key] = Breach(case_line(case), due, None, settled, reminder.clock)
     return list(found.values())
 
@@ -200,20 +212,34 @@ def other_breaches(session: Session, *, start: datetime, end: datetime, policy: 
 def praise(session: Session, *, start: datetime, end: datetime, limit: int = PRAISE_LIMIT) -> list[Praise]:
     """The warmest posts received in [start, end), worth sharing with the wider team (not from ignored cases)."""
     rows = session.scalars(
-        select(Mention).join(Case).options(selectinload(Mention.case).selectinload(Case.mentions))
-        .where(Mention.received_at >= start, Mention.received_at < end, Mention.sentiment >= PRAISE_SCORE,
-               Case.status != CaseStatus.IGNORED)
-        .order_by(Mention.sentiment.desc(), Mention.id).limit(limit)
+        select(Mention)
+        .join(Case)
+        .options(selectinload(Mention.case).selectinload(Case.mentions))
+        .where(
+            Mention.received_at >= start,
+            Mention.received_at < end,
+            Mention.sentiment >= PRAISE_SCORE,
+            Case.status != CaseStatus.IGNORED,
+        )
+        .order_by(Mention.sentiment.desc(), Mention.id)
+        .limit(limit)
     )
     return [Praise(case_line(m.case), clip(m.text, 280), m.sentiment, m.url) for m in rows]
 
 
 # -- queuing -----------------------------------------------------------------------------------------
 
+
 def enqueue(session: Session, *, user_id: str, day: date, now: datetime) -> OutboxItem:
     """Queue the digest about `day` for `user_id` (the worker opens the DM, posts it, uploads the chart)."""
-    return outbox.enqueue(session, lane=outbox.SLACK, kind=KIND, priority_rank=RANK, now=now,
-                          payload={"user": user_id, "day": day.isoformat()})
+    return outbox.enqueue(
+        session,
+        lane=outbox.SLACK,
+        kind=KIND,
+        priority_rank=RANK,
+        now=now,
+        payload={"user": user_id, "day": day.isoformat()},
+    )
 
 
 def request(session: Session, *, user_id: str, now: datetime, tz: ZoneInfo) -> date | NotYet:
@@ -242,8 +268,9 @@ def enqueue_due(session: Session, *, now: datetime, tz: ZoneInfo, at: time, mana
         return 0
     queued = 0
     for manager in dict.fromkeys(managers):
-        exists = session.scalar(select(DigestMarker.id).where(DigestMarker.day == today,
-                                                               DigestMarker.recipient == manager))
+        exists = session.scalar(
+            select(DigestMarker.id).where(DigestMarker.day == today, DigestMarker.recipient == manager)
+        )
         if exists is not None:
             continue
         marker = DigestMarker(day=today, recipient=manager, created_at=now)

@@ -23,10 +23,19 @@ CLEAR = "clear"
 TOMORROW = "tomorrow"
 TOMORROW_AT = time(9, 0)
 PRESETS: dict[str, timedelta | None] = {
-    "1h": timedelta(hours=1), "4h": timedelta(hours=4), TOMORROW: None, "3d": timedelta(days=3),
+    "1h": timedelta(hours=1),
+    "4h": timedelta(hours=4),
+    TOMORROW: None,
+    "3d": timedelta(days=3),
 }
-LABELS = {"1h": "In 1 hour", "4h": "In 4 hours", TOMORROW: "Tomorrow at 09:00", "3d": "In 3 days",
-          CUSTOM: "Custom…", CLEAR: "Clear the follow-up"}
+LABELS = {
+    "1h": "In 1 hour",
+    "4h": "In 4 hours",
+    TOMORROW: "Tomorrow at 09:00",
+    "3d": "In 3 days",
+    CUSTOM: "Custom…",
+    CLEAR: "Clear the follow-up",
+}
 
 
 class FollowUpInvalid(UserError):
@@ -62,8 +71,14 @@ def due_from_choice(choice: str | None, custom: str | None, *, now: datetime, tz
 def set_follow_up(session: Session, *, case_id: int, user_id: str, due: datetime, now: datetime) -> Case:
     case = require_open(session, case_id)
     case.follow_up_at, case.follow_up_by = due, user_id
-    record(session, case, actor=user_id, kind="follow_up_set", now=now,
-           detail={"due": due.isoformat(), "in_seconds": (due - now).total_seconds()})
+    record(
+        session,
+        case,
+        actor=user_id,
+        kind="follow_up_set",
+        now=now,
+        detail={"due": due.isoformat(), "in_seconds": (due - now).total_seconds()},
+    )
     return case
 
 
@@ -75,8 +90,9 @@ def clear_follow_up(session: Session, *, case_id: int, user_id: str, now: dateti
     return case
 
 
-def choose(session: Session, *, case_id: int, user_id: str, choice: str | None, custom: str | None,
-           now: datetime, tz: ZoneInfo) -> Case:
+def choose(
+    session: Session, *, case_id: int, user_id: str, choice: str | None, custom: str | None, now: datetime, tz: ZoneInfo
+) -> Case:
     """Set or clear a case's follow-up from a menu choice; FollowUpInvalid for a choice that makes no sense."""
     if choice == CLEAR and not (custom or "").strip():
         return clear_follow_up(session, case_id=case_id, user_id=user_id, now=now)

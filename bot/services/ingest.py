@@ -15,9 +15,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.services import triage
 from bot.models import Case, CaseEvent, CaseStatus, Mention
-from bot.services import outbox
+from bot.services import outbox, triage
 from bot.services.cases import record
 from connectors.base import Change, InboundMention, MentionDeleted, MentionEdited
 
@@ -49,9 +48,7 @@ def _lock_author(session: Session, *, platform: str, author_id: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-def ingest(
-    session: Session, *, mention: InboundMention, connector: str, channel: str, now: datetime
-) -> IngestResult:
+def ingest(session: Session, *, mention: InboundMention, connector: str, channel: str, now: datetime) -> IngestResult:
     _lock_author(session, platform=mention.platform, author_id=mention.author.id)
     found = _existing(session, mention)
     if found is not None:
@@ -72,9 +69,16 @@ def ingest(
     new_case = case is None
     if case is None:
         case = Case(
-            platform=mention.platform, connector=connector, author_id=mention.author.id,
-            author_handle=mention.author.handle, author_name=mention.author.name, status=CaseStatus.OPEN,
-            priority=assessment.priority, slack_channel=channel, created_at=now, updated_at=now,
+            platform=mention.platform,
+            connector=connector,
+            author_id=mention.author.id,
+            author_handle=mention.author.handle,
+            author_name=mention.author.name,
+            status=CaseStatus.OPEN,
+            priority=assessment.priority,
+            slack_channel=channel,
+            created_at=now,
+            updated_at=now,
         )
         session.add(case)
         session.flush()
@@ -87,10 +91,18 @@ def ingest(
             case.awaiting_reply_since = now  # the customer wrote again after we answered: next-response clock
 
     row = Mention(
-        case_id=case.id, platform=mention.platform, external_id=mention.external_id,
-        author_id=mention.author.id, author_handle=mention.author.handle, author_name=mention.author.name,
-        text=mention.text, url=mention.url, posted_at=mention.posted_at, received_at=now,
-        sentiment=assessment.sentiment, extra=dict(mention.extra),
+        case_id=case.id,
+        platform=mention.platform,
+        external_id=mention.external_id,
+        author_id=mention.author.id,
+        author_handle=mention.author.handle,
+        author_name=mention.author.name,
+        text=mention.text,
+        url=mention.url,
+        posted_at=mention.posted_at,
+        received_at=now,
+        sentiment=assessment.sentiment,
+        extra=dict(mention.extra),
     )
     try:
         with session.begin_nested():
@@ -108,16 +120,31 @@ def ingest(
 
     rank = triage.PRIORITY_RANK[case.priority]
     if new_case:
-        session.add(CaseEvent(case_id=case.id, at=now, actor="customer", kind="received",
-                              detail={"mention_id": row.id, "priority_reason": assessment.reason}))
+        session.add(
+            CaseEvent(
+                case_id=case.id,
+                at=now,
+                actor="customer",
+                kind="received",
+                detail={"mention_id": row.id, "priority_reason": assessment.reason},
+            )
+        )
         outbox.enqueue(session, lane=outbox.SLACK, kind="post_parent", case_id=case.id, priority_rank=rank, now=now)
     else:
-        event = CaseEvent(case_id=case.id, at=now, actor="customer", kind="mention_added",
-                          detail={"mention_id": row.id})
+        event = CaseEvent(
+            case_id=case.id, at=now, actor="customer", kind="mention_added", detail={"mention_id": row.id}
+        )
         session.add(event)
         session.flush()
-        outbox.enqueue(session, lane=outbox.SLACK, kind="thread_note", case_id=case.id, priority_rank=rank,
-                       payload={"event_id": event.id}, now=now)
+        outbox.enqueue(
+            session,
+            lane=outbox.SLACK,
+            kind="thread_note",
+            case_id=case.id,
+            priority_rank=rank,
+            payload={"event_id": event.id},
+            now=now,
+        )
         outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=rank, now=now)
     return IngestResult(case.id, row.id, duplicate=False, new_case=new_case)
 
@@ -160,8 +187,9 @@ def apply_deletion(session: Session, *, change: MentionDeleted, now: datetime) -
     return True
 
 
-def apply_changes(session: Session, *, changes: list[Change] | tuple[Change, ...], connector: str, channel: str,
-                  now: datetime) -> int:
+def apply_changes(
+    session: Session, *, changes: list[Change] | tuple[Change, ...], connector: str, channel: str, now: datetime
+) -> int:
     """Store what a poll or a platform webhook brought, in order; returns how many changed anything."""
     applied = 0
     for change in changes:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from bot.db import updated
 from bot.models import OutboxItem
 
 SLACK = "slack"
@@ -50,8 +51,16 @@ def enqueue(
     payload: dict[str, Any] | None = None,
 ) -> OutboxItem:
     item = OutboxItem(
-        lane=lane, kind=kind, case_id=case_id, priority_rank=priority_rank, payload=payload or {},
-        state=PENDING, attempts=0, available_at=now, created_at=now, result={},
+        lane=lane,
+        kind=kind,
+        case_id=case_id,
+        priority_rank=priority_rank,
+        payload=payload or {},
+        state=PENDING,
+        attempts=0,
+        available_at=now,
+        created_at=now,
+        result={},
     )
     session.add(item)
     session.flush()
@@ -88,22 +97,25 @@ def lease_next(session: Session, *, lane: str, owner: str, now: datetime) -> Lea
         .limit(10)
     )
     for item_id in session.scalars(query):
-        claimed = session.execute(
+        claimed = updated(
+            session,
             update(OutboxItem)
             .where(
                 OutboxItem.id == item_id,
                 OutboxItem.state == PENDING,
                 or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
             )
-            .values(lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS),
-                    attempts=OutboxItem.attempts + 1)
-            .execution_options(synchronize_session=False)
+            .values(
+                lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS), attempts=OutboxItem.attempts + 1
+            )
+            .execution_options(synchronize_session=False),
         )
-        if claimed.rowcount == 1:
+        if claimed == 1:
             item = session.get(OutboxItem, item_id, populate_existing=True)
             assert item is not None
-            return Leased(item.id, item.kind, item.case_id, dict(item.payload), item.attempts, owner,
-                          dict(item.result or {}))
+            return Leased(
+                item.id, item.kind, item.case_id, dict(item.payload), item.attempts, owner, dict(item.result or {})
+            )
     return None
 
 
@@ -152,8 +164,12 @@ def give_up(session: Session, leased: Leased, *, now: datetime, error: str) -> N
 def cancel_pending_sends(session: Session, *, case_id: int, purpose: str, now: datetime, reason: str) -> int:
     """Withdraw a case's queued platform sends of one purpose that no worker holds; returns how many."""
     items = session.scalars(
-        select(OutboxItem).where(OutboxItem.case_id == case_id, OutboxItem.lane == PLATFORM,
-                                 OutboxItem.kind == "send", OutboxItem.state == PENDING)
+        select(OutboxItem).where(
+            OutboxItem.case_id == case_id,
+            OutboxItem.lane == PLATFORM,
+            OutboxItem.kind == "send",
+            OutboxItem.state == PENDING,
+        )
     ).all()
     cancelled = 0
     for item in items:
@@ -171,12 +187,14 @@ def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int
     not-yet-posted parent itself) already shows every change made before it is sent.
     """
     waiting = session.scalar(
-        select(OutboxItem.id).where(
+        select(OutboxItem.id)
+        .where(
             OutboxItem.case_id == case_id,
             OutboxItem.kind.in_(("post_parent", "update_parent")),
             OutboxItem.state == PENDING,
             OutboxItem.lease_until.is_(None),
-        ).limit(1)
+        )
+        .limit(1)
     )
     if waiting is None:
         enqueue(session, lane=SLACK, kind="update_parent", case_id=case_id, priority_rank=priority_rank, now=now)

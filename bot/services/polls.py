@@ -15,6 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.db import updated
 from bot.models import PollCursor
 
 LEASE = timedelta(minutes=5)
@@ -42,35 +43,42 @@ def _ensure_row(session: Session, connector: str, now: datetime) -> None:
 def lease(session: Session, *, connector: str, owner: str, now: datetime) -> PollLease | None:
     """Take the right to poll `connector` now, if it is due and nobody else holds it."""
     _ensure_row(session, connector, now)
-    taken = session.execute(
+    taken = updated(
+        session,
         update(PollCursor)
-        .where(PollCursor.connector == connector, PollCursor.next_poll_at <= now,
-               or_(PollCursor.lease_until.is_(None), PollCursor.lease_until < now, PollCursor.lease_owner == owner))
+        .where(
+            PollCursor.connector == connector,
+            PollCursor.next_poll_at <= now,
+            or_(PollCursor.lease_until.is_(None), PollCursor.lease_until < now, PollCursor.lease_owner == owner),
+        )
         .values(lease_owner=owner, lease_until=now + LEASE)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if taken != 1:
         return None
-    row = session.scalar(select(PollCursor).where(PollCursor.connector == connector).execution_options(
-        populate_existing=True))
+    row = session.scalar(
+        select(PollCursor).where(PollCursor.connector == connector).execution_options(populate_existing=True)
+    )
     assert row is not None
     return PollLease(connector, owner, row.cursor, row.failures)
 
 
 def _release(session: Session, held: PollLease, **values: object) -> bool:
-    done = session.execute(
+    done = updated(
+        session,
         update(PollCursor)
         .where(PollCursor.connector == held.connector, PollCursor.lease_owner == held.owner)
         .values(lease_owner=None, lease_until=None, **values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     return done == 1
 
 
 def advance(session: Session, held: PollLease, *, cursor: str | None, next_poll_at: datetime, now: datetime) -> bool:
     """Store the new cursor (same transaction as the mentions). False if our lease was lost meanwhile."""
-    return _release(session, held, cursor=cursor, next_poll_at=next_poll_at, last_success_at=now,
-                    last_error=None, failures=0)
+    return _release(
+        session, held, cursor=cursor, next_poll_at=next_poll_at, last_success_at=now, last_error=None, failures=0
+    )
 
 
 def failed(session: Session, held: PollLease, *, next_poll_at: datetime, error: str) -> None:

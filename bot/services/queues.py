@@ -38,13 +38,28 @@ def clip(text: str, limit: int = EXCERPT) -> str:
 def case_line(case: Case) -> CaseLine:
     customer = f"{case.author_name} (@{case.author_handle})" if case.author_name else f"@{case.author_handle}"
     latest = case.mentions[-1].text if case.mentions else ""
-    return CaseLine(case.id, case.platform, customer, case.priority, case.owner_id, case.slack_channel, case.slack_ts,
-                    case.created_at, case.first_response_at, clip(latest))
+    return CaseLine(
+        case.id,
+        case.platform,
+        customer,
+        case.priority,
+        case.owner_id,
+        case.slack_channel,
+        case.slack_ts,
+        case.created_at,
+        case.first_response_at,
+        clip(latest),
+    )
 
 
 def _open_cases(session: Session, *conditions: ColumnElement[bool], limit: int | None = None) -> list[Case]:
-    query = (select(Case).options(selectinload(Case.mentions))
-             .where(Case.status == CaseStatus.OPEN, *conditions).order_by(Case.created_at, Case.id).limit(limit))
+    query = (
+        select(Case)
+        .options(selectinload(Case.mentions))
+        .where(Case.status == CaseStatus.OPEN, *conditions)
+        .order_by(Case.created_at, Case.id)
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 

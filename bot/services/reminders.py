@@ -26,9 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot import sla
-from bot.services import triage
 from bot.models import Case, CaseStatus, Reminder
-from bot.services import outbox
+from bot.services import outbox, triage
 from bot.services.cases import record, require_open
 
 SNOOZE = timedelta(minutes=15)
@@ -59,8 +58,7 @@ def running_clocks(case: Case, policy: sla.SlaPolicy) -> list[RunningClock]:
     if case.first_response_at is None:
         clocks.append(RunningClock(sla.FIRST_RESPONSE, case.created_at, targets.first_response, sla.SLA_STAGES))
     if case.awaiting_reply_since is not None:
-        clocks.append(RunningClock(sla.NEXT_RESPONSE, case.awaiting_reply_since, targets.next_response,
-                                   sla.SLA_STAGES))
+        clocks.append(RunningClock(sla.NEXT_RESPONSE, case.awaiting_reply_since, targets.next_response, sla.SLA_STAGES))
     clocks.append(RunningClock(sla.RESOLUTION, case.created_at, targets.resolution, sla.SLA_STAGES))
     if case.moved_offline_at is not None:
         clocks.append(RunningClock(sla.OFFLINE, case.moved_offline_at, policy.offline, sla.OFFLINE_STAGES))
@@ -83,8 +81,10 @@ def _stage_index(clock: RunningClock, stage: str) -> int:
 def _already_sent(case: Case, clock: RunningClock, stage: str) -> bool:
     """This stage, or a later one of the same round of this clock, has gone out."""
     index = _stage_index(clock, stage)
-    return any(r.clock == clock.name and r.clock_start == clock.start and r.stage in
-               [name for name, _ in clock.stages[index:]] for r in case.reminders)
+    return any(
+        r.clock == clock.name and r.clock_start == clock.start and r.stage in [name for name, _ in clock.stages[index:]]
+        for r in case.reminders
+    )
 
 
 def _held(case: Case, clock: str, stage: str, now: datetime) -> bool:
@@ -107,32 +107,67 @@ def _mark(session: Session, case: Case, *, clock: str, stage: str, start: dateti
 
 def _queue_dm(session: Session, case: Case, *, user: str, facts: dict[str, Any], now: datetime) -> None:
     """A direct message about `case`; the Slack lane words it (with the thread's link) when it delivers it."""
-    outbox.enqueue(session, lane=outbox.SLACK, kind=DIRECT_MESSAGE, case_id=case.id,
-                   priority_rank=triage.PRIORITY_RANK[case.priority], now=now, payload={"user": user, **facts})
+    outbox.enqueue(
+        session,
+        lane=outbox.SLACK,
+        kind=DIRECT_MESSAGE,
+        case_id=case.id,
+        priority_rank=triage.PRIORITY_RANK[case.priority],
+        now=now,
+        payload={"user": user, **facts},
+    )
 
 
 def _queue_reminder(session: Session, case: Case, facts: dict[str, Any], now: datetime) -> None:
-    outbox.enqueue(session, lane=outbox.SLACK, kind=REMINDER, case_id=case.id,
-                   priority_rank=triage.PRIORITY_RANK[case.priority], now=now, payload=facts)
+    outbox.enqueue(
+        session,
+        lane=outbox.SLACK,
+        kind=REMINDER,
+        case_id=case.id,
+        priority_rank=triage.PRIORITY_RANK[case.priority],
+        now=now,
+        payload=facts,
+    )
 
 
-def _sla_reminder(session: Session, case: Case, clock: RunningClock, stage: str, *, policy: sla.SlaPolicy,
-                  now: datetime, escalate_to: tuple[str, ...], managers: tuple[str, ...]) -> None:
+def _sla_reminder(
+    session: Session,
+    case: Case,
+    clock: RunningClock,
+    stage: str,
+    *,
+    policy: sla.SlaPolicy,
+    now: datetime,
+    escalate_to: tuple[str, ...],
+    managers: tuple[str, ...],
+) -> None:
     waited = policy.elapsed(clock.start, now)
-    facts = {"clock": clock.name, "stage": stage, "clock_start": clock.start.isoformat(),
-             "limit": clock.limit.total_seconds(), "waited": waited.total_seconds(),
-             "remaining": max(timedelta(0), clock.limit - waited).total_seconds(),
-             "targets": list(escalate_to), "managers": list(managers) if stage == sla.ESCALATION else []}
+    facts = {
+        "clock": clock.name,
+        "stage": stage,
+        "clock_start": clock.start.isoformat(),
+        "limit": clock.limit.total_seconds(),
+        "waited": waited.total_seconds(),
+        "remaining": max(timedelta(0), clock.limit - waited).total_seconds(),
+        "targets": list(escalate_to),
+        "managers": list(managers) if stage == sla.ESCALATION else [],
+    }
     _queue_reminder(session, case, facts, now)
     if stage == sla.ESCALATION:
         for manager in managers:
-            _queue_dm(session, case, user=manager, now=now, facts={
-                "dm": ESCALATION_DM, "clock": clock.name, "limit": clock.limit.total_seconds()})
+            _queue_dm(
+                session,
+                case,
+                user=manager,
+                now=now,
+                facts={"dm": ESCALATION_DM, "clock": clock.name, "limit": clock.limit.total_seconds()},
+            )
     # the parent message shows the breach from now on (the escalation may be the first stage sent: after a
     # restart past twice the target, or a snooze that held the breach)
     if stage in (sla.BREACH, sla.ESCALATION):
-        outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
-                                      now=now)
+        outbox.enqueue_parent_refresh(
+            session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now
+        )
 
 
 def _follow_up(session: Session, case: Case, *, now: datetime, escalate_to: tuple[str, ...]) -> bool:
@@ -141,15 +176,19 @@ def _follow_up(session: Session, case: Case, *, now: datetime, escalate_to: tupl
         return False
     if not _mark(session, case, clock=sla.FOLLOW_UP, stage=sla.DUE, start=due, now=now):
         return False
-    facts = {"clock": sla.FOLLOW_UP, "stage": sla.DUE, "clock_start": due.isoformat(),
-             "set_by": case.follow_up_by, "targets": list(escalate_to)}
+    facts = {
+        "clock": sla.FOLLOW_UP,
+        "stage": sla.DUE,
+        "clock_start": due.isoformat(),
+        "set_by": case.follow_up_by,
+        "targets": list(escalate_to),
+    }
     _queue_reminder(session, case, facts, now)
     people = [case.owner_id] if case.owner_id else [t for t in escalate_to if not t.startswith("S")]
     for user in people:  # a user group (S…) cannot be messaged directly; it is mentioned in the thread
         _queue_dm(session, case, user=user, now=now, facts={"dm": FOLLOW_UP_DM, "set_by": case.follow_up_by})
     case.follow_up_at, case.follow_up_by = None, None  # kept: the promise is now in the thread and the DM
-    outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority],
-                                  now=now)
+    outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now)
     return True
 
 
@@ -173,8 +212,9 @@ def sweep(
                 continue
             if not _mark(session, case, clock=clock.name, stage=stage, start=clock.start, now=now):
                 continue
-            _sla_reminder(session, case, clock, stage, policy=policy, now=now, escalate_to=escalate_to,
-                          managers=managers)
+            _sla_reminder(
+                session, case, clock, stage, policy=policy, now=now, escalate_to=escalate_to, managers=managers
+            )
             sent.append(Sent(case.id, clock.name, stage))
         if _follow_up(session, case, now=now, escalate_to=escalate_to):
             sent.append(Sent(case.id, sla.FOLLOW_UP, sla.DUE))
@@ -206,6 +246,12 @@ def snooze(session: Session, *, case_id: int, user_id: str, now: datetime) -> Ca
     """Hold this case's next reminder for 15 minutes (the managers' escalation excepted)."""
     case = require_open(session, case_id)
     case.snoozed_until = now + SNOOZE
-    record(session, case, actor=user_id, kind="snoozed", now=now,
-           detail={"until": case.snoozed_until.isoformat(), "minutes": int(SNOOZE.total_seconds() // 60)})
+    record(
+        session,
+        case,
+        actor=user_id,
+        kind="snoozed",
+        now=now,
+        detail={"until": case.snoozed_until.isoformat(), "minutes": int(SNOOZE.total_seconds() // 60)},
+    )
     return case

@@ -12,10 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.services import triage
 from bot.errors import UserError
 from bot.models import Case, OutboxItem
-from bot.services import cases, followups, outbox
+from bot.services import cases, followups, outbox, triage
 from bot.services.cases import get_case, record, require_open
 from connectors.base import Author, LengthRule
 
@@ -37,20 +36,40 @@ def reply_problem(text: str, rule: LengthRule) -> str | None:
     return rule.problem(text.strip())
 
 
-def _queue_send(session: Session, case: Case, *, purpose: str, text: str, visibility: str, actor: str,
-                now: datetime) -> OutboxItem:
+def _queue_send(
+    session: Session, case: Case, *, purpose: str, text: str, visibility: str, actor: str, now: datetime
+) -> OutboxItem:
     latest = case.latest_mention
     return outbox.enqueue(
-        session, lane=outbox.PLATFORM, kind="send", case_id=case.id,
-        priority_rank=triage.PRIORITY_RANK[case.priority], now=now,
-        payload={"purpose": purpose, "text": text, "visibility": visibility, "actor": actor,
-                 "platform": case.platform, "in_reply_to": latest.external_id, "author_id": case.author_id,
-                 "context": {**latest.extra, "posted_at": latest.posted_at.isoformat()}},
+        session,
+        lane=outbox.PLATFORM,
+        kind="send",
+        case_id=case.id,
+        priority_rank=triage.PRIORITY_RANK[case.priority],
+        now=now,
+        payload={
+            "purpose": purpose,
+            "text": text,
+            "visibility": visibility,
+            "actor": actor,
+            "platform": case.platform,
+            "in_reply_to": latest.external_id,
+            "author_id": case.author_id,
+            "context": {**latest.extra, "posted_at": latest.posted_at.isoformat()},
+        },
     )
 
 
-def submit_reply(session: Session, *, case_id: int, user_id: str, text: str, rule: LengthRule, now: datetime,
-                 follow_up: datetime | None = None) -> Case:
+def submit_reply(
+    session: Session,
+    *,
+    case_id: int,
+    user_id: str,
+    text: str,
+    rule: LengthRule,
+    now: datetime,
+    follow_up: datetime | None = None,
+) -> Case:
     """Queue a public reply; `follow_up` also records the promise to get back to the customer then."""
     problem = reply_problem(text, rule)
     if problem:
@@ -97,11 +116,13 @@ def move_to_dm(
     _queue_send(session, case, purpose=MOVE_TO_DM, text=public_text, visibility="public", actor=user_id, now=now)
     if private_template:
         private_text = private_template.format(customer=customer, agent=agent_first_name, contact=contact)
-        _queue_send(session, case, purpose=PRIVATE_MESSAGE, text=private_text, visibility="private",
-                    actor=user_id, now=now)
+        _queue_send(
+            session, case, purpose=PRIVATE_MESSAGE, text=private_text, visibility="private", actor=user_id, now=now
+        )
     elif private_unavailable:
-        record(session, case, actor=user_id, kind="private_unavailable", now=now,
-               detail={"reason": private_unavailable})
+        record(
+            session, case, actor=user_id, kind="private_unavailable", now=now, detail={"reason": private_unavailable}
+        )
     outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now)
     return case
 
@@ -115,8 +136,17 @@ def closing_text(case: Case, *, template: str, agent_first_name: str) -> str:
     return template.format(customer=customer_first_name(case), agent=agent_first_name)
 
 
-def resolve(session: Session, *, case_id: int, user_id: str, outcome: str, comment: str | None,
-            closing: str | None, rule: LengthRule, now: datetime) -> Case:
+def resolve(
+    session: Session,
+    *,
+    case_id: int,
+    user_id: str,
+    outcome: str,
+    comment: str | None,
+    closing: str | None,
+    rule: LengthRule,
+    now: datetime,
+) -> Case:
     """Resolve the case; with `closing` (the staff member ticked the confirmation) post it publicly too."""
     if closing is not None:
         problem = reply_problem(closing, rule)
@@ -124,17 +154,27 @@ def resolve(session: Session, *, case_id: int, user_id: str, outcome: str, comme
             raise ClosingReplyProblem(problem)
     case = cases.resolve(session, case_id=case_id, user_id=user_id, outcome=outcome, comment=comment, now=now)
     if closing is not None:
-        _queue_send(session, case, purpose=CLOSING, text=closing.strip(), visibility="public", actor=user_id,
-                    now=now)
+        _queue_send(session, case, purpose=CLOSING, text=closing.strip(), visibility="public", actor=user_id, now=now)
     return case
 
 
-_SENT_KIND = {REPLY: "replied", MOVE_TO_DM: "moved_to_dm", PRIVATE_MESSAGE: "private_message_sent",
-              CLOSING: "closing_reply_sent"}
+_SENT_KIND = {
+    REPLY: "replied",
+    MOVE_TO_DM: "moved_to_dm",
+    PRIVATE_MESSAGE: "private_message_sent",
+    CLOSING: "closing_reply_sent",
+}
 
 
-def record_sent(session: Session, *, case_id: int, payload: dict[str, Any], external_id: str | None,
-                now: datetime, note: str | None = None) -> None:
+def record_sent(
+    session: Session,
+    *,
+    case_id: int,
+    payload: dict[str, Any],
+    external_id: str | None,
+    now: datetime,
+    note: str | None = None,
+) -> None:
     case = get_case(session, case_id, for_update=True)
     text, actor = payload["text"], payload["actor"]
     if payload["purpose"] in RESPONSES:
@@ -143,8 +183,15 @@ def record_sent(session: Session, *, case_id: int, payload: dict[str, Any], exte
         case.awaiting_reply_since = None  # answered: the next-response clock stops
     if payload["purpose"] == REPLY and case.draft_text == text:
         case.draft_text, case.draft_by = None, None
-    record(session, case, actor=actor, kind=_SENT_KIND[payload["purpose"]], now=now, text_sent=text,
-           detail={"visibility": payload["visibility"], "external_id": external_id, "note": note})
+    record(
+        session,
+        case,
+        actor=actor,
+        kind=_SENT_KIND[payload["purpose"]],
+        now=now,
+        text_sent=text,
+        detail={"visibility": payload["visibility"], "external_id": external_id, "note": note},
+    )
 
 
 def record_send_failed(session: Session, *, case_id: int, payload: dict[str, Any], error: str, now: datetime) -> None:
@@ -157,8 +204,20 @@ def record_send_failed(session: Session, *, case_id: int, payload: dict[str, Any
     if purpose == MOVE_TO_DM:
         case.moved_offline_at = None  # let staff try again
         # The private half must not arrive without the public one, nor twice when staff try again.
-        withheld = outbox.cancel_pending_sends(session, case_id=case.id, purpose=PRIVATE_MESSAGE, now=now,
-                                               reason="the public move-to-DM message failed")
-    record(session, case, actor=payload["actor"], kind="send_failed", now=now,
-           detail={"purpose": purpose, "error": error, "text": payload["text"], "visibility": payload["visibility"],
-                   "private_withheld": bool(withheld)})
+        withheld = outbox.cancel_pending_sends(
+            session, case_id=case.id, purpose=PRIVATE_MESSAGE, now=now, reason="the public move-to-DM message failed"
+        )
+    record(
+        session,
+        case,
+        actor=payload["actor"],
+        kind="send_failed",
+        now=now,
+        detail={
+            "purpose": purpose,
+            "error": error,
+            "text": payload["text"],
+            "visibility": payload["visibility"],
+            "private_withheld": bool(withheld),
+        },
+    )

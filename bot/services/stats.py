@@ -34,8 +34,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import Case, CaseStatus, Mention
-from bot.sla import SlaPolicy
 from bot.services.triage import PRIORITIES
+from bot.sla import SlaPolicy
 
 PERIOD_DAYS = {"today": 1, "7d": 7, "30d": 30}
 TREND_THRESHOLD = 0.05  # a change in mean compound score smaller than this is "steady"
@@ -69,8 +69,9 @@ class Period:
     def previous(self, tz: ZoneInfo) -> Period:
         """The whole days of equal number just before this period."""
         count = len(self.days)
-        return whole_days(self.first_day - timedelta(days=count), self.first_day - timedelta(days=1), tz,
-                          name=f"previous {self.name}")
+        return whole_days(
+            self.first_day - timedelta(days=count), self.first_day - timedelta(days=1), tz, name=f"previous {self.name}"
+        )
 
 
 def period(name: str, *, now: datetime, tz: ZoneInfo) -> Period:
@@ -126,8 +127,11 @@ class ResponseTimes:
     def of(cls, waits: Sequence[timedelta]) -> ResponseTimes:
         seconds = [w.total_seconds() for w in waits]
         median, p90 = percentile(seconds, 0.5), percentile(seconds, 0.9)
-        return cls(len(seconds), None if median is None else timedelta(seconds=median),
-                   None if p90 is None else timedelta(seconds=p90))
+        return cls(
+            len(seconds),
+            None if median is None else timedelta(seconds=median),
+            None if p90 is None else timedelta(seconds=p90),
+        )
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,7 @@ class Stats:
 
 # -- per case --------------------------------------------------------------------------------------
 
+
 def first_response_due(case: Case, policy: SlaPolicy) -> datetime:
     return policy.due(case.created_at, policy.targets(case.priority).first_response)
 
@@ -219,20 +224,26 @@ def open_at(case: Case, moment: datetime) -> bool:
 
 # -- over a set of cases -----------------------------------------------------------------------------
 
+
 def relevant_cases(session: Session, *, start: datetime, end: datetime) -> list[Case]:
     """Every case that can count in [start, end): created in it, closed in it, or open at its end."""
-    return list(session.scalars(
-        select(Case).where(
-            Case.created_at < end,
-            or_(Case.created_at >= start, Case.status == CaseStatus.OPEN, Case.closed_at >= start),
-        ).order_by(Case.id)
-    ))
+    return list(
+        session.scalars(
+            select(Case)
+            .where(
+                Case.created_at < end,
+                or_(Case.created_at >= start, Case.status == CaseStatus.OPEN, Case.closed_at >= start),
+            )
+            .order_by(Case.id)
+        )
+    )
 
 
 def figures(cases: Sequence[Case], *, start: datetime, end: datetime, now: datetime, policy: SlaPolicy) -> Figures:
     created = [c for c in cases if start <= c.created_at < end]
-    resolved = [c for c in cases if c.status == CaseStatus.RESOLVED and c.closed_at is not None
-                and start <= c.closed_at < end]
+    resolved = [
+        c for c in cases if c.status == CaseStatus.RESOLVED and c.closed_at is not None and start <= c.closed_at < end
+    ]
     waits = [c.first_response_at - c.created_at for c in created if c.first_response_at is not None]
     outcomes = [first_response_outcome(c, policy=policy, now=now) for c in created]
     return Figures(
@@ -244,15 +255,23 @@ def figures(cases: Sequence[Case], *, start: datetime, end: datetime, now: datet
     )
 
 
-def _breakdowns(cases: Sequence[Case], key: Callable[[Case], str | None], *, start: datetime, end: datetime,
-                now: datetime, policy: SlaPolicy) -> tuple[Breakdown, ...]:
+def _breakdowns(
+    cases: Sequence[Case],
+    key: Callable[[Case], str | None],
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    policy: SlaPolicy,
+) -> tuple[Breakdown, ...]:
     groups: dict[str, list[Case]] = defaultdict(list)
     for case in cases:
         name = key(case)
         if name:
             groups[name].append(case)
-    found = [Breakdown(name, figures(group, start=start, end=end, now=now, policy=policy))
-             for name, group in groups.items()]
+    found = [
+        Breakdown(name, figures(group, start=start, end=end, now=now, policy=policy)) for name, group in groups.items()
+    ]
     active = [b for b in found if b.figures.new.total or b.figures.resolved.total or b.figures.open.total]
     return tuple(sorted(active, key=lambda b: (-b.figures.new.total, -b.figures.open.total, b.key)))
 
@@ -263,8 +282,11 @@ def sentiment_by_day(session: Session, days: Sequence[date], tz: ZoneInfo) -> tu
         return ()
     start, end = local_midnight(days[0], tz), local_midnight(days[-1] + timedelta(days=1), tz)
     scores: dict[date, list[float]] = defaultdict(list)
-    rows = session.execute(select(Mention.received_at, Mention.sentiment)
-                           .where(and_(Mention.received_at >= start, Mention.received_at < end)))
+    rows = session.execute(
+        select(Mention.received_at, Mention.sentiment).where(
+            and_(Mention.received_at >= start, Mention.received_at < end)
+        )
+    )
     for received_at, score in rows:
         scores[received_at.astimezone(tz).date()].append(score)
     return tuple(SentimentDay(d, _mean(scores[d]), len(scores[d])) for d in days)

@@ -16,8 +16,14 @@ from connectors.base import CredentialStore
 from connectors.registry import BUILDERS, SPECS, make_http_client
 
 
-def report(platforms: PlatformSettings, *, check: bool, out: Callable[[str], None] = print,
-           client: httpx.Client | None = None, credentials: CredentialStore | None = None) -> int:
+def report(
+    platforms: PlatformSettings,
+    *,
+    check: bool,
+    out: Callable[[str], None] = print,
+    client: httpx.Client | None = None,
+    credentials: CredentialStore | None = None,
+) -> int:
     """Print one line per connector; with `check`, exit status 1 if any enabled connector fails its check.
 
     With `credentials` (the app's database), connectors whose credentials rotate (X's refresh token) use
@@ -34,8 +40,11 @@ def report(platforms: PlatformSettings, *, check: bool, out: Callable[[str], Non
                 out(f"{spec.label:<{width}}  disabled  (missing {', '.join(missing)})")
                 continue
             connector = BUILDERS[spec.name](platforms, client, credentials, None)
-            how = (f"polls every {getattr(connector, 'poll_seconds', 0):g}s" if spec.how == "polling"
-                   else f"webhook at /webhooks/{spec.name}")
+            how = (
+                f"polls every {getattr(connector, 'poll_seconds', 0):g}s"
+                if spec.how == "polling"
+                else f"webhook at /webhooks/{spec.name}"
+            )
             line = f"{spec.label:<{width}}  enabled   ({how})"
             if check:
                 try:

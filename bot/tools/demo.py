@@ -19,15 +19,13 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.app import build_bolt_app
-
-from bot.runtime import build_runtime
 from bot.config import load_settings
 from bot.db import session_scope
-from bot.web.routes import build_http_app
-from bot.runtime import Runtime
-from bot.web.server import BackgroundServer
+from bot.runtime import Runtime, build_runtime
 from bot.services import outbox
 from bot.tools.slack_standin import Message, SlackStandIn, signed_headers
+from bot.web.routes import build_http_app
+from bot.web.server import BackgroundServer
 from connectors import signing
 
 CHANNEL = "C0CAREDEMO"
@@ -35,19 +33,49 @@ STAFF = {"U0ALICE": "Alice Moreau", "U0BOB": "Bob Kimani"}
 
 POSTS: list[tuple[str, str, str, str]] = [
     # platform, handle, name, text
-    ("twitter", "jane_doe", "Jane Doe", "@AcmeAir my refund for the cancelled flight is 3 weeks late and nobody answers. Unacceptable."),
-    ("twitter", "mike_travels", "Mike Chen", "Been on hold with @AcmeAir for 2 hours. Flight AC221 delayed again, no update at the gate."),
-    ("facebook", "100045", "Priya Shah", "Your app keeps crashing at checkout and I was charged twice. Please fix this."),
-    ("instagram", "lena.k", "Lena Kowalski", "Lost my suitcase on AC88 from Lisbon. 4 days, still nothing. My medication is in there."),
+    (
+        "twitter",
+        "jane_doe",
+        "Jane Doe",
+        "@AcmeAir my refund for the cancelled flight is 3 weeks late and nobody answers. Unacceptable.",
+    ),
+    (
+        "twitter",
+        "mike_travels",
+        "Mike Chen",
+        "Been on hold with @AcmeAir for 2 hours. Flight AC221 delayed again, no update at the gate.",
+    ),
+    (
+        "facebook",
+        "100045",
+        "Priya Shah",
+        "Your app keeps crashing at checkout and I was charged twice. Please fix this.",
+    ),
+    (
+        "instagram",
+        "lena.k",
+        "Lena Kowalski",
+        "Lost my suitcase on AC88 from Lisbon. 4 days, still nothing. My medication is in there.",
+    ),
     ("reddit", "throwaway_fly", "", "Acme Air staff at gate B12 were incredibly rude to an elderly passenger today."),
-    ("twitter", "sam_r", "Sam Rivera", "@AcmeAir thinking of talking to a lawyer about the injury from the broken seat on AC310."),
+    (
+        "twitter",
+        "sam_r",
+        "Sam Rivera",
+        "@AcmeAir thinking of talking to a lawyer about the injury from the broken seat on AC310.",
+    ),
     ("google", "g-7781", "Tom Becker", "Worst check-in experience ever. Waited 50 minutes, one desk open."),
     ("twitter", "trollolol", "Definitely Real", "@AcmeAir lol imagine flying acme, you all deserve to crash"),
     ("facebook", "100077", "Grace Okafor", "Why can't I change my seat online? The page just shows an error."),
     ("twitter", "danny_p", "Danny Park", "@AcmeAir wifi on AC12 never worked and you still charged me. Refund please?"),
     ("instagram", "maria.g", "Maria Garcia", "Booked a wheelchair for my dad and nobody was there when we landed."),
     ("reddit", "budget_flyer", "", "Is it just me or has Acme Air's baggage fee doubled without notice?"),
-    ("twitter", "happy_hannah", "Hannah Lee", "Shout-out to the @AcmeAir crew on AC44, they found my daughter's teddy bear. Thank you!"),
+    (
+        "twitter",
+        "happy_hannah",
+        "Hannah Lee",
+        "Shout-out to the @AcmeAir crew on AC44, they found my daughter's teddy bear. Thank you!",
+    ),
 ]
 FOLLOW_UP = ("twitter", "jane_doe", "Jane Doe", "@AcmeAir hello?? Still waiting on that refund. 22 days now.")
 
@@ -57,12 +85,21 @@ def _webhook(http: httpx.Client, url: str, secret: str, n: int, post: tuple[str,
     author: dict[str, Any] = {"id": f"user-{handle}", "handle": handle}
     if name:
         author["name"] = name
-    body = json.dumps({
-        "platform": platform, "id": f"{platform}-{1790000000000000000 + n}", "author": author, "text": text,
-        "url": f"https://example.com/{platform}/{handle}/{n}", "created_at": "2026-11-22T10:00:00Z",
-    }).encode()
-    response = http.post(f"{url}/webhooks/generic", content=body,
-                         headers={"content-type": "application/json", "x-care-signature": signing.sign(secret, body)})
+    body = json.dumps(
+        {
+            "platform": platform,
+            "id": f"{platform}-{1790000000000000000 + n}",
+            "author": author,
+            "text": text,
+            "url": f"https://example.com/{platform}/{handle}/{n}",
+            "created_at": "2026-11-22T10:00:00Z",
+        }
+    ).encode()
+    response = http.post(
+        f"{url}/webhooks/generic",
+        content=body,
+        headers={"content-type": "application/json", "x-care-signature": signing.sign(secret, body)},
+    )
     response.raise_for_status()
     return int(response.json()["case_id"])
 
@@ -75,20 +112,33 @@ class SlackUser:
 
     def _send(self, payload: dict[str, Any]) -> dict[str, Any]:
         body = urlencode({"payload": json.dumps(payload)})
-        response = self.http.post(f"{self.url}/slack/events", content=body,
-                                  headers=signed_headers(body, secret=self.secret))
+        response = self.http.post(
+            f"{self.url}/slack/events", content=body, headers=signed_headers(body, secret=self.secret)
+        )
         response.raise_for_status()
         return response.json() if response.content else {}
 
     def click(self, action_id: str, case_id: int) -> None:
         self._trigger = f"{time.time()}.{self.user}.{action_id}"
-        self._send({
-            "type": "block_actions", "user": {"id": self.user}, "team": {"id": "T0STANDIN"},
-            "trigger_id": self._trigger, "channel": {"id": CHANNEL},
-            "container": {"type": "message", "channel_id": CHANNEL, "message_ts": "0"},
-            "actions": [{"action_id": action_id, "value": str(case_id), "type": "button", "block_id": "b",
-                         "action_ts": f"{time.time():.6f}"}],
-        })
+        self._send(
+            {
+                "type": "block_actions",
+                "user": {"id": self.user},
+                "team": {"id": "T0STANDIN"},
+                "trigger_id": self._trigger,
+                "channel": {"id": CHANNEL},
+                "container": {"type": "message", "channel_id": CHANNEL, "message_ts": "0"},
+                "actions": [
+                    {
+                        "action_id": action_id,
+                        "value": str(case_id),
+                        "type": "button",
+                        "block_id": "b",
+                        "action_ts": f"{time.time():.6f}",
+                    }
+                ],
+            }
+        )
 
     def submit(self, values: dict[str, Any]) -> dict[str, Any]:
         """Fill in and submit the modal that the last click opened."""
@@ -101,8 +151,14 @@ class SlackUser:
         if not opened:
             raise RuntimeError(f"the modal for {self._trigger} did not open")
         view = opened[0]
-        return self._send({"type": "view_submission", "user": {"id": self.user}, "team": {"id": "T0STANDIN"},
-                           "view": {**view, "id": "V1", "state": {"values": values}}})
+        return self._send(
+            {
+                "type": "view_submission",
+                "user": {"id": self.user},
+                "team": {"id": "T0STANDIN"},
+                "view": {**view, "id": "V1", "state": {"values": values}},
+            }
+        )
 
 
 def _settle(rt: Runtime, timeout: float = 30) -> None:
@@ -147,8 +203,11 @@ def render_message(message: Message, users: dict[str, str]) -> list[str]:
             lines.append(" · ".join(_plain(e.get("text", ""), users) for e in block["elements"]))
         elif block["type"] == "actions":
             # buttons show their label, menus their placeholder
-            lines.append("  ".join(f"[{(e.get('text') or e.get('placeholder') or {}).get('text', '…')}]"
-                                   for e in block["elements"]))
+            lines.append(
+                "  ".join(
+                    f"[{(e.get('text') or e.get('placeholder') or {}).get('text', '…')}]" for e in block["elements"]
+                )
+            )
     return lines
 
 
@@ -171,12 +230,19 @@ def run_demo(out: Any = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, SlackStandIn() as slack:
         for uid, name in STAFF.items():
             slack.add_user(uid, name)
-        settings = load_settings({
-            "SLACK_BOT_TOKEN": slack.state.token, "SLACK_SIGNING_SECRET": signing_secret,
-            "SLACK_API_URL": slack.api_url, "CARE_CHANNEL": CHANNEL, "CARE_ESCALATE_TO": "U0LEAD,S0MANAGERS",
-            "DATABASE_URL": f"sqlite:///{Path(tmp) / 'demo.db'}", "CARE_WEBHOOK_SECRET": webhook_secret,
-            "CARE_GENERIC_REPLY_URL": slack.reply_url, "CARE_ENV_FILE": str(Path(tmp) / "none.env"),
-        })
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": slack.state.token,
+                "SLACK_SIGNING_SECRET": signing_secret,
+                "SLACK_API_URL": slack.api_url,
+                "CARE_CHANNEL": CHANNEL,
+                "CARE_ESCALATE_TO": "U0LEAD,S0MANAGERS",
+                "DATABASE_URL": f"sqlite:///{Path(tmp) / 'demo.db'}",
+                "CARE_WEBHOOK_SECRET": webhook_secret,
+                "CARE_GENERIC_REPLY_URL": slack.reply_url,
+                "CARE_ENV_FILE": str(Path(tmp) / "none.env"),
+            }
+        )
         # The stand-in has no rate limit, so the demo paces posts faster than Slack's 1/s per channel.
         rt = build_runtime(settings, pace_seconds=0.02, poll_seconds=0.2)
         users = {**STAFF, "U0LEAD": "Lead", "UCAREBOT": "care-bot"}
@@ -192,24 +258,48 @@ def run_demo(out: Any = None) -> int:
                 jane, mike, priya, lena, rude, lawyer, _, troll, *_rest, praise = ids
                 alice.click("case_claim", jane)
                 alice.click("case_reply", jane)
-                alice.submit({"reply": {"text": {"type": "plain_text_input", "value":
-                              "Hi Jane, I'm Alice. I'm sorry this has taken so long. I've chased your refund "
-                              "with our payments team and will update you here today."}}})
+                alice.submit(
+                    {
+                        "reply": {
+                            "text": {
+                                "type": "plain_text_input",
+                                "value": "Hi Jane, I'm Alice. I'm sorry this has taken so long. I've chased your "
+                                "refund with our payments team and will update you here today.",
+                            }
+                        }
+                    }
+                )
                 bob.click("case_move_to_dm", lena)
                 alice.click("case_escalate", lawyer)
                 bob.click("case_ignore", troll)
-                bob.submit({"choice": {"value": {"type": "radio_buttons", "selected_option": {"value": "troll"}}},
-                            "comment": {"value": {"type": "plain_text_input", "value": "Known troll account"}}})
+                bob.submit(
+                    {
+                        "choice": {"value": {"type": "radio_buttons", "selected_option": {"value": "troll"}}},
+                        "comment": {"value": {"type": "plain_text_input", "value": "Known troll account"}},
+                    }
+                )
                 bob.click("case_claim", priya)
                 _await_owner(rt, priya, "U0BOB")
                 alice.click("case_claim", priya)  # asks Alice before taking Bob's case...
                 alice.submit({})  # ...and she confirms "Take over"
                 alice.click("case_reply", praise)
-                alice.submit({"reply": {"text": {"type": "plain_text_input", "value":
-                              "Hannah, this made our day! We'll pass your thanks to the AC44 crew."}}})
+                alice.submit(
+                    {
+                        "reply": {
+                            "text": {
+                                "type": "plain_text_input",
+                                "value": "Hannah, this made our day! We'll pass your thanks to the AC44 crew.",
+                            }
+                        }
+                    }
+                )
                 alice.click("case_resolve", praise)
-                alice.submit({"choice": {"value": {"type": "radio_buttons", "selected_option": {"value": "resolved"}}},
-                              "comment": {"value": {"type": "plain_text_input", "value": None}}})
+                alice.submit(
+                    {
+                        "choice": {"value": {"type": "radio_buttons", "selected_option": {"value": "resolved"}}},
+                        "comment": {"value": {"type": "plain_text_input", "value": None}},
+                    }
+                )
                 _settle(rt)
                 elapsed = time.monotonic() - started
         finally:
@@ -218,9 +308,14 @@ def run_demo(out: Any = None) -> int:
         print(f"\nSent to customers through CARE_GENERIC_REPLY_URL ({len(slack.replies)}):", file=out)
         for reply in slack.replies:
             data = reply.json
-            print(f"  → {data['platform']} {data['visibility']:>7} reply to {data['in_reply_to']}: {data['text']}",
-                  file=out)
-        print(f"\n{len(ids) + 1} posts in, {len(slack.channel(CHANNEL))} cases in Slack, "
-              f"{len(slack.calls_to('chat.postMessage'))} messages posted, "
-              f"{len(slack.calls_to('chat.update'))} updates, in {elapsed:.1f}s.", file=out)
+            print(
+                f"  → {data['platform']} {data['visibility']:>7} reply to {data['in_reply_to']}: {data['text']}",
+                file=out,
+            )
+        print(
+            f"\n{len(ids) + 1} posts in, {len(slack.channel(CHANNEL))} cases in Slack, "
+            f"{len(slack.calls_to('chat.postMessage'))} messages posted, "
+            f"{len(slack.calls_to('chat.update'))} updates, in {elapsed:.1f}s.",
+            file=out,
+        )
     return 0

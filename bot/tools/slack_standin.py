@@ -22,8 +22,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
 
-def signed_headers(body: str, *, secret: str, timestamp: int | None = None,
-                   content_type: str = "application/x-www-form-urlencoded") -> dict[str, str]:
+def signed_headers(
+    body: str, *, secret: str, timestamp: int | None = None, content_type: str = "application/x-www-form-urlencoded"
+) -> dict[str, str]:
     """Headers exactly as Slack signs a request: v0, HMAC-SHA256 over `v0:<timestamp>:<raw body>`."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
@@ -123,8 +124,9 @@ class SlackStandIn:
         self._lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="slack-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-standin", daemon=True
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> SlackStandIn:
@@ -144,7 +146,7 @@ class SlackStandIn:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:
@@ -162,13 +164,25 @@ class SlackStandIn:
     def add_user(self, user_id: str, real_name: str, first_name: str | None = None) -> None:
         with self._lock:
             self.state.users[user_id] = {
-                "id": user_id, "name": real_name.lower().replace(" ", "."), "real_name": real_name,
-                "profile": {"real_name": real_name, "first_name": first_name or real_name.split()[0],
-                            "display_name": real_name.split()[0]},
+                "id": user_id,
+                "name": real_name.lower().replace(" ", "."),
+                "real_name": real_name,
+                "profile": {
+                    "real_name": real_name,
+                    "first_name": first_name or real_name.split()[0],
+                    "display_name": real_name.split()[0],
+                },
             }
 
-    def fail(self, method: str, *, status: int = 200, error: str | None = None, retry_after: float | None = None,
-             times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: float | None = None,
+        times: int = 1,
+    ) -> None:
         """The next `times` calls of `method` fail this way (status 429/5xx, or ok:false with `error`)."""
         with self._lock:
             self.state.faults[method].extend(Fault(status, error, retry_after) for _ in range(times))
@@ -234,7 +248,9 @@ class SlackStandIn:
     def _find(self, channel: str, ts: str) -> Message | None:
         return next((m for m in self.state.messages[channel] if m.ts == ts), None)
 
-    def handle(self, method: str, params: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
             self.state.calls.append(Call(method, params, token))
             delay = self.state.delays.get(method, 0.0)
@@ -259,8 +275,15 @@ class SlackStandIn:
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         s = self.state
         if method == "auth.test":
-            return {"ok": True, "url": "https://standin.slack.com/", "team": "Stand-in", "user": "care-bot",
-                    "team_id": "T0STANDIN", "user_id": s.bot_user, "bot_id": "B0STANDIN"}
+            return {
+                "ok": True,
+                "url": "https://standin.slack.com/",
+                "team": "Stand-in",
+                "user": "care-bot",
+                "team_id": "T0STANDIN",
+                "user_id": s.bot_user,
+                "bot_id": "B0STANDIN",
+            }
         if method == "chat.postMessage":
             channel = p.get("channel")
             if not channel:
@@ -270,18 +293,25 @@ class SlackStandIn:
             thread_ts = p.get("thread_ts") or None
             if thread_ts and self._find(channel, thread_ts) is None:
                 return {"ok": False, "error": "thread_not_found"}
-            message = Message(self._next_ts(), channel, p.get("text", ""), s.bot_user, _json(p.get("blocks")),
-                              thread_ts, _json(p.get("metadata")))
+            message = Message(
+                self._next_ts(),
+                channel,
+                p.get("text", ""),
+                s.bot_user,
+                _json(p.get("blocks")),
+                thread_ts,
+                _json(p.get("metadata")),
+            )
             s.messages[channel].append(message)
             return {"ok": True, "channel": channel, "ts": message.ts, "message": message.as_api()}
         if method == "chat.update":
-            message = self._find(p.get("channel", ""), p.get("ts", ""))
-            if message is None:
+            updated = self._find(p.get("channel", ""), p.get("ts", ""))
+            if updated is None:
                 return {"ok": False, "error": "message_not_found"}
-            message.text = p.get("text", message.text)
-            message.blocks = _json(p.get("blocks")) or message.blocks
-            message.edits += 1
-            return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+            updated.text = p.get("text", updated.text)
+            updated.blocks = _json(p.get("blocks")) or updated.blocks
+            updated.edits += 1
+            return {"ok": True, "channel": updated.channel, "ts": updated.ts, "text": updated.text}
         if method == "chat.postEphemeral":
             s.ephemeral.append(dict(p))
             return {"ok": True, "message_ts": self._next_ts()}
@@ -301,8 +331,11 @@ class SlackStandIn:
             ordered = list(reversed(found)) if method == "conversations.history" else found
             return {"ok": True, "messages": [m.as_api() for m in ordered], "has_more": False}
         if method == "chat.getPermalink":
-            return {"ok": True, "permalink": f"https://standin.slack.com/archives/{p.get('channel')}/"
-                                             f"p{str(p.get('message_ts', '')).replace('.', '')}"}
+            return {
+                "ok": True,
+                "permalink": f"https://standin.slack.com/archives/{p.get('channel')}/"
+                f"p{str(p.get('message_ts', '')).replace('.', '')}",
+            }
         if method == "conversations.open":
             users = [u for u in str(p.get("users") or "").split(",") if u]
             if not users:
@@ -340,17 +373,31 @@ class SlackStandIn:
             if any(u is None or u.data is None for u in announced):
                 return {"ok": False, "error": "file_not_found"}
             files = []
-            for upload, asked in zip(announced, wanted):
+            for upload, asked in zip(announced, wanted, strict=False):
                 assert upload is not None
                 upload.title = asked.get("title") or upload.filename
                 upload.shared_to = p.get("channel_id")
-                files.append({"id": upload.id, "name": upload.filename, "title": upload.title,
-                              "mimetype": "image/png" if upload.filename.endswith(".png") else "application/octet-stream",
-                              "size": upload.length})
+                files.append(
+                    {
+                        "id": upload.id,
+                        "name": upload.filename,
+                        "title": upload.title,
+                        "mimetype": "image/png" if upload.filename.endswith(".png") else "application/octet-stream",
+                        "size": upload.length,
+                    }
+                )
             if p.get("channel_id"):
                 channel = p["channel_id"]
-                s.messages[channel].append(Message(self._next_ts(), channel, p.get("initial_comment", ""), s.bot_user,
-                                                   thread_ts=p.get("thread_ts") or None, files=files))
+                s.messages[channel].append(
+                    Message(
+                        self._next_ts(),
+                        channel,
+                        p.get("initial_comment", ""),
+                        s.bot_user,
+                        thread_ts=p.get("thread_ts") or None,
+                        files=files,
+                    )
+                )
             return {"ok": True, "files": files}
         return {"ok": True}
 
@@ -417,7 +464,7 @@ class SlackStandIn:
                     return
                 auth = self.headers.get("authorization", "")
                 token = auth[7:] if auth.lower().startswith("bearer ") else params.pop("token", None)
-                status, payload, headers = standin.handle(path[len("/api/"):], params, token)
+                status, payload, headers = standin.handle(path[len("/api/") :], params, token)
                 self._send(status, payload, headers)
 
             def do_GET(self) -> None:  # noqa: N802
@@ -446,10 +493,7 @@ class SlackStandIn:
                     self._send(status, {"ok": 200 <= status < 300, "id": f"r{len(standin.state.replies)}"})
                     return
                 ctype = self.headers.get("content-type", "")
-                if "json" in ctype:
-                    params = json.loads(body or b"{}")
-                else:
-                    params = dict(parse_qsl(body.decode()))
+                params = json.loads(body or b"{}") if "json" in ctype else dict(parse_qsl(body.decode()))
                 params.update(dict(parse_qsl(urlparse(self.path).query)))
                 self._dispatch(params)
 

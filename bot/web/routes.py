@@ -53,8 +53,9 @@ def _error(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True,
-                   start_scheduler: bool | None = None) -> Starlette:
+def build_http_app(
+    rt: Runtime, bolt: App | None, *, start_workers: bool = True, start_scheduler: bool | None = None
+) -> Starlette:
     """`start_workers` runs the outbox workers and (unless `start_scheduler` says otherwise) the scheduler."""
     run_scheduler = start_workers if start_scheduler is None else start_scheduler
     limiter = anyio.CapacityLimiter(64)  # Slack requests in flight; each holds a thread only until its ack
@@ -86,8 +87,9 @@ def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True,
 
         def store() -> ingest.IngestResult:
             with rt.unit() as session:
-                return ingest.ingest(session, mention=mention, connector=generic.NAME,
-                                     channel=rt.settings.care_channel, now=rt.now())
+                return ingest.ingest(
+                    session, mention=mention, connector=generic.NAME, channel=rt.settings.care_channel, now=rt.now()
+                )
 
         try:
             result = await anyio.to_thread.run_sync(store)
@@ -121,8 +123,9 @@ def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True,
 
             def store() -> int:
                 with rt.unit() as session:
-                    return ingest.apply_changes(session, changes=changes, connector=name,
-                                                channel=rt.settings.care_channel, now=rt.now())
+                    return ingest.apply_changes(
+                        session, changes=changes, connector=name, channel=rt.settings.care_channel, now=rt.now()
+                    )
 
             try:
                 stored = await anyio.to_thread.run_sync(store)
@@ -170,8 +173,13 @@ def build_http_app(rt: Runtime, bolt: App | None, *, start_workers: bool = True,
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/webhooks/generic", generic_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
-            *(platform_webhook(spec.name, spec.label, ", ".join(spec.missing(rt.settings.platforms)) or "its settings")
-              for spec in SPECS if spec.how == "webhook"),
+            *(
+                platform_webhook(
+                    spec.name, spec.label, ", ".join(spec.missing(rt.settings.platforms)) or "its settings"
+                )
+                for spec in SPECS
+                if spec.how == "webhook"
+            ),
         ],
         lifespan=lifespan,
     )
