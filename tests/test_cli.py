@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,35 +15,22 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from bot.tools.slack_standin import SlackStandIn
-from tests.conftest import CHANNEL, WEBHOOK_SECRET, post_webhook, webhook_body, wait_for
-from tests.slack_requests import SIGNING_SECRET
-
-SETTINGS_PREFIXES = ("SLACK_", "CARE_")
-SETTINGS_NAMES = {"DATABASE_URL", "PORT", "LOG_LEVEL"}
-
-
-def clean_env(**values: str) -> dict[str, str]:
-    """This process's environment without any of the app's settings, plus `values`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_PREFIXES) and k not in SETTINGS_NAMES}
-    env.update(values)
-    return env
-
-
-def valid_settings(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    values = {
-        "SLACK_BOT_TOKEN": "xoxb-cli-test-token",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "CARE_CHANNEL": CHANNEL,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'care.db'}",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-    }
-    values.update(overrides)
-    return {k: v for k, v in values.items() if v is not None}
+from tests.support.env import CHANNEL, WEBHOOK_SECRET
+from tests.support.serve import clean_env, free_port, start_serve, stop, valid_settings, wait_healthy
+from tests.support.waiting import wait_for
+from tests.support.webhooks import post_webhook, webhook_body
 
 
 def run_cli(tmp_path: Path, *args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=clean_env(**env),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def assert_one_sentence(result: subprocess.CompletedProcess[str], variable: str) -> str:
@@ -57,12 +41,6 @@ def assert_one_sentence(result: subprocess.CompletedProcess[str], variable: str)
     assert variable in lines[0], lines[0]
     assert lines[0].startswith("care-bot: "), lines[0]
     return lines[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- bad settings ---------------------------------------------------------------------------------
@@ -158,53 +136,13 @@ def standin() -> Iterator[SlackStandIn]:
         yield slack
 
 
-class Served:
-    def __init__(self, proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-        self.proc, self.url, self.log = proc, f"http://127.0.0.1:{port}", log
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def start_serve(tmp_path: Path, env: dict[str, str]) -> Served:
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=tmp_path,
-                                env=clean_env(**env, PORT=str(port)), stdout=out, stderr=subprocess.STDOUT)
-    return Served(proc, port, log)
-
-
-def wait_healthy(served: Served, timeout: float = 15.0) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while True:
-        if served.proc.poll() is not None:
-            raise AssertionError(f"serve exited with {served.proc.returncode}:\n{served.output()}")
-        try:
-            response = httpx.get(f"{served.url}/healthz", timeout=2)
-            if response.status_code == 200:
-                return response
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"serve did not become healthy in {timeout}s:\n{served.output()}")
-        time.sleep(0.1)
-
-
-def stop(served: Served) -> int:
-    if served.proc.poll() is None:
-        served.proc.send_signal(signal.SIGTERM)
-    try:
-        return served.proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        served.proc.kill()
-        served.proc.wait(timeout=5)
-        raise AssertionError(f"serve did not exit on SIGTERM:\n{served.output()}")
-
-
 def test_serve_runs_the_app_and_delivers_to_slack(tmp_path, standin):
-    env = valid_settings(tmp_path, SLACK_API_URL=standin.api_url, CARE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                         CARE_GENERIC_REPLY_URL=standin.reply_url)
+    env = valid_settings(
+        tmp_path,
+        SLACK_API_URL=standin.api_url,
+        CARE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        CARE_GENERIC_REPLY_URL=standin.reply_url,
+    )
     served = start_serve(tmp_path, env)
     try:
         health = wait_healthy(served)
@@ -245,8 +183,9 @@ def test_serve_with_a_token_slack_rejects_exits_2(tmp_path, standin):
 
 def test_serve_with_an_app_token_slack_rejects_exits_2(tmp_path, standin):
     """Socket Mode: the stand-in refuses apps.connections.open for any token but the bot's, like a bad xapp-."""
-    env = valid_settings(tmp_path, SLACK_API_URL=standin.api_url, SLACK_APP_TOKEN="xapp-1-A0-revoked",
-                         SLACK_SIGNING_SECRET=None)
+    env = valid_settings(
+        tmp_path, SLACK_API_URL=standin.api_url, SLACK_APP_TOKEN="xapp-1-A0-revoked", SLACK_SIGNING_SECRET=None
+    )
     result = run_cli(tmp_path, "serve", env=env, timeout=30)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr, result.stderr
@@ -286,6 +225,7 @@ def test_connectors_with_a_bad_platform_setting_exits_2(tmp_path):
 def test_connectors_check_opens_the_apps_database_and_reports_one_that_cannot_be_opened(tmp_path):
     ok = run_cli(tmp_path, "connectors", "--check", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'care.db'}"})
     assert ok.returncode == 0 and (tmp_path / "care.db").exists(), ok.stderr
-    broken = run_cli(tmp_path, "connectors", "--check",
-                     env={"DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'care.db'}"})
+    broken = run_cli(
+        tmp_path, "connectors", "--check", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'care.db'}"}
+    )
     assert_one_sentence(broken, "DATABASE_URL")

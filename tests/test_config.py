@@ -61,11 +61,17 @@ def test_minimal_environment_gives_the_documented_defaults():
 
 
 def test_every_variable_is_read():
-    settings = load_settings(base_env(
-        SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL="http://127.0.0.1:8999/api/", CARE_ESCALATE_TO="U0LEAD",
-        DATABASE_URL="postgresql://care@db.internal/care", PORT="8080", CARE_WEBHOOK_SECRET=HOOK_SECRET,
-        CARE_GENERIC_REPLY_URL="https://relay.example.com/replies",
-    ))
+    settings = load_settings(
+        base_env(
+            SLACK_APP_TOKEN=APP_TOKEN,
+            SLACK_API_URL="http://127.0.0.1:8999/api/",
+            CARE_ESCALATE_TO="U0LEAD",
+            DATABASE_URL="postgresql://care@db.internal/care",
+            PORT="8080",
+            CARE_WEBHOOK_SECRET=HOOK_SECRET,
+            CARE_GENERIC_REPLY_URL="https://relay.example.com/replies",
+        )
+    )
     assert settings.slack_app_token == APP_TOKEN and settings.socket_mode is True
     assert settings.slack_api_url == "http://127.0.0.1:8999/api/"
     assert settings.care_escalate_to == ("U0LEAD",)
@@ -76,8 +82,17 @@ def test_every_variable_is_read():
 
 
 def test_blank_optional_values_count_as_unset():
-    settings = load_settings(base_env(SLACK_APP_TOKEN="  ", PORT="", DATABASE_URL=" ", CARE_WEBHOOK_SECRET="",
-                                      SLACK_API_URL="", CARE_GENERIC_REPLY_URL="", CARE_ESCALATE_TO=" "))
+    settings = load_settings(
+        base_env(
+            SLACK_APP_TOKEN="  ",
+            PORT="",
+            DATABASE_URL=" ",
+            CARE_WEBHOOK_SECRET="",
+            SLACK_API_URL="",
+            CARE_GENERIC_REPLY_URL="",
+            CARE_ESCALATE_TO=" ",
+        )
+    )
     assert settings.slack_app_token is None
     assert settings.port == 3000
     assert settings.database_url == "sqlite:///care.db"
@@ -182,23 +197,33 @@ def test_database_url_without_scheme(url):
     assert "sqlite:///care.db" in message
 
 
-@pytest.mark.parametrize("url", ["nosuchdb://host/db", "mysql://user@host/db", "://nothing",
-                                 "postgresql://care:pa55@db:notaport/care"])
+@pytest.mark.parametrize(
+    "url", ["nosuchdb://host/db", "mysql://user@host/db", "://nothing", "postgresql://care:pa55@db:notaport/care"]
+)
 def test_database_url_for_an_unsupported_database(url):
     message = config_error(base_env(DATABASE_URL=url), "DATABASE_URL")
     assert "pa55" not in message
 
 
-@pytest.mark.parametrize("url", ["sqlite:///care.db", "sqlite:////var/lib/care/care.db", "sqlite://",
-                                 "postgresql://care:pw@db:5432/care", "postgres://care@db/care",
-                                 "postgresql+psycopg://care@db/care"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///care.db",
+        "sqlite:////var/lib/care/care.db",
+        "sqlite://",
+        "postgresql://care:pw@db:5432/care",
+        "postgres://care@db/care",
+        "postgresql+psycopg://care@db/care",
+    ],
+)
 def test_supported_database_urls(url):
     assert load_settings(base_env(DATABASE_URL=url)).database_url == url
 
 
 @pytest.mark.parametrize("variable", ["SLACK_API_URL", "CARE_GENERIC_REPLY_URL"])
-@pytest.mark.parametrize("url", ["slack.com/api/", "ftp://slack.com/api/", "https://", "localhost:8080",
-                                 "http://[::1/api/"])
+@pytest.mark.parametrize(
+    "url", ["slack.com/api/", "ftp://slack.com/api/", "https://", "localhost:8080", "http://[::1/api/"]
+)
 def test_urls_must_be_http(variable, url):
     message = config_error(base_env(**{variable: url}), variable)
     assert "http" in message
@@ -223,8 +248,9 @@ def test_template_with_an_unknown_placeholder(variable):
     assert "{customer}" in message
 
 
-@pytest.mark.parametrize("template", ["Hi {customer", "Hi {}", "Hi {0}", "Hi {customer.name}", "Hi {customer:d}",
-                                      "Hi {customer!x}"])
+@pytest.mark.parametrize(
+    "template", ["Hi {customer", "Hi {}", "Hi {0}", "Hi {customer.name}", "Hi {customer:d}", "Hi {customer!x}"]
+)
 def test_template_that_cannot_be_filled_in(template):
     config_error(base_env(CARE_MOVE_TO_DM_TEMPLATE=template), "CARE_MOVE_TO_DM_TEMPLATE")
 
@@ -243,8 +269,13 @@ def write_env_file(path: Path, **values: str) -> Path:
 
 
 def test_values_come_from_an_env_file(tmp_path):
-    env_file = write_env_file(tmp_path / "care.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
-                              CARE_CHANNEL="C0FROMFILE", PORT="4000")
+    env_file = write_env_file(
+        tmp_path / "care.env",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING,
+        CARE_CHANNEL="C0FROMFILE",
+        PORT="4000",
+    )
     settings = load_settings({}, env_file=env_file)
     assert settings.care_channel == "C0FROMFILE"
     assert settings.port == 4000
@@ -252,22 +283,27 @@ def test_values_come_from_an_env_file(tmp_path):
 
 
 def test_env_file_named_by_care_env_file(tmp_path):
-    env_file = write_env_file(tmp_path / "other.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
-                              CARE_CHANNEL="C0FROMFILE")
+    env_file = write_env_file(
+        tmp_path / "other.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING, CARE_CHANNEL="C0FROMFILE"
+    )
     settings = load_settings({"CARE_ENV_FILE": str(env_file)})
     assert settings.care_channel == "C0FROMFILE"
 
 
 def test_dot_env_in_the_working_directory_is_the_default(tmp_path, monkeypatch):
-    write_env_file(tmp_path / ".env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
-                   CARE_CHANNEL="C0DOTENV")
+    write_env_file(tmp_path / ".env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING, CARE_CHANNEL="C0DOTENV")
     monkeypatch.chdir(tmp_path)
     assert load_settings({}).care_channel == "C0DOTENV"
 
 
 def test_real_environment_wins_over_the_env_file(tmp_path):
-    env_file = write_env_file(tmp_path / "care.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
-                              CARE_CHANNEL="C0FROMFILE", PORT="4000")
+    env_file = write_env_file(
+        tmp_path / "care.env",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING,
+        CARE_CHANNEL="C0FROMFILE",
+        PORT="4000",
+    )
     settings = load_settings({"CARE_CHANNEL": "C0FROMENV", "PORT": "5000"}, env_file=env_file)
     assert settings.care_channel == "C0FROMENV"
     assert settings.port == 5000
@@ -275,8 +311,9 @@ def test_real_environment_wins_over_the_env_file(tmp_path):
 
 
 def test_bad_value_in_the_env_file_is_reported_like_any_other(tmp_path):
-    env_file = write_env_file(tmp_path / "care.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING,
-                              CARE_CHANNEL="#care")
+    env_file = write_env_file(
+        tmp_path / "care.env", SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING, CARE_CHANNEL="#care"
+    )
     config_error({}, "CARE_CHANNEL", env_file=env_file)
 
 
@@ -293,10 +330,13 @@ def test_missing_env_file_is_not_an_error():
 
 # -- secrets stay out of logs ---------------------------------------------------------------------
 def test_secrets_never_appear_in_repr():
-    settings = load_settings(base_env(
-        SLACK_APP_TOKEN=APP_TOKEN, CARE_WEBHOOK_SECRET=HOOK_SECRET,
-        DATABASE_URL="postgresql://care:db-pa55word@db.internal:5432/care",
-    ))
+    settings = load_settings(
+        base_env(
+            SLACK_APP_TOKEN=APP_TOKEN,
+            CARE_WEBHOOK_SECRET=HOOK_SECRET,
+            DATABASE_URL="postgresql://care:db-pa55word@db.internal:5432/care",
+        )
+    )
     for text in (repr(settings), str(settings), f"{settings}", f"{settings!r}"):
         for secret in (BOT_TOKEN, SIGNING, APP_TOKEN, HOOK_SECRET, "db-pa55word"):
             assert secret not in text, (secret, text)
@@ -325,10 +365,18 @@ def test_sla_defaults_and_overrides():
     assert settings.sweep_seconds == 30 and settings.digest_time == time(9, 0)
     assert settings.sla.hours.always and str(settings.timezone) == "UTC"
 
-    tuned = load_settings(base_env(CARE_SLA_FIRST_RESPONSE="20s", CARE_SLA_URGENT_FIRST_RESPONSE="10s",
-                                   CARE_SLA_OFFLINE="2d", CARE_SWEEP_SECONDS="1", CARE_DIGEST_TIME="07:45",
-                                   CARE_TIMEZONE="Europe/Berlin", CARE_BUSINESS_HOURS="Mon-Fri 09:00-17:30",
-                                   CARE_MANAGERS="U0BOSS, W0CHIEF"))
+    tuned = load_settings(
+        base_env(
+            CARE_SLA_FIRST_RESPONSE="20s",
+            CARE_SLA_URGENT_FIRST_RESPONSE="10s",
+            CARE_SLA_OFFLINE="2d",
+            CARE_SWEEP_SECONDS="1",
+            CARE_DIGEST_TIME="07:45",
+            CARE_TIMEZONE="Europe/Berlin",
+            CARE_BUSINESS_HOURS="Mon-Fri 09:00-17:30",
+            CARE_MANAGERS="U0BOSS, W0CHIEF",
+        )
+    )
     assert tuned.sla.normal.first_response == timedelta(seconds=20)
     assert tuned.sla.urgent.first_response == timedelta(seconds=10)
     assert tuned.sla.urgent.resolution == timedelta(hours=24)
@@ -338,21 +386,37 @@ def test_sla_defaults_and_overrides():
     assert tuned.managers == ("U0BOSS", "W0CHIEF")
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("CARE_SLA_FIRST_RESPONSE", "1 hour"), ("CARE_SLA_NEXT_RESPONSE", "0m"), ("CARE_SLA_RESOLUTION", "24"),
-    ("CARE_SLA_OFFLINE", "-1d"), ("CARE_SWEEP_SECONDS", "0"), ("CARE_SWEEP_SECONDS", "nan"),
-    ("CARE_TIMEZONE", "Mars/Olympus"), ("CARE_TIMEZONE", "../etc"), ("CARE_BUSINESS_HOURS", "weekdays"),
-    ("CARE_BUSINESS_HOURS", "Mon-Fri 17:00-09:00"), ("CARE_DIGEST_TIME", "9am"), ("CARE_DIGEST_TIME", "24:00"),
-    ("CARE_MANAGERS", "@boss"), ("CARE_MANAGERS", "S0GROUP"), ("X_POLL_SECONDS", "often"),
-    ("X_API_URL", "api.x.com"), ("META_GRAPH_URL", "ftp://graph"), ("META_HIDE_AFTER_MOVE", "maybe"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CARE_SLA_FIRST_RESPONSE", "1 hour"),
+        ("CARE_SLA_NEXT_RESPONSE", "0m"),
+        ("CARE_SLA_RESOLUTION", "24"),
+        ("CARE_SLA_OFFLINE", "-1d"),
+        ("CARE_SWEEP_SECONDS", "0"),
+        ("CARE_SWEEP_SECONDS", "nan"),
+        ("CARE_TIMEZONE", "Mars/Olympus"),
+        ("CARE_TIMEZONE", "../etc"),
+        ("CARE_BUSINESS_HOURS", "weekdays"),
+        ("CARE_BUSINESS_HOURS", "Mon-Fri 17:00-09:00"),
+        ("CARE_DIGEST_TIME", "9am"),
+        ("CARE_DIGEST_TIME", "24:00"),
+        ("CARE_MANAGERS", "@boss"),
+        ("CARE_MANAGERS", "S0GROUP"),
+        ("X_POLL_SECONDS", "often"),
+        ("X_API_URL", "api.x.com"),
+        ("META_GRAPH_URL", "ftp://graph"),
+        ("META_HIDE_AFTER_MOVE", "maybe"),
+    ],
+)
 def test_bad_follow_through_and_platform_settings(variable, value):
     config_error(base_env(**{variable: value}), variable)
 
 
 def test_platform_settings_report_what_is_missing():
-    settings = load_settings(base_env(X_BEARER_TOKEN="t", META_PAGE_ID="1", REDDIT_SUBREDDITS="r/acme, help",
-                                      GOOGLE_ACCESS_TOKEN="g"))
+    settings = load_settings(
+        base_env(X_BEARER_TOKEN="t", META_PAGE_ID="1", REDDIT_SUBREDDITS="r/acme, help", GOOGLE_ACCESS_TOKEN="g")
+    )
     assert settings.platforms.x.missing() == ("X_USER_ID",)
     assert settings.platforms.meta.missing_facebook() == ("META_APP_SECRET", "META_VERIFY_TOKEN", "META_PAGE_TOKEN")
     assert "META_IG_ACCOUNT_ID" in settings.platforms.meta.missing_instagram()
@@ -384,7 +448,9 @@ def test_a_test_may_shift_the_clock_against_a_local_slack_stand_in(url):
     assert settings.clock_offset == timedelta(days=-1, seconds=-0.5)
 
 
-@pytest.mark.parametrize("url", [None, "https://slack.com/api/", "http://10.0.0.8/api/", "http://127.0.0.1.evil.example/"])
+@pytest.mark.parametrize(
+    "url", [None, "https://slack.com/api/", "http://10.0.0.8/api/", "http://127.0.0.1.evil.example/"]
+)
 def test_a_shifted_clock_is_refused_against_a_real_slack(url):
     env = base_env(CARE_TEST_CLOCK_OFFSET="3600")
     if url:

@@ -122,10 +122,10 @@ def test_the_lock_is_held_across_refresh_so_a_second_process_is_handed_the_winne
         assert release.wait(10)
         return renewed(clock, 1)
 
-    winner = threading.Thread(target=first.renew, args=("x",), kwargs={"configured": "refresh-0",
-                                                                        "refresh": slow_refresh})
-    loser = threading.Thread(target=second.renew, args=("x",), kwargs={"configured": "refresh-0",
-                                                                       "refresh": adopting})
+    winner = threading.Thread(
+        target=first.renew, args=("x",), kwargs={"configured": "refresh-0", "refresh": slow_refresh}
+    )
+    loser = threading.Thread(target=second.renew, args=("x",), kwargs={"configured": "refresh-0", "refresh": adopting})
     winner.start()
     try:
         assert inside.wait(10)

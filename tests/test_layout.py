@@ -48,28 +48,84 @@ def rooms(*prefixes: str) -> Iterator[str]:
 
 # (whose imports, what they must not import, why)
 RULES = [
-    (("bot.services",), (*SLACK, *WEB, "bot.blocks", "bot.outbox", "bot.web", "bot.schedule", "bot.tools",
-                         "bot.app", "bot.runtime", "bot.workspace", "handlers", "connectors.registry"),
-     "the domain is plain Python over a session: no Slack, no HTTP, no rendering, no wiring"),
-    (("connectors",), (*SLACK, *WEB, "sqlalchemy", "bot.db", "bot.models", "bot.services", "bot.blocks", "bot.outbox",
-                       "bot.web", "bot.schedule", "bot.tools", "bot.app", "bot.runtime", "bot.credentials", "handlers"),
-     "a connector speaks its platform only, and never touches the app's database"),
-    (("bot.blocks",), (*SLACK, *WEB, "bot.db", "bot.outbox", "bot.web", "bot.schedule", "bot.runtime", "handlers",
-                       "connectors"),
-     "Block Kit builders are pure: data in, dicts out"),
-    (("bot.config", "bot.errors", "bot.clock", "bot.db", "bot.models", "bot.sla"),
-     (*SLACK, *WEB, "bot.services", "bot.blocks", "bot.outbox", "bot.web", "bot.schedule", "bot.tools", "bot.app",
-      "bot.runtime", "handlers", "connectors"),
-     "the kernel depends on nothing above it"),
-    (("handlers",), ("sqlalchemy", "bot.db", "bot.models", "bot.outbox", "bot.web", "bot.schedule", "connectors"),
-     "a listener parses, calls a service and renders; it does not reach past the services"),
+    (
+        ("bot.services",),
+        (
+            *SLACK,
+            *WEB,
+            "bot.blocks",
+            "bot.outbox",
+            "bot.web",
+            "bot.schedule",
+            "bot.tools",
+            "bot.app",
+            "bot.runtime",
+            "bot.workspace",
+            "handlers",
+            "connectors.registry",
+        ),
+        "the domain is plain Python over a session: no Slack, no HTTP, no rendering, no wiring",
+    ),
+    (
+        ("connectors",),
+        (
+            *SLACK,
+            *WEB,
+            "sqlalchemy",
+            "bot.db",
+            "bot.models",
+            "bot.services",
+            "bot.blocks",
+            "bot.outbox",
+            "bot.web",
+            "bot.schedule",
+            "bot.tools",
+            "bot.app",
+            "bot.runtime",
+            "bot.credentials",
+            "handlers",
+        ),
+        "a connector speaks its platform only, and never touches the app's database",
+    ),
+    (
+        ("bot.blocks",),
+        (*SLACK, *WEB, "bot.db", "bot.outbox", "bot.web", "bot.schedule", "bot.runtime", "handlers", "connectors"),
+        "Block Kit builders are pure: data in, dicts out",
+    ),
+    (
+        ("bot.config", "bot.errors", "bot.clock", "bot.db", "bot.models", "bot.sla"),
+        (
+            *SLACK,
+            *WEB,
+            "bot.services",
+            "bot.blocks",
+            "bot.outbox",
+            "bot.web",
+            "bot.schedule",
+            "bot.tools",
+            "bot.app",
+            "bot.runtime",
+            "handlers",
+            "connectors",
+        ),
+        "the kernel depends on nothing above it",
+    ),
+    (
+        ("handlers",),
+        ("sqlalchemy", "bot.db", "bot.models", "bot.outbox", "bot.web", "bot.schedule", "connectors"),
+        "a listener parses, calls a service and renders; it does not reach past the services",
+    ),
 ]
 
 
 @pytest.mark.parametrize("owners, forbidden, why", RULES, ids=[r[0][0] for r in RULES])
 def test_each_room_imports_only_what_its_role_allows(owners, forbidden, why) -> None:
-    broken = sorted(f"{module} imports {name}" for module in rooms(*owners)
-                    for name in imports(MODULES[module]) if within(name, forbidden))
+    broken = sorted(
+        f"{module} imports {name}"
+        for module in rooms(*owners)
+        for name in imports(MODULES[module])
+        if within(name, forbidden)
+    )
     assert not broken, f"{why}:\n" + "\n".join(broken)
 
 

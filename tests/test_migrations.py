@@ -7,7 +7,7 @@ TEST_DATABASE_URL is set), so the CI runs it against both backends.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,8 +30,18 @@ from sqlalchemy import (
 from bot import db
 from bot.models import Base, StaffMember, UTCDateTime
 
-APP_TABLES = {"cases", "mentions", "case_events", "outbox", "staff", "poll_cursors", "reminders",
-              "digests", "connector_credentials", "desk_start"}
+APP_TABLES = {
+    "cases",
+    "mentions",
+    "case_events",
+    "outbox",
+    "staff",
+    "poll_cursors",
+    "reminders",
+    "digests",
+    "connector_credentials",
+    "desk_start",
+}
 
 
 @pytest.fixture
@@ -60,9 +70,7 @@ def table_names(engine: Engine) -> set[str]:
 
 def schema_diff(engine: Engine, metadata: MetaData = Base.metadata) -> list[Any]:
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
-        )
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
         return list(compare_metadata(ctx, metadata))
 
 
@@ -70,7 +78,7 @@ def test_upgrade_creates_every_table_of_the_models(engine: Engine) -> None:
     db.upgrade(engine)
 
     tables = table_names(engine)
-    assert APP_TABLES <= tables
+    assert tables >= APP_TABLES
     assert set(Base.metadata.tables) <= tables, "a model has no migration creating its table"
     assert current_revision(engine) == head_revision(engine)
     if engine.dialect.name == "postgresql":
@@ -79,7 +87,7 @@ def test_upgrade_creates_every_table_of_the_models(engine: Engine) -> None:
             schema = conn.execute(text("SELECT current_schema()")).scalar_one()
             in_schema = set(inspect(conn).get_table_names(schema=schema))
         assert schema.startswith("t_")
-        assert APP_TABLES <= in_schema
+        assert in_schema >= APP_TABLES
 
 
 def test_downgrade_to_base_removes_every_app_table_and_upgrade_again_works(engine: Engine) -> None:
@@ -90,7 +98,7 @@ def test_downgrade_to_base_removes_every_app_table_and_upgrade_again_works(engin
     assert current_revision(engine) is None
 
     db.upgrade(engine)
-    assert APP_TABLES <= table_names(engine)
+    assert table_names(engine) >= APP_TABLES
     assert current_revision(engine) == head_revision(engine)
     assert schema_diff(engine) == []
 
@@ -120,22 +128,27 @@ def test_the_comparison_sees_real_type_drift(engine: Engine) -> None:
     """Guards the test above against passing vacuously: it must flag a changed type, and it must
     compare UTCDateTime as its impl (TIMESTAMP WITH TIME ZONE), not skip it or always flag it."""
     in_db = MetaData()
-    Table("probe", in_db, Column("id", Integer, primary_key=True),
-          Column("name", String(10), nullable=False),
-          Column("naive_at", DateTime(timezone=False), nullable=False),
-          Column("aware_at", DateTime(timezone=True), nullable=False))
+    Table(
+        "probe",
+        in_db,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(10), nullable=False),
+        Column("naive_at", DateTime(timezone=False), nullable=False),
+        Column("aware_at", DateTime(timezone=True), nullable=False),
+    )
     in_db.create_all(engine)
 
     in_models = MetaData()
-    Table("probe", in_models, Column("id", Integer, primary_key=True),
-          Column("name", String(20), nullable=False),
-          Column("naive_at", UTCDateTime(), nullable=False),
-          Column("aware_at", UTCDateTime(), nullable=False))
+    Table(
+        "probe",
+        in_models,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(20), nullable=False),
+        Column("naive_at", UTCDateTime(), nullable=False),
+        Column("aware_at", UTCDateTime(), nullable=False),
+    )
 
-    changed = {
-        op[0][3] for op in schema_diff(engine, in_models)
-        if isinstance(op, list) and op[0][0] == "modify_type"
-    }
+    changed = {op[0][3] for op in schema_diff(engine, in_models) if isinstance(op, list) and op[0][0] == "modify_type"}
 
     if engine.dialect.name == "postgresql":
         assert changed == {"name", "naive_at"}
@@ -146,10 +159,9 @@ def test_the_comparison_sees_real_type_drift(engine: Engine) -> None:
 
 def test_upgrading_twice_is_harmless(engine: Engine) -> None:
     db.upgrade(engine)
-    fetched = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)
+    fetched = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     with db.session_scope(db.make_session_factory(engine)) as session:
-        session.add(StaffMember(user_id="U0ALICE", first_name="Alice", display_name="Alice Moreau",
-                                fetched_at=fetched))
+        session.add(StaffMember(user_id="U0ALICE", first_name="Alice", display_name="Alice Moreau", fetched_at=fetched))
 
     db.upgrade(engine)
     db.upgrade(engine, "head")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -65,22 +65,21 @@ def test_replicas_starting_together_upgrade_the_schema_once(database_url: str) -
     assert {"cases", "mentions", "case_events", "outbox", "staff"} <= tables
 
 
-def test_datetimes_are_stored_as_instants_whatever_the_session_time_zone(
-    database_url: str, engine: Engine
-) -> None:
+def test_datetimes_are_stored_as_instants_whatever_the_session_time_zone(database_url: str, engine: Engine) -> None:
     db.upgrade(engine)
     with engine.connect() as conn:
-        column_type = conn.execute(text(
-            "SELECT data_type FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_name = 'staff' AND column_name = 'fetched_at'"
-        )).scalar_one()
+        column_type = conn.execute(
+            text(
+                "SELECT data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'staff' AND column_name = 'fetched_at'"
+            )
+        ).scalar_one()
     assert column_type == "timestamp with time zone"
 
     paris = timezone(timedelta(hours=1))
     written = datetime(2026, 11, 22, 11, 30, tzinfo=paris)
     with db.session_scope(db.make_session_factory(engine)) as session:
-        session.add(StaffMember(user_id="U0ALICE", first_name="Alice", display_name="Alice Moreau",
-                                fetched_at=written))
+        session.add(StaffMember(user_id="U0ALICE", first_name="Alice", display_name="Alice Moreau", fetched_at=written))
 
     tokyo = db.make_engine(database_url)
 
@@ -96,8 +95,7 @@ def test_datetimes_are_stored_as_instants_whatever_the_session_time_zone(
         with db.session_scope(db.make_session_factory(tokyo)) as session:
             read = session.scalars(select(StaffMember.fetched_at)).one()
             later = session.scalars(
-                select(StaffMember.user_id).where(
-                    StaffMember.fetched_at > datetime(2026, 11, 22, 10, 29, tzinfo=timezone.utc))
+                select(StaffMember.user_id).where(StaffMember.fetched_at > datetime(2026, 11, 22, 10, 29, tzinfo=UTC))
             ).all()
     finally:
         tokyo.dispose()
@@ -109,8 +107,12 @@ def test_datetimes_are_stored_as_instants_whatever_the_session_time_zone(
 def test_json_columns_hold_json(engine: Engine) -> None:
     db.upgrade(engine)
     with engine.connect() as conn:
-        types = dict(conn.execute(text(
-            "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND data_type IN ('json', 'jsonb')"
-        )).all())
+        types = dict(
+            conn.execute(
+                text(
+                    "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND data_type IN ('json', 'jsonb')"
+                )
+            ).all()
+        )
     assert set(types) == {"mentions.extra", "case_events.detail", "outbox.payload", "outbox.result"}

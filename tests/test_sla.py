@@ -73,8 +73,9 @@ def test_bad_business_hours(text: str) -> None:
 
 
 def test_policy_due_and_met() -> None:
-    policy = SlaPolicy(normal=SlaTargets(first_response=timedelta(minutes=15)),
-                       urgent=SlaTargets(first_response=timedelta(minutes=5)))
+    policy = SlaPolicy(
+        normal=SlaTargets(first_response=timedelta(minutes=15)), urgent=SlaTargets(first_response=timedelta(minutes=5))
+    )
     start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     assert policy.due(start, policy.targets("high").first_response, 0.8) == start + timedelta(minutes=12)
     assert policy.targets("urgent").first_response == timedelta(minutes=5)

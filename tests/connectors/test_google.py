@@ -24,17 +24,19 @@ from bot.runtime import Runtime, build_runtime
 from bot.tools.connectors_check import report
 from connectors.base import InboundMention, MentionEdited, Outbound
 from connectors.google import ANONYMOUS, RATING_ONLY, GoogleConnector, review_changes
-from tests.conftest import CHANNEL, make_env
 from tests.fakes.google import LOCATION, FakeGoogle, fixture
 from tests.fakes.platform_standin import PlatformStandIn, Reply
-from tests.slack_requests import block_action, post_interaction, text_value, view_payload
+from tests.support.env import CHANNEL, make_env
+from tests.support.slack_requests import block_action, post_interaction, text_value, view_payload
 
 JANE = "accounts/111/locations/222/reviews/AbFvOqlONEstarJaneD"
 MARCO = "accounts/111/locations/222/reviews/AbFvOqlFIVEstarMarco"
 REVIEWS = r"/v4/accounts/111/locations/222/reviews"
 REPLY = rf"/v4/{JANE}/reply"
-MOVE_TO_DM = ("Hi Jane, I'm Bob from the care team. I'm sorry about this, and I'd like to sort it out with you "
-              "properly. Could we continue by phone or through our website (both are listed on our Google profile)?")
+MOVE_TO_DM = (
+    "Hi Jane, I'm Bob from the care team. I'm sorry about this, and I'd like to sort it out with you "
+    "properly. Could we continue by phone or through our website (both are listed on our Google profile)?"
+)
 
 
 # -- fixtures -------------------------------------------------------------------------------------
@@ -100,8 +102,9 @@ class Desk:
     def reply(self, case_id: int, text: str, user: str = "U0ALICE") -> None:
         self.click("case_reply", case_id, user)
         view = self.slack.state.views[-1]["view"]
-        answer = post_interaction(self.url, view_payload("view_submission", view, text_value("reply", "text", text),
-                                                         user=user))
+        answer = post_interaction(
+            self.url, view_payload("view_submission", view, text_value("reply", "text", text), user=user)
+        )
         assert answer.status_code == 200 and not answer.content, answer.text
         self.settle()
 
@@ -166,7 +169,8 @@ def test_an_answered_review_is_not_a_new_mention_and_the_reply_is_never_ingested
 
 
 def test_review_appears_in_slack_with_stars_and_a_polite_one_star_is_high_priority(
-        desk: Desk, google: FakeGoogle) -> None:
+    desk: Desk, google: FakeGoogle
+) -> None:
     google.add("review_one_star")
     google.add("review_five_star")
     assert desk.poll() == 2
@@ -193,7 +197,8 @@ def test_answered_reviews_never_open_cases(desk: Desk, google: FakeGoogle) -> No
 
 # -- first poll, paging and the cursor ------------------------------------------------------------
 def test_first_poll_brings_in_the_newest_unanswered_reviews_whatever_their_age(
-        connector: GoogleConnector, google: FakeGoogle) -> None:
+    connector: GoogleConnector, google: FakeGoogle
+) -> None:
     """What still waits for an answer shows up when the connector is turned on; history beyond that does not."""
     for n in range(22):
         google.add("review_five_star", review_id=f"Ancient{n:02d}", at=f"2025-01-{n + 1:02d}T08:00:00Z")
@@ -209,15 +214,15 @@ def test_first_poll_brings_in_the_newest_unanswered_reviews_whatever_their_age(
 
 
 def test_poll_pages_through_everything_new_oldest_first_and_stops_at_the_cursor(
-        connector: GoogleConnector, google: FakeGoogle) -> None:
+    connector: GoogleConnector, google: FakeGoogle
+) -> None:
     anchored = connector.poll(None).cursor  # no reviews yet
     for n in range(120):
         google.add("review_five_star", review_id=f"R{n:03d}", at=f"2026-08-03T{n // 60:02d}:{n % 60:02d}:00Z")
     result = connector.poll(anchored)
     assert [c.external_id.rsplit("/", 1)[1] for c in result.changes] == [f"R{n:03d}" for n in range(120)]
     assert len(google.list_requests()) == 1 + 3  # 50 + 50 + 20
-    assert all(r.query["pageSize"] == "50" and r.query["orderBy"] == "updateTime desc"
-               for r in google.list_requests())
+    assert all(r.query["pageSize"] == "50" and r.query["orderBy"] == "updateTime desc" for r in google.list_requests())
 
     google.add("review_one_star", at="2026-08-04T00:00:00Z")
     newer = connector.poll(result.cursor)
@@ -226,7 +231,8 @@ def test_poll_pages_through_everything_new_oldest_first_and_stops_at_the_cursor(
 
 
 def test_reviews_sharing_the_cursors_instant_are_neither_missed_nor_repeated(
-        connector: GoogleConnector, google: FakeGoogle) -> None:
+    connector: GoogleConnector, google: FakeGoogle
+) -> None:
     anchored = connector.poll(None).cursor
     google.add("review_five_star", review_id="A", at="2026-08-03T10:00:00.000000001Z")
     google.add("review_five_star", review_id="C", at="2026-08-03T10:00:00Z")  # a nanosecond earlier
@@ -251,8 +257,9 @@ def test_edits_carry_the_new_text_and_stars(connector: GoogleConnector, google: 
     assert edit.edited_at == datetime(2026, 8, 4, 9, 0, tzinfo=UTC)
 
 
-def test_one_unreachable_location_does_not_stop_the_others(google: FakeGoogle, http: httpx.Client,
-                                                           gclock: ManualClock) -> None:
+def test_one_unreachable_location_does_not_stop_the_others(
+    google: FakeGoogle, http: httpx.Client, gclock: ManualClock
+) -> None:
     lost = "accounts/111/locations/999"
     connector = GoogleConnector(google_settings(google, GOOGLE_LOCATIONS=f"{lost},{LOCATION}"), http, clock=gclock)
     google.add("review_one_star")
@@ -265,7 +272,8 @@ def test_one_unreachable_location_does_not_stop_the_others(google: FakeGoogle, h
 
 
 def test_polling_resumes_after_a_restart_with_no_duplicate_and_no_gap(
-        settings: Any, slack: Any, google: FakeGoogle, clock: ManualClock) -> None:
+    settings: Any, slack: Any, google: FakeGoogle, clock: ManualClock
+) -> None:
     def runtime() -> Runtime:
         return build_runtime(settings, clock=clock, sleep=lambda seconds: clock.advance(seconds))
 
@@ -358,12 +366,16 @@ def test_replying_again_replaces_the_earlier_reply_and_the_thread_says_so(desk: 
     case_id = desk.case_id(JANE)
     desk.reply(case_id, "Hi Jane, sorry about the wait.")
     desk.reply(case_id, "Hi Jane, we have refunded your deposit.")
-    assert [p.json["comment"] for p in google.replies()] == ["Hi Jane, sorry about the wait.",
-                                                            "Hi Jane, we have refunded your deposit."]
+    assert [p.json["comment"] for p in google.replies()] == [
+        "Hi Jane, sorry about the wait.",
+        "Hi Jane, we have refunded your deposit.",
+    ]
     first, second = desk.thread_texts()[-2:]
     assert "replaced" not in first
-    assert second.endswith("_Google keeps one reply per review, so this replaced the earlier public reply: "
-                           "“Hi Jane, sorry about the wait.”_")
+    assert second.endswith(
+        "_Google keeps one reply per review, so this replaced the earlier public reply: "
+        "“Hi Jane, sorry about the wait.”_"
+    )
 
 
 def test_move_to_dm_posts_one_public_reply_that_reads_well(desk: Desk, google: FakeGoogle) -> None:
@@ -386,8 +398,9 @@ def test_move_to_dm_uses_the_teams_own_contact_route(google: FakeGoogle, http: h
         connector.send(Outbound(platform="google", in_reply_to=JANE, author_id=JANE, text="hi", visibility="private"))
 
 
-def test_a_refused_reply_is_reported_in_the_thread_and_the_draft_kept(desk: Desk, google: FakeGoogle,
-                                                                       standin: PlatformStandIn) -> None:
+def test_a_refused_reply_is_reported_in_the_thread_and_the_draft_kept(
+    desk: Desk, google: FakeGoogle, standin: PlatformStandIn
+) -> None:
     google.add("review_one_star")
     desk.poll()
     case_id = desk.case_id(JANE)
@@ -400,7 +413,8 @@ def test_a_refused_reply_is_reported_in_the_thread_and_the_draft_kept(desk: Desk
 
 
 def test_a_reply_waits_out_googles_rate_limit_and_retries_an_outage(
-        desk: Desk, google: FakeGoogle, standin: PlatformStandIn, clock: ManualClock) -> None:
+    desk: Desk, google: FakeGoogle, standin: PlatformStandIn, clock: ManualClock
+) -> None:
     google.add("review_one_star")
     desk.poll()
     case_id = desk.case_id(JANE)
@@ -410,8 +424,13 @@ def test_a_reply_waits_out_googles_rate_limit_and_retries_an_outage(
     clock.advance(29)
     desk.settle()
     assert "reviewReply" not in google.reviews[JANE]
-    standin.fail("GET", rf"/v4/{JANE}", Reply(503, {"error": {"code": 503, "message": "The service is currently "
-                                                              "unavailable.", "status": "UNAVAILABLE"}}))
+    standin.fail(
+        "GET",
+        rf"/v4/{JANE}",
+        Reply(
+            503, {"error": {"code": 503, "message": "The service is currently unavailable.", "status": "UNAVAILABLE"}}
+        ),
+    )
     clock.advance(1)
     desk.settle()  # Google answers 503: retried in 4 s
     assert "reviewReply" not in google.reviews[JANE]
@@ -430,13 +449,17 @@ def test_reply_limit_is_4096_bytes(connector: GoogleConnector) -> None:
 
 # -- HTTP: tokens, rate limits, outages -----------------------------------------------------------
 def test_access_token_is_refreshed_cached_and_renewed_before_it_expires(
-        connector: GoogleConnector, google: FakeGoogle, gclock: ManualClock) -> None:
+    connector: GoogleConnector, google: FakeGoogle, gclock: ManualClock
+) -> None:
     cursor = connector.poll(None).cursor
     connector.poll(cursor)
     [token] = google.token_requests()
-    assert token.form == {"grant_type": "refresh_token", "refresh_token": "1//0fake-refresh-token",
-                          "client_id": "1234567890-care.apps.googleusercontent.com",
-                          "client_secret": "GOCSPX-fake-client-secret"}
+    assert token.form == {
+        "grant_type": "refresh_token",
+        "refresh_token": "1//0fake-refresh-token",
+        "client_id": "1234567890-care.apps.googleusercontent.com",
+        "client_secret": "GOCSPX-fake-client-secret",
+    }
     gclock.advance(3599 - 61)
     connector.poll(cursor)
     assert len(google.token_requests()) == 1
@@ -444,7 +467,9 @@ def test_access_token_is_refreshed_cached_and_renewed_before_it_expires(
     connector.poll(cursor)
     assert len(google.token_requests()) == 2
     assert [r.headers["authorization"] for r in google.list_requests()][-2:] == [
-        "Bearer ya29.fake-access-1", "Bearer ya29.fake-access-2"]
+        "Bearer ya29.fake-access-1",
+        "Bearer ya29.fake-access-2",
+    ]
 
 
 def test_a_revoked_access_token_is_renewed_once_on_401(connector: GoogleConnector, google: FakeGoogle) -> None:
@@ -469,8 +494,9 @@ def test_a_revoked_refresh_token_says_invalid_grant(google: FakeGoogle, http: ht
 
 
 def test_a_fixed_access_token_is_used_as_is(google: FakeGoogle, http: httpx.Client) -> None:
-    settings = platform_settings({"GOOGLE_API_URL": google.standin.url, "GOOGLE_LOCATIONS": LOCATION,
-                                  "GOOGLE_ACCESS_TOKEN": "ya29.fixed"})
+    settings = platform_settings(
+        {"GOOGLE_API_URL": google.standin.url, "GOOGLE_LOCATIONS": LOCATION, "GOOGLE_ACCESS_TOKEN": "ya29.fixed"}
+    )
     assert settings.google.missing() == ()
     connector = GoogleConnector(settings.google, http)
     google.valid_tokens.add("ya29.fixed")
@@ -493,11 +519,17 @@ def test_rate_limits_use_retry_after_or_a_minute(connector: GoogleConnector, sta
     assert raised.value.retry_after == 60  # Google's quotas are per minute
 
 
-def test_outages_are_transient_and_keep_the_cursor(desk: Desk, google: FakeGoogle, standin: PlatformStandIn,
-                                                  clock: ManualClock) -> None:
+def test_outages_are_transient_and_keep_the_cursor(
+    desk: Desk, google: FakeGoogle, standin: PlatformStandIn, clock: ManualClock
+) -> None:
     google.add("review_one_star")
-    standin.fail("GET", REVIEWS, Reply(503, {"error": {"code": 503, "message": "The service is currently "
-                                                       "unavailable.", "status": "UNAVAILABLE"}}))
+    standin.fail(
+        "GET",
+        REVIEWS,
+        Reply(
+            503, {"error": {"code": 503, "message": "The service is currently unavailable.", "status": "UNAVAILABLE"}}
+        ),
+    )
     assert desk.poll() is None
     assert desk.parents() == []
     assert desk.poll() == 1 and len(desk.parents()) == 1  # retried after the backoff; the cursor had not moved
@@ -526,13 +558,17 @@ def test_check_reports_review_count_and_average_when_it_works(google: FakeGoogle
     assert [r.query for r in google.list_requests()] == [{"pageSize": "1"}]
 
 
-@pytest.mark.parametrize(("env", "error"), [
-    ({"GOOGLE_REFRESH_TOKEN": "1//0revoked"}, "invalid_grant: Token has been expired or revoked."),
-    ({"GOOGLE_CLIENT_SECRET": "wrong"}, "invalid_client: The OAuth client was not found."),
-    ({"GOOGLE_LOCATIONS": "accounts/111/locations/999"}, "HTTP 404: Requested entity was not found."),
-])
-def test_check_tells_a_misconfigured_connector_from_a_working_one(google: FakeGoogle, env: dict[str, str],
-                                                                 error: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        ({"GOOGLE_REFRESH_TOKEN": "1//0revoked"}, "invalid_grant: Token has been expired or revoked."),
+        ({"GOOGLE_CLIENT_SECRET": "wrong"}, "invalid_client: The OAuth client was not found."),
+        ({"GOOGLE_LOCATIONS": "accounts/111/locations/999"}, "HTTP 404: Requested entity was not found."),
+    ],
+)
+def test_check_tells_a_misconfigured_connector_from_a_working_one(
+    google: FakeGoogle, env: dict[str, str], error: str
+) -> None:
     status, line = check_lines(platform_settings(google.env(**env)))
     assert status == 1 and "check: FAILED" in line and error in line
 
@@ -551,8 +587,9 @@ def test_without_settings_the_connector_is_off_and_says_what_is_missing() -> Non
 
 
 def test_a_location_that_is_not_a_v4_name_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigError, match="GOOGLE_LOCATIONS must be .* like accounts/123/locations/456, got "
-                                          "'locations/222'"):
+    with pytest.raises(
+        ConfigError, match="GOOGLE_LOCATIONS must be .* like accounts/123/locations/456, got 'locations/222'"
+    ):
         platform_settings({"GOOGLE_LOCATIONS": f"{LOCATION}, locations/222"})
 
 
@@ -562,8 +599,9 @@ def test_an_unreadable_cursor_starts_afresh_like_a_first_poll(connector: GoogleC
     assert [c.external_id for c in connector.poll('{"v": 1}').changes] == [JANE]
 
 
-def test_googles_documented_list_response_is_read_page_by_page(connector: GoogleConnector,
-                                                               standin: PlatformStandIn) -> None:
+def test_googles_documented_list_response_is_read_page_by_page(
+    connector: GoogleConnector, standin: PlatformStandIn
+) -> None:
     standin.fail("GET", REVIEWS, Reply(200, fixture("list_reviews")))
     standin.fail("GET", REVIEWS, Reply(200, {"averageRating": 4.1, "totalReviewCount": 312}))  # no more reviews
     [mention] = connector.poll(None).changes

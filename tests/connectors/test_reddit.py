@@ -23,11 +23,11 @@ from bot.runtime import Runtime, build_runtime
 from bot.tools.connectors_check import report
 from connectors.base import InboundMention, MentionDeleted, MentionEdited, Outbound
 from connectors.reddit import RedditConnector, keyword_pattern
-from tests.conftest import CHANNEL, make_env
 from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.reddit import FakeReddit, fixture
-from tests.slack_requests import text_value
-from tests.test_case_actions import Desk
+from tests.support.desk import Desk
+from tests.support.env import CHANNEL, make_env
+from tests.support.slack_requests import text_value
 
 KEYWORDS = "acme, acme air"
 SUBS = "acme,r/AcmeAir"
@@ -56,9 +56,16 @@ class Ticker:
 
 
 def reddit_env(reddit: FakeReddit, **overrides: str) -> dict[str, str]:
-    env = {"REDDIT_API_URL": reddit.url, "REDDIT_AUTH_URL": reddit.url, "REDDIT_CLIENT_ID": reddit.client_id,
-           "REDDIT_CLIENT_SECRET": reddit.client_secret, "REDDIT_USERNAME": reddit.username,
-           "REDDIT_PASSWORD": reddit.password, "REDDIT_SUBREDDITS": SUBS, "REDDIT_KEYWORDS": KEYWORDS}
+    env = {
+        "REDDIT_API_URL": reddit.url,
+        "REDDIT_AUTH_URL": reddit.url,
+        "REDDIT_CLIENT_ID": reddit.client_id,
+        "REDDIT_CLIENT_SECRET": reddit.client_secret,
+        "REDDIT_USERNAME": reddit.username,
+        "REDDIT_PASSWORD": reddit.password,
+        "REDDIT_SUBREDDITS": SUBS,
+        "REDDIT_KEYWORDS": KEYWORDS,
+    }
     env.update(overrides)
     return env
 
@@ -106,16 +113,30 @@ def test_the_token_request_is_the_script_app_password_grant(reddit, http):
     (token,) = reddit.token_requests()
     basic = base64.b64decode(token.headers["authorization"].removeprefix("Basic ")).decode()
     assert basic == f"{reddit.client_id}:{reddit.client_secret}"
-    assert token.form == {"grant_type": "password", "username": "AcmeCare", "password": "hunter2",
-                          "scope": "identity read submit privatemessages history"}
+    assert token.form == {
+        "grant_type": "password",
+        "username": "AcmeCare",
+        "password": "hunter2",
+        "scope": "identity read submit privatemessages history",
+    }
     assert token.headers["user-agent"] == "python:acme-care:v2 (by /u/AcmeCare)"
 
 
-@pytest.mark.parametrize(("text", "hit"), [
-    ("acme", True), ("I hate Acme's app", True), ("#ACME fail", True), ("u/acme help", True),
-    ("acme-air is late", True), ("acmeville", False), ("subacme", False), ("flew ACME\nAir today", True),
-    ("acmeair", False), ("", False),
-])
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("acme", True),
+        ("I hate Acme's app", True),
+        ("#ACME fail", True),
+        ("u/acme help", True),
+        ("acme-air is late", True),
+        ("acmeville", False),
+        ("subacme", False),
+        ("flew ACME\nAir today", True),
+        ("acmeair", False),
+        ("", False),
+    ],
+)
 def test_keywords_match_whole_words_case_insensitively(text, hit):
     assert bool(keyword_pattern(["acme", "acme air"]).search(text)) is hit
     assert bool(keyword_pattern(["Acme Air"]).search("flew acme  air")) is True
@@ -125,8 +146,9 @@ def test_keywords_match_whole_words_case_insensitively(text, hit):
 def test_the_first_poll_brings_in_the_newest_matches_whatever_their_age(reddit, http):
     """Turning the connector on shows what is being said now (even in a quiet subreddit), not its history."""
     old = reddit.add_post(title="Acme lost my bag last year", created=time.time() - 300 * 86400)
-    posts = [reddit.add_post(title=f"Acme lost my bag, day {n}", created=time.time() - (30 - n) * 60)
-             for n in range(25)]
+    posts = [
+        reddit.add_post(title=f"Acme lost my bag, day {n}", created=time.time() - (30 - n) * 60) for n in range(25)
+    ]
     connector = make(reddit, http)
     first = connector.poll(None)
     assert [m.external_id for m in mentions_of(first.changes)] == posts[-20:]
@@ -189,7 +211,8 @@ def test_edits_and_deletions_of_held_posts_are_reported_once(reddit, http):
     edited = [c for c in result.changes if isinstance(c, MentionEdited)]
     deleted = [c for c in result.changes if isinstance(c, MentionDeleted)]
     assert [(e.external_id, e.text) for e in edited] == [
-        (comment, "acme never answered. EDIT: still nothing after 3 days")]
+        (comment, "acme never answered. EDIT: still nothing after 3 days")
+    ]
     assert edited[0].edited_at == datetime.fromtimestamp(reddit.things[comment]["data"]["edited"], UTC)
     assert [d.external_id for d in deleted] == [post]
     again = connector.poll(result.cursor)
@@ -249,12 +272,15 @@ def test_care_bot_connectors_check_tells_working_from_misconfigured(reddit, http
     lines.clear()
     bad = platform_settings(reddit_env(reddit, REDDIT_PASSWORD="wrong"))
     assert report(bad, check=True, out=lines.append, client=http) == 1
-    assert "check: FAILED, Reddit refused the login of u/AcmeCare: invalid_grant" in \
-        next(line for line in lines if line.startswith("Reddit"))
+    assert "check: FAILED, Reddit refused the login of u/AcmeCare: invalid_grant" in next(
+        line for line in lines if line.startswith("Reddit")
+    )
     lines.clear()
     report(platform_settings({"REDDIT_CLIENT_ID": "x"}), check=True, out=lines.append, client=http)
-    assert "disabled  (missing REDDIT_CLIENT_SECRET, REDDIT_USERNAME, REDDIT_PASSWORD, REDDIT_SUBREDDITS, " \
-           "REDDIT_KEYWORDS)" in next(line for line in lines if line.startswith("Reddit"))
+    assert (
+        "disabled  (missing REDDIT_CLIENT_SECRET, REDDIT_USERNAME, REDDIT_PASSWORD, REDDIT_SUBREDDITS, "
+        "REDDIT_KEYWORDS)" in next(line for line in lines if line.startswith("Reddit"))
+    )
 
 
 # -- rate limits and outages -----------------------------------------------------------------------------
@@ -267,8 +293,14 @@ def test_an_exhausted_window_is_waited_out_without_calling_reddit(reddit, http):
     with pytest.raises(RateLimited) as limited:
         connector.poll(state)  # 4 left, below the polling reserve: no call made
     assert limited.value.retry_after == 42 and len(reddit.standin.requests) == calls
-    connector.send(Outbound(platform="reddit", in_reply_to=reddit.add_post(title="x"), author_id="t2_x",
-                            text="Staff replies may still use the last few requests."))
+    connector.send(
+        Outbound(
+            platform="reddit",
+            in_reply_to=reddit.add_post(title="x"),
+            author_id="t2_x",
+            text="Staff replies may still use the last few requests.",
+        )
+    )
     ticker.value += 42
     reddit.rate_remaining, reddit.rate_reset = 996, 600  # a new window
     connector.poll(state)
@@ -277,9 +309,15 @@ def test_an_exhausted_window_is_waited_out_without_calling_reddit(reddit, http):
 def test_a_429_waits_for_x_ratelimit_reset(reddit, http):
     connector = make(reddit, http)
     connector.check()
-    reddit.standin.fail("GET", r"/r/.*", Reply(429, {"message": "Too Many Requests", "error": 429},
-                                                 {"x-ratelimit-remaining": "0", "x-ratelimit-used": "1000",
-                                                  "x-ratelimit-reset": "73"}))
+    reddit.standin.fail(
+        "GET",
+        r"/r/.*",
+        Reply(
+            429,
+            {"message": "Too Many Requests", "error": 429},
+            {"x-ratelimit-remaining": "0", "x-ratelimit-used": "1000", "x-ratelimit-reset": "73"},
+        ),
+    )
     with pytest.raises(RateLimited) as limited:
         connector.poll(None)
     assert limited.value.retry_after == 73
@@ -301,8 +339,9 @@ def test_outages_are_transient_and_a_non_listing_is_not_trusted(reddit, http):
 # -- answering -----------------------------------------------------------------------------------------
 def test_reply_is_a_comment_on_the_answered_thing(reddit, http):
     post = reddit.add_post(title="acme?")
-    sent = make(reddit, http).send(Outbound(platform="reddit", in_reply_to=post, author_id="t2_some_user",
-                                            text="Hi, **sorry** about this."))
+    sent = make(reddit, http).send(
+        Outbound(platform="reddit", in_reply_to=post, author_id="t2_some_user", text="Hi, **sorry** about this.")
+    )
     assert reddit.comments_posted() == [{"api_type": "json", "thing_id": post, "text": "Hi, **sorry** about this."}]
     assert sent.external_id and sent.external_id.startswith("t1_")
     assert reddit.things[sent.external_id]["data"]["author"] == "AcmeCare"
@@ -325,23 +364,44 @@ def test_reddit_refusals_carry_reddits_own_words(reddit, http):
 def test_private_message_goes_to_the_author_by_name(reddit, http):
     comment = reddit.add_comment(author="jane_doe", body="acme??")
     connector = make(reddit, http)
-    connector.send(Outbound(platform="reddit", in_reply_to=comment, author_id="t2_jane_doe", text="Hi Jane",
-                            visibility="private", context={"author": "jane_doe", "subreddit": "acme"},
-                            purpose="private_message"))
-    assert reddit.messages == [{"to": "jane_doe", "subject": "About your comment in r/acme", "text": "Hi Jane",
-                                "api_type": "json"}]
+    connector.send(
+        Outbound(
+            platform="reddit",
+            in_reply_to=comment,
+            author_id="t2_jane_doe",
+            text="Hi Jane",
+            visibility="private",
+            context={"author": "jane_doe", "subreddit": "acme"},
+            purpose="private_message",
+        )
+    )
+    assert reddit.messages == [
+        {"to": "jane_doe", "subject": "About your comment in r/acme", "text": "Hi Jane", "api_type": "json"}
+    ]
     with pytest.raises(PermanentError, match="that user doesn't exist"):
-        connector.send(Outbound(platform="reddit", in_reply_to=comment, author_id="t2_ghost", text="Hi",
-                                visibility="private", context={"author": "ghost"}))
+        connector.send(
+            Outbound(
+                platform="reddit",
+                in_reply_to=comment,
+                author_id="t2_ghost",
+                text="Hi",
+                visibility="private",
+                context={"author": "ghost"},
+            )
+        )
     assert connector.can_message_privately("reddit")
-
 
 
 def test_a_reply_whose_answer_was_lost_is_not_posted_twice(reddit, http):
     comment = reddit.add_comment(author="jane_doe", body="acme??")
     connector = make(reddit, http)
-    reply = Outbound(platform="reddit", in_reply_to=comment, author_id="t2_jane_doe", text="Hi Jane, on it.",
-                     idempotency_key="care-7")
+    reply = Outbound(
+        platform="reddit",
+        in_reply_to=comment,
+        author_id="t2_jane_doe",
+        text="Hi Jane, on it.",
+        idempotency_key="care-7",
+    )
     reddit.lose_answers = 1  # Reddit posts it, but the answer never reaches us
     with pytest.raises(TransientError, match="HTTP 504"):
         connector.send(reply)
@@ -349,16 +409,28 @@ def test_a_reply_whose_answer_was_lost_is_not_posted_twice(reddit, http):
     mine = [t["data"]["name"] for t in reddit.things.values() if t["data"]["author"] == "AcmeCare"]
     assert len(mine) == 1 and again.external_id == mine[0]
     assert again.note == "Reddit had already taken this reply; it was not posted twice."
-    other = Outbound(platform="reddit", in_reply_to=comment, author_id="t2_jane_doe", text="Hi Jane, on it.",
-                     idempotency_key="care-8")  # a new send (not a retry) is posted, even with the same words
+    other = Outbound(
+        platform="reddit",
+        in_reply_to=comment,
+        author_id="t2_jane_doe",
+        text="Hi Jane, on it.",
+        idempotency_key="care-8",
+    )  # a new send (not a retry) is posted, even with the same words
     assert connector.send(other).note is None
 
 
 def test_a_private_message_whose_answer_was_lost_is_not_sent_twice(reddit, http):
     comment = reddit.add_comment(author="jane_doe", body="acme??")
     connector = make(reddit, http)
-    message = Outbound(platform="reddit", in_reply_to=comment, author_id="t2_jane_doe", text="Hi Jane",
-                       visibility="private", context={"author": "jane_doe"}, idempotency_key="care-9")
+    message = Outbound(
+        platform="reddit",
+        in_reply_to=comment,
+        author_id="t2_jane_doe",
+        text="Hi Jane",
+        visibility="private",
+        context={"author": "jane_doe"},
+        idempotency_key="care-9",
+    )
     reddit.lose_answers = 1
     with pytest.raises(TransientError):
         connector.send(message)
@@ -391,14 +463,18 @@ def only_case_id(rt: Runtime) -> int:
 
 def test_a_reddit_comment_becomes_a_case_and_the_reply_is_a_comment_under_it(desk, rt, reddit, slack):
     post = reddit.add_post(author="some_user", title="Acme app keeps crashing")
-    comment = reddit.add_comment(author="jane_doe", body="Acme support never answers. Two weeks for a refund!",
-                                 on=post)
+    comment = reddit.add_comment(author="jane_doe", body="Acme support never answers. Two weeks for a refund!", on=post)
     assert poll(rt) == 2
     parents = slack.channel(CHANNEL)
     assert len(parents) == 2
     text = json.dumps(parents[1].blocks)
-    for fact in ("Reddit", "@jane_doe", "Acme support never answers. Two weeks for a refund!",
-                 f"https://www.reddit.com/r/acme/comments/{post[3:]}/thread/{comment[3:]}/", "Case #2"):
+    for fact in (
+        "Reddit",
+        "@jane_doe",
+        "Acme support never answers. Two weeks for a refund!",
+        f"https://www.reddit.com/r/acme/comments/{post[3:]}/thread/{comment[3:]}/",
+        "Case #2",
+    ):
         assert fact in text
 
     reply = "Hi jane_doe, I'm Alice from Acme. I'm sorry about the wait: I've chased your refund today."
@@ -426,8 +502,14 @@ def test_move_to_dm_comments_publicly_and_sends_a_private_message(desk, rt, redd
     desk.click("case_move_to_dm", only_case_id(rt), user="U0BOB")
     (public,) = reddit.comments_posted()
     assert public["thing_id"] == comment and public["text"].startswith("Hi jane_doe, I'm Bob from the care team.")
-    assert reddit.messages == [{"to": "jane_doe", "subject": "About your comment in r/acme", "api_type": "json",
-                                "text": reddit.messages[0]["text"]}]
+    assert reddit.messages == [
+        {
+            "to": "jane_doe",
+            "subject": "About your comment in r/acme",
+            "api_type": "json",
+            "text": reddit.messages[0]["text"],
+        }
+    ]
     assert reddit.messages[0]["text"].startswith("Hi jane_doe, it's Bob")
     thread = [m.text for m in slack.thread(CHANNEL, slack.channel(CHANNEL)[0].ts)]
     assert any(t.startswith(":lock: <@U0BOB> moved the conversation offline") for t in thread)

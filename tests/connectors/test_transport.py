@@ -17,8 +17,8 @@ from bot.errors import AuthError, PermanentError, RateLimited, TransientError
 from bot.tools.connectors_check import report
 from connectors import transport
 from connectors.base import Author, Change, InboundMention
-from tests.conftest import CHANNEL
 from tests.fakes.platform_standin import PlatformStandIn, Reply
+from tests.support.env import CHANNEL
 
 
 @pytest.fixture
@@ -29,12 +29,14 @@ def standin():
 
 def test_call_maps_every_kind_of_failure(standin):
     standin.route("GET", "/ok", lambda r, m: Reply(200, {"fine": True}))
-    standin.fail("GET", "/ok", Reply(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]},
-                                     {"retry-after": "42"}))
+    standin.fail(
+        "GET", "/ok", Reply(429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}, {"retry-after": "42"})
+    )
     standin.fail("GET", "/ok", Reply(503, "upstream down"))
     standin.fail("GET", "/ok", Reply(401, {"error": {"message": "Invalid OAuth access token.", "code": 190}}))
     standin.fail("GET", "/ok", Reply(400, {"error": "invalid_grant"}))
     with httpx.Client(timeout=5) as client:
+
         def get() -> httpx.Response:
             return transport.call(client, "GET", f"{standin.url}/ok", platform="Acme")
 
@@ -55,8 +57,13 @@ def test_call_maps_every_kind_of_failure(standin):
 def test_a_platform_specific_rate_limit_reader_is_used(standin):
     standin.route("GET", "/x", lambda r, m: Reply(429, {}, {"x-rate-limit-reset": "1000"}))
     with httpx.Client(timeout=5) as client, pytest.raises(RateLimited) as limited:
-        transport.call(client, "GET", f"{standin.url}/x", platform="X",
-                           wait_seconds=lambda r: float(r.headers["x-rate-limit-reset"]) - 900)
+        transport.call(
+            client,
+            "GET",
+            f"{standin.url}/x",
+            platform="X",
+            wait_seconds=lambda r: float(r.headers["x-rate-limit-reset"]) - 900,
+        )
     assert limited.value.retry_after == 100
 
 
@@ -84,8 +91,16 @@ class SignedHooks:
             data = json.loads(body)
         except ValueError:
             raise BadPayload("body is not valid JSON", status=400) from None
-        return [InboundMention(platform="facebook", external_id=c["id"], author=Author(id=c["from"], handle=c["from"]),
-                               text=c["text"], posted_at=datetime.now(UTC)) for c in data.get("comments", [])]
+        return [
+            InboundMention(
+                platform="facebook",
+                external_id=c["id"],
+                author=Author(id=c["from"], handle=c["from"]),
+                text=c["text"],
+                posted_at=datetime.now(UTC),
+            )
+            for c in data.get("comments", [])
+        ]
 
     # Connector part
     def length_rule(self, platform: str):  # pragma: no cover - not used here
@@ -99,8 +114,10 @@ class SignedHooks:
 
 
 def signed(body: bytes) -> dict[str, str]:
-    return {"x-hub-signature-256": "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest(),
-            "content-type": "application/json"}
+    return {
+        "x-hub-signature-256": "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest(),
+        "content-type": "application/json",
+    }
 
 
 def test_disabled_platform_webhook_says_which_settings_are_missing(app_url):
@@ -111,16 +128,21 @@ def test_disabled_platform_webhook_says_which_settings_are_missing(app_url):
 
 def test_platform_webhook_verification_signature_and_storage(rt, app_url, slack):
     rt.connectors["facebook"] = SignedHooks()  # type: ignore[assignment]
-    ok = httpx.get(f"{app_url}/webhooks/facebook",
-                   params={"hub.mode": "subscribe", "hub.verify_token": "tok", "hub.challenge": "1158201444"})
+    ok = httpx.get(
+        f"{app_url}/webhooks/facebook",
+        params={"hub.mode": "subscribe", "hub.verify_token": "tok", "hub.challenge": "1158201444"},
+    )
     assert ok.status_code == 200 and ok.text == "1158201444"
-    refused = httpx.get(f"{app_url}/webhooks/facebook",
-                        params={"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"})
+    refused = httpx.get(
+        f"{app_url}/webhooks/facebook",
+        params={"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"},
+    )
     assert refused.status_code == 403
 
     body = json.dumps({"comments": [{"id": "c1", "from": "u1", "text": "terrible service, still waiting"}]}).encode()
-    bad = httpx.post(f"{app_url}/webhooks/facebook", content=body,
-                     headers={"x-hub-signature-256": "sha256=" + "0" * 64}, timeout=5)
+    bad = httpx.post(
+        f"{app_url}/webhooks/facebook", content=body, headers={"x-hub-signature-256": "sha256=" + "0" * 64}, timeout=5
+    )
     assert bad.status_code == 401
     assert httpx.post(f"{app_url}/webhooks/facebook", content=body, timeout=5).status_code == 401
     rt.deliverer.drain()
@@ -156,8 +178,7 @@ def test_platform_webhook_answers_503_when_the_database_fails(rt, app_url, monke
 # -- care-bot connectors -------------------------------------------------------------------------
 def test_report_lists_each_connector_with_what_it_lacks():
     lines: list[str] = []
-    status = report(platform_settings({"X_USER_ID": "2244994945", "META_PAGE_ID": "1"}), check=True,
-                    out=lines.append)
+    status = report(platform_settings({"X_USER_ID": "2244994945", "META_PAGE_ID": "1"}), check=True, out=lines.append)
     assert status == 0  # nothing enabled, nothing failed
     text = "\n".join(lines)
     assert "X (Twitter)" in text and "missing X_BEARER_TOKEN" in text and "X_USER_ID," not in text

@@ -23,11 +23,11 @@ from bot.runtime import Runtime, build_runtime
 from bot.tools.connectors_check import report
 from connectors import x
 from connectors.base import InboundMention, MentionEdited, Outbound
-from tests.conftest import CHANNEL, make_env
 from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.x import FakeX, fixture
-from tests.slack_requests import text_value
-from tests.test_case_actions import Desk
+from tests.support.desk import Desk
+from tests.support.env import CHANNEL, make_env
+from tests.support.slack_requests import text_value
 
 BRAND = "9400000001"
 JANE, MO = "1234567890", "5550001111"
@@ -45,8 +45,14 @@ def fake_x() -> Iterator[FakeX]:
 
 
 def x_env(fake_x: FakeX, **overrides: str) -> dict[str, str]:
-    return {"X_USER_ID": BRAND, "X_BEARER_TOKEN": APP_TOKEN, "X_USER_TOKEN": USER_TOKEN, "X_API_URL": fake_x.url,
-            "X_POLL_SECONDS": "60", **overrides}
+    return {
+        "X_USER_ID": BRAND,
+        "X_BEARER_TOKEN": APP_TOKEN,
+        "X_USER_TOKEN": USER_TOKEN,
+        "X_API_URL": fake_x.url,
+        "X_POLL_SECONDS": "60",
+        **overrides,
+    }
 
 
 @pytest.fixture
@@ -106,8 +112,12 @@ def test_a_documented_mentions_page_becomes_cases_in_slack(rt, slack, fake_x):
     fake_x.serve_mentions(fixture("mentions_page"))
     assert poll(rt) == 2  # Jane and Mo; the brand's own reply is not a case
     jane, mo = parents(slack)
-    for fact in (":bird: X", "*Jane Doe* (@jane_doe)", "https://x.com/jane_doe/status/2124442764702646273|View post",
-                 "3 weeks late &amp; nobody answers"):  # X's "&amp;" is read as "&", then escaped once for Slack
+    for fact in (
+        ":bird: X",
+        "*Jane Doe* (@jane_doe)",
+        "https://x.com/jane_doe/status/2124442764702646273|View post",
+        "3 weeks late &amp; nobody answers",
+    ):  # X's "&amp;" is read as "&", then escaped once for Slack
         assert fact in jane
     assert "*Mo Khan* (@mo_k)" in mo and "now 6 hours" in mo and "&gt;:(" in mo
     assert "Hi Jane, we're looking" not in "".join(parents(slack))
@@ -115,8 +125,10 @@ def test_a_documented_mentions_page_becomes_cases_in_slack(rt, slack, fake_x):
         stored = {m.external_id: m for m in s.scalars(select(Mention))}
     # Mo's post was edited before we saw it: filed once, under the chain's first id, with the latest text
     assert set(stored) == {"2124442764702646273", "2124444022993846273"}
-    assert stored["2124442764702646273"].text.startswith("@AcmeAir my refund") and "&" in stored[
-        "2124442764702646273"].text
+    assert (
+        stored["2124442764702646273"].text.startswith("@AcmeAir my refund")
+        and "&" in stored["2124442764702646273"].text
+    )
     assert stored["2124444022993846273"].posted_at == datetime(2026, 11, 22, 10, 5, tzinfo=UTC)
     assert stored["2124442764702646273"].extra == {"conversation_id": "2124442764702646273"}
     assert cursor(rt).cursor == "2124445784601526273"  # past our own post too, so it is not fetched again
@@ -126,7 +138,8 @@ def test_a_documented_mentions_page_becomes_cases_in_slack(rt, slack, fake_x):
     assert request.headers["authorization"] == f"Bearer {APP_TOKEN}"
     assert request.query["expansions"] == "author_id"
     assert {"created_at", "conversation_id", "edit_history_tweet_ids", "author_id"} <= set(
-        request.query["tweet.fields"].split(","))
+        request.query["tweet.fields"].split(",")
+    )
     assert "username" in request.query["user.fields"].split(",")
     assert "since_id" not in request.query and request.query["max_results"] == str(x.FIRST_POLL_LIMIT)
 
@@ -377,9 +390,19 @@ def test_a_send_rate_limit_waits_for_x_rate_limit_reset(desk, rt, clock, fake_x)
 def test_a_refused_direct_message_is_explained(desk, rt, fake_x):
     fake_x.mention(JANE, "@AcmeAir my refund is three weeks late")
     poll(rt)
-    fake_x.standin.fail("POST", r"/2/dm_conversations/with/[0-9]+/messages",
-                        Reply(403, {"title": "Forbidden", "type": "about:blank", "status": 403,
-                                    "detail": "You are not permitted to send this Direct Message."}))
+    fake_x.standin.fail(
+        "POST",
+        r"/2/dm_conversations/with/[0-9]+/messages",
+        Reply(
+            403,
+            {
+                "title": "Forbidden",
+                "type": "about:blank",
+                "status": 403,
+                "detail": "You are not permitted to send this Direct Message.",
+            },
+        ),
+    )
     desk.click("case_move_to_dm", only_case(rt), user="U0BOB")
     note = desk.thread_texts()[-1]
     assert "private message to Jane was *not sent*" in note and "not permitted to send this Direct Message" in note
@@ -395,11 +418,19 @@ def test_an_overlong_automated_post_is_refused_before_spending_a_request(fake_x,
 
 
 # -- contact route and links -------------------------------------------------------------------------
-@pytest.mark.parametrize("text, link", [
-    ("by direct message", False), ("by email at care@acme.example", False), ("by email at care@acme.com", False),
-    ("at https://acme.example/help", True), ("at www.acme.example", True), ("at acme.com/help", True),
-    ("e.g. at the desk", False), ("Acme.co.uk", True),
-])
+@pytest.mark.parametrize(
+    "text, link",
+    [
+        ("by direct message", False),
+        ("by email at care@acme.example", False),
+        ("by email at care@acme.com", False),
+        ("at https://acme.example/help", True),
+        ("at www.acme.example", True),
+        ("at acme.com/help", True),
+        ("e.g. at the desk", False),
+        ("Acme.co.uk", True),
+    ],
+)
 def test_what_counts_as_a_link_on_x(text, link):
     assert x.contains_link(text) is link
 
@@ -407,8 +438,7 @@ def test_what_counts_as_a_link_on_x(text, link):
 def test_contact_route_keeps_a_link_free_route_and_replaces_a_link(fake_x, connector):
     assert connector().contact_route("by email at care@acme.example") == "by email at care@acme.example"
     assert connector().contact_route("at https://acme.example/help") == "by direct message"
-    assert connector(X_CONTACT_ROUTE="in a DM to @AcmeCare").contact_route(
-        "at acme.com/help") == "in a DM to @AcmeCare"
+    assert connector(X_CONTACT_ROUTE="in a DM to @AcmeCare").contact_route("at acme.com/help") == "in a DM to @AcmeCare"
     assert connector(X_ALLOW_LINKS="yes").contact_route("at acme.com/help") == "at acme.com/help"
 
 
@@ -453,7 +483,8 @@ def test_check_says_posting_falls_back_to_the_bearer_token(fake_x):
     assert "Application-Only is forbidden" in line
     status, line = check_line(fake_x, X_USER_TOKEN="", X_BEARER_TOKEN=USER_TOKEN)  # a user token reads and posts
     assert status == 0 and line.endswith(
-        "authenticated as @AcmeAir; X_USER_TOKEN is not set, so replies and direct messages use X_BEARER_TOKEN")
+        "authenticated as @AcmeAir; X_USER_TOKEN is not set, so replies and direct messages use X_BEARER_TOKEN"
+    )
 
 
 def test_check_catches_a_wrong_account(fake_x):
@@ -462,4 +493,3 @@ def test_check_catches_a_wrong_account(fake_x):
     fake_x.add_user("9400000009", "AcmeAirSupport", "Acme Air Support")
     status, line = check_line(fake_x, X_USER_ID="9400000009")
     assert status == 1 and "X_USER_TOKEN belongs to @AcmeAir, not to X_USER_ID 9400000009 (@AcmeAirSupport)" in line
-

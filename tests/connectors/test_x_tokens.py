@@ -27,20 +27,22 @@ from bot.runtime import Runtime, build_runtime
 from bot.tools.connectors_check import report
 from connectors import x
 from connectors.base import Outbound
-from tests.conftest import make_env
 from tests.fakes.credentials import MemoryCredentials
 from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.x import FakeX
-from tests.slack_requests import text_value
-from tests.test_case_actions import Desk
+from tests.support.desk import Desk
+from tests.support.env import make_env
+from tests.support.slack_requests import text_value
 
 BRAND, JANE = "9400000001", "1234567890"
 APP_TOKEN = "app-bearer-token"
 CLIENT_ID = "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ"
 TWO_HOURS = 7200
 TEXT = "Hi Jane, I'm Bob. I've chased your refund and will update you today."
-REAUTHORIZE = ("it was already used or has been revoked, so re-authorize the brand account with OAuth 2.0 "
-               "(see docs/connectors/x.md) and set X_REFRESH_TOKEN to the new refresh token")
+REAUTHORIZE = (
+    "it was already used or has been revoked, so re-authorize the brand account with OAuth 2.0 "
+    "(see docs/connectors/x.md) and set X_REFRESH_TOKEN to the new refresh token"
+)
 
 
 @pytest.fixture
@@ -59,8 +61,14 @@ def first_refresh_token(fake_x: FakeX, clock: ManualClock) -> str:
 
 def x_env(fake_x: FakeX, refresh_token: str, **overrides: str) -> dict[str, str]:
     """X with renewed posting tokens: no X_USER_TOKEN at all."""
-    return {"X_USER_ID": BRAND, "X_BEARER_TOKEN": APP_TOKEN, "X_API_URL": fake_x.url, "X_CLIENT_ID": CLIENT_ID,
-            "X_REFRESH_TOKEN": refresh_token, **overrides}
+    return {
+        "X_USER_ID": BRAND,
+        "X_BEARER_TOKEN": APP_TOKEN,
+        "X_API_URL": fake_x.url,
+        "X_CLIENT_ID": CLIENT_ID,
+        "X_REFRESH_TOKEN": refresh_token,
+        **overrides,
+    }
 
 
 @pytest.fixture
@@ -110,8 +118,7 @@ def test_the_first_reply_renews_the_user_token_with_the_refresh_token(desk, fake
     assert fake_x.token_requests() == []  # reading mentions uses the app's bearer token
     reply(desk, case_id, TEXT)
     (renewal,) = fake_x.token_requests()
-    assert renewal.form == {"grant_type": "refresh_token", "refresh_token": first_refresh_token,
-                            "client_id": CLIENT_ID}
+    assert renewal.form == {"grant_type": "refresh_token", "refresh_token": first_refresh_token, "client_id": CLIENT_ID}
     assert "authorization" not in renewal.headers  # a public client: no HTTP Basic
     (post,) = fake_x.post_requests()
     assert bearer(post).startswith("YWNjZXNzLXRva2Vu")  # the access token X just issued
@@ -173,8 +180,9 @@ def test_the_rotated_refresh_token_is_used_after_a_restart(desk, rt, settings, c
         restarted.connectors["x"].send(message)
         assert len(fake_x.token_requests()) == 1  # the stored access token is still good: no renewal
         clock.advance(TWO_HOURS)
-        restarted.connectors["x"].send(Outbound(platform="x", in_reply_to=post_id, author_id=JANE,
-                                                text="Hi Jane, the refund is on its way."))
+        restarted.connectors["x"].send(
+            Outbound(platform="x", in_reply_to=post_id, author_id=JANE, text="Hi Jane, the refund is on its way.")
+        )
         assert [r.form["refresh_token"] for r in fake_x.token_requests()] == [first_refresh_token, rotated]
         assert len(fake_x.brand_posts()) == 3 and len(fake_x.post_requests()) == 3
         assert stored(restarted).refresh_token not in (first_refresh_token, rotated)
@@ -221,8 +229,10 @@ def test_a_refused_refresh_token_is_reported_in_the_thread_and_by_check(desk, en
     fake_x.revoke_refresh_tokens()  # the brand revoked the app, or the token was already used
     reply(desk, case_id, "Hi Jane, on it.")
     note = desk.thread_texts()[-1]
-    assert ("reply to Jane was *not sent*: X refused the refresh token (invalid_request: Value passed for the "
-            f"token was invalid.): {REAUTHORIZE}") in note
+    assert (
+        "reply to Jane was *not sent*: X refused the refresh token (invalid_request: Value passed for the "
+        f"token was invalid.): {REAUTHORIZE}"
+    ) in note
     assert "draft is kept" in note and desk.case(case_id).draft_text == "Hi Jane, on it."
     assert fake_x.post_requests() == []
     status, line = check_line(env)
@@ -242,8 +252,9 @@ def test_a_new_refresh_token_from_re_authorizing_replaces_the_stored_one(desk, r
     restarted = build_runtime(load_settings({**env, "X_REFRESH_TOKEN": new_token}), clock=clock)
     try:
         post_id = next(iter(fake_x.posts))
-        restarted.connectors["x"].send(Outbound(platform="x", in_reply_to=post_id, author_id=JANE,
-                                                text="Hi Jane, still on it."))
+        restarted.connectors["x"].send(
+            Outbound(platform="x", in_reply_to=post_id, author_id=JANE, text="Hi Jane, still on it.")
+        )
         assert fake_x.token_requests()[-1].form["refresh_token"] == new_token
         assert [p.text for p in fake_x.brand_posts()] == ["Hi Jane, on it.", "Hi Jane, still on it."]
     finally:
@@ -253,8 +264,10 @@ def test_a_new_refresh_token_from_re_authorizing_replaces_the_stored_one(desk, r
 # -- care-bot connectors --check, and the token endpoint's client authentication --------------------------------
 def test_check_renews_the_token_and_says_so(env, fake_x, first_refresh_token):
     status, line = check_line(env)
-    assert status == 0 and line.endswith("check: OK, authenticated as @AcmeAir; replies and direct messages use "
-                                         "access tokens renewed with X_REFRESH_TOKEN")
+    assert status == 0 and line.endswith(
+        "check: OK, authenticated as @AcmeAir; replies and direct messages use "
+        "access tokens renewed with X_REFRESH_TOKEN"
+    )
     (renewal,) = fake_x.token_requests()
     assert renewal.form["refresh_token"] == first_refresh_token
     assert bearer(fake_x.standin.requests_to("GET", r"/2/users/me")[0]).startswith("YWNjZXNzLXRva2Vu")
@@ -271,8 +284,9 @@ def test_a_confidential_client_authenticates_with_http_basic(fake_x):
     assert renewal.form["client_id"] == CLIENT_ID
 
 
-def test_a_renewed_token_the_store_cannot_take_is_kept_and_stored_at_the_next_renewal(fake_x, clock,
-                                                                                      first_refresh_token, caplog):
+def test_a_renewed_token_the_store_cannot_take_is_kept_and_stored_at_the_next_renewal(
+    fake_x, clock, first_refresh_token, caplog
+):
     store = MemoryCredentials()
     store.fail_writes = 1  # the database goes away between the refresh and the write
     with httpx.Client(timeout=5) as client:
@@ -291,8 +305,14 @@ def test_a_renewed_token_the_store_cannot_take_is_kept_and_stored_at_the_next_re
 def test_a_wrong_client_secret_is_named(fake_x):
     refresh_token = fake_x.oauth_client(CLIENT_ID, "the-client-secret")
     status, line = check_line(x_env(fake_x, refresh_token, X_CLIENT_SECRET="an-old-secret"))
-    assert status == 1 and ("FAILED, X's token endpoint refused X_CLIENT_ID or X_CLIENT_SECRET (HTTP 401: "
-                            "unauthorized_client: Missing valid authorization header)") in line
+    assert (
+        status == 1
+        and (
+            "FAILED, X's token endpoint refused X_CLIENT_ID or X_CLIENT_SECRET (HTTP 401: "
+            "unauthorized_client: Missing valid authorization header)"
+        )
+        in line
+    )
 
 
 def test_without_a_client_id_the_fixed_user_token_still_posts(fake_x):
@@ -304,33 +324,40 @@ def test_without_a_client_id_the_fixed_user_token_still_posts(fake_x):
 
 # -- settings ------------------------------------------------------------------------------------------------
 def test_the_token_endpoint_defaults_to_the_one_beside_x_api_url():
-    settings = platform_settings({"X_API_URL": "https://x-proxy.internal/", "X_CLIENT_ID": CLIENT_ID,
-                                  "X_REFRESH_TOKEN": "r"}).x
+    settings = platform_settings(
+        {"X_API_URL": "https://x-proxy.internal/", "X_CLIENT_ID": CLIENT_ID, "X_REFRESH_TOKEN": "r"}
+    ).x
     assert settings.token_url == "https://x-proxy.internal/2/oauth2/token" and settings.refreshes
     assert platform_settings({}).x.token_url == "https://api.x.com/2/oauth2/token"
     assert platform_settings({"X_TOKEN_URL": "http://127.0.0.1:9/token"}).x.token_url == "http://127.0.0.1:9/token"
 
 
-@pytest.mark.parametrize("env, sentence", [
-    ({"X_CLIENT_ID": CLIENT_ID}, "X_REFRESH_TOKEN is not set: X_CLIENT_ID needs the refresh token"),
-    ({"X_REFRESH_TOKEN": "r"}, "X_CLIENT_ID is not set: renewing X's posting token with X_REFRESH_TOKEN"),
-    ({"X_CLIENT_SECRET": "s", "X_REFRESH_TOKEN": "r"}, "X_CLIENT_ID is not set"),
-    ({"X_TOKEN_URL": "api.x.com/2/oauth2/token"}, "X_TOKEN_URL must be an http:// or https:// URL"),
-])
+@pytest.mark.parametrize(
+    "env, sentence",
+    [
+        ({"X_CLIENT_ID": CLIENT_ID}, "X_REFRESH_TOKEN is not set: X_CLIENT_ID needs the refresh token"),
+        ({"X_REFRESH_TOKEN": "r"}, "X_CLIENT_ID is not set: renewing X's posting token with X_REFRESH_TOKEN"),
+        ({"X_CLIENT_SECRET": "s", "X_REFRESH_TOKEN": "r"}, "X_CLIENT_ID is not set"),
+        ({"X_TOKEN_URL": "api.x.com/2/oauth2/token"}, "X_TOKEN_URL must be an http:// or https:// URL"),
+    ],
+)
 def test_incomplete_renewal_settings_are_one_sentence(env, sentence):
     with pytest.raises(ConfigError, match=sentence.replace("(", r"\(")):
         platform_settings(env)
 
 
-def test_check_with_the_apps_database_does_not_spend_the_apps_refresh_token(desk, rt, env, fake_x,
-                                                                             first_refresh_token):
+def test_check_with_the_apps_database_does_not_spend_the_apps_refresh_token(desk, rt, env, fake_x, first_refresh_token):
     """`care-bot connectors --check` opens the app's database: it renews with the stored, rotated token."""
     case_id = case_from_jane(desk, fake_x)
     reply(desk, case_id, "Hi Jane, on it.")  # the app has renewed once: X_REFRESH_TOKEN is now used up
     rotated = stored(rt).refresh_token
     lines: list[str] = []
-    status = report(platform_settings(env), check=True, out=lines.append,
-                    credentials=DatabaseCredentials(rt.sessions, SystemClock()))
+    status = report(
+        platform_settings(env),
+        check=True,
+        out=lines.append,
+        credentials=DatabaseCredentials(rt.sessions, SystemClock()),
+    )
     line = next(line for line in lines if line.startswith("X (Twitter)"))
     assert status == 0 and "check: OK" in line, line
     # The app's clock is a day behind the wall clock the check runs on, so the stored access token looks

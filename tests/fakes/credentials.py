@@ -16,8 +16,7 @@ class MemoryCredentials:
         self.fail_writes = 0
         self._lock = threading.Lock()
 
-    def renew(self, connector: str, *, configured: str,
-              refresh: Callable[[OAuthTokens], OAuthTokens]) -> OAuthTokens:
+    def renew(self, connector: str, *, configured: str, refresh: Callable[[OAuthTokens], OAuthTokens]) -> OAuthTokens:
         with self._lock:
             start, newest = self.chains.get(connector, (configured, OAuthTokens(configured)))
             stored = newest if start == configured else OAuthTokens(configured)

@@ -55,9 +55,14 @@ class FakeGoogle:
 
     # -- set-up ----------------------------------------------------------------------------------
     def env(self, **overrides: str) -> dict[str, str]:
-        values = {"GOOGLE_API_URL": self.standin.url, "GOOGLE_TOKEN_URL": f"{self.standin.url}/token",
-                  "GOOGLE_CLIENT_ID": CLIENT_ID, "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
-                  "GOOGLE_REFRESH_TOKEN": REFRESH_TOKEN, "GOOGLE_LOCATIONS": LOCATION}
+        values = {
+            "GOOGLE_API_URL": self.standin.url,
+            "GOOGLE_TOKEN_URL": f"{self.standin.url}/token",
+            "GOOGLE_CLIENT_ID": CLIENT_ID,
+            "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+            "GOOGLE_REFRESH_TOKEN": REFRESH_TOKEN,
+            "GOOGLE_LOCATIONS": LOCATION,
+        }
         values.update(overrides)
         return values
 
@@ -98,7 +103,11 @@ class FakeGoogle:
     def _authorized(self, request: Recorded) -> Reply | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme != "Bearer" or token not in self.valid_tokens:
-            return Reply(401, fixture("error_unauthenticated"), {"www-authenticate": 'Bearer realm="https://accounts.google.com/"'})
+            return Reply(
+                401,
+                fixture("error_unauthenticated"),
+                {"www-authenticate": 'Bearer realm="https://accounts.google.com/"'},
+            )
         return None
 
     def _list(self, request: Recorded, match: re.Match[str]) -> Reply:
@@ -111,15 +120,21 @@ class FakeGoogle:
         size = int(request.query.get("pageSize") or 10)
         if not 0 < size <= 50 or request.query.get("orderBy", "updateTime desc") != "updateTime desc":
             return Reply(400, fixture("error_invalid_argument"))
-        ordered = sorted((r for r in self.reviews.values() if r["name"].startswith(location + "/")),
-                         key=lambda r: (_order(r["updateTime"]), r["name"]), reverse=True)
-        start = int(json.loads(base64.urlsafe_b64decode(request.query["pageToken"]))["o"]) \
-            if request.query.get("pageToken") else 0
+        ordered = sorted(
+            (r for r in self.reviews.values() if r["name"].startswith(location + "/")),
+            key=lambda r: (_order(r["updateTime"]), r["name"]),
+            reverse=True,
+        )
+        start = (
+            int(json.loads(base64.urlsafe_b64decode(request.query["pageToken"]))["o"])
+            if request.query.get("pageToken")
+            else 0
+        )
         body: dict[str, Any] = {"totalReviewCount": len(ordered)}
         if ordered:
             stars = [int(k) for r in ordered for k, v in STAR_NAMES.items() if v == r.get("starRating")]
             body["averageRating"] = round(sum(stars) / len(stars), 1) if stars else 0
-        page = ordered[start:start + size]
+        page = ordered[start : start + size]
         if page:
             body["reviews"] = copy.deepcopy(page)
         if start + size < len(ordered):

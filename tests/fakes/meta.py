@@ -29,21 +29,47 @@ APP_SECRET = "meta-app-secret"
 VERIFY_TOKEN = "meta-verify-token"
 
 
+def meta_env(graph_url: str, **overrides: str) -> dict[str, str]:
+    """The app's META_* settings for a Page and an Instagram account served by the fake Graph API at `graph_url`."""
+    return {
+        "META_APP_SECRET": APP_SECRET,
+        "META_VERIFY_TOKEN": VERIFY_TOKEN,
+        "META_PAGE_ID": PAGE_ID,
+        "META_PAGE_TOKEN": PAGE_TOKEN,
+        "META_IG_ACCOUNT_ID": IG_ACCOUNT_ID,
+        "META_GRAPH_URL": graph_url,
+        **overrides,
+    }
+
+
 def graph_error(name: str, *, status: int = 400, headers: dict[str, str] | None = None) -> Reply:
     """One of the recorded Graph error bodies (tests/fixtures/facebook/error_<name>.json)."""
-    return Reply(status, fixture("facebook", f"error_{name}"), {"www-authenticate": 'OAuth "Facebook Platform"',
-                                                               **(headers or {})})
+    return Reply(
+        status,
+        fixture("facebook", f"error_{name}"),
+        {"www-authenticate": 'OAuth "Facebook Platform"', **(headers or {})},
+    )
 
 
 def usage_header(minutes: int) -> dict[str, str]:
     """Meta's Business Use Case usage header, as sent with a throttled Page call."""
-    usage = {PAGE_ID: [{"type": "pages", "call_count": 100, "total_cputime": 14, "total_time": 22,
-                        "estimated_time_to_regain_access": minutes}]}
+    usage = {
+        PAGE_ID: [
+            {
+                "type": "pages",
+                "call_count": 100,
+                "total_cputime": 14,
+                "total_time": 22,
+                "estimated_time_to_regain_access": minutes,
+            }
+        ]
+    }
     return {"x-business-use-case-usage": json.dumps(usage)}
 
 
-def deliver(base_url: str, platform: str, body: bytes | Any, *, secret: str = APP_SECRET,
-            signature: str | None = None) -> httpx.Response:
+def deliver(
+    base_url: str, platform: str, body: bytes | Any, *, secret: str = APP_SECRET, signature: str | None = None
+) -> httpx.Response:
     """POST a webhook delivery as Meta does: the raw body signed with the app secret."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"content-type": "application/json"}
@@ -139,5 +165,4 @@ class FakeGraph:
 
 
 def _invalid(message: str) -> Reply:
-    return Reply(400, {"error": {"message": message, "type": "OAuthException", "code": 100,
-                                 "fbtrace_id": "E1fake"}})
+    return Reply(400, {"error": {"message": message, "type": "OAuthException", "code": 100, "fbtrace_id": "E1fake"}})

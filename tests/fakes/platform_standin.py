@@ -120,9 +120,11 @@ class PlatformStandIn:
                 body = self.rfile.read(length) if length else b""
                 parsed = urlparse(self.path)
                 recorded = Recorded(
-                    method=self.command, path=parsed.path,
+                    method=self.command,
+                    path=parsed.path,
                     query={k: v[-1] for k, v in parse_qs(parsed.query, keep_blank_values=True).items()},
-                    headers={k.lower(): v for k, v in self.headers.items()}, body=body,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=body,
                 )
                 reply = standin._answer(recorded)
                 payload, content_type = reply.encoded()

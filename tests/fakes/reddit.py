@@ -33,9 +33,16 @@ def to36(number: int) -> str:
 
 
 class FakeReddit:
-    def __init__(self, standin: PlatformStandIn, *, client_id: str = "care-app-id",
-                 client_secret: str = "care-app-secret", username: str = "AcmeCare", password: str = "hunter2",
-                 token_lifetime: int = 86400) -> None:
+    def __init__(
+        self,
+        standin: PlatformStandIn,
+        *,
+        client_id: str = "care-app-id",
+        client_secret: str = "care-app-secret",
+        username: str = "AcmeCare",
+        password: str = "hunter2",
+        token_lifetime: int = 86400,
+    ) -> None:
         self.standin = standin
         self.client_id, self.client_secret = client_id, client_secret
         self.username, self.password = username, password
@@ -77,23 +84,58 @@ class FakeReddit:
         self.things[data["name"]] = thing
         return str(data["name"])
 
-    def add_post(self, *, author: str = "some_user", title: str = "Acme app keeps crashing",
-                 selftext: str = "", subreddit: str = "acme", created: float | None = None) -> str:
+    def add_post(
+        self,
+        *,
+        author: str = "some_user",
+        title: str = "Acme app keeps crashing",
+        selftext: str = "",
+        subreddit: str = "acme",
+        created: float | None = None,
+    ) -> str:
         slug = re.sub(r"\W+", "_", title.lower()).strip("_")[:40]
-        name = self._new_thing("t3", "listing_new", created, {
-            "author": author, "author_fullname": f"t2_{author.lower()}", "title": title, "selftext": selftext,
-            "subreddit": subreddit, "subreddit_name_prefixed": f"r/{subreddit}"})
+        name = self._new_thing(
+            "t3",
+            "listing_new",
+            created,
+            {
+                "author": author,
+                "author_fullname": f"t2_{author.lower()}",
+                "title": title,
+                "selftext": selftext,
+                "subreddit": subreddit,
+                "subreddit_name_prefixed": f"r/{subreddit}",
+            },
+        )
         data = self.things[name]["data"]
         data["permalink"] = f"/r/{subreddit}/comments/{data['id']}/{slug}/"
         data["url"] = "https://www.reddit.com" + data["permalink"]
         return name
 
-    def add_comment(self, *, author: str = "jane_doe", body: str, on: str | None = None,
-                    subreddit: str = "acme", created: float | None = None) -> str:
+    def add_comment(
+        self,
+        *,
+        author: str = "jane_doe",
+        body: str,
+        on: str | None = None,
+        subreddit: str = "acme",
+        created: float | None = None,
+    ) -> str:
         link = on if on and on.startswith("t3_") else (self.things[on]["data"]["link_id"] if on else "t3_1abcde")
-        name = self._new_thing("t1", "listing_comments", created, {
-            "author": author, "author_fullname": f"t2_{author.lower()}", "body": body, "subreddit": subreddit,
-            "subreddit_name_prefixed": f"r/{subreddit}", "link_id": link, "parent_id": on or link})
+        name = self._new_thing(
+            "t1",
+            "listing_comments",
+            created,
+            {
+                "author": author,
+                "author_fullname": f"t2_{author.lower()}",
+                "body": body,
+                "subreddit": subreddit,
+                "subreddit_name_prefixed": f"r/{subreddit}",
+                "link_id": link,
+                "parent_id": on or link,
+            },
+        )
         data = self.things[name]["data"]
         data["permalink"] = f"/r/{subreddit}/comments/{link[3:]}/thread/{data['id']}/"
         return name
@@ -126,14 +168,19 @@ class FakeReddit:
 
     # -- HTTP --------------------------------------------------------------------------------------
     def _rate_headers(self) -> dict[str, str]:
-        return {"x-ratelimit-used": str(self.rate_used), "x-ratelimit-remaining": f"{self.rate_remaining:.1f}",
-                "x-ratelimit-reset": str(self.rate_reset)}
+        return {
+            "x-ratelimit-used": str(self.rate_used),
+            "x-ratelimit-remaining": f"{self.rate_remaining:.1f}",
+            "x-ratelimit-reset": str(self.rate_reset),
+        }
 
     def _api(self, handler: Any) -> Any:
         def serve(request: Recorded, match: re.Match[str]) -> Reply:
             auth = request.headers.get("authorization", "")
             if not auth.startswith("bearer ") or auth[7:] not in self.tokens:
-                return Reply(401, fixture("unauthorized"), {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'})
+                return Reply(
+                    401, fixture("unauthorized"), {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'}
+                )
             with self._lock:
                 if self.rate_remaining < 1:
                     return Reply(429, fixture("too_many_requests"), self._rate_headers())
@@ -142,6 +189,7 @@ class FakeReddit:
             reply: Reply = handler(request, match)
             reply.headers = {**self._rate_headers(), **reply.headers}
             return reply
+
         return serve
 
     def _token(self, request: Recorded, match: re.Match[str]) -> Reply:
@@ -149,28 +197,51 @@ class FakeReddit:
         if request.headers.get("authorization") != f"Basic {expected}":
             return Reply(401, fixture("unauthorized"))
         form = request.form
-        if form.get("grant_type") != "password" or form.get("username") != self.username \
-                or form.get("password") != self.password:
+        if (
+            form.get("grant_type") != "password"
+            or form.get("username") != self.username
+            or form.get("password") != self.password
+        ):
             return Reply(200, fixture("access_token_invalid_grant"))  # sic: Reddit says so with HTTP 200
         token = secrets.token_urlsafe(16)
         self.tokens.add(token)
-        return Reply(200, fixture("access_token") | {"access_token": token, "expires_in": self.token_lifetime,
-                                                     "scope": form.get("scope", "*")})
+        return Reply(
+            200,
+            fixture("access_token")
+            | {"access_token": token, "expires_in": self.token_lifetime, "scope": form.get("scope", "*")},
+        )
 
     def _listing(self, request: Recorded, match: re.Match[str]) -> Reply:
         subs = {s.lower() for s in match["subs"].split("+")}
         kind = "t3" if match["listing"] == "new" else "t1"
-        items = sorted((t for name, t in self.things.items() if name.startswith(kind) and name not in self.hidden
-                        and t["data"]["subreddit"].lower() in subs),
-                       key=lambda t: t["data"]["created_utc"], reverse=True)
+        items = sorted(
+            (
+                t
+                for name, t in self.things.items()
+                if name.startswith(kind) and name not in self.hidden and t["data"]["subreddit"].lower() in subs
+            ),
+            key=lambda t: t["data"]["created_utc"],
+            reverse=True,
+        )
         names = [t["data"]["name"] for t in items]
         start = names.index(request.query["after"]) + 1 if request.query.get("after") in names else 0
         limit = int(request.query.get("limit", 25))
-        page = items[start:start + limit]
+        page = items[start : start + limit]
         after = page[-1]["data"]["name"] if page and start + limit < len(items) else None
-        return Reply(200, {"kind": "Listing", "data": {"after": after, "dist": len(page), "modhash": None,
-                                                       "geo_filter": "", "children": copy.deepcopy(page),
-                                                       "before": None}})
+        return Reply(
+            200,
+            {
+                "kind": "Listing",
+                "data": {
+                    "after": after,
+                    "dist": len(page),
+                    "modhash": None,
+                    "geo_filter": "",
+                    "children": copy.deepcopy(page),
+                    "before": None,
+                },
+            },
+        )
 
     def _info(self, request: Recorded, match: re.Match[str]) -> Reply:
         ids = [i for i in request.query.get("id", "").split(",") if i in self.things]
@@ -186,8 +257,10 @@ class FakeReddit:
         subreddit = self.things[parent]["data"]["subreddit"]
         name = self.add_comment(author=self.username, body=form.get("text", ""), on=parent, subreddit=subreddit)
         answer = fixture("comment_created")
-        answer["json"]["data"]["things"][0]["data"] |= {k: self.things[name]["data"][k] for k in (
-            "id", "name", "author", "body", "parent_id", "link_id", "permalink", "created_utc")}
+        answer["json"]["data"]["things"][0]["data"] |= {
+            k: self.things[name]["data"][k]
+            for k in ("id", "name", "author", "body", "parent_id", "link_id", "permalink", "created_utc")
+        }
         return self._maybe_lost(Reply(200, answer))
 
     def _maybe_lost(self, reply: Reply) -> Reply:
@@ -205,19 +278,45 @@ class FakeReddit:
         return self._maybe_lost(Reply(200, fixture("compose_sent")))
 
     def _listing_of(self, children: list[dict[str, Any]]) -> Reply:
-        return Reply(200, {"kind": "Listing", "data": {"after": None, "dist": len(children), "modhash": None,
-                                                       "geo_filter": "", "children": children, "before": None}})
+        return Reply(
+            200,
+            {
+                "kind": "Listing",
+                "data": {
+                    "after": None,
+                    "dist": len(children),
+                    "modhash": None,
+                    "geo_filter": "",
+                    "children": children,
+                    "before": None,
+                },
+            },
+        )
 
     def _own_comments(self, request: Recorded, match: re.Match[str]) -> Reply:
-        mine = [copy.deepcopy(t) for t in self.things.values()
-                if t["kind"] == "t1" and t["data"]["author"].lower() == match["user"].lower()]
+        mine = [
+            copy.deepcopy(t)
+            for t in self.things.values()
+            if t["kind"] == "t1" and t["data"]["author"].lower() == match["user"].lower()
+        ]
         mine.sort(key=lambda t: t["data"]["created_utc"], reverse=True)
         return self._listing_of(mine[: int(request.query.get("limit", 25))])
 
     def _sent_messages(self, request: Recorded, match: re.Match[str]) -> Reply:
-        sent = [{"kind": "t4", "data": {"name": f"t4_{to36(1000 + n)}", "author": self.username, "dest": m["to"],
-                                        "subject": m["subject"], "body": m["text"], "was_comment": False}}
-                for n, m in enumerate(self.messages)]
+        sent = [
+            {
+                "kind": "t4",
+                "data": {
+                    "name": f"t4_{to36(1000 + n)}",
+                    "author": self.username,
+                    "dest": m["to"],
+                    "subject": m["subject"],
+                    "body": m["text"],
+                    "was_comment": False,
+                },
+            }
+            for n, m in enumerate(self.messages)
+        ]
         return self._listing_of(sent[::-1][: int(request.query.get("limit", 25))])
 
     # -- what the bot asked --------------------------------------------------------------------------

@@ -51,8 +51,11 @@ class Post:
 
     def render(self, fields: set[str]) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "text": self.text, "edit_history_tweet_ids": list(self.history)}
-        optional = {"author_id": self.author_id, "conversation_id": self.conversation_id,
-                    "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+        optional = {
+            "author_id": self.author_id,
+            "conversation_id": self.conversation_id,
+            "created_at": self.created_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        }
         out.update({k: v for k, v in optional.items() if k in fields})
         return out
 
@@ -60,8 +63,15 @@ class Post:
 class FakeX:
     """X's API for one brand account. `app_token` reads only; `user_token` is the brand's user-context token."""
 
-    def __init__(self, standin: PlatformStandIn, *, brand_id: str = "9400000001", brand_username: str = "AcmeAir",
-                 app_token: str = "app-bearer-token", user_token: str = "user-context-token") -> None:
+    def __init__(
+        self,
+        standin: PlatformStandIn,
+        *,
+        brand_id: str = "9400000001",
+        brand_username: str = "AcmeAir",
+        app_token: str = "app-bearer-token",
+        user_token: str = "user-context-token",
+    ) -> None:
         self.standin, self.brand_id, self.brand_username = standin, brand_id, brand_username
         self.app_token, self.user_token = app_token, user_token
         self.users: dict[str, dict[str, str]] = {}
@@ -111,8 +121,9 @@ class FakeX:
             self._now += timedelta(minutes=1)
             new_id = snowflake(self._now)
             old.replaced = True
-            self.posts[new_id] = Post(new_id, old.author_id, text, self._now, old.conversation_id,
-                                      [*old.history, new_id])
+            self.posts[new_id] = Post(
+                new_id, old.author_id, text, self._now, old.conversation_id, [*old.history, new_id]
+            )
             return new_id
 
     def serve_mentions(self, body: dict[str, Any]) -> None:
@@ -121,12 +132,16 @@ class FakeX:
 
     def rate_limit(self, method: str, pattern: str, *, reset_in: float, times: int = 1) -> None:
         """X's 429: `x-rate-limit-reset` is the epoch second at which the window reopens."""
-        headers = {"x-rate-limit-limit": "450", "x-rate-limit-remaining": "0",
-                   "x-rate-limit-reset": str(int(time.time() + reset_in))}
+        headers = {
+            "x-rate-limit-limit": "450",
+            "x-rate-limit-remaining": "0",
+            "x-rate-limit-reset": str(int(time.time() + reset_in)),
+        }
         self.standin.fail(method, pattern, Reply(429, fixture("error_429"), headers), times=times)
 
-    def oauth_client(self, client_id: str, client_secret: str | None = None, *,
-                     now: Callable[[], datetime] | None = None) -> str:
+    def oauth_client(
+        self, client_id: str, client_secret: str | None = None, *, now: Callable[[], datetime] | None = None
+    ) -> str:
         """The app's OAuth 2.0 client (confidential with a secret); returns the brand's first refresh token.
 
         `now` is the time access tokens expire by (a test passes its manual clock).
@@ -181,8 +196,11 @@ class FakeX:
 
     # -- the API -----------------------------------------------------------------------------------
     def _limits(self, limit: int = 450, remaining: int = 449) -> dict[str, str]:
-        return {"x-rate-limit-limit": str(limit), "x-rate-limit-remaining": str(remaining),
-                "x-rate-limit-reset": str(int(time.time()) + 900)}
+        return {
+            "x-rate-limit-limit": str(limit),
+            "x-rate-limit-remaining": str(remaining),
+            "x-rate-limit-reset": str(int(time.time()) + 900),
+        }
 
     def _auth(self, request: Recorded, *, user_context: bool) -> Reply | None:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
@@ -204,28 +222,40 @@ class FakeX:
             except (binascii.Error, UnicodeDecodeError):
                 basic = ""
             if basic != f"{self.client_id}:{self.client_secret}":
-                return Reply(401, {"error": "unauthorized_client",
-                                   "error_description": "Missing valid authorization header"})
+                return Reply(
+                    401, {"error": "unauthorized_client", "error_description": "Missing valid authorization header"}
+                )
         elif form.get("client_id") != self.client_id:
-            return Reply(400, {"error": "invalid_request", "error_description": "Missing required parameter [client_id]."})
+            return Reply(
+                400, {"error": "invalid_request", "error_description": "Missing required parameter [client_id]."}
+            )
         if form.get("grant_type") != "refresh_token":
-            return Reply(400, {"error": "invalid_request",
-                               "error_description": "Missing required parameter [grant_type]."})
+            return Reply(
+                400, {"error": "invalid_request", "error_description": "Missing required parameter [grant_type]."}
+            )
         if self._token_gate is not None:
             self.token_request_waiting.set()
             self._token_gate.wait(10)
         with self._lock:
             if form.get("refresh_token") not in self._refresh_tokens:
-                return Reply(400, {"error": "invalid_request",
-                                   "error_description": "Value passed for the token was invalid."})
+                return Reply(
+                    400, {"error": "invalid_request", "error_description": "Value passed for the token was invalid."}
+                )
             self._refresh_tokens.discard(form["refresh_token"])
             self._issued += 1
             access, refresh = f"YWNjZXNzLXRva2Vu{self._issued}", f"dGhlLXJlZnJlc2gtdG9rZW4t{self._issued}"
             self._access_tokens[access] = self._token_now() + timedelta(seconds=self.token_lifetime)
             self._refresh_tokens.add(refresh)
-        return Reply(200, {"token_type": "bearer", "expires_in": self.token_lifetime, "access_token": access,
-                           "scope": "tweet.read tweet.write users.read dm.read dm.write offline.access",
-                           "refresh_token": refresh})
+        return Reply(
+            200,
+            {
+                "token_type": "bearer",
+                "expires_in": self.token_lifetime,
+                "access_token": access,
+                "scope": "tweet.read tweet.write users.read dm.read dm.write offline.access",
+                "refresh_token": refresh,
+            },
+        )
 
     def _mentions(self, request: Recorded, match: re.Match[str]) -> Reply:
         refused = self._auth(request, user_context=False)
@@ -234,19 +264,35 @@ class FakeX:
         q = request.query
         size = int(q.get("max_results", "10"))
         if not 5 <= size <= 100 or ("since_id" in q and not _ID.fullmatch(q["since_id"])):
-            return Reply(400, {"title": "Invalid Request", "detail": "One or more parameters to your request was "
-                               "invalid.", "type": "https://api.x.com/2/problems/invalid-request"}, self._limits())
+            return Reply(
+                400,
+                {
+                    "title": "Invalid Request",
+                    "detail": "One or more parameters to your request was invalid.",
+                    "type": "https://api.x.com/2/problems/invalid-request",
+                },
+                self._limits(),
+            )
         with self._lock:
-            timeline = sorted((p for p in self.posts.values() if p.mentions_brand and not p.replaced
-                               and match["id"] == self.brand_id), key=lambda p: int(p.id), reverse=True)
+            timeline = sorted(
+                (
+                    p
+                    for p in self.posts.values()
+                    if p.mentions_brand and not p.replaced and match["id"] == self.brand_id
+                ),
+                key=lambda p: int(p.id),
+                reverse=True,
+            )
         timeline = [p for p in timeline[:MENTIONS_CAP] if int(p.id) > int(q.get("since_id", "0"))]
         start = int(q["pagination_token"].removeprefix("7140dibdnow9c7btw4")) if "pagination_token" in q else 0
-        page = timeline[start:start + size]
+        page = timeline[start : start + size]
         if not page:
             return Reply(200, {"meta": {"result_count": 0}}, self._limits())
         fields = set(q.get("tweet.fields", "").split(","))
-        body: dict[str, Any] = {"data": [p.render(fields) for p in page],
-                                "meta": {"newest_id": page[0].id, "oldest_id": page[-1].id, "result_count": len(page)}}
+        body: dict[str, Any] = {
+            "data": [p.render(fields) for p in page],
+            "meta": {"newest_id": page[0].id, "oldest_id": page[-1].id, "result_count": len(page)},
+        }
         if "author_id" in q.get("expansions", "").split(","):
             authors = dict.fromkeys(p.author_id for p in page)
             body["includes"] = {"users": [self.users[a] for a in authors if a in self.users]}
@@ -265,8 +311,9 @@ class FakeX:
         user = self.users.get(match["id"])
         if user is None:
             body = fixture("user_not_found")
-            body["errors"][0].update(value=match["id"], resource_id=match["id"],
-                                     detail=f"Could not find user with id: [{match['id']}].")
+            body["errors"][0].update(
+                value=match["id"], resource_id=match["id"], detail=f"Could not find user with id: [{match['id']}]."
+            )
             return Reply(200, body, self._limits())
         return Reply(200, {"data": user}, self._limits(300, 299))
 
@@ -278,7 +325,9 @@ class FakeX:
         text, target = body.get("text"), (body.get("reply") or {}).get("in_reply_to_tweet_id")
         if not isinstance(text, str) or not text or (target is not None and target not in self.posts):
             problem = fixture("error_400_reply_target")
-            problem["errors"][0]["message"] = problem["errors"][0]["message"].replace("2124440000000000000", str(target))
+            problem["errors"][0]["message"] = problem["errors"][0]["message"].replace(
+                "2124440000000000000", str(target)
+            )
             return Reply(400, problem, self._limits())
         if any(p.text == text for p in self.brand_posts()):
             return Reply(403, fixture("error_403_duplicate"), self._limits(100, 99))
@@ -286,15 +335,24 @@ class FakeX:
         with self._lock:
             self._now += timedelta(seconds=30)
             post_id = snowflake(self._now)
-            self.posts[post_id] = Post(post_id, self.brand_id, text, self._now,
-                                       parent.conversation_id if parent else post_id, [post_id],
-                                       mentions_brand=f"@{self.brand_username}".lower() in text.lower())
+            self.posts[post_id] = Post(
+                post_id,
+                self.brand_id,
+                text,
+                self._now,
+                parent.conversation_id if parent else post_id,
+                [post_id],
+                mentions_brand=f"@{self.brand_username}".lower() in text.lower(),
+            )
         if self._lose_answers:
             self._lose_answers -= 1
-            return Reply(503, {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank",
-                               "status": 503})
-        return Reply(201, {"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}},
-                     self._limits(100, 99))
+            return Reply(
+                503,
+                {"title": "Service Unavailable", "detail": "Service Unavailable", "type": "about:blank", "status": 503},
+            )
+        return Reply(
+            201, {"data": {"id": post_id, "text": text, "edit_history_tweet_ids": [post_id]}}, self._limits(100, 99)
+        )
 
     def _create_dm(self, request: Recorded, match: re.Match[str]) -> Reply:
         refused = self._auth(request, user_context=True)
@@ -302,10 +360,18 @@ class FakeX:
             return refused
         text = request.json.get("text")
         if not isinstance(text, str) or not text:
-            return Reply(400, {"title": "Invalid Request", "detail": "One or more parameters to your request was "
-                               "invalid.", "type": "https://api.x.com/2/problems/invalid-request"}, self._limits())
+            return Reply(
+                400,
+                {
+                    "title": "Invalid Request",
+                    "detail": "One or more parameters to your request was invalid.",
+                    "type": "https://api.x.com/2/problems/invalid-request",
+                },
+                self._limits(),
+            )
         event_id = snowflake(self._now, 100 + len(self.dms))
         pair = sorted([match["id"], self.brand_id], key=int)
         self.dms.append({"to": match["id"], "text": text, "dm_event_id": event_id})
-        return Reply(201, {"data": {"dm_conversation_id": "-".join(pair), "dm_event_id": event_id}},
-                     self._limits(15, 14))
+        return Reply(
+            201, {"data": {"dm_conversation_id": "-".join(pair), "dm_event_id": event_id}}, self._limits(15, 14)
+        )

@@ -12,7 +12,7 @@ from bot.blocks import ids
 from bot.db import session_scope
 from bot.models import Case
 from handlers import views
-from tests.services.stats_dataset import add_case
+from tests.support.stats_dataset import add_case
 
 
 class Ack:
@@ -35,8 +35,9 @@ def test_a_reassign_without_a_teammate_is_refused_inline_and_changes_nothing(rt,
     with session_scope(rt.sessions) as s:
         case_id = add_case(s, "A", platform="twitter", priority="normal", created=clock.now(), scores=[]).id
     ack = Ack()
-    views.on_reassign(ack=ack, body={"user": {"id": "U0ALICE"}}, view=submitted(case_id, {}),
-                      context=BoltContext({"rt": rt}))
+    views.on_reassign(
+        ack=ack, body={"user": {"id": "U0ALICE"}}, view=submitted(case_id, {}), context=BoltContext({"rt": rt})
+    )
     [answer] = ack.answers
     assert answer["response_action"] == "errors" and list(answer["errors"]) == [ids.ASSIGNEE_BLOCK]
     with rt.sessions() as s:
@@ -48,8 +49,9 @@ def test_a_reassign_to_a_teammate_closes_the_modal_and_hands_the_case_over(rt, c
         case_id = add_case(s, "A", platform="twitter", priority="normal", created=clock.now(), scores=[]).id
     ack = Ack()
     chosen = {ids.ASSIGNEE_BLOCK: {ids.ASSIGNEE_INPUT: {"type": "users_select", "selected_user": "U0BOB"}}}
-    views.on_reassign(ack=ack, body={"user": {"id": "U0ALICE"}}, view=submitted(case_id, chosen),
-                      context=BoltContext({"rt": rt}))
+    views.on_reassign(
+        ack=ack, body={"user": {"id": "U0ALICE"}}, view=submitted(case_id, chosen), context=BoltContext({"rt": rt})
+    )
     assert ack.answers == [{}]  # a plain ack closes the modal
     with rt.sessions() as s:
         assert s.get(Case, case_id).owner_id == "U0BOB"

@@ -25,9 +25,14 @@ def sessions(database_url):
 
 
 def mention(external_id: str = "1", author: str = "42", text: str = "My order never arrived", **kw) -> InboundMention:
-    return InboundMention(platform="twitter", external_id=external_id,
-                          author=Author(id=author, handle="jane_doe", name="Jane Doe"), text=text,
-                          posted_at=NOW, **kw)
+    return InboundMention(
+        platform="twitter",
+        external_id=external_id,
+        author=Author(id=author, handle="jane_doe", name="Jane Doe"),
+        text=text,
+        posted_at=NOW,
+        **kw,
+    )
 
 
 def take(sessions, m: InboundMention) -> ingest.IngestResult:
@@ -57,7 +62,9 @@ def test_new_post_by_same_author_joins_open_case_and_raises_priority(sessions) -
         case = s.get(Case, first.case_id)
         assert case.priority == "high" and len(case.mentions) == 2
         assert s.scalars(select(OutboxItem.kind).order_by(OutboxItem.id)).all() == [
-            "post_parent", "thread_note"]  # the queued parent post already shows the new state
+            "post_parent",
+            "thread_note",
+        ]  # the queued parent post already shows the new state
 
 
 def test_closed_case_means_a_new_post_opens_a_new_case(sessions) -> None:

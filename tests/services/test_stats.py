@@ -1,4 +1,4 @@
-"""Stats figures on the fixed data set of tests/services/stats_dataset.py, against numbers worked out by hand."""
+"""Stats figures on the fixed data set of tests/support/stats_dataset.py, against numbers worked out by hand."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from bot import db
 from bot.services import stats
 from bot.services.stats import Attainment, PriorityCounts, ResponseTimes, UnknownPeriod, percentile
-from tests.services.stats_dataset import ALICE, BOB, NOW, POLICY, TZ, build, local
+from tests.support.stats_dataset import ALICE, BOB, NOW, POLICY, TZ, build, local
 
 MIN = timedelta(minutes=1)
 

@@ -1,6 +1,6 @@
 """The managers' daily digest end to end: digest_tick queues it, the outbox worker opens the DM, posts the
 digest and uploads its chart through files_upload_v2, all read back from the fake Slack. Exactly once per
-day and manager, with two processes on one database. Data: tests/services/stats_dataset.py."""
+day and manager, with two processes on one database. Data: tests/support/stats_dataset.py."""
 
 from __future__ import annotations
 
@@ -10,28 +10,34 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.runtime import build_runtime
 from bot.clock import ManualClock
 from bot.db import session_scope
-from bot.schedule.jobs import digest_tick
 from bot.models import OutboxItem
+from bot.runtime import build_runtime
+from bot.schedule.jobs import digest_tick
 from bot.services import outbox
-from tests.conftest import make_env
-from tests.services import stats_dataset
-from tests.services.stats_dataset import local
-from tests.test_care_command import all_text
+from tests.support import stats_dataset
+from tests.support.blocks import all_text
+from tests.support.env import make_env
+from tests.support.stats_dataset import local
 
 MANAGERS = ("U0MGR1", "U0MGR2")
 TUESDAY_9 = local(24, 9, 0)
-UPLOAD_SEQUENCE = ["conversations.open", "chat.postMessage", "files.getUploadURLExternal", "upload_url",
-                   "files.completeUploadExternal"]
+UPLOAD_SEQUENCE = [
+    "conversations.open",
+    "chat.postMessage",
+    "files.getUploadURLExternal",
+    "upload_url",
+    "files.completeUploadExternal",
+]
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
 def env(slack, database_url):
-    return make_env(slack, database_url, CARE_MANAGERS=",".join(MANAGERS), CARE_DIGEST_TIME="09:00",
-                    **stats_dataset.ENV)
+    return make_env(
+        slack, database_url, CARE_MANAGERS=",".join(MANAGERS), CARE_DIGEST_TIME="09:00", **stats_dataset.ENV
+    )
 
 
 @pytest.fixture
@@ -95,8 +101,10 @@ def test_the_digest_says_how_yesterday_compares_and_lists_every_breach(rt, slack
     text = all_text(blocks)
     link = "https://standin.slack.com/archives/C0CARE/p{}000100"
     assert "*SLA breaches (3)*" in text
-    assert (f"<{link.format(1795000002)}|Case #{ids['B']}> · :bird: X · *Customer B (@cust_b)* · <@U0ALICE> · "
-            "due 10:30, answered after 1 h 30 min") in text
+    assert (
+        f"<{link.format(1795000002)}|Case #{ids['B']}> · :bird: X · *Customer B (@cust_b)* · <@U0ALICE> · "
+        "due 10:30, answered after 1 h 30 min"
+    ) in text
     assert f"<{link.format(1795000004)}|Case #{ids['D']}> · :large_blue_square: Facebook" in text
     assert "due 14:30, *still unanswered* after 19 h 30 min" in text
     assert f"|Case #{ids['E']}>" in text and "due 15:30, *still unanswered*" in text
@@ -166,8 +174,7 @@ def test_a_failed_upload_is_retried_without_posting_the_digest_again(rt, slack, 
     assert slack.dm("U0MGR1")[1].files
 
 
-def test_a_digest_slack_took_just_before_a_crash_is_found_not_posted_again(rt, slack, clock, ids,
-                                                                             monkeypatch) -> None:
+def test_a_digest_slack_took_just_before_a_crash_is_found_not_posted_again(rt, slack, clock, ids, monkeypatch) -> None:
     clock.set(TUESDAY_9)
     digest_tick(rt)
     real = outbox.checkpoint
@@ -189,8 +196,18 @@ def test_a_digest_slack_took_just_before_a_crash_is_found_not_posted_again(rt, s
 
 def test_every_breach_is_listed_the_ones_past_twenty_in_the_digests_thread(rt, slack, clock) -> None:
     with session_scope(rt.sessions) as s:  # 45 complaints on Monday morning, none answered
-        made = [stats_dataset.add_case(s, f"N{n}", platform="twitter", priority="normal", created=local(23, 9, n),
-                                       scores=[], ts=f"1795100{n:03d}.000100").id for n in range(45)]
+        made = [
+            stats_dataset.add_case(
+                s,
+                f"N{n}",
+                platform="twitter",
+                priority="normal",
+                created=local(23, 9, n),
+                scores=[],
+                ts=f"1795100{n:03d}.000100",
+            ).id
+            for n in range(45)
+        ]
     clock.set(TUESDAY_9)
     digest_tick(rt)
     rt.deliverer.drain()
@@ -203,8 +220,10 @@ def test_every_breach_is_listed_the_ones_past_twenty_in_the_digests_thread(rt, s
         assert len(message.blocks) <= 50 and len(all_text(message.blocks)) < 12_000
     listed = all_text(digest_message.blocks).split("*Oldest open cases*")[0] + all_text(continued.blocks)
     assert [listed.count(f"|Case #{case_id}>") for case_id in made] == [1] * 45
-    assert continued.metadata["event_payload"] == {"outbox_id": digest_message.metadata["event_payload"]["outbox_id"],
-                                                   "part": 1}
+    assert continued.metadata["event_payload"] == {
+        "outbox_id": digest_message.metadata["event_payload"]["outbox_id"],
+        "part": 1,
+    }
 
 
 def test_a_day_without_a_post_gets_one_plain_line_and_no_chart(rt, slack, clock) -> None:

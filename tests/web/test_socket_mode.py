@@ -14,9 +14,11 @@ import pytest
 import websockets.sync.server as websockets_sync
 
 from bot.tools.slack_standin import SlackStandIn
-from tests.conftest import CHANNEL, post_webhook, wait_for, webhook_body
-from tests.slack_requests import block_action
-from tests.test_cli import start_serve, stop, valid_settings, wait_healthy
+from tests.support.env import CHANNEL
+from tests.support.serve import start_serve, stop, valid_settings, wait_healthy
+from tests.support.slack_requests import block_action
+from tests.support.waiting import wait_for
+from tests.support.webhooks import post_webhook, webhook_body
 
 APP_TOKEN = "xapp-1-A0SOCKET-1-socketmodetoken"
 
@@ -44,8 +46,7 @@ class SocketSlack:
         self._server.shutdown()
 
     def _session(self, connection: Any) -> None:
-        connection.send(json.dumps({"type": "hello", "num_connections": 1,
-                                    "connection_info": {"app_id": "A0SOCKET"}}))
+        connection.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0SOCKET"}}))
         self.connected.set()
         while True:
             try:
@@ -64,9 +65,16 @@ class SocketSlack:
                 self.acks[ack["envelope_id"]] = ack
 
     def send(self, envelope_id: str, kind: str, payload: dict[str, Any]) -> None:
-        self.outgoing.put({"envelope_id": envelope_id, "type": kind, "payload": payload,
-                           "accepts_response_payload": kind == "slash_commands", "retry_attempt": 0,
-                           "retry_reason": ""})
+        self.outgoing.put(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind == "slash_commands",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
 
 
 @pytest.fixture
@@ -79,9 +87,15 @@ def test_serve_over_socket_mode_acks_commands_and_clicks(tmp_path, socket_slack)
     with SlackStandIn(token="xoxb-socket-test") as slack:
         slack.add_user("U0ALICE", "Alice Moreau")
         slack.state.app_token, slack.state.socket_url = APP_TOKEN, socket_slack.url
-        env = valid_settings(tmp_path, SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN="xoxb-socket-test",
-                             SLACK_APP_TOKEN=APP_TOKEN, SLACK_SIGNING_SECRET=None,
-                             CARE_WEBHOOK_SECRET="test-webhook-secret", CARE_GENERIC_REPLY_URL=slack.reply_url)
+        env = valid_settings(
+            tmp_path,
+            SLACK_API_URL=slack.api_url,
+            SLACK_BOT_TOKEN="xoxb-socket-test",
+            SLACK_APP_TOKEN=APP_TOKEN,
+            SLACK_SIGNING_SECRET=None,
+            CARE_WEBHOOK_SECRET="test-webhook-secret",
+            CARE_GENERIC_REPLY_URL=slack.reply_url,
+        )
         served = start_serve(tmp_path, env)
         try:
             wait_healthy(served)
@@ -91,9 +105,19 @@ def test_serve_over_socket_mode_acks_commands_and_clicks(tmp_path, socket_slack)
             case_id = post_webhook(served.url, webhook_body()).json()["case_id"]
             parent = wait_for(lambda: slack.channel(CHANNEL), timeout=10)[0]
 
-            socket_slack.send("env-cmd", "slash_commands", {
-                "command": "/care", "text": "help", "user_id": "U0ALICE", "channel_id": CHANNEL,
-                "team_id": "T0STANDIN", "response_url": f"{slack.base_url}/response/1", "trigger_id": "1.2.3"})
+            socket_slack.send(
+                "env-cmd",
+                "slash_commands",
+                {
+                    "command": "/care",
+                    "text": "help",
+                    "user_id": "U0ALICE",
+                    "channel_id": CHANNEL,
+                    "team_id": "T0STANDIN",
+                    "response_url": f"{slack.base_url}/response/1",
+                    "trigger_id": "1.2.3",
+                },
+            )
             ack = wait_for(lambda: socket_slack.acks.get("env-cmd"), timeout=10)
             assert "/care stats" in json.dumps(ack["payload"])  # the usage, answered in the ack
 

@@ -1,6 +1,6 @@
 """`/care` over signed HTTP, as Slack sends it; answers read from what reached the fake Slack.
 
-The data set is tests/services/stats_dataset.py (Monday 23 November 2026, 15:00 in Berlin).
+The data set is tests/support/stats_dataset.py (Monday 23 November 2026, 15:00 in Berlin).
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.models import DigestMarker, OutboxItem
-from tests.conftest import make_env
-from tests.services import stats_dataset
-from tests.services.stats_dataset import ALICE, BOB, NOW
-from tests.slack_requests import post_command
+from tests.support import stats_dataset
+from tests.support.blocks import all_text
+from tests.support.env import make_env
+from tests.support.slack_requests import post_command
+from tests.support.stats_dataset import ALICE, BOB, NOW
 
 SENT = itertools.count(1)
 USAGE_LINES = ("`/care stats [today|7d|30d]`", "`/care mine`", "`/care digest`", "`/care help`")
@@ -32,16 +33,6 @@ def ids(rt, clock):
     clock.set(NOW)
     with session_scope(rt.sessions) as s:
         return stats_dataset.build(s)
-
-
-def all_text(node) -> str:
-    """Every text in a block tree, one per line: what a reader of the message sees."""
-    if isinstance(node, dict):
-        own = [node["text"]] if isinstance(node.get("text"), str) else []
-        return "\n".join(own + [all_text(v) for k, v in node.items() if isinstance(v, (dict, list))])
-    if isinstance(node, list):
-        return "\n".join(all_text(v) for v in node)
-    return ""
 
 
 def command(app_url: str, slack, text: str, user: str = ALICE):
@@ -80,8 +71,10 @@ def test_stats_answers_privately_with_the_figures_of_today(app_url, slack, liste
     assert slack.calls_to("chat.postEphemeral") == []
 
 
-@pytest.mark.parametrize("period, title, new", [("7d", "Last 7 days · Tue 17 Nov – Mon 23 Nov", "8 "),
-                                                ("30d", "Last 30 days · Sun 25 Oct – Mon 23 Nov", "9 ")])
+@pytest.mark.parametrize(
+    "period, title, new",
+    [("7d", "Last 7 days · Tue 17 Nov – Mon 23 Nov", "8 "), ("30d", "Last 30 days · Sun 25 Oct – Mon 23 Nov", "9 ")],
+)
 def test_stats_for_seven_and_thirty_days(app_url, slack, listeners, ids, period, title, new) -> None:
     command(app_url, slack, f"stats {period}")
     reply = responded(slack, listeners)
@@ -112,7 +105,8 @@ def test_digest_is_acknowledged_at_once_and_sent_by_dm_through_the_outbox(app_ur
     assert answer.content == b""  # acknowledged at once; the answer follows through response_url
     said = responded(slack, listeners)
     assert said["response_type"] == "ephemeral" and said["text"] == (
-        "Your digest is on its way: it arrives in your direct messages with Care Desk in a moment.")
+        "Your digest is on its way: it arrives in your direct messages with Care Desk in a moment."
+    )
     with rt.sessions() as s:
         queued = s.scalars(select(OutboxItem).where(OutboxItem.kind == "digest")).all()
         assert [i.payload for i in queued] == [{"user": BOB, "day": "2026-11-22"}]  # yesterday
@@ -123,29 +117,34 @@ def test_digest_is_acknowledged_at_once_and_sent_by_dm_through_the_outbox(app_ur
     assert posted[1].files and posted[1].files[0]["name"] == "care-digest-2026-11-22.png"
 
 
-def test_digest_on_a_desk_that_started_today_says_when_the_first_one_comes(app_url, rt, slack, listeners,
-                                                                          clock) -> None:
-    """The desk (the `rt` fixture) started at the manual clock's first moment, Mon 23 Nov 09:00 UTC (10:00 in Berlin)."""
+def test_digest_on_a_desk_that_started_today_says_when_the_first_one_comes(
+    app_url, rt, slack, listeners, clock
+) -> None:
+    """The desk (the `rt` fixture) started at the manual clock's first moment: Mon 23 Nov 09:00 UTC, 10:00 in Berlin."""
     clock.advance(hours=5)
     answer, _ = command(app_url, slack, "digest", user=BOB)
     assert answer.content == b""
     said = responded(slack, listeners)
     assert said["response_type"] == "ephemeral" and said["text"] == (
         "No digest yet: the desk started on Mon 23 Nov at 10:00, so the first digest covers Tue 24 Nov and "
-        "reaches managers on Wed 25 Nov at 09:00. `/care stats` shows today so far.")
+        "reaches managers on Wed 25 Nov at 09:00. `/care stats` shows today so far."
+    )
     with rt.sessions() as s:
         assert s.scalars(select(OutboxItem).where(OutboxItem.kind == "digest")).all() == []
 
 
-@pytest.mark.parametrize("text, first_line", [
-    ("", "*/care* — the social care desk"),
-    ("help", "*/care* — the social care desk"),
-    ("HELP me", "*/care* — the social care desk"),
-    ("escalate now", "I don't know `/care escalate`."),
-    ("<!channel>", "I don't know `/care &lt;!channel&gt;`."),
-    ("stats weekly", "I don't know the period `weekly`: use `today`, `7d` or `30d`."),
-    ("stats 7d 30d", "I don't know the period `7d 30d`: use `today`, `7d` or `30d`."),
-])
+@pytest.mark.parametrize(
+    "text, first_line",
+    [
+        ("", "*/care* — the social care desk"),
+        ("help", "*/care* — the social care desk"),
+        ("HELP me", "*/care* — the social care desk"),
+        ("escalate now", "I don't know `/care escalate`."),
+        ("<!channel>", "I don't know `/care &lt;!channel&gt;`."),
+        ("stats weekly", "I don't know the period `weekly`: use `today`, `7d` or `30d`."),
+        ("stats 7d 30d", "I don't know the period `7d 30d`: use `today`, `7d` or `30d`."),
+    ],
+)
 def test_help_unknown_subcommands_and_bad_periods_show_usage(app_url, slack, listeners, text, first_line) -> None:
     answer, _ = command(app_url, slack, text)
     body = answer.json()

@@ -14,84 +14,30 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.config import platform_settings
-from bot.models import Case, CaseEvent, Mention, OutboxItem
+from bot.models import CaseEvent, Mention
 from bot.tools.connectors_check import report
 from connectors import signing
-from tests.conftest import CHANNEL, make_env
 from tests.fakes import fixture_bytes
 from tests.fakes.meta import (
     APP_SECRET,
-    IG_ACCOUNT_ID,
     PAGE_ID,
     PAGE_TOKEN,
     VERIFY_TOKEN,
-    FakeGraph,
     deliver,
     fixture,
     graph_error,
+    meta_env,
     usage_header,
 )
-from tests.fakes.platform_standin import PlatformStandIn, Reply
-from tests.slack_requests import text_value
-from tests.test_case_actions import Desk
+from tests.fakes.platform_standin import Reply
+from tests.support.env import CHANNEL
 
 COMMENT_ID = "5551234567_8887776665"
 REPLY_PATH = rf"{COMMENT_ID}/comments"
 PRIVATE_PATH = rf"{PAGE_ID}/messages"
-
-
-def meta_env(graph_url: str, **overrides: str) -> dict[str, str]:
-    return {"META_APP_SECRET": APP_SECRET, "META_VERIFY_TOKEN": VERIFY_TOKEN, "META_PAGE_ID": PAGE_ID,
-            "META_PAGE_TOKEN": PAGE_TOKEN, "META_IG_ACCOUNT_ID": IG_ACCOUNT_ID, "META_GRAPH_URL": graph_url,
-            **overrides}
-
-
-@pytest.fixture
-def graph():
-    with PlatformStandIn() as standin:
-        yield FakeGraph(standin)
-
-
-@pytest.fixture
-def extra_env() -> dict[str, str]:
-    return {}
-
-
-@pytest.fixture
-def env(slack, database_url, graph, extra_env) -> dict[str, str]:
-    return make_env(slack, database_url, **meta_env(graph.url, **extra_env))
-
-
-class MetaDesk(Desk):
-    """The care desk, fed by Meta's webhooks instead of the generic one."""
-
-    def deliver(self, platform: str, body: bytes | Any) -> dict[str, Any]:
-        response = deliver(self.url, platform, body)
-        assert response.status_code == 200, response.text
-        self.settle()
-        return response.json()
-
-    def comment(self, platform: str = "facebook", name: str = "comment_add") -> int:
-        self.deliver(platform, fixture_bytes(platform, name))
-        with self.rt.sessions() as s:
-            return s.scalars(select(Case.id).order_by(Case.id.desc())).first()
-
-    def reply(self, case_id: int, text: str) -> None:
-        self.click("case_reply", case_id)
-        assert self.submit(self.last_view(), text_value("reply", "text", text)) == {}
-
-    def stored(self) -> tuple[int, int, int, int]:
-        with self.rt.sessions() as s:
-            return tuple(int(s.scalar(select(func.count()).select_from(m)) or 0)  # type: ignore[return-value]
-                         for m in (Case, Mention, CaseEvent, OutboxItem))
-
-
-@pytest.fixture
-def desk(app_url, rt, slack, listeners) -> MetaDesk:
-    return MetaDesk(app_url, rt, slack, listeners)
 
 
 # -- webhook: subscription check, signature, shapes (both platforms) -----------------------------
@@ -104,8 +50,9 @@ def test_subscription_check_echoes_the_raw_challenge_only_for_our_token(app_url,
     assert ok.status_code == 200 and ok.text == "1158201444"
     assert ok.headers["content-type"].startswith("text/plain")
     assert check(**{"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"}).status_code == 403
-    assert check(**{"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN,
-                    "hub.challenge": "1"}).status_code == 403
+    assert (
+        check(**{"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"}).status_code == 403
+    )
     assert check(**{"hub.mode": "subscribe", "hub.challenge": "1"}).status_code == 403
     assert check(**{"hub.mode": "subscribe", "hub.verify_token": "ünïcode", "hub.challenge": "1"}).status_code == 403
 
@@ -129,15 +76,50 @@ def test_invalid_json_is_400_and_unknown_shapes_are_logged_and_acknowledged(desk
     assert deliver(desk.url, "facebook", b"{not json").status_code == 400
     assert deliver(desk.url, "facebook", b"\xff\xfe").status_code == 400
     odd: list[Any] = [
-        [], "page", {"object": "user", "entry": []}, {"object": "page", "entry": "x"},
+        [],
+        "page",
+        {"object": "user", "entry": []},
+        {"object": "page", "entry": "x"},
         {"object": "page", "entry": [{"id": PAGE_ID, "messaging": [{"sender": {"id": "1"}}]}]},
         {"object": "page", "entry": [{"id": PAGE_ID, "changes": [{"field": "feed", "value": "nope"}]}]},
-        {"object": "page", "entry": [{"id": PAGE_ID, "changes": [{"field": "feed", "value": {
-            "item": "comment", "verb": "add", "comment_id": {"id": 1}, "from": "Jane", "message": 42}}]}]},
-        {"object": "page", "entry": [{"id": PAGE_ID, "changes": [{"field": "feed", "value": {
-            "item": "comment", "verb": "add", "comment_id": "../../me", "message": "hi"}}]}]},
-        {"object": "page", "entry": [{"id": "99999",
-                                      "changes": fixture("facebook", "comment_add")["entry"][0]["changes"]}]},
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": PAGE_ID,
+                    "changes": [
+                        {
+                            "field": "feed",
+                            "value": {
+                                "item": "comment",
+                                "verb": "add",
+                                "comment_id": {"id": 1},
+                                "from": "Jane",
+                                "message": 42,
+                            },
+                        }
+                    ],
+                }
+            ],
+        },
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": PAGE_ID,
+                    "changes": [
+                        {
+                            "field": "feed",
+                            "value": {"item": "comment", "verb": "add", "comment_id": "../../me", "message": "hi"},
+                        }
+                    ],
+                }
+            ],
+        },
+        {
+            "object": "page",
+            "entry": [{"id": "99999", "changes": fixture("facebook", "comment_add")["entry"][0]["changes"]}],
+        },
     ]
     with caplog.at_level(logging.INFO, logger="connectors.meta"):
         for body in odd:
@@ -154,8 +136,12 @@ def test_a_page_comment_becomes_a_case_in_slack(desk):
     answer = desk.deliver("facebook", fixture_bytes("facebook", "comment_add"))
     assert answer == {"received": 1, "stored": 1}
     text = desk.parent_text()
-    for fact in ("Facebook", "*Jane Doe*", "My order never arrived and nobody answers the phone",
-                 "https://www.facebook.com/1029384756/posts/5551234567?comment_id=8887776665|View post"):
+    for fact in (
+        "Facebook",
+        "*Jane Doe*",
+        "My order never arrived and nobody answers the phone",
+        "https://www.facebook.com/1029384756/posts/5551234567?comment_id=8887776665|View post",
+    ):
         assert fact in text
     assert desk.button_labels() == ["Claim", "Reply", "Move to DM", "Escalate", "Ignore", "Resolve", "Follow up"]
     with desk.rt.sessions() as s:
@@ -199,8 +185,10 @@ def test_edits_and_deletions_are_noted_in_the_thread_and_the_case_kept(desk):
     assert "Three weeks now!" in notes[-1] and "Two weeks now" in notes[-1]
     assert "Three weeks now!" in desk.parent_text() and "(edited)" in desk.parent_text()
     desk.deliver("facebook", fixture_bytes("facebook", "comment_remove"))
-    assert desk.thread_texts()[-1] == (":wastebasket: *Jane*'s post was deleted on :large_blue_square: Facebook. "
-                                       "The case and its history are kept here.")
+    assert desk.thread_texts()[-1] == (
+        ":wastebasket: *Jane*'s post was deleted on :large_blue_square: Facebook. "
+        "The case and its history are kept here."
+    )
     assert desk.case(case_id).status == "open"
 
 
@@ -263,9 +251,10 @@ def test_after_seven_days_only_the_public_message_goes_and_the_thread_says_why(d
     desk.click("case_move_to_dm", case_id)
     assert len(graph.calls("POST", REPLY_PATH)) == 1
     assert graph.calls("POST", PRIVATE_PATH) == []
-    assert (":information_source: No private message was sent to Jane: Facebook accepts a private reply only "
-            "within 7 days of a comment, and this comment is 8 days old. Only the public message goes out."
-            ) in desk.thread_texts()
+    assert (
+        ":information_source: No private message was sent to Jane: Facebook accepts a private reply only "
+        "within 7 days of a comment, and this comment is 8 days old. Only the public message goes out."
+    ) in desk.thread_texts()
 
 
 def test_a_second_private_reply_is_refused_in_words_staff_understand(desk, graph):
@@ -273,9 +262,11 @@ def test_a_second_private_reply_is_refused_in_words_staff_understand(desk, graph
     graph.already_replied_privately(COMMENT_ID)  # e.g. someone answered from Meta Business Suite
     desk.click("case_move_to_dm", case_id)
     note = desk.thread_texts()[-1]
-    assert note.startswith(":warning: <@U0ALICE>'s private message to Jane was *not sent*: Facebook allows one "
-                           "private reply per comment, and this comment already has one "
-                           "((#10900) Activity already replied to (code 10900)).")
+    assert note.startswith(
+        ":warning: <@U0ALICE>'s private message to Jane was *not sent*: Facebook allows one "
+        "private reply per comment, and this comment already has one "
+        "((#10900) Activity already replied to (code 10900))."
+    )
     assert len(graph.calls("POST", PRIVATE_PATH)) == 1  # refused for good: not retried
 
 
@@ -299,8 +290,10 @@ def test_a_long_throttle_is_reported_and_the_draft_kept(desk, graph, clock):
     graph.fail(REPLY_PATH, graph_error("page_throttled", headers=usage_header(5)))
     desk.reply(case_id, "Hi Jane, on it.")
     note = desk.thread_texts()[-1]
-    assert "was *not sent*: Facebook is rate limiting us ((#32) Page request limit reached (code 32)); " \
-           "waiting 300s; try again later." in note
+    assert (
+        "was *not sent*: Facebook is rate limiting us ((#32) Page request limit reached (code 32)); "
+        "waiting 300s; try again later." in note
+    )
     assert desk.case(case_id).draft_text == "Hi Jane, on it."
 
 
@@ -328,8 +321,10 @@ def test_an_expired_token_is_reported_as_a_credentials_problem(desk, graph):
     case_id = desk.comment()
     graph.token = "a-newer-token"  # the Page token in META_PAGE_TOKEN no longer works
     desk.reply(case_id, "Hi Jane, on it.")
-    assert ("was *not sent*: Facebook refused the Page token, check META_PAGE_TOKEN (Invalid OAuth access token"
-            in desk.thread_texts()[-1])
+    assert (
+        "was *not sent*: Facebook refused the Page token, check META_PAGE_TOKEN (Invalid OAuth access token"
+        in desk.thread_texts()[-1]
+    )
 
 
 # -- care-bot connectors --check -------------------------------------------------------------------
@@ -342,11 +337,14 @@ def test_check_tells_a_working_token_from_a_bad_one(graph):
     assert get.query == {"fields": "name"} and get.headers["authorization"] == f"Bearer {PAGE_TOKEN}"
 
     lines.clear()
-    assert report(platform_settings(meta_env(graph.url, META_PAGE_TOKEN="EAAGexpired")), check=True,
-                  out=lines.append) == 1
+    assert (
+        report(platform_settings(meta_env(graph.url, META_PAGE_TOKEN="EAAGexpired")), check=True, out=lines.append) == 1
+    )
     [facebook] = [line for line in lines if line.startswith("Facebook Page")]
-    assert facebook.endswith("check: FAILED, Facebook refused the Page token, check META_PAGE_TOKEN "
-                             "(Invalid OAuth access token - Cannot parse access token (code 190))")
+    assert facebook.endswith(
+        "check: FAILED, Facebook refused the Page token, check META_PAGE_TOKEN "
+        "(Invalid OAuth access token - Cannot parse access token (code 190))"
+    )
 
 
 def test_check_when_meta_cannot_be_reached():
@@ -356,50 +354,93 @@ def test_check_when_meta_cannot_be_reached():
 
 
 # -- the small readers ---------------------------------------------------------------------------
-@pytest.mark.parametrize("created, expected", [
-    (1795424280, datetime(2026, 11, 23, 8, 58, tzinfo=UTC)),
-    ("1795424280", datetime(2026, 11, 23, 8, 58, tzinfo=UTC)),
-    (1795424280123, datetime(2026, 11, 23, 8, 58, 0, 123000, tzinfo=UTC)),  # milliseconds
-    ("2026-11-23T08:58:00+0000", datetime(2026, 11, 23, 8, 58, tzinfo=UTC)),
-    ("2026-11-23T09:58:00+01:00", datetime(2026, 11, 23, 8, 58, tzinfo=UTC)),
-    ("yesterday", None), (True, None), (None, None), (10**20, None),
-])
+@pytest.mark.parametrize(
+    "created, expected",
+    [
+        (1795424280, datetime(2026, 11, 23, 8, 58, tzinfo=UTC)),
+        ("1795424280", datetime(2026, 11, 23, 8, 58, tzinfo=UTC)),
+        (1795424280123, datetime(2026, 11, 23, 8, 58, 0, 123000, tzinfo=UTC)),  # milliseconds
+        ("2026-11-23T08:58:00+0000", datetime(2026, 11, 23, 8, 58, tzinfo=UTC)),
+        ("2026-11-23T09:58:00+01:00", datetime(2026, 11, 23, 8, 58, tzinfo=UTC)),
+        ("yesterday", None),
+        (True, None),
+        (None, None),
+        (10**20, None),
+    ],
+)
 def test_created_time_is_read_in_every_form_meta_uses(created, expected):
     from connectors.meta import _timestamp
 
     assert _timestamp(created) == expected
 
 
-@pytest.mark.parametrize("headers, wait", [
-    (usage_header(3), 180.0),
-    ({"x-app-usage": json.dumps({"call_count": 100, "total_cputime": 5, "total_time": 9})}, 60.0),
-    ({"x-page-usage": json.dumps({"call_count": 100, "estimated_time_to_regain_access": 2})}, 120.0),
-    ({"retry-after": "90"}, 90.0),
-    ({"x-business-use-case-usage": "not json"}, 60.0),
-    ({}, 60.0),
-])
+@pytest.mark.parametrize(
+    "headers, wait",
+    [
+        (usage_header(3), 180.0),
+        ({"x-app-usage": json.dumps({"call_count": 100, "total_cputime": 5, "total_time": 9})}, 60.0),
+        ({"x-page-usage": json.dumps({"call_count": 100, "estimated_time_to_regain_access": 2})}, 120.0),
+        ({"retry-after": "90"}, 90.0),
+        ({"x-business-use-case-usage": "not json"}, 60.0),
+        ({}, 60.0),
+    ],
+)
 def test_throttle_wait_follows_metas_estimate_else_a_minute(headers, wait):
     from connectors.meta import throttle_wait
 
     assert throttle_wait(httpx.Response(400, headers=headers)) == wait
 
 
-@pytest.mark.parametrize("status, body, kind, words", [
-    (400, {"error": {"message": "(#4) Application request limit reached", "code": 4}}, "RateLimited", "waiting 60s"),
-    (400, {"error": {"message": "(#613) Calls to this api have exceeded the rate limit.", "code": 613}},
-     "RateLimited", "code 613"),
-    (400, {"error": {"message": "(#200) Permissions error", "type": "OAuthException", "code": 200}},
-     "AuthError", "lacks a permission"),
-    (400, {"error": {"message": "(#10) This message is sent outside of allowed window.", "code": 10,
-                     "error_subcode": 2018278}}, "PermanentError", "within 7 days"),
-    (400, {"error": {"message": "(#10903) This user cant reply to this activity", "code": 10903}},
-     "PermanentError", "does not let this person"),
-    (400, {"error": {"message": "An unexpected error has occurred.", "code": 2, "is_transient": True}},
-     "TransientError", "temporary problem"),
-    (400, {"error": {"message": "weird", "code": [4], "error_subcode": {}}}, None, ""),
-    (400, {"error": "not an object"}, None, ""),
-    (400, ["not", "an", "object"], None, ""),
-])
+@pytest.mark.parametrize(
+    "status, body, kind, words",
+    [
+        (
+            400,
+            {"error": {"message": "(#4) Application request limit reached", "code": 4}},
+            "RateLimited",
+            "waiting 60s",
+        ),
+        (
+            400,
+            {"error": {"message": "(#613) Calls to this api have exceeded the rate limit.", "code": 613}},
+            "RateLimited",
+            "code 613",
+        ),
+        (
+            400,
+            {"error": {"message": "(#200) Permissions error", "type": "OAuthException", "code": 200}},
+            "AuthError",
+            "lacks a permission",
+        ),
+        (
+            400,
+            {
+                "error": {
+                    "message": "(#10) This message is sent outside of allowed window.",
+                    "code": 10,
+                    "error_subcode": 2018278,
+                }
+            },
+            "PermanentError",
+            "within 7 days",
+        ),
+        (
+            400,
+            {"error": {"message": "(#10903) This user cant reply to this activity", "code": 10903}},
+            "PermanentError",
+            "does not let this person",
+        ),
+        (
+            400,
+            {"error": {"message": "An unexpected error has occurred.", "code": 2, "is_transient": True}},
+            "TransientError",
+            "temporary problem",
+        ),
+        (400, {"error": {"message": "weird", "code": [4], "error_subcode": {}}}, None, ""),
+        (400, {"error": "not an object"}, None, ""),
+        (400, ["not", "an", "object"], None, ""),
+    ],
+)
 def test_metas_error_codes_are_classified(status, body, kind, words):
     from bot.config import MetaSettings
     from connectors.meta import FacebookConnector

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 import time
-
-import httpx
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.conftest import post_webhook, webhook_body
-from tests.slack_requests import block_action, post_interaction
+import httpx
+import pytest
+
+from tests.support.slack_requests import block_action, post_interaction
+from tests.support.webhooks import post_webhook, webhook_body
 
 
 @pytest.mark.realtime
@@ -59,8 +58,9 @@ def test_the_first_click_after_start_does_not_wait_for_auth_test(rt, slack, list
     from bot.web.server import BackgroundServer
 
     rt.links.identity()  # what serve does before it builds the Bolt app
-    server = BackgroundServer(build_http_app(rt, build_bolt_app(rt, listener_executor=listeners),
-                                             start_workers=False)).start()
+    server = BackgroundServer(
+        build_http_app(rt, build_bolt_app(rt, listener_executor=listeners), start_workers=False)
+    ).start()
     try:
         case_id = post_webhook(server.url, webhook_body()).json()["case_id"]
         rt.deliverer.drain()

@@ -8,11 +8,11 @@ import pytest
 
 from bot.db import session_scope
 from bot.services import cases
-from tests.conftest import make_env
-from tests.services import stats_dataset
-from tests.services.stats_dataset import ALICE, NOW
-from tests.slack_requests import post_event
-from tests.test_care_command import all_text
+from tests.support import stats_dataset
+from tests.support.blocks import all_text
+from tests.support.env import make_env
+from tests.support.slack_requests import post_event
+from tests.support.stats_dataset import ALICE, NOW
 
 
 @pytest.fixture
@@ -29,8 +29,10 @@ def ids(rt, clock):
 
 def open_home(app_url: str, listeners, user: str = ALICE, tab: str = "home") -> float:
     started = time.monotonic()
-    answer = post_event(app_url, {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": tab,
-                                  "event_ts": f"{time.time():.6f}"})
+    answer = post_event(
+        app_url,
+        {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": tab, "event_ts": f"{time.time():.6f}"},
+    )
     assert answer.status_code == 200, answer.text
     took = time.monotonic() - started
     listeners.wait_idle()

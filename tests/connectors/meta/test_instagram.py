@@ -1,6 +1,7 @@
 """The Instagram connector over real HTTP: `comments` deliveries become cases; Reply, Move to DM and
 the hide step reach the Instagram endpoints of the fake Graph API. What Instagram shares with Facebook
-(subscription check, signature, throttling) is tested in test_meta.py."""
+(subscription check, signature, throttling) is tested in test_facebook.py; the fixtures both use are in
+conftest.py."""
 
 from __future__ import annotations
 
@@ -12,13 +13,9 @@ from sqlalchemy import select
 from bot.config import platform_settings
 from bot.models import Mention
 from bot.tools.connectors_check import report
-from tests.conftest import CHANNEL
-from tests.connectors.test_meta import desk, env, extra_env, graph, meta_env  # noqa: F401 - shared fixtures
 from tests.fakes import fixture_bytes
-from tests.fakes.meta import IG_ACCOUNT_ID, PAGE_TOKEN, fixture, graph_error, usage_header
-
-# pytest hands the fixtures shared with test_meta.py to the tests below by parameter name:
-# ruff: noqa: F811
+from tests.fakes.meta import IG_ACCOUNT_ID, PAGE_TOKEN, fixture, graph_error, meta_env, usage_header
+from tests.support.env import CHANNEL
 
 COMMENT_ID = "17890000000000001"
 REPLY_PATH = rf"{COMMENT_ID}/replies"
@@ -33,7 +30,10 @@ def test_an_instagram_comment_becomes_a_case_in_slack(desk):
     with desk.rt.sessions() as s:
         mention = s.scalars(select(Mention)).one()
         assert (mention.external_id, mention.author_id, mention.author_handle) == (
-            COMMENT_ID, "6543210987654321", "jane.doe")
+            COMMENT_ID,
+            "6543210987654321",
+            "jane.doe",
+        )
         assert mention.extra == {"media_id": "17880000000000002", "media_product_type": "FEED"}
 
 
@@ -53,7 +53,8 @@ def test_reply_is_a_public_reply_to_the_comment(desk, graph):
     case_id = desk.comment("instagram", "comment")
     desk.reply(case_id, "Hi jane.doe, so sorry! Your refund went out today.")
     assert graph.calls("POST", REPLY_PATH) == [
-        {"message": "Hi jane.doe, so sorry! Your refund went out today.", "access_token": PAGE_TOKEN}]
+        {"message": "Hi jane.doe, so sorry! Your refund went out today.", "access_token": PAGE_TOKEN}
+    ]
     assert desk.thread_texts()[-1].startswith(":leftwards_arrow_with_hook: <@U0ALICE> replied publicly to @jane.doe")
 
 
@@ -77,15 +78,23 @@ def test_after_seven_days_instagram_gets_only_the_public_message(desk, graph, cl
     clock.advance(days=7, seconds=60)
     desk.click("case_move_to_dm", case_id)
     assert len(graph.calls("POST", REPLY_PATH)) == 1 and graph.calls("POST", PRIVATE_PATH) == []
-    assert any("Instagram accepts a private reply only within 7 days of a comment, and this comment is 7 days old"
-               in note for note in desk.thread_texts())
+    assert any(
+        "Instagram accepts a private reply only within 7 days of a comment, and this comment is 7 days old" in note
+        for note in desk.thread_texts()
+    )
 
 
 def test_instagram_throttling_is_waited_out(desk, graph, clock):
     case_id = desk.comment("instagram", "comment")
     throttled = graph_error("page_throttled", headers=usage_header(1))
-    throttled.body = {"error": {"message": "Application request limit reached", "type": "OAuthException",
-                                "code": 4, "fbtrace_id": "F2ig"}}
+    throttled.body = {
+        "error": {
+            "message": "Application request limit reached",
+            "type": "OAuthException",
+            "code": 4,
+            "fbtrace_id": "F2ig",
+        }
+    }
     graph.fail(REPLY_PATH, throttled)
     desk.reply(case_id, "Hi, on it.")
     assert len(graph.calls("POST", REPLY_PATH)) == 1
@@ -103,8 +112,11 @@ def test_check_names_the_account_or_quotes_metas_error(graph):
     assert get.query == {"fields": "username"}
 
     lines.clear()
-    assert report(platform_settings(meta_env(graph.url, META_PAGE_TOKEN="EAAGexpired")), check=True,
-                  out=lines.append) == 1
+    assert (
+        report(platform_settings(meta_env(graph.url, META_PAGE_TOKEN="EAAGexpired")), check=True, out=lines.append) == 1
+    )
     [line] = [entry for entry in lines if entry.startswith("Instagram")]
-    assert line.endswith("check: FAILED, Instagram refused the Page token, check META_PAGE_TOKEN "
-                         "(Invalid OAuth access token - Cannot parse access token (code 190))")
+    assert line.endswith(
+        "check: FAILED, Instagram refused the Page token, check META_PAGE_TOKEN "
+        "(Invalid OAuth access token - Cannot parse access token (code 190))"
+    )

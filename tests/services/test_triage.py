@@ -5,14 +5,17 @@ import pytest
 from bot.services import triage
 
 
-@pytest.mark.parametrize(("text", "priority"), [
-    ("I'm calling my lawyer about this", "urgent"),
-    ("Your food gave my son food poisoning", "urgent"),
-    ("Flight delayed 3 hours and no update at the gate", "high"),
-    ("Worst airline ever, absolutely terrible service", "high"),
-    ("Where is my parcel?", "normal"),
-    ("Thank you so much, the crew was wonderful!", "low"),
-])
+@pytest.mark.parametrize(
+    ("text", "priority"),
+    [
+        ("I'm calling my lawyer about this", "urgent"),
+        ("Your food gave my son food poisoning", "urgent"),
+        ("Flight delayed 3 hours and no update at the gate", "high"),
+        ("Worst airline ever, absolutely terrible service", "high"),
+        ("Where is my parcel?", "normal"),
+        ("Thank you so much, the crew was wonderful!", "low"),
+    ],
+)
 def test_priority_policy(text: str, priority: str) -> None:
     assert triage.assess(text).priority == priority
 

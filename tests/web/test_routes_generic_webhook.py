@@ -15,16 +15,15 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import build_bolt_app
-
-from bot.runtime import build_runtime
 from bot.config import load_settings
 from bot.db import session_scope
-from bot.web.routes import build_http_app
 from bot.models import Case, CaseEvent, Mention, OutboxItem
-from bot.runtime import Runtime
+from bot.runtime import Runtime, build_runtime
+from bot.web.routes import build_http_app
 from bot.web.server import BackgroundServer
 from connectors import generic, signing
-from tests.conftest import CHANNEL, WEBHOOK_SECRET, make_env, post_webhook, webhook_body
+from tests.support.env import CHANNEL, WEBHOOK_SECRET, make_env
+from tests.support.webhooks import post_webhook, webhook_body
 
 LIMIT = generic.MAX_BODY_BYTES  # 64 KiB
 
@@ -130,9 +129,12 @@ def test_new_post_by_the_same_author_joins_the_open_case_as_a_thread_reply(app_u
     [parent] = parent_messages(slack)
     updates_before = len(slack.calls_to("chat.update"))
 
-    follow_up = webhook_body(id="1790000000000000002", text="@acme still waiting. Day 22 now.",
-                             url="https://x.com/jane_doe/status/1790000000000000002",
-                             created_at="2026-11-22T11:00:00Z")
+    follow_up = webhook_body(
+        id="1790000000000000002",
+        text="@acme still waiting. Day 22 now.",
+        url="https://x.com/jane_doe/status/1790000000000000002",
+        created_at="2026-11-22T11:00:00Z",
+    )
     r = post_webhook(app_url, follow_up)
     assert r.status_code == 202, r.text
     assert r.json() == {"case_id": case_id, "duplicate": False}
@@ -219,8 +221,9 @@ def test_body_of_exactly_64_kib_is_accepted(app_url, rt):
 # -- refused posts: nothing stored, never a 5xx ---------------------------------------------------
 def test_missing_signature_is_401(app_url, rt):
     body = json.dumps(webhook_body()).encode()
-    r = httpx.post(f"{app_url}/webhooks/generic", content=body, headers={"content-type": "application/json"},
-                   timeout=10)
+    r = httpx.post(
+        f"{app_url}/webhooks/generic", content=body, headers={"content-type": "application/json"}, timeout=10
+    )
     assert r.status_code == 401
     assert "X-Care-Signature" in error_of(r)["error"]
     assert_nothing_stored(rt)
@@ -230,12 +233,13 @@ def test_missing_signature_is_401(app_url, rt):
     "signature",
     [
         pytest.param(signing.sign("not-the-secret", json.dumps(webhook_body()).encode()), id="wrong-secret"),
-        pytest.param(signing.sign(WEBHOOK_SECRET, json.dumps(webhook_body(text="other")).encode()),
-                     id="other-body"),
-        pytest.param(signing.sign(WEBHOOK_SECRET, json.dumps(webhook_body()).encode())[len("sha256="):],
-                     id="no-prefix"),
-        pytest.param("sha1=" + signing.sign(WEBHOOK_SECRET, json.dumps(webhook_body()).encode())[7:],
-                     id="other-scheme"),
+        pytest.param(signing.sign(WEBHOOK_SECRET, json.dumps(webhook_body(text="other")).encode()), id="other-body"),
+        pytest.param(
+            signing.sign(WEBHOOK_SECRET, json.dumps(webhook_body()).encode())[len("sha256=") :], id="no-prefix"
+        ),
+        pytest.param(
+            "sha1=" + signing.sign(WEBHOOK_SECRET, json.dumps(webhook_body()).encode())[7:], id="other-scheme"
+        ),
         pytest.param("sha256=", id="empty-digest"),
         pytest.param("sha256=zz", id="garbage"),
     ],
@@ -384,11 +388,14 @@ def test_oversized_body_without_content_length_is_413(app_url, rt):
 
     def chunks() -> Iterator[bytes]:
         for start in range(0, len(body), 4096):
-            yield body[start:start + 4096]
+            yield body[start : start + 4096]
 
-    r = httpx.post(f"{app_url}/webhooks/generic", content=chunks(), timeout=10,
-                   headers={"content-type": "application/json",
-                            "x-care-signature": signing.sign(WEBHOOK_SECRET, body)})
+    r = httpx.post(
+        f"{app_url}/webhooks/generic",
+        content=chunks(),
+        timeout=10,
+        headers={"content-type": "application/json", "x-care-signature": signing.sign(WEBHOOK_SECRET, body)},
+    )
     assert r.request.headers.get("transfer-encoding") == "chunked"
     assert r.status_code == 413, r.text
     assert_nothing_stored(rt)
@@ -396,9 +403,12 @@ def test_oversized_body_without_content_length_is_413(app_url, rt):
 
 def test_chunked_body_within_the_limit_is_accepted(app_url, rt):
     body = sized_body(LIMIT)
-    r = httpx.post(f"{app_url}/webhooks/generic", content=iter([body[:1000], body[1000:]]), timeout=10,
-                   headers={"content-type": "application/json",
-                            "x-care-signature": signing.sign(WEBHOOK_SECRET, body)})
+    r = httpx.post(
+        f"{app_url}/webhooks/generic",
+        content=iter([body[:1000], body[1000:]]),
+        timeout=10,
+        headers={"content-type": "application/json", "x-care-signature": signing.sign(WEBHOOK_SECRET, body)},
+    )
     assert r.status_code == 202, r.text
 
 

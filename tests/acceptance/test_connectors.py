@@ -40,8 +40,8 @@ from tests.fakes.meta import (
 from tests.fakes.platform_standin import PlatformStandIn, Recorded
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.x import FakeX
-from tests.slack_requests import SIGNING_SECRET, block_action, post_interaction, view_payload
-from tests.test_cli import Served, free_port
+from tests.support.serve import Served, free_port
+from tests.support.slack_requests import SIGNING_SECRET, block_action, post_interaction, view_payload
 
 CHANNEL = "C0CARE"
 SLACK_TOKEN = "xoxb-acceptance-token"
@@ -75,17 +75,32 @@ class World:
 
     def env(self, **overrides: str) -> dict[str, str]:
         values = {
-            "SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": self.slack.api_url, "CARE_CHANNEL": CHANNEL,
-            "DATABASE_URL": f"sqlite:///{self.tmp / 'care.db'}", "CARE_ENV_FILE": str(self.tmp / "no.env"),
-            "X_API_URL": self.x.url, "X_USER_ID": X_BRAND, "X_BEARER_TOKEN": X_APP_TOKEN,
-            "X_USER_TOKEN": X_USER_TOKEN, "X_POLL_SECONDS": POLL,
-            "META_GRAPH_URL": self.graph.url, "META_APP_SECRET": APP_SECRET, "META_VERIFY_TOKEN": VERIFY_TOKEN,
-            "META_PAGE_ID": PAGE_ID, "META_PAGE_TOKEN": PAGE_TOKEN, "META_IG_ACCOUNT_ID": IG_ACCOUNT_ID,
-            "REDDIT_API_URL": self.reddit.url, "REDDIT_AUTH_URL": self.reddit.url,
-            "REDDIT_CLIENT_ID": self.reddit.client_id, "REDDIT_CLIENT_SECRET": self.reddit.client_secret,
-            "REDDIT_USERNAME": self.reddit.username, "REDDIT_PASSWORD": self.reddit.password,
-            "REDDIT_SUBREDDITS": "acme", "REDDIT_KEYWORDS": "acme", "REDDIT_POLL_SECONDS": POLL,
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": self.slack.api_url,
+            "CARE_CHANNEL": CHANNEL,
+            "DATABASE_URL": f"sqlite:///{self.tmp / 'care.db'}",
+            "CARE_ENV_FILE": str(self.tmp / "no.env"),
+            "X_API_URL": self.x.url,
+            "X_USER_ID": X_BRAND,
+            "X_BEARER_TOKEN": X_APP_TOKEN,
+            "X_USER_TOKEN": X_USER_TOKEN,
+            "X_POLL_SECONDS": POLL,
+            "META_GRAPH_URL": self.graph.url,
+            "META_APP_SECRET": APP_SECRET,
+            "META_VERIFY_TOKEN": VERIFY_TOKEN,
+            "META_PAGE_ID": PAGE_ID,
+            "META_PAGE_TOKEN": PAGE_TOKEN,
+            "META_IG_ACCOUNT_ID": IG_ACCOUNT_ID,
+            "REDDIT_API_URL": self.reddit.url,
+            "REDDIT_AUTH_URL": self.reddit.url,
+            "REDDIT_CLIENT_ID": self.reddit.client_id,
+            "REDDIT_CLIENT_SECRET": self.reddit.client_secret,
+            "REDDIT_USERNAME": self.reddit.username,
+            "REDDIT_PASSWORD": self.reddit.password,
+            "REDDIT_SUBREDDITS": "acme",
+            "REDDIT_KEYWORDS": "acme",
+            "REDDIT_POLL_SECONDS": POLL,
             **self.google.env(GOOGLE_POLL_SECONDS=POLL),  # GOOGLE_API_URL, and GOOGLE_TOKEN_URL beside it
         }
         values.update(overrides)
@@ -98,11 +113,15 @@ class World:
         port = free_port()
         log = self.tmp / f"serve-{self.runs}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=self.tmp,
-                                    env=process_env(self.env(PORT=str(port))), stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "serve"],
+                cwd=self.tmp,
+                env=process_env(self.env(PORT=str(port))),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         self.served = Served(proc, port, log)
-        wait_until(lambda: healthy(self.served), timeout=20, what="serve to answer /healthz",
-                   log=self.served.output)
+        wait_until(lambda: healthy(self.served), timeout=20, what="serve to answer /healthz", log=self.served.output)
         return self.served
 
     def stop(self) -> str:
@@ -143,8 +162,12 @@ class World:
 
     def parent(self, words: str, timeout: float = 20) -> Message:
         """The one case message in the care channel whose blocks contain `words` (waiting for it)."""
-        found = wait_until(lambda: self.parents_with(words), timeout=timeout,
-                           what=f"a case message containing {words!r} in the care channel", log=self.log)
+        found = wait_until(
+            lambda: self.parents_with(words),
+            timeout=timeout,
+            what=f"a case message containing {words!r} in the care channel",
+            log=self.log,
+        )
         assert len(found) == 1, [json.dumps(m.blocks) for m in found]
         return found[0]
 
@@ -160,10 +183,14 @@ class World:
     # -- Slack's side of a click -----------------------------------------------------------------------
     def click(self, parent: Message, label: str, user: str) -> None:
         """Press the button labelled `label` on a case message, as Slack posts the block action."""
-        button = next(e for b in parent.blocks or [] if b["type"] == "actions" for e in b["elements"]
-                      if e["text"]["text"] == label)
-        payload = block_action(button["action_id"], button["value"], user=user, channel=CHANNEL,
-                               message_ts=parent.ts)
+        button = next(
+            e
+            for b in parent.blocks or []
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["text"]["text"] == label
+        )
+        payload = block_action(button["action_id"], button["value"], user=user, channel=CHANNEL, message_ts=parent.ts)
         response = post_interaction(self.url, payload)
         assert response.status_code == 200, response.text
 
@@ -171,8 +198,9 @@ class World:
         """Reply → the modal Slack opened → type `text` → Send (a signed view_submission)."""
         opened = len(self.slack.state.views)
         self.click(parent, "Reply", user)
-        view = wait_until(lambda: self.slack.state.views[opened:], what="the Reply modal to open",
-                          log=self.log)[0]["view"]
+        view = wait_until(lambda: self.slack.state.views[opened:], what="the Reply modal to open", log=self.log)[0][
+            "view"
+        ]
         assert view["type"] == "modal"
         inputs = [b for b in view["blocks"] if b["type"] == "input"]
         [reply_field] = [b for b in inputs if b["label"]["text"].startswith("Public reply")]
@@ -185,8 +213,11 @@ class World:
 
 def process_env(values: dict[str, str]) -> dict[str, str]:
     """This process's environment without any of the app's settings, plus `values`."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(SETTING_PREFIXES) and k not in ("DATABASE_URL", "PORT", "LOG_LEVEL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(SETTING_PREFIXES) and k not in ("DATABASE_URL", "PORT", "LOG_LEVEL")
+    }
     env.update(values)
     return env
 
@@ -208,8 +239,9 @@ def healthy(served: Served | None) -> bool:
         return False
 
 
-def wait_until(condition: Callable[[], Any], *, timeout: float = 20, what: str = "condition",
-               log: Callable[[], str] = lambda: "") -> Any:
+def wait_until(
+    condition: Callable[[], Any], *, timeout: float = 20, what: str = "condition", log: Callable[[], str] = lambda: ""
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -237,8 +269,13 @@ def fresh(delivery: dict[str, Any], **value: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp = tmp_path_factory.mktemp("acceptance")
-    with SlackStandIn(token=SLACK_TOKEN) as slack, PlatformStandIn() as x_api, PlatformStandIn() as meta_api, \
-            PlatformStandIn() as reddit_api, PlatformStandIn() as google_api:
+    with (
+        SlackStandIn(token=SLACK_TOKEN) as slack,
+        PlatformStandIn() as x_api,
+        PlatformStandIn() as meta_api,
+        PlatformStandIn() as reddit_api,
+        PlatformStandIn() as google_api,
+    ):
         slack.add_user("U0ALICE", "Alice Moreau")
         slack.add_user("U0BOB", "Bob Kimani")
         fake_x = FakeX(x_api, brand_id=X_BRAND, app_token=X_APP_TOKEN, user_token=X_USER_TOKEN)
@@ -258,18 +295,25 @@ def cases(world: World) -> World:
     """One mention per platform, each arriving in its own documented way, while `serve` runs."""
     # Waiting before the first start: the first poll of each polling connector finds them.
     world.mentions["x"] = world.x.mention(X_JANE, "@AcmeAir my refund is three weeks late and nobody answers")
-    world.mentions["reddit"] = world.reddit.add_comment(author="jane_doe",
-                                                        body="Acme support never answers. Two weeks for a refund!")
-    world.google.add("review_one_star", review_id=GOOGLE_JANE.rsplit("/", 1)[1],
-                     at=stamp(datetime.now(UTC) - timedelta(hours=2)))
+    world.mentions["reddit"] = world.reddit.add_comment(
+        author="jane_doe", body="Acme support never answers. Two weeks for a refund!"
+    )
+    world.google.add(
+        "review_one_star", review_id=GOOGLE_JANE.rsplit("/", 1)[1], at=stamp(datetime.now(UTC) - timedelta(hours=2))
+    )
     world.mentions["google"] = GOOGLE_JANE
     url = world.url  # starts serve
 
     # Meta: the subscription check first, as the app dashboard does it, then the signed deliveries.
-    for platform, delivery in (("facebook", fresh(fixture("facebook", "comment_add"))),
-                               ("instagram", fresh(fixture("instagram", "comment")))):
-        check = httpx.get(f"{url}/webhooks/{platform}", timeout=10, params={
-            "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    for platform, delivery in (
+        ("facebook", fresh(fixture("facebook", "comment_add"))),
+        ("instagram", fresh(fixture("instagram", "comment"))),
+    ):
+        check = httpx.get(
+            f"{url}/webhooks/{platform}",
+            timeout=10,
+            params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"},
+        )
         assert check.status_code == 200 and check.text == "1158201444", check.text
         response = deliver(url, platform, delivery)
         assert response.status_code == 200, response.text
@@ -334,8 +378,14 @@ def test_reply_and_move_to_dm_reach_the_platform(cases: World, platform: str) ->
     else:
         [put] = wait_until(w.google.replies, what="the review reply", log=w.log)
         assert put.path == f"/v4/{GOOGLE_JANE}/reply" and put.json == {"comment": reply}
-    wait_until(lambda: any(t.startswith(":leftwards_arrow_with_hook: <@U0ALICE> replied publicly") and reply in t
-                           for t in w.thread(parent)), what="the reply noted in the case thread", log=w.log)
+    wait_until(
+        lambda: any(
+            t.startswith(":leftwards_arrow_with_hook: <@U0ALICE> replied publicly") and reply in t
+            for t in w.thread(parent)
+        ),
+        what="the reply noted in the case thread",
+        log=w.log,
+    )
 
     w.click(w.parent(SHOWN[platform][0]), "Move to DM", user="U0BOB")
     if platform == "x":
@@ -346,13 +396,16 @@ def test_reply_and_move_to_dm_reach_the_platform(cases: World, platform: str) ->
         assert "http" not in public.json["text"]  # X bills a post with a link far more: link-free by default
         [dm] = w.x.dm_requests()
         assert dm.path == f"/2/dm_conversations/with/{X_JANE}/messages"
-        assert dm.json["text"].startswith("Hi Jane, it's Bob") and dm.headers["authorization"] == f"Bearer {X_USER_TOKEN}"
+        assert (
+            dm.json["text"].startswith("Hi Jane, it's Bob") and dm.headers["authorization"] == f"Bearer {X_USER_TOKEN}"
+        )
     elif platform in ("facebook", "instagram"):
         comment = FB_COMMENT if platform == "facebook" else IG_COMMENT
         account = PAGE_ID if platform == "facebook" else IG_ACCOUNT_ID
         path = f"{comment}/comments" if platform == "facebook" else f"{comment}/replies"
-        wait_until(lambda: w.graph.calls("POST", f"{account}/messages"), what=f"the {platform} private reply",
-                   log=w.log)
+        wait_until(
+            lambda: w.graph.calls("POST", f"{account}/messages"), what=f"the {platform} private reply", log=w.log
+        )
         public = w.graph.calls("POST", path)
         assert len(public) == 2 and "I'm Bob from the care team" in public[1]["message"], public
         [private] = w.graph.calls("POST", f"{account}/messages")
@@ -369,8 +422,11 @@ def test_reply_and_move_to_dm_reach_the_platform(cases: World, platform: str) ->
         wait_until(lambda: len(w.google.replies()) == 2, what="the review reply for Move to DM", log=w.log)
         moved = w.google.replies()[1]
         assert moved.path == f"/v4/{GOOGLE_JANE}/reply" and "I'm Bob from the care team" in moved.json["comment"]
-    wait_until(lambda: any(t.startswith(":lock: <@U0BOB> moved the conversation offline") for t in w.thread(parent)),
-               what="the move noted in the case thread", log=w.log)
+    wait_until(
+        lambda: any(t.startswith(":lock: <@U0BOB> moved the conversation offline") for t in w.thread(parent)),
+        what="the move noted in the case thread",
+        log=w.log,
+    )
 
 
 # -- 4. Meta's webhooks refuse what Meta did not sign, and shrug off shapes they do not know -------------
@@ -379,21 +435,38 @@ def test_reply_and_move_to_dm_reach_the_platform(cases: World, platform: str) ->
 def test_a_bad_meta_signature_is_refused_and_odd_shapes_are_acknowledged(cases: World, platform: str) -> None:
     w = cases
     before = len(w.parents())
-    forged = fresh(fixture("facebook", "comment_add") if platform == "facebook" else fixture("instagram", "comment"),
-                   id="5551234567_9999999999" if platform == "facebook" else "17890000000009999")
-    for kwargs in ({"secret": "not-the-app-secret"}, {"signature": ""}, {"signature": "sha256=" + "0" * 64},
-                   {"signature": "sha1=abc"}):
+    forged = fresh(
+        fixture("facebook", "comment_add") if platform == "facebook" else fixture("instagram", "comment"),
+        id="5551234567_9999999999" if platform == "facebook" else "17890000000009999",
+    )
+    for kwargs in (
+        {"secret": "not-the-app-secret"},
+        {"signature": ""},
+        {"signature": "sha256=" + "0" * 64},
+        {"signature": "sha1=abc"},
+    ):
         response = deliver(w.url, platform, forged, **kwargs)
         assert response.status_code == 401, (kwargs, response.text)
 
-    wrong_token = httpx.get(f"{w.url}/webhooks/{platform}", timeout=10, params={
-        "hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"})
+    wrong_token = httpx.get(
+        f"{w.url}/webhooks/{platform}",
+        timeout=10,
+        params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"},
+    )
     assert wrong_token.status_code == 403
 
-    odd: list[Any] = [{}, [], {"object": "page"}, {"object": "page", "entry": "no"}, {"entry": [{"changes": [{}]}]},
-                      {"object": "user", "entry": [{"id": "1", "changes": [{"field": "feed", "value": None}]}]},
-                      {"object": platform, "entry": [{"id": PAGE_ID, "messaging": [{"message": {"text": "hi"}}]}]},
-                      "a string", 42, None]
+    odd: list[Any] = [
+        {},
+        [],
+        {"object": "page"},
+        {"object": "page", "entry": "no"},
+        {"entry": [{"changes": [{}]}]},
+        {"object": "user", "entry": [{"id": "1", "changes": [{"field": "feed", "value": None}]}]},
+        {"object": platform, "entry": [{"id": PAGE_ID, "messaging": [{"message": {"text": "hi"}}]}]},
+        "a string",
+        42,
+        None,
+    ]
     for body in odd:
         response = deliver(w.url, platform, body)
         assert response.status_code == 200, (body, response.status_code, response.text)
@@ -409,13 +482,20 @@ def test_polling_resumes_after_a_restart_with_no_duplicate_and_no_gap(cases: Wor
     w = cases
     for platform in ("x", "reddit", "google"):
         w.parent(SHOWN[platform][0])  # the first run has taken in what was waiting
-    sent = {"x": len(sent_x(w)), "reddit": len(w.reddit.comments_posted()) + len(w.reddit.messages),
-            "google": len(w.google.replies()), "meta": len(w.graph.standin.requests_to("POST", r"/.*"))}
+    sent = {
+        "x": len(sent_x(w)),
+        "reddit": len(w.reddit.comments_posted()) + len(w.reddit.messages),
+        "google": len(w.google.replies()),
+        "meta": len(w.graph.standin.requests_to("POST", r"/.*")),
+    }
     # A case is being taken in just as the process is stopped: Slack is failing, so its message is still queued.
     w.slack.fail("chat.postMessage", status=503, times=10_000)
     w.reddit.add_comment(author="user_pending", body="acme charged me twice for one order")
-    wait_until(lambda: any("charged me twice" in str(c.params.get("text")) for c in w.slack.calls_to("chat.postMessage")),
-               what="the queued case message to be tried", log=w.log)
+    wait_until(
+        lambda: any("charged me twice" in str(c.params.get("text")) for c in w.slack.calls_to("chat.postMessage")),
+        what="the queued case message to be tried",
+        log=w.log,
+    )
     w.stop()
     with w.slack._lock:
         w.slack.state.faults["chat.postMessage"].clear()  # Slack is back
@@ -432,33 +512,57 @@ def test_polling_resumes_after_a_restart_with_no_duplicate_and_no_gap(cases: Wor
         w.reddit.add_comment(author=f"user_{n}", body=f"acme lost parcel number {n}")
     w.reddit.add_post(author="poster", title="Acme app logs me out every hour")
     for n in (1, 2):
-        w.google.add("review_one_star", review_id=f"AcceptanceDown{n}", comment=f"Cold food again, visit {n}.",
-                     reviewer={"displayName": f"Guest {n}", "isAnonymous": False},
-                     at=stamp(later + timedelta(seconds=n)))
-    words = ["acme charged me twice for one order", *(f"still waiting, day {n}" for n in (1, 2, 3)),
-             *(f"acme lost parcel number {n}" for n in (1, 2)), "Acme app logs me out every hour",
-             *(f"Cold food again, visit {n}." for n in (1, 2))]
+        w.google.add(
+            "review_one_star",
+            review_id=f"AcceptanceDown{n}",
+            comment=f"Cold food again, visit {n}.",
+            reviewer={"displayName": f"Guest {n}", "isAnonymous": False},
+            at=stamp(later + timedelta(seconds=n)),
+        )
+    words = [
+        "acme charged me twice for one order",
+        *(f"still waiting, day {n}" for n in (1, 2, 3)),
+        *(f"acme lost parcel number {n}" for n in (1, 2)),
+        "Acme app logs me out every hour",
+        *(f"Cold food again, visit {n}." for n in (1, 2)),
+    ]
 
     w.start()
     for text in words:
         w.parent(text)  # each arrives, once
     # Let every poller run a few more times, then look again: nothing repeated, nothing re-sent.
-    reads = {"x": len(w.x.mention_requests()), "reddit": len(w.reddit.listing_requests()),
-             "google": len(w.google.list_requests())}
-    wait_until(lambda: len(w.x.mention_requests()) >= reads["x"] + 2
-               and len(w.reddit.listing_requests()) >= reads["reddit"] + 4
-               and len(w.google.list_requests()) >= reads["google"] + 2, what="three more polls", log=w.log)
+    reads = {
+        "x": len(w.x.mention_requests()),
+        "reddit": len(w.reddit.listing_requests()),
+        "google": len(w.google.list_requests()),
+    }
+    wait_until(
+        lambda: (
+            len(w.x.mention_requests()) >= reads["x"] + 2
+            and len(w.reddit.listing_requests()) >= reads["reddit"] + 4
+            and len(w.google.list_requests()) >= reads["google"] + 2
+        ),
+        what="three more polls",
+        log=w.log,
+    )
     # Jane's new post joins her open case: it is told once, in that case's thread.
     jane = w.parent(SHOWN["x"][0])
-    wait_until(lambda: any("any news on my refund? Still nothing" in t for t in w.thread(jane)),
-               what="Jane's new X post in her case thread", log=w.log)
+    wait_until(
+        lambda: any("any news on my refund? Still nothing" in t for t in w.thread(jane)),
+        what="Jane's new X post in her case thread",
+        log=w.log,
+    )
     for text in words + [SHOWN[p][0] for p in SHOWN]:
         assert len(w.parents_with(text)) == 1, text
     assert w.everywhere("any news on my refund? Still nothing") == 1
     assert len(w.parents()) == 5 + len(words)
     assert len(w.slack.calls_to("chat.postMessage")) - slack_posts >= len(words)
-    assert {"x": len(sent_x(w)), "reddit": len(w.reddit.comments_posted()) + len(w.reddit.messages),
-            "google": len(w.google.replies()), "meta": len(w.graph.standin.requests_to("POST", r"/.*"))} == sent
+    assert {
+        "x": len(sent_x(w)),
+        "reddit": len(w.reddit.comments_posted()) + len(w.reddit.messages),
+        "google": len(w.google.replies()),
+        "meta": len(w.graph.standin.requests_to("POST", r"/.*")),
+    } == sent
     # X resumed from its stored cursor: since_id past what the first run read, short of what came while down.
     since = int(w.x.mention_requests()[x_reads_before].query["since_id"])
     assert int(w.mentions["x"]) <= since < min(int(post) for post in x_down)
@@ -466,8 +570,15 @@ def test_polling_resumes_after_a_restart_with_no_duplicate_and_no_gap(cases: Wor
 
 # -- 5. `care-bot connectors [--check]` ------------------------------------------------------------------
 def run_connectors(world: World, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "connectors", *args], cwd=world.tmp, env=process_env(env),
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "connectors", *args],
+        cwd=world.tmp,
+        env=process_env(env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def line_for(result: subprocess.CompletedProcess[str], label: str) -> str:
@@ -494,8 +605,11 @@ def test_connectors_names_missing_settings_and_check_tells_working_from_misconfi
     for label in ("X (Twitter)", "Facebook Page", "Instagram", "Reddit", "Google Business Profile"):
         assert "check: OK" in line_for(working, label), working.stdout
 
-    broken = run_connectors(world, "--check", env=world.env(
-        META_PAGE_TOKEN="EAAGexpired", REDDIT_PASSWORD="wrong-password", X_BEARER_TOKEN="revoked-bearer"))
+    broken = run_connectors(
+        world,
+        "--check",
+        env=world.env(META_PAGE_TOKEN="EAAGexpired", REDDIT_PASSWORD="wrong-password", X_BEARER_TOKEN="revoked-bearer"),
+    )
     assert broken.returncode != 0, broken.stdout
     assert "Traceback" not in broken.stderr, broken.stderr
     assert "check: OK" in line_for(broken, "Google Business Profile")

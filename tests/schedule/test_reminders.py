@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.schedule.jobs import sweep_tick
 from bot.models import OutboxItem, Reminder
+from bot.schedule.jobs import sweep_tick
 from bot.services import outbox
-from tests.conftest import CHANNEL, make_env, post_webhook, webhook_body
-from tests.slack_requests import block_action, post_interaction, text_value
-from tests.test_case_actions import Desk
+from tests.support.desk import Desk, ReminderDesk
+from tests.support.env import CHANNEL, make_env
+from tests.support.slack_requests import block_action, post_interaction, text_value
+from tests.support.webhooks import post_webhook, webhook_body
 
 BASE_ENV = {"CARE_MANAGERS": "U0BOSS,U0CHIEF", "CARE_SLA_RESOLUTION": "3d"}
-GROUP = "<@U0LEAD> <!subteam^S0MANAGERS>"  # CARE_ESCALATE_TO in tests/conftest.py
+GROUP = "<@U0LEAD> <!subteam^S0MANAGERS>"  # CARE_ESCALATE_TO in tests/support/env.py
 
 
 @pytest.fixture
@@ -35,39 +35,14 @@ def env(slack, database_url, env_overrides) -> dict[str, str]:
     return make_env(slack, database_url, **{**BASE_ENV, **env_overrides})
 
 
-class ReminderDesk(Desk):
-    def sweep(self, times: int = 1) -> None:
-        for _ in range(times):
-            sweep_tick(self.rt)
-        self.settle()
-
-    def at(self, minutes: float, start: datetime, *, sweeps: int = 2) -> None:
-        """Move the clock to `minutes` after `start` and let the scheduler sweep (twice: the second must add nothing)."""
-        self.rt.clock.set(start + timedelta(minutes=minutes))
-        self.sweep(sweeps)
-
-    def reminders(self) -> list[Any]:
-        return [m for m in self.slack.thread(CHANNEL, self.parent.ts) if m.blocks and any(
-            b.get("block_id", "").startswith("reminder_actions_") for b in m.blocks)]
-
-    def reminder_texts(self) -> list[str]:
-        return [m.text for m in self.reminders()]
-
-    @staticmethod
-    def buttons(message: Any) -> list[str]:
-        actions = next(b for b in message.blocks if b["type"] == "actions")
-        return [e["text"]["text"] for e in actions["elements"]]
-
-    def dms(self, user: str) -> list[str]:
-        return [m.text for m in self.slack.direct_messages(user)]
-
-
 @pytest.fixture
 def desk(app_url, rt, slack, listeners) -> ReminderDesk:
     return ReminderDesk(app_url, rt, slack, listeners)
 
 
-def reply(desk: Desk, case_id: int, text: str = "Hi Jane, so sorry. Looking into it now.", user: str = "U0ALICE") -> None:
+def reply(
+    desk: Desk, case_id: int, text: str = "Hi Jane, so sorry. Looking into it now.", user: str = "U0ALICE"
+) -> None:
     desk.click("case_reply", case_id, user=user)
     desk.submit(desk.last_view(), text_value("reply", "text", text), user=user)
 
@@ -79,7 +54,11 @@ def test_each_stage_fires_once_and_only_once(desk: ReminderDesk, clock) -> None:
     assert desk.reminder_texts() == []
 
     desk.at(48, start)
-    near = ":hourglass_flowing_sand: " + GROUP + " *First response due in 12 min* (target 1 h): Jane has been waiting 48 min."
+    near = (
+        ":hourglass_flowing_sand: "
+        + GROUP
+        + " *First response due in 12 min* (target 1 h): Jane has been waiting 48 min."
+    )
     assert desk.reminder_texts() == [near]
     assert desk.buttons(desk.reminders()[0]) == ["Claim", "Snooze 15 min", "Reassign"]
     assert "SLA breached" not in desk.parent_text()
@@ -87,20 +66,27 @@ def test_each_stage_fires_once_and_only_once(desk: ReminderDesk, clock) -> None:
     desk.at(59, start)
     assert len(desk.reminders()) == 1
     desk.at(60, start)
-    breach = ":rotating_light: " + GROUP + " *First response overdue:* the 1 h target has passed; Jane has been waiting 1 h."
+    breach = (
+        ":rotating_light: " + GROUP + " *First response overdue:* the 1 h target has passed; Jane has been waiting 1 h."
+    )
     assert desk.reminder_texts() == [near, breach]
     assert "*SLA breached:* first response" in desk.parent_text()  # the parent message shows it
     assert desk.dms("U0BOSS") == []
 
     desk.at(120, start)
-    escalation = (":sos: " + GROUP + " *First response at twice its target* (1 h): escalated to "
-                  "<@U0BOSS> <@U0CHIEF> by direct message.")
+    escalation = (
+        ":sos: " + GROUP + " *First response at twice its target* (1 h): escalated to "
+        "<@U0BOSS> <@U0CHIEF> by direct message."
+    )
     assert desk.reminder_texts() == [near, breach, escalation]
     link = f"https://standin.slack.com/archives/{CHANNEL}/p{desk.parent.ts.replace('.', '')}"
     for manager in ("U0BOSS", "U0CHIEF"):
         assert desk.dms(manager) == [
-            (":sos: First response on case #1 (:bird: X · Jane Doe) is at twice its 1 h target. "
-            f"Owner: nobody (unclaimed). <{link}|Open the thread>")]
+            (
+                ":sos: First response on case #1 (:bird: X · Jane Doe) is at twice its 1 h target. "
+                f"Owner: nobody (unclaimed). <{link}|Open the thread>"
+            )
+        ]
 
     desk.at(600, start, sweeps=3)  # hours later, restarts or not: nothing is repeated
     assert desk.reminder_texts() == [near, breach, escalation]
@@ -160,7 +146,8 @@ def test_claiming_early_skips_the_pick_up_nudge_but_not_the_breach(desk: Reminde
     assert desk.reminder_texts() == []  # claimed: nobody needs asking to pick it up
     desk.at(60, start)
     assert desk.reminder_texts() == [
-        ":rotating_light: <@U0BOB> *First response overdue:* the 1 h target has passed; Jane has been waiting 1 h."]
+        ":rotating_light: <@U0BOB> *First response overdue:* the 1 h target has passed; Jane has been waiting 1 h."
+    ]
     assert desk.buttons(desk.reminders()[0]) == ["Snooze 15 min", "Reassign"]  # no Claim on an owned case
 
 
@@ -193,7 +180,8 @@ def test_snooze_holds_the_next_reminder_for_15_minutes(desk: ReminderDesk, clock
     desk.click("case_snooze", case_id, user="U0BOB")
     until = int((start + timedelta(minutes=65)).timestamp())
     assert desk.thread_texts()[-1].startswith(
-        f":zzz: <@U0BOB> snoozed reminders on this case for 15 min, until <!date^{until}^")
+        f":zzz: <@U0BOB> snoozed reminders on this case for 15 min, until <!date^{until}^"
+    )
     desk.at(60, start)
     desk.at(64, start)
     assert len(desk.reminders()) == 1  # only the near-breach from before the snooze
@@ -248,7 +236,9 @@ def test_next_response_clock_runs_when_the_customer_writes_again(desk: ReminderD
     assert desk.reminder_texts() == []
     desk.at(30 + 96, start)  # 80% of the 2 h next-response target
     assert desk.reminder_texts() == [
-        ":hourglass_flowing_sand: <@U0ALICE> *Next response due in 24 min* (target 2 h): Jane has been waiting 1 h 36 min."]
+        ":hourglass_flowing_sand: <@U0ALICE> *Next response due in 24 min* (target 2 h): "
+        "Jane has been waiting 1 h 36 min."
+    ]
     reply(desk, case_id, "Hi Jane, the refund went out today.")
     desk.at(30 + 200, start)
     assert len(desk.reminders()) == 1  # answered: no breach
@@ -261,8 +251,9 @@ def test_next_response_clock_runs_when_the_customer_writes_again(desk: ReminderD
     assert len(desk.reminders()) == 2
 
 
-@pytest.mark.parametrize("env_overrides", [{"CARE_TIMEZONE": "Europe/Berlin",
-                                            "CARE_BUSINESS_HOURS": "Mon-Fri 09:00-17:30"}])
+@pytest.mark.parametrize(
+    "env_overrides", [{"CARE_TIMEZONE": "Europe/Berlin", "CARE_BUSINESS_HOURS": "Mon-Fri 09:00-17:30"}]
+)
 def test_business_hours_pause_the_clock(desk: ReminderDesk, clock) -> None:
     berlin = ZoneInfo("Europe/Berlin")
     clock.set(datetime(2026, 11, 20, 17, 20, tzinfo=berlin))  # Friday, ten minutes before closing
@@ -274,7 +265,10 @@ def test_business_hours_pause_the_clock(desk: ReminderDesk, clock) -> None:
     clock.set(datetime(2026, 11, 23, 9, 38, tzinfo=berlin))
     desk.sweep(2)
     assert desk.reminder_texts() == [
-        ":hourglass_flowing_sand: " + GROUP + " *First response due in 12 min* (target 1 h): Jane has been waiting 48 min."]
+        ":hourglass_flowing_sand: "
+        + GROUP
+        + " *First response due in 12 min* (target 1 h): Jane has been waiting 48 min."
+    ]
 
 
 @pytest.mark.parametrize("env_overrides", [{"CARE_SLA_URGENT_FIRST_RESPONSE": "15m"}])
@@ -284,7 +278,10 @@ def test_urgent_cases_follow_the_urgent_targets(desk: ReminderDesk, clock) -> No
     assert desk.case(1).priority == "urgent"
     desk.at(12, start)
     assert desk.reminder_texts() == [
-        ":hourglass_flowing_sand: " + GROUP + " *First response due in 3 min* (target 15 min): Jane has been waiting 12 min."]
+        ":hourglass_flowing_sand: "
+        + GROUP
+        + " *First response due in 3 min* (target 15 min): Jane has been waiting 12 min."
+    ]
 
 
 @pytest.mark.parametrize("env_overrides", [{"CARE_MANAGERS": ""}])
@@ -292,8 +289,7 @@ def test_without_managers_the_thread_says_nobody_else_was_told(desk: ReminderDes
     start = clock.now()
     desk.new_case()
     desk.at(120, start)
-    assert desk.reminder_texts()[-1].endswith(
-        "no CARE_MANAGERS are set, so nobody outside this channel was told.")
+    assert desk.reminder_texts()[-1].endswith("no CARE_MANAGERS are set, so nobody outside this channel was told.")
     assert slack.calls_to("conversations.open") == []
 
 
@@ -303,7 +299,8 @@ def test_resolution_clock_reminds_even_after_the_first_response(desk: ReminderDe
     reply(desk, case_id)
     desk.at(3 * 24 * 60, start)
     assert desk.reminder_texts() == [
-        ":rotating_light: <@U0ALICE> *Resolution overdue:* the 3 d target has passed; the case has been open 3 d."]
+        ":rotating_light: <@U0ALICE> *Resolution overdue:* the 3 d target has passed; the case has been open 3 d."
+    ]
     assert "*SLA breached:* resolution" in desk.parent_text()
 
 
@@ -331,8 +328,11 @@ def test_a_direct_message_is_not_sent_twice_after_a_crash(desk: ReminderDesk, cl
         leased = outbox.lease_next(s, lane=outbox.SLACK, owner="dead-worker", now=clock.now())
     assert leased is not None and leased.kind == "direct_message" and leased.payload["user"] == "U0BOSS"
     channel = rt.slack.conversations_open(users="U0BOSS")["channel"]["id"]
-    rt.slack.chat_postMessage(channel=channel, text="the escalation, posted by a worker that then died", metadata={
-        "event_type": "care_bot_delivery", "event_payload": {"outbox_id": leased.id}})
+    rt.slack.chat_postMessage(
+        channel=channel,
+        text="the escalation, posted by a worker that then died",
+        metadata={"event_type": "care_bot_delivery", "event_payload": {"outbox_id": leased.id}},
+    )
     clock.advance(outbox.LEASE_SECONDS + 1)
     desk.settle()
     assert len(desk.dms("U0BOSS")) == 1 and len(desk.dms("U0CHIEF")) == 1

@@ -1,7 +1,7 @@
 """The poller: cursor stored with the mentions, pace kept across restarts, one poller at a time, failures lose nothing.
 
 The platform here is a scripted connector behind the `PollingConnector` interface (the platforms' own
-contract tests live in tests/test_connector_*.py); what is asserted is what reaches the fake Slack and
+contract tests live in tests/connectors/); what is asserted is what reaches the fake Slack and
 what the poller asks the platform for.
 """
 
@@ -14,21 +14,25 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.runtime import build_runtime
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.errors import AuthError, RateLimited, TransientError
 from bot.models import Mention, PollCursor
+from bot.runtime import Runtime, build_runtime
 from bot.schedule.polling import Poller
-from bot.runtime import Runtime
 from bot.services import polls
 from connectors.base import Author, InboundMention, MentionDeleted, MentionEdited, PollResult
-from tests.conftest import CHANNEL
+from tests.support.env import CHANNEL
 
 
 def post(n: int, text: str = "my order never arrived, really disappointed") -> InboundMention:
-    return InboundMention(platform="scripted", external_id=f"p{n}", author=Author(id=f"a{n}", handle=f"user{n}"),
-                          text=text, posted_at=datetime(2026, 11, 24, 9, n % 60, tzinfo=UTC))
+    return InboundMention(
+        platform="scripted",
+        external_id=f"p{n}",
+        author=Author(id=f"a{n}", handle=f"user{n}"),
+        text=text,
+        posted_at=datetime(2026, 11, 24, 9, n % 60, tzinfo=UTC),
+    )
 
 
 @dataclass
@@ -179,8 +183,9 @@ def test_edits_and_deletions_reach_the_thread_and_keep_the_case(rt, slack, clock
     rt.deliverer.drain()
     clock.advance(60)
     platform.extra = [
-        MentionEdited(platform="scripted", external_id="p1", text="update: it arrived, but broken",
-                      edited_at=clock.now()),
+        MentionEdited(
+            platform="scripted", external_id="p1", text="update: it arrived, but broken", edited_at=clock.now()
+        ),
         MentionDeleted(platform="scripted", external_id="p2", deleted_at=clock.now()),
         MentionEdited(platform="scripted", external_id="unknown", text="never seen", edited_at=clock.now()),
     ]
@@ -195,15 +200,18 @@ def test_edits_and_deletions_reach_the_thread_and_keep_the_case(rt, slack, clock
     assert "was deleted" in deleted_note and "kept" in deleted_note
     assert "(deleted on the platform)" in str(second.blocks)
     # replaying the same changes (a platform retry) adds nothing
-    platform.extra = [MentionEdited(platform="scripted", external_id="p1", text="update: it arrived, but broken",
-                                    edited_at=clock.now()),
-                      MentionDeleted(platform="scripted", external_id="p2", deleted_at=clock.now())]
+    platform.extra = [
+        MentionEdited(
+            platform="scripted", external_id="p1", text="update: it arrived, but broken", edited_at=clock.now()
+        ),
+        MentionDeleted(platform="scripted", external_id="p2", deleted_at=clock.now()),
+    ]
     clock.advance(60)
     assert poller.poll_once("scripted") == 0
 
 
 def test_the_running_poller_keeps_the_pace_of_the_clock(rt, clock, platform):
-    from tests.conftest import wait_for
+    from tests.support.waiting import wait_for
 
     poller = with_poller(rt, platform)
     poller.start()

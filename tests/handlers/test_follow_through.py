@@ -13,12 +13,14 @@ import pytest
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.services import followups
-from tests.conftest import make_env
-from tests.slack_requests import block_action, post_interaction, radio_value, text_value
-from tests.test_reminders import ReminderDesk
+from tests.support.desk import ReminderDesk
+from tests.support.env import make_env
+from tests.support.slack_requests import block_action, post_interaction, radio_value, text_value
 
-CLOSING = ("Hi Jane, thanks for sorting this out with us by direct message. "
-           "If anything else comes up, we're here. Bob from the care team")
+CLOSING = (
+    "Hi Jane, thanks for sorting this out with us by direct message. "
+    "If anything else comes up, we're here. Bob from the care team"
+)
 
 
 @pytest.fixture
@@ -46,16 +48,24 @@ def resolve_values(outcome: str, *, closing: str | None = None, confirm: bool = 
 
 def follow_up_values(choice: str | None, custom: str | None = None) -> dict[str, Any]:
     selected = {"value": choice, "text": {"type": "plain_text", "text": choice}} if choice else None
-    return {"follow_up": {"choice": {"type": "static_select", "selected_option": selected}},
-            "follow_up_custom": {"duration": {"type": "plain_text_input", "value": custom}}}
+    return {
+        "follow_up": {"choice": {"type": "static_select", "selected_option": selected}},
+        "follow_up_custom": {"duration": {"type": "plain_text_input", "value": custom}},
+    }
 
 
 def pick(desk: ReminderDesk, value: str, user: str = "U0BOB") -> None:
     """Choose from the follow-up menu under the move-to-DM note, as Slack sends a static_select."""
     payload = block_action("case_follow_up_pick", "", user=user)
-    payload["actions"] = [{"action_id": "case_follow_up_pick", "block_id": "follow_up_pick_1", "type": "static_select",
-                           "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}},
-                           "action_ts": f"{time.time():.6f}"}]
+    payload["actions"] = [
+        {
+            "action_id": "case_follow_up_pick",
+            "block_id": "follow_up_pick_1",
+            "type": "static_select",
+            "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}},
+            "action_ts": f"{time.time():.6f}",
+        }
+    ]
     assert post_interaction(desk.url, payload).status_code == 200
     desk.settle()
 
@@ -68,8 +78,10 @@ def test_a_case_moved_to_dm_and_left_open_gets_one_reminder(desk: ReminderDesk, 
     desk.at(239, start)
     assert desk.reminder_texts() == []
     desk.at(240, start)
-    expected = (":lock: <@U0BOB> *Follow through:* this case moved to DM 4 h ago and is still open. "
-                "Finish with Jane privately, then *Resolve* it (you can post a public closing reply).")
+    expected = (
+        ":lock: <@U0BOB> *Follow through:* this case moved to DM 4 h ago and is still open. "
+        "Finish with Jane privately, then *Resolve* it (you can post a public closing reply)."
+    )
     assert desk.reminder_texts() == [expected]
     desk.at(24 * 60, start, sweeps=3)
     assert desk.reminder_texts() == [expected]
@@ -100,8 +112,12 @@ def test_resolve_after_moving_to_dm_offers_a_prefilled_closing_reply(desk: Remin
     assert desk.submit(view, resolve_values("moved_offline", closing=CLOSING, confirm=True), user="U0BOB") == {}
     assert desk.case(case_id).status == "resolved"
     public = slack.replies[-1].json
-    assert public == {"in_reply_to": "1790000000000000001", "platform": "twitter", "text": CLOSING,
-                      "visibility": "public"}
+    assert public == {
+        "in_reply_to": "1790000000000000001",
+        "platform": "twitter",
+        "text": CLOSING,
+        "visibility": "public",
+    }
     assert desk.thread_texts()[-1] == f":speech_balloon: <@U0BOB> posted a public closing reply to Jane:\n> {CLOSING}"
 
 
@@ -136,8 +152,11 @@ def test_no_closing_reply_is_offered_for_a_case_answered_in_public(desk: Reminde
 def test_closing_template_setting(slack, database_url) -> None:
     env = make_env(slack, database_url, CARE_CLOSING_TEMPLATE="Glad it's sorted, {customer}! ({agent})")
     assert load_settings(env).closing_template == "Glad it's sorted, {customer}! ({agent})"
-    with pytest.raises(ConfigError, match=r"CARE_CLOSING_TEMPLATE uses unknown placeholder \{contact\}: "
-                                          r"only \{customer\} and \{agent\} are available"):
+    with pytest.raises(
+        ConfigError,
+        match=r"CARE_CLOSING_TEMPLATE uses unknown placeholder \{contact\}: "
+        r"only \{customer\} and \{agent\} are available",
+    ):
         load_settings(make_env(slack, database_url, CARE_CLOSING_TEMPLATE="Write to us {contact}"))
 
 
@@ -148,22 +167,31 @@ def test_reply_with_a_follow_up_reminds_the_owner_in_the_thread_and_by_dm_once(d
     desk.click("case_reply", case_id, user="U0BOB")
     view = desk.last_view()
     assert input_blocks(view)["follow_up"]["optional"] is True
-    values = {**text_value("reply", "text", "Hi Jane, I'll check with payments and come back to you."),
-              **follow_up_values("4h")}
+    values = {
+        **text_value("reply", "text", "Hi Jane, I'll check with payments and come back to you."),
+        **follow_up_values("4h"),
+    }
     assert desk.submit(view, values, user="U0BOB") == {}
     due = int((start + timedelta(hours=4)).timestamp())
-    assert any(t.startswith(f":calendar: <@U0BOB> will follow up with Jane by <!date^{due}^") and t.endswith("(in 4 h).")
-               for t in desk.thread_texts())
+    assert any(
+        t.startswith(f":calendar: <@U0BOB> will follow up with Jane by <!date^{due}^") and t.endswith("(in 4 h).")
+        for t in desk.thread_texts()
+    )
     assert f"follow-up due <!date^{due}^" in desk.parent_text()
 
     desk.at(239, start)
     assert desk.reminder_texts() == [] and desk.dms("U0BOB") == []
     desk.at(240, start, sweeps=3)
     assert desk.reminder_texts() == [
-        ":calendar: <@U0BOB> *Follow-up due:* <@U0BOB> promised to follow up with Jane now."]
+        ":calendar: <@U0BOB> *Follow-up due:* <@U0BOB> promised to follow up with Jane now."
+    ]
     link = f"https://standin.slack.com/archives/C0CARE/p{desk.parent.ts.replace('.', '')}"
-    assert desk.dms("U0BOB") == [(":calendar: Follow-up due on case #1 (:bird: X · Jane Doe): <@U0BOB> promised to "
-                                 f"get back to Jane now. <{link}|Open the thread>")]
+    assert desk.dms("U0BOB") == [
+        (
+            ":calendar: Follow-up due on case #1 (:bird: X · Jane Doe): <@U0BOB> promised to "
+            f"get back to Jane now. <{link}|Open the thread>"
+        )
+    ]
     assert "follow-up due" not in desk.parent_text()
     desk.at(600, start, sweeps=2)
     assert len(desk.reminders()) == 1 and len(desk.dms("U0BOB")) == 1
@@ -175,8 +203,10 @@ def test_a_bad_follow_up_is_refused_inline_and_nothing_is_sent(desk: ReminderDes
     view = desk.last_view()
     reply_text = text_value("reply", "text", "Hi Jane, on it.")
     answer = desk.submit(view, {**reply_text, **follow_up_values("custom", "soon")})
-    assert answer == {"response_action": "errors",
-                      "errors": {"follow_up_custom": "Write a duration like 90s, 30m, 4h or 2d."}}
+    assert answer == {
+        "response_action": "errors",
+        "errors": {"follow_up_custom": "Write a duration like 90s, 30m, 4h or 2d."},
+    }
     answer = desk.submit(view, {**reply_text, **follow_up_values("4h", "90m")})
     assert answer["errors"] == {"follow_up_custom": "Choose “Custom…” to use your own duration, or empty this field."}
     assert slack.replies == []
@@ -191,7 +221,12 @@ def test_move_to_dm_stays_one_click_with_a_follow_up_menu_under_its_note(desk: R
     menu = next(b for b in note.blocks if b["type"] == "actions")["elements"][0]
     assert menu["type"] == "static_select" and menu["placeholder"]["text"] == "Follow up in…"
     assert [o["text"]["text"] for o in menu["options"]] == [
-        "In 1 hour", "In 4 hours", "Tomorrow at 09:00", "In 3 days", "Custom…"]
+        "In 1 hour",
+        "In 4 hours",
+        "Tomorrow at 09:00",
+        "In 3 days",
+        "Custom…",
+    ]
     start = clock.now()  # (the stand-in's pacing moves the manual clock by a second per post)
     pick(desk, menu["options"][0]["value"])
     assert desk.case(case_id).follow_up_at == start + timedelta(hours=1)
@@ -201,7 +236,9 @@ def test_move_to_dm_stays_one_click_with_a_follow_up_menu_under_its_note(desk: R
     assert desk.last_view()["callback_id"] == "follow_up_modal"
 
     desk.at(60, start)
-    assert desk.reminder_texts() == [":calendar: <@U0BOB> *Follow-up due:* <@U0BOB> promised to follow up with Jane now."]
+    assert desk.reminder_texts() == [
+        ":calendar: <@U0BOB> *Follow-up due:* <@U0BOB> promised to follow up with Jane now."
+    ]
     assert len(desk.dms("U0BOB")) == 1
 
 
@@ -235,7 +272,8 @@ def test_a_follow_up_on_an_unowned_case_goes_to_the_escalation_targets(desk: Rem
     desk.submit(desk.last_view(), follow_up_values("1h"))
     desk.at(110, start)
     assert desk.reminder_texts()[-1] == (
-        ":calendar: <@U0LEAD> <!subteam^S0MANAGERS> *Follow-up due:* <@U0ALICE> promised to follow up with Jane now.")
+        ":calendar: <@U0LEAD> <!subteam^S0MANAGERS> *Follow-up due:* <@U0ALICE> promised to follow up with Jane now."
+    )
     assert len(desk.dms("U0LEAD")) == 1  # a user group cannot be messaged directly; it is mentioned above
     assert [c.params["users"] for c in slack.calls_to("conversations.open")] == ["U0LEAD"]
 
@@ -257,7 +295,9 @@ def test_follow_up_choices() -> None:
     now = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)  # 23:30 in Berlin
     assert followups.due_from_choice("1h", None, now=now, tz=berlin) == now + timedelta(hours=1)
     assert followups.due_from_choice("3d", "", now=now, tz=berlin) == now + timedelta(days=3)
-    assert followups.due_from_choice("tomorrow", None, now=now, tz=berlin) == datetime(2026, 11, 24, 9, 0, tzinfo=berlin)
+    assert followups.due_from_choice("tomorrow", None, now=now, tz=berlin) == datetime(
+        2026, 11, 24, 9, 0, tzinfo=berlin
+    )
     assert followups.due_from_choice(None, " 2d ", now=now, tz=berlin) == now + timedelta(days=2)
     assert followups.due_from_choice(None, None, now=now, tz=berlin) is None
     with pytest.raises(followups.FollowUpInvalid) as bad:

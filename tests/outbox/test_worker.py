@@ -6,16 +6,18 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.runtime import build_runtime
-from bot.outbox.worker import Deliverer
 from bot.models import OutboxItem
+from bot.outbox.worker import Deliverer
+from bot.runtime import build_runtime
 from bot.services import outbox
-from tests.conftest import CHANNEL, post_webhook, webhook_body
+from tests.support.env import CHANNEL
+from tests.support.webhooks import post_webhook, webhook_body
 
 
 def complaint(app_url: str, n: int, **overrides) -> int:
-    body = webhook_body(id=f"17900000000000{n:05d}", author={"id": f"a{n}", "handle": f"user{n}", "name": f"User {n}"},
-                        **overrides)
+    body = webhook_body(
+        id=f"17900000000000{n:05d}", author={"id": f"a{n}", "handle": f"user{n}", "name": f"User {n}"}, **overrides
+    )
     response = post_webhook(app_url, body)
     assert response.status_code == 202, response.text
     return int(response.json()["case_id"])
@@ -57,8 +59,11 @@ def test_slack_down_entirely_then_back_loses_nothing(app_url, rt, settings, cloc
     from bot.tools.slack_standin import SlackStandIn
 
     with SlackStandIn() as back:
-        restarted = build_runtime(settings.__class__(**{**settings.__dict__, "slack_api_url": back.api_url}),
-                                  clock=clock, sleep=lambda s: clock.advance(s))
+        restarted = build_runtime(
+            settings.__class__(**{**settings.__dict__, "slack_api_url": back.api_url}),
+            clock=clock,
+            sleep=lambda s: clock.advance(s),
+        )
         try:
             clock.advance(minutes=10)
             restarted.deliverer.drain()
@@ -74,8 +79,11 @@ def test_crash_after_slack_accepted_does_not_post_twice(app_url, rt, slack, cloc
         leased = outbox.lease_next(s, lane=outbox.SLACK, owner="dead-worker", now=clock.now())
     assert leased is not None
     # the dead worker's post reached Slack, with its outbox id in the metadata
-    rt.slack.chat_postMessage(channel=CHANNEL, text="case", metadata={
-        "event_type": "care_bot_delivery", "event_payload": {"outbox_id": leased.id}})
+    rt.slack.chat_postMessage(
+        channel=CHANNEL,
+        text="case",
+        metadata={"event_type": "care_bot_delivery", "event_payload": {"outbox_id": leased.id}},
+    )
     clock.advance(outbox.LEASE_SECONDS + 1)
     rt.deliverer.drain()
     assert len(slack.channel(CHANNEL)) == 1  # found, not re-posted
@@ -122,8 +130,10 @@ def test_posts_are_paced_to_one_per_second_per_channel(app_url, rt, slack, clock
 
 def test_thread_notes_wait_for_their_parent(app_url, rt, slack, clock) -> None:
     complaint(app_url, 1)
-    post_webhook(app_url, webhook_body(id="17900000000000000099", author={"id": "a1", "handle": "user1"},
-                                       text="Hello? Still nothing."))
+    post_webhook(
+        app_url,
+        webhook_body(id="17900000000000000099", author={"id": "a1", "handle": "user1"}, text="Hello? Still nothing."),
+    )
     slack.fail("chat.postMessage", status=500)
     rt.deliverer.drain()
     assert slack.channel(CHANNEL) == []
@@ -138,8 +148,13 @@ def test_thread_notes_wait_for_their_parent(app_url, rt, slack, clock) -> None:
 def test_two_workers_sharing_the_queue_post_each_item_once(app_url, rt, settings, clock, slack) -> None:
     for n in range(6):
         complaint(app_url, n)
-    other = Deliverer(session_factory=rt.sessions, slack=rt.slack, connectors=rt.connectors, clock=clock,
-                      sleep=lambda s: clock.advance(s))
+    other = Deliverer(
+        session_factory=rt.sessions,
+        slack=rt.slack,
+        connectors=rt.connectors,
+        clock=clock,
+        sleep=lambda s: clock.advance(s),
+    )
     import threading
 
     threads = [threading.Thread(target=d.drain) for d in (rt.deliverer, other)]

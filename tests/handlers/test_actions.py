@@ -3,76 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.models import Case, CaseEvent
-from tests.conftest import CHANNEL, post_webhook, webhook_body
-from tests.slack_requests import (
+from bot.models import CaseEvent
+from tests.support.desk import Desk
+from tests.support.env import CHANNEL
+from tests.support.slack_requests import (
     block_action,
     post_interaction,
     radio_value,
     text_value,
-    view_payload,
 )
 
 BUTTONS = ["Claim", "Reply", "Move to DM", "Escalate", "Ignore", "Resolve", "Follow up"]
-
-
-class Desk:
-    """Drives the app as Slack and a staff member would, and reads what reached the fake Slack."""
-
-    def __init__(self, app_url: str, rt: Any, slack: Any, listeners: Any) -> None:
-        self.url, self.rt, self.slack, self.listeners = app_url, rt, slack, listeners
-
-    def settle(self) -> None:
-        self.listeners.wait_idle()
-        self.rt.deliverer.drain()
-
-    def new_case(self, **overrides: Any) -> int:
-        response = post_webhook(self.url, webhook_body(**overrides))
-        assert response.status_code == 202, response.text
-        self.settle()
-        return int(response.json()["case_id"])
-
-    def click(self, action: str, case_id: int, user: str = "U0ALICE") -> None:
-        response = post_interaction(self.url, block_action(action, str(case_id), user=user))
-        assert response.status_code == 200, response.text
-        self.settle()
-
-    def submit(self, view: dict[str, Any], values: dict[str, Any], user: str = "U0ALICE",
-               kind: str = "view_submission") -> dict[str, Any]:
-        response = post_interaction(self.url, view_payload(kind, view, values, user=user))
-        assert response.status_code == 200, response.text
-        self.settle()
-        return response.json() if response.content else {}
-
-    def last_view(self) -> dict[str, Any]:
-        return self.slack.state.views[-1]["view"]
-
-    @property
-    def parent(self) -> Any:
-        parents = self.slack.channel(CHANNEL)
-        assert len(parents) == 1
-        return parents[0]
-
-    def thread_texts(self) -> list[str]:
-        return [m.text for m in self.slack.thread(CHANNEL, self.parent.ts)]
-
-    def button_labels(self) -> list[str]:
-        actions = [b for b in self.parent.blocks if b["type"] == "actions"][0]
-        return [e["text"]["text"] for e in actions["elements"]]
-
-    def parent_text(self) -> str:
-        return json.dumps(self.parent.blocks)
-
-    def case(self, case_id: int) -> Case:
-        with self.rt.sessions() as s:
-            case = s.get(Case, case_id)
-            assert case is not None
-            return case
 
 
 @pytest.fixture
@@ -84,8 +29,17 @@ def test_complaint_appears_with_its_buttons_and_its_facts(desk: Desk) -> None:
     desk.new_case()
     assert desk.button_labels() == BUTTONS
     text = desk.parent_text()
-    for fact in ("X", "Jane Doe", "@jane_doe", "refund is three weeks late", "https://x.com/jane_doe/status/",
-                 "Priority", "Sentiment", "Status:* Open", "unclaimed"):
+    for fact in (
+        "X",
+        "Jane Doe",
+        "@jane_doe",
+        "refund is three weeks late",
+        "https://x.com/jane_doe/status/",
+        "Priority",
+        "Sentiment",
+        "Status:* Open",
+        "unclaimed",
+    ):
         assert fact in text
 
 
@@ -122,7 +76,8 @@ def test_reply_modal_states_limit_marks_drafting_and_sends_exact_text(desk: Desk
     reply = "Hi Jane, I'm so sorry about the wait. I've chased your refund and will update you today."
     desk.submit(view, text_value("reply", "text", reply), user="U0BOB")
     assert [p.json for p in slack.replies] == [
-        {"in_reply_to": "1790000000000000001", "platform": "twitter", "text": reply, "visibility": "public"}]
+        {"in_reply_to": "1790000000000000001", "platform": "twitter", "text": reply, "visibility": "public"}
+    ]
     assert desk.thread_texts()[-1] == f":leftwards_arrow_with_hook: <@U0BOB> replied publicly to Jane:\n> {reply}"
     assert "drafting" not in desk.parent_text()
     case = desk.case(case_id)
@@ -230,7 +185,8 @@ def test_escalate_marks_urgent_and_mentions_escalation_targets(desk: Desk) -> No
     assert desk.case(case_id).priority == "urgent"
     assert "Urgent" in desk.parent_text()
     assert desk.thread_texts()[-1] == (
-        ":rotating_light: <@U0ALICE> escalated this case (now urgent): <@U0LEAD> <!subteam^S0MANAGERS>")
+        ":rotating_light: <@U0ALICE> escalated this case (now urgent): <@U0LEAD> <!subteam^S0MANAGERS>"
+    )
 
 
 def test_ignore_asks_for_a_reason_and_sends_nothing(desk: Desk, slack) -> None:
@@ -273,17 +229,31 @@ def test_actions_on_a_closed_case_explain_instead_of_failing(desk: Desk, slack) 
 def test_staff_chatter_in_the_thread_never_reaches_the_customer(desk: Desk, slack, app_url) -> None:
     import time
 
-    from tests.slack_requests import signed_headers
     import httpx
 
+    from tests.support.slack_requests import signed_headers
+
     desk.new_case()
-    event = {"token": "x", "team_id": "T0STANDIN", "api_app_id": "A0CARE", "type": "event_callback",
-             "event_id": "Ev1", "event_time": int(time.time()),
-             "event": {"type": "message", "user": "U0ALICE", "text": "Anyone know this customer?",
-                       "channel": CHANNEL, "ts": "1795000999.000100", "thread_ts": desk.parent.ts}}
+    event = {
+        "token": "x",
+        "team_id": "T0STANDIN",
+        "api_app_id": "A0CARE",
+        "type": "event_callback",
+        "event_id": "Ev1",
+        "event_time": int(time.time()),
+        "event": {
+            "type": "message",
+            "user": "U0ALICE",
+            "text": "Anyone know this customer?",
+            "channel": CHANNEL,
+            "ts": "1795000999.000100",
+            "thread_ts": desk.parent.ts,
+        },
+    }
     body = json.dumps(event)
-    response = httpx.post(f"{app_url}/slack/events", content=body,
-                          headers=signed_headers(body, content_type="application/json"))
+    response = httpx.post(
+        f"{app_url}/slack/events", content=body, headers=signed_headers(body, content_type="application/json")
+    )
     assert response.status_code == 200
     desk.settle()
     assert slack.replies == []

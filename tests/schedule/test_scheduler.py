@@ -16,19 +16,19 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import build_bolt_app
-
-from bot.runtime import build_runtime
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.web.routes import build_http_app
-from bot.schedule.jobs import sweep_tick
 from bot.models import Case, OutboxItem
-from bot.runtime import Runtime
+from bot.runtime import Runtime, build_runtime
+from bot.schedule.jobs import sweep_tick
 from bot.schedule.scheduler import PeriodicJob, Scheduler, jobs
+from bot.web.routes import build_http_app
 from bot.web.server import BackgroundServer
-from tests.conftest import CHANNEL, TrackingExecutor, make_env, post_webhook, wait_for, webhook_body
-from tests.slack_requests import block_action, post_interaction, text_value, view_payload
-from tests.test_reminders import ReminderDesk
+from tests.support.desk import ReminderDesk
+from tests.support.env import CHANNEL, make_env
+from tests.support.slack_requests import block_action, post_interaction, text_value, view_payload
+from tests.support.waiting import TrackingExecutor, wait_for
+from tests.support.webhooks import post_webhook, webhook_body
 
 
 @pytest.fixture
@@ -78,7 +78,10 @@ def test_two_processes_sweeping_one_database_send_nothing_twice(desk: ReminderDe
         together(rt.deliverer.drain, rt2.deliverer.drain)
     texts = desk.reminder_texts()
     assert [t.split("*")[1] for t in texts] == [
-        "First response due in 12 min", "First response overdue:", "First response at twice its target"]
+        "First response due in 12 min",
+        "First response overdue:",
+        "First response at twice its target",
+    ]
     assert len(desk.dms("U0BOSS")) == 1
 
 
@@ -130,8 +133,12 @@ def test_the_sweep_runs_every_care_sweep_seconds_and_the_digest_is_checked_at_le
 
 
 def _env_of(settings: Any) -> dict[str, str]:
-    return {"SLACK_BOT_TOKEN": settings.slack_bot_token, "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
-            "CARE_CHANNEL": settings.care_channel, "CARE_ENV_FILE": "/nonexistent/.env"}
+    return {
+        "SLACK_BOT_TOKEN": settings.slack_bot_token,
+        "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
+        "CARE_CHANNEL": settings.care_channel,
+        "CARE_ENV_FILE": "/nonexistent/.env",
+    }
 
 
 # -- the "done when" ------------------------------------------------------------------------
@@ -150,13 +157,18 @@ def served(slack, database_url) -> Iterator[tuple[str, Runtime, ManualClock, Tra
 
 
 @pytest.mark.realtime
-def test_done_when_near_breach_and_breach_reminders_arrive_once_each_unless_claimed_and_answered(
-        served, slack) -> None:
+def test_done_when_near_breach_and_breach_reminders_arrive_once_each_unless_claimed_and_answered(served, slack) -> None:
     url, rt, clock, listeners = served
     start = clock.now()
     unclaimed = post_webhook(url, webhook_body()).json()["case_id"]
-    answered = post_webhook(url, webhook_body(id="1790000000000000002", text="@acme my bag is lost, please help",
-                                              author={"id": "77", "handle": "max_p", "name": "Max Power"})).json()["case_id"]
+    answered = post_webhook(
+        url,
+        webhook_body(
+            id="1790000000000000002",
+            text="@acme my bag is lost, please help",
+            author={"id": "77", "handle": "max_p", "name": "Max Power"},
+        ),
+    ).json()["case_id"]
 
     def case(case_id: int) -> Case:
         with rt.sessions() as s:
@@ -170,8 +182,15 @@ def test_done_when_near_breach_and_breach_reminders_arrive_once_each_unless_clai
     wait_for(lambda: case(answered).owner_id == "U0BOB")
     assert post_interaction(url, block_action("case_reply", str(answered), user="U0BOB")).status_code == 200
     view = wait_for(lambda: [v["view"] for v in slack.state.views if v["view"]["callback_id"] == "reply_modal"])[0]
-    submitted = post_interaction(url, view_payload("view_submission", view, text_value(
-        "reply", "text", "Hi Max, so sorry. I've opened a trace for your bag."), user="U0BOB"))
+    submitted = post_interaction(
+        url,
+        view_payload(
+            "view_submission",
+            view,
+            text_value("reply", "text", "Hi Max, so sorry. I've opened a trace for your bag."),
+            user="U0BOB",
+        ),
+    )
     assert submitted.status_code == 200
     wait_for(lambda: case(answered).first_response_at is not None)
 
@@ -181,15 +200,19 @@ def test_done_when_near_breach_and_breach_reminders_arrive_once_each_unless_clai
     clock.set(start + timedelta(seconds=17))
     wait_for(lambda: reminders(unclaimed), timeout=10)
     time.sleep(2.5)  # the scheduler sweeps twice more in the meantime
-    near = (":hourglass_flowing_sand: <@U0LEAD> <!subteam^S0MANAGERS> *First response due in 3s* (target 20s): "
-            "Jane has been waiting 17s.")
+    near = (
+        ":hourglass_flowing_sand: <@U0LEAD> <!subteam^S0MANAGERS> *First response due in 3s* (target 20s): "
+        "Jane has been waiting 17s."
+    )
     assert reminders(unclaimed) == [near]
 
     clock.set(start + timedelta(seconds=21))
     wait_for(lambda: len(reminders(unclaimed)) == 2, timeout=10)
     time.sleep(2.5)
-    breach = (":rotating_light: <@U0LEAD> <!subteam^S0MANAGERS> *First response overdue:* the 20s target has passed; "
-              "Jane has been waiting 21s.")
+    breach = (
+        ":rotating_light: <@U0LEAD> <!subteam^S0MANAGERS> *First response overdue:* the 20s target has passed; "
+        "Jane has been waiting 21s."
+    )
     assert reminders(unclaimed) == [near, breach]
     parent = next(m for m in slack.channel(CHANNEL) if m.ts == case(unclaimed).slack_ts)
     wait_for(lambda: "SLA breached:* first response" in str(parent.blocks))

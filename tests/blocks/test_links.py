@@ -2,8 +2,10 @@ from bot.blocks.links import thread_url
 
 
 def test_thread_url_from_workspace_url() -> None:
-    assert thread_url("https://acme.slack.com/", "C0CARE", "1700000000.000100") == \
-        "https://acme.slack.com/archives/C0CARE/p1700000000000100"
+    assert (
+        thread_url("https://acme.slack.com/", "C0CARE", "1700000000.000100")
+        == "https://acme.slack.com/archives/C0CARE/p1700000000000100"
+    )
     assert thread_url("https://acme.slack.com", "C0CARE", "1.2") == "https://acme.slack.com/archives/C0CARE/p12"
 
 

@@ -19,6 +19,7 @@ between the app's clock (what the database holds) and the wall clock (what the f
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import statistics
@@ -26,8 +27,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-import os
-from datetime import date, datetime, time as clock_time, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,8 +41,10 @@ from sqlalchemy.orm import Session
 from bot.clock import as_utc
 from bot.models import Case, DeskStart, Mention
 from bot.tools.slack_standin import Message, SlackStandIn
-from tests.conftest import CHANNEL, WEBHOOK_SECRET, post_webhook, wait_for, webhook_body
-from tests.slack_requests import (
+from tests.support.blocks import all_text
+from tests.support.env import CHANNEL, WEBHOOK_SECRET
+from tests.support.serve import Served, clean_env, free_port, stop, wait_healthy
+from tests.support.slack_requests import (
     SIGNING_SECRET,
     block_action,
     post_command,
@@ -51,7 +54,8 @@ from tests.slack_requests import (
     text_value,
     view_payload,
 )
-from tests.test_cli import Served, clean_env, free_port, stop, wait_healthy
+from tests.support.waiting import wait_for
+from tests.support.webhooks import post_webhook, webhook_body
 
 pytestmark = pytest.mark.realtime  # real SLA seconds, real sweeps
 
@@ -64,9 +68,16 @@ STAGES = {"near": 0.8, "breach": 1.0, "escalation": 2.0}
 BERLIN = ZoneInfo("Europe/Berlin")
 DIGEST_AT = clock_time(9, 0)
 # Every time setting these tests depend on, whatever the defaults are or become.
-PINNED = {"CARE_TIMEZONE": "Europe/Berlin", "CARE_DIGEST_TIME": f"{DIGEST_AT:%H:%M}", "CARE_BUSINESS_HOURS": "24/7",
-          "CARE_SLA_FIRST_RESPONSE": "1h", "CARE_SLA_URGENT_FIRST_RESPONSE": "1h", "CARE_SLA_NEXT_RESPONSE": "2h",
-          "CARE_SLA_RESOLUTION": "24h", "CARE_SLA_OFFLINE": "24h"}
+PINNED = {
+    "CARE_TIMEZONE": "Europe/Berlin",
+    "CARE_DIGEST_TIME": f"{DIGEST_AT:%H:%M}",
+    "CARE_BUSINESS_HOURS": "24/7",
+    "CARE_SLA_FIRST_RESPONSE": "1h",
+    "CARE_SLA_URGENT_FIRST_RESPONSE": "1h",
+    "CARE_SLA_NEXT_RESPONSE": "2h",
+    "CARE_SLA_RESOLUTION": "24h",
+    "CARE_SLA_OFFLINE": "24h",
+}
 
 
 def berlin(*parts: int, fold: int = 0) -> datetime:
@@ -75,7 +86,8 @@ def berlin(*parts: int, fold: int = 0) -> datetime:
 
 _SHIFTED_RUNS_NEED_SQLITE = pytest.mark.skipif(
     bool(os.environ.get("TEST_DATABASE_URL")),
-    reason="the time-shifted runs use their own SQLite file; the SQLite run of the suite covers them")
+    reason="the time-shifted runs use their own SQLite file; the SQLite run of the suite covers them",
+)
 
 
 def _moment(when: datetime, name: str) -> Any:
@@ -108,7 +120,9 @@ class TimedSlack(SlackStandIn):
         self.add_user(ALICE, "Alice Moreau")
         self.add_user(BOB, "Bob Kimani")
 
-    def handle(self, method: str, params: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         reached = time.time()
         status, payload, headers = super().handle(method, params, token)
         if method == "chat.postMessage" and payload.get("ok"):
@@ -146,8 +160,13 @@ def serve(tmp_path: Path, env: dict[str, str], name: str = "serve", *, at: datet
     offset = 0.0 if at is None else at.timestamp() - time.time()
     shift = {} if at is None else {"CARE_TEST_CLOCK_OFFSET": repr(offset)}
     with log.open("wb") as out:
-        proc = subprocess.Popen([*care_bot(), "serve"], cwd=tmp_path, env=clean_env(**env, **shift, PORT=str(port)),
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [*care_bot(), "serve"],
+            cwd=tmp_path,
+            env=clean_env(**env, **shift, PORT=str(port)),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     return ServedAt(Served(proc, port, log), offset)
 
 
@@ -161,10 +180,19 @@ def finish(served: Served) -> None:
 def settings(slack: SlackStandIn, database_url: str, **overrides: str) -> dict[str, str]:
     """Only what an operator sets (the variables README and the issue name), every time setting pinned."""
     return {
-        "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
-        "CARE_CHANNEL": CHANNEL, "DATABASE_URL": database_url, "CARE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "CARE_GENERIC_REPLY_URL": slack.reply_url, "CARE_ENV_FILE": "/nonexistent/.env", "LOG_LEVEL": "INFO",
-        "CARE_SWEEP_SECONDS": f"{SWEEP:g}", "CARE_ESCALATE_TO": LEAD, **PINNED, **overrides,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "CARE_CHANNEL": CHANNEL,
+        "DATABASE_URL": database_url,
+        "CARE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "CARE_GENERIC_REPLY_URL": slack.reply_url,
+        "CARE_ENV_FILE": "/nonexistent/.env",
+        "LOG_LEVEL": "INFO",
+        "CARE_SWEEP_SECONDS": f"{SWEEP:g}",
+        "CARE_ESCALATE_TO": LEAD,
+        **PINNED,
+        **overrides,
     }
 
 
@@ -174,16 +202,6 @@ def is_digest(message: Message) -> bool:
 
 def is_escalation_dm(message: Message) -> bool:
     return message.text.startswith(":sos: First response on case #")
-
-
-def all_text(node: Any) -> str:
-    """Every text in a block tree, one per line: what a reader of the message sees."""
-    if isinstance(node, dict):
-        own = [node["text"]] if isinstance(node.get("text"), str) else []
-        return "\n".join(own + [all_text(v) for v in node.values() if isinstance(v, (dict, list))])
-    if isinstance(node, list):
-        return "\n".join(all_text(v) for v in node)
-    return ""
 
 
 def fields_of(blocks: list[dict[str, Any]]) -> dict[str, str]:
@@ -240,8 +258,11 @@ class Desk:
         engine = create_engine(self.database_url)
         try:
             with Session(engine) as session:
-                return list(session.scalars(select(Mention.sentiment).where(
-                    Mention.received_at >= since, Mention.received_at < until)))
+                return list(
+                    session.scalars(
+                        select(Mention.sentiment).where(Mention.received_at >= since, Mention.received_at < until)
+                    )
+                )
         finally:
             engine.dispose()
 
@@ -275,8 +296,11 @@ class Desk:
         return [m.text for m in self.thread(case_id)]
 
     def reminders(self, case_id: int) -> list[Message]:
-        return [m for m in self.thread(case_id)
-                if any(b.get("block_id", "").startswith("reminder_actions_") for b in m.blocks or [])]
+        return [
+            m
+            for m in self.thread(case_id)
+            if any(b.get("block_id", "").startswith("reminder_actions_") for b in m.blocks or [])
+        ]
 
     def click(self, action: str, case_id: int, user: str, *, on: Message | None = None) -> None:
         """A button on the case message, or on `on` (a reminder in its thread)."""
@@ -284,12 +308,17 @@ class Desk:
         response = post_interaction(self.url, block_action(action, str(case_id), user=user, message_ts=message.ts))
         assert response.status_code == 200, response.text
 
-    def modal(self, action: str, case_id: int, user: str, callback_id: str, *, on: Message | None = None) -> dict[str, Any]:
+    def modal(
+        self, action: str, case_id: int, user: str, callback_id: str, *, on: Message | None = None
+    ) -> dict[str, Any]:
         """Click a button that opens a modal; the modal as Slack received it (views.open)."""
         seen = len(self.slack.state.views)
         self.click(action, case_id, user, on=on)
-        opened = wait_for(lambda: [v["view"] for v in list(self.slack.state.views)[seen:]
-                                   if v["view"].get("callback_id") == callback_id])
+        opened = wait_for(
+            lambda: [
+                v["view"] for v in list(self.slack.state.views)[seen:] if v["view"].get("callback_id") == callback_id
+            ]
+        )
         return dict(opened[0])
 
     def submit(self, view: dict[str, Any], values: dict[str, Any], user: str) -> httpx.Response:
@@ -316,7 +345,7 @@ class Desk:
         answer = post_command(self.url, text=text, user=user, response_url=url)
         assert answer.status_code == 200, answer.text
         assert time.time() - sent < 3, "Slack gives up on a command after 3 seconds"
-        return answer, sent, url[len(self.slack.base_url):]
+        return answer, sent, url[len(self.slack.base_url) :]
 
     def answer(self, text: str, user: str, name: str) -> dict[str, Any]:
         """A /care answer that comes through response_url: it must reach Slack within 3 s of the command."""
@@ -342,14 +371,26 @@ def assert_on_time(message: Message, slack: TimedSlack, due: float, what: str) -
 def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Path, moment: datetime | None) -> None:
     database_url = f"sqlite:///{tmp_path / 'care.db'}"
     with TimedSlack() as slack:
-        served = serve(tmp_path, settings(slack, database_url, CARE_SLA_FIRST_RESPONSE="6s",
-                                          CARE_SLA_URGENT_FIRST_RESPONSE="6s", CARE_MANAGERS=BOSS), at=moment)
+        served = serve(
+            tmp_path,
+            settings(
+                slack,
+                database_url,
+                CARE_SLA_FIRST_RESPONSE="6s",
+                CARE_SLA_URGENT_FIRST_RESPONSE="6s",
+                CARE_MANAGERS=BOSS,
+            ),
+            at=moment,
+        )
         try:
             wait_healthy(served)
             desk = Desk(served, slack, database_url)
             jane = desk.complaint()
-            max_ = desk.complaint(id="1790000000000000002", text="@acme my bag is lost, please help",
-                                  author={"id": "77", "handle": "max_p", "name": "Max Power"})
+            max_ = desk.complaint(
+                id="1790000000000000002",
+                text="@acme my bag is lost, please help",
+                author={"id": "77", "handle": "max_p", "name": "Max Power"},
+            )
             # Max's complaint is claimed and answered before its near-breach moment: it must get nothing.
             desk.claim_and_answer(max_, BOB, "Hi Max, so sorry. I've opened a trace for your bag.")
             answered = desk.wall(desk.case(max_).first_response_at)
@@ -359,14 +400,20 @@ def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Pat
             due = {stage: created + 6 * fraction for stage, fraction in STAGES.items()}
             near = wait_for(lambda: desk.reminders(jane), timeout=due["near"] - time.time() + LATE + 1)[0]
             assert_on_time(near, slack, due["near"], "near-breach reminder")
-            assert re.fullmatch(r":hourglass_flowing_sand: <@U0LEAD> \*First response due in \ds\* \(target 6s\): "
-                                r"Jane has been waiting \ds\.", near.text), near.text
+            assert re.fullmatch(
+                r":hourglass_flowing_sand: <@U0LEAD> \*First response due in \ds\* \(target 6s\): "
+                r"Jane has been waiting \ds\.",
+                near.text,
+            ), near.text
             assert buttons(near) == REMINDER_BUTTONS
 
             breach = wait_for(lambda: desk.reminders(jane)[1:], timeout=due["breach"] - time.time() + LATE + 1)[0]
             assert_on_time(breach, slack, due["breach"], "breach reminder")
-            assert re.fullmatch(r":rotating_light: <@U0LEAD> \*First response overdue:\* the 6s target has passed; "
-                                r"Jane has been waiting \ds\.", breach.text), breach.text
+            assert re.fullmatch(
+                r":rotating_light: <@U0LEAD> \*First response overdue:\* the 6s target has passed; "
+                r"Jane has been waiting \ds\.",
+                breach.text,
+            ), breach.text
             assert buttons(breach) == REMINDER_BUTTONS
             wait_for(lambda: "SLA breached:* first response" in json.dumps(desk.parent(jane).blocks))
 
@@ -375,27 +422,39 @@ def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Pat
             wait_for(lambda: desk.case(jane).owner_id == ALICE)
             wait_for(lambda: ":raising_hand: <@U0ALICE> claimed this case." in desk.thread_texts(jane))
             desk.click("case_snooze", jane, ALICE, on=breach)
-            wait_for(lambda: any(t.startswith(":zzz: <@U0ALICE> snoozed reminders on this case for 15 min")
-                                 for t in desk.thread_texts(jane)))
+            wait_for(
+                lambda: any(
+                    t.startswith(":zzz: <@U0ALICE> snoozed reminders on this case for 15 min")
+                    for t in desk.thread_texts(jane)
+                )
+            )
             chosen = {"assignee": {"user": {"type": "users_select", "selected_user": BOB}}}
             view = desk.modal("case_reassign", jane, ALICE, "reassign_modal", on=breach)
             desk.submit(view, chosen, ALICE)
-            wait_for(lambda: ":busts_in_silhouette: <@U0ALICE> reassigned this case to <@U0BOB> (from <@U0ALICE>)."
-                     in desk.thread_texts(jane))
+            wait_for(
+                lambda: (
+                    ":busts_in_silhouette: <@U0ALICE> reassigned this case to <@U0BOB> (from <@U0ALICE>)."
+                    in desk.thread_texts(jane)
+                )
+            )
             assert time.time() < due["escalation"], "the clicks took too long to test the escalation after them"
 
             # Twice the target: the snooze does not hold back the managers; the reminder goes to the new owner.
-            escalation = wait_for(lambda: desk.reminders(jane)[2:],
-                                  timeout=due["escalation"] - time.time() + LATE + 1)[0]
+            escalation = wait_for(lambda: desk.reminders(jane)[2:], timeout=due["escalation"] - time.time() + LATE + 1)[
+                0
+            ]
             assert_on_time(escalation, slack, due["escalation"], "escalation")
-            assert escalation.text == (":sos: <@U0BOB> *First response at twice its target* (6s): "
-                                       "escalated to <@U0BOSS> by direct message.")
+            assert escalation.text == (
+                ":sos: <@U0BOB> *First response at twice its target* (6s): escalated to <@U0BOSS> by direct message."
+            )
             assert buttons(escalation) == ["Snooze 15 min", "Reassign"]  # claimed: no Claim button
             dm = wait_for(lambda: [m for m in slack.dm(BOSS) if is_escalation_dm(m)], timeout=3)[0]
             assert_on_time(dm, slack, due["escalation"], "managers' direct message")
             link = f"https://standin.slack.com/archives/{CHANNEL}/p{desk.case(jane).slack_ts.replace('.', '')}"
-            assert dm.text == (":sos: First response on case #1 (:bird: X · Jane Doe) is at twice its 6s target. "
-                               f"Owner: <@U0BOB>. <{link}|Open the thread>")
+            assert dm.text == (
+                ":sos: First response on case #1 (:bird: X · Jane Doe) is at twice its 6s target. "
+                f"Owner: <@U0BOB>. <{link}|Open the thread>"
+            )
 
             time.sleep(max(0.0, due["escalation"] + 2 * SWEEP + 0.5 - time.time()))  # two more sweeps
             assert desk.reminders(jane) == [near, breach, escalation]  # once each
@@ -416,25 +475,39 @@ def desk20(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     tmp = tmp_path_factory.mktemp("twenty")
     database_url = f"sqlite:///{tmp / 'care.db'}"
     with TimedSlack() as slack:
-        served = serve(tmp, settings(slack, database_url, CARE_SLA_FIRST_RESPONSE="20s",
-                                     CARE_SLA_URGENT_FIRST_RESPONSE="20s"), at=request.param)
+        served = serve(
+            tmp,
+            settings(slack, database_url, CARE_SLA_FIRST_RESPONSE="20s", CARE_SLA_URGENT_FIRST_RESPONSE="20s"),
+            at=request.param,
+        )
         try:
             wait_healthy(served)
             desk = Desk(served, slack, database_url)
-            desk.ids.update({
-                "jane": desk.complaint(),
-                "max": desk.complaint(id="1790000000000000002", text="@acme my bag is lost, please help",
-                                      author={"id": "77", "handle": "max_p", "name": "Max Power"}),
-                "lena": desk.complaint(id="1790000000000000003", platform="instagram",
-                                       text="Lost my suitcase on AC88, four days and nothing. Terrible service.",
-                                       author={"id": "88", "handle": "lena.k", "name": "Lena Kowalski"}),
-            })
+            desk.ids.update(
+                {
+                    "jane": desk.complaint(),
+                    "max": desk.complaint(
+                        id="1790000000000000002",
+                        text="@acme my bag is lost, please help",
+                        author={"id": "77", "handle": "max_p", "name": "Max Power"},
+                    ),
+                    "lena": desk.complaint(
+                        id="1790000000000000003",
+                        platform="instagram",
+                        text="Lost my suitcase on AC88, four days and nothing. Terrible service.",
+                        author={"id": "88", "handle": "lena.k", "name": "Lena Kowalski"},
+                    ),
+                }
+            )
             ids = desk.ids
             desk.claim_and_answer(ids["max"], ALICE, "Hi Max, so sorry. I've opened a trace for your bag.")
             desk.claim_and_answer(ids["lena"], BOB, "Hi Lena, I'm on it and will update you today.")
             desk.resolve(ids["lena"], BOB)
-            ids["omar"] = desk.complaint(id="1790000000000000004", text="@acme still no refund, this is ridiculous",
-                                         author={"id": "99", "handle": "omar_b", "name": "Omar Benali"})
+            ids["omar"] = desk.complaint(
+                id="1790000000000000004",
+                text="@acme still no refund, this is ridiculous",
+                author={"id": "99", "handle": "omar_b", "name": "Omar Benali"},
+            )
             yield desk
         finally:
             finish(served)
@@ -477,28 +550,45 @@ class Expected:
         new = [c for c in cases if self._in(c.created_at)]
         resolved = [c for c in cases if c.status == "resolved" and self._in(c.closed_at)]
         still_open = [c for c in cases if c.status == "open"]
-        waits = sorted((as_utc(c.first_response_at) - as_utc(c.created_at)).total_seconds()
-                       for c in new if c.first_response_at is not None)
+        waits = sorted(
+            (as_utc(c.first_response_at) - as_utc(c.created_at)).total_seconds()
+            for c in new
+            if c.first_response_at is not None
+        )
         met = sum(w <= 20 for w in waits)
         late = len(waits) - met
-        overdue = sum(c.first_response_at is None and c.status == "open"
-                      and as_utc(c.created_at) + timedelta(seconds=20) < self.end for c in new)
+        overdue = sum(
+            c.first_response_at is None
+            and c.status == "open"
+            and as_utc(c.created_at) + timedelta(seconds=20) < self.end
+            for c in new
+        )
         return new, resolved, still_open, waits, met, late + overdue
 
     def team(self) -> dict[str, str]:
         new, resolved, still_open, waits, met, missed = self.figures(list(self.cases.values()))
-        times = ("no first responses yet" if not waits else
-                 f"median {seconds(percentile(waits, 0.5))} · 90th pct {seconds(percentile(waits, 0.9))} "
-                 f"({len(waits)} answered)")
+        times = (
+            "no first responses yet"
+            if not waits
+            else f"median {seconds(percentile(waits, 0.5))} · 90th pct {seconds(percentile(waits, 0.9))} "
+            f"({len(waits)} answered)"
+        )
         sla = f"{met / (met + missed):.0%} met ({met} of {met + missed})" if met + missed else "— (nothing due yet)"
-        return {"New": self._counted(new), "Resolved": self._counted(resolved), "Open now": self._counted(still_open),
-                "First response": times, "SLA (first response)": sla}
+        return {
+            "New": self._counted(new),
+            "Resolved": self._counted(resolved),
+            "Open now": self._counted(still_open),
+            "First response": times,
+            "SLA (first response)": sla,
+        }
 
     def lines(self) -> list[str]:
         """The per-platform and per-owner counts: `X: 3 new · 0 resolved · 3 open`."""
         shown = []
-        groups = {**{PLATFORM_LABELS[p]: [c for c in self.cases.values() if c.platform == p] for p in PLATFORM_LABELS},
-                  **{f"<@{u}>": [c for c in self.cases.values() if c.owner_id == u] for u in (ALICE, BOB)}}
+        groups = {
+            **{PLATFORM_LABELS[p]: [c for c in self.cases.values() if c.platform == p] for p in PLATFORM_LABELS},
+            **{f"<@{u}>": [c for c in self.cases.values() if c.owner_id == u] for u in (ALICE, BOB)},
+        }
         for label, cases in groups.items():
             new, resolved, still_open, *_ = self.figures(cases)
             if new or resolved or still_open:
@@ -519,7 +609,9 @@ def assert_figures(desk: Desk, shown: dict[str, str], asked: float, *, days: int
 def assert_lines(desk: Desk, text: str, asked: float, *, days: int = 1) -> None:
     expected = [Expected(desk, at=moment, days=days) for moment in (asked, time.time())]
     assert any(all(line in text for line in e.lines()) and e.sentiment() in text for e in expected), (
-        text, [(e.lines(), e.sentiment()) for e in expected])
+        text,
+        [(e.lines(), e.sentiment()) for e in expected],
+    )
 
 
 def test_care_answers_only_the_asker_within_three_seconds_with_the_databases_figures(desk20: Desk) -> None:
@@ -547,8 +639,10 @@ def test_care_answers_only_the_asker_within_three_seconds_with_the_databases_fig
     assert f"<https://standin.slack.com/archives/{CHANNEL}/p{max_ts}|Case #{ids['max']}>" in all_text(mine["blocks"])
     assert desk.answer("mine", BOB, "mine-bob")["text"].startswith("You have no open cases.")  # Lena's is resolved
 
-    for text, first_line in (("help", "*/care* — the social care desk"),
-                             ("nonsense", "I don't know `/care nonsense`.")):
+    for text, first_line in (
+        ("help", "*/care* — the social care desk"),
+        ("nonsense", "I don't know `/care nonsense`."),
+    ):
         ack, _, path = desk.command(text, ALICE, text)
         body = ack.json()
         assert body["response_type"] == "ephemeral", body  # the acknowledgement itself, shown only to the asker
@@ -564,7 +658,8 @@ def test_care_answers_only_the_asker_within_three_seconds_with_the_databases_fig
     assert said["text"] == (
         f"No digest yet: the desk started on {label(started.date())} at {started:%H:%M}, so the first digest "
         f"covers {label(first_day)} and reaches managers on {label(first_day + timedelta(days=1))} at "
-        f"{DIGEST_AT:%H:%M}. `/care stats` shows today so far.")
+        f"{DIGEST_AT:%H:%M}. `/care stats` shows today so far."
+    )
     assert slack.dm(ALICE) == []
 
     assert slack.calls_to("chat.postEphemeral") == []  # every answer went back through Slack's own channels
@@ -578,8 +673,16 @@ def test_opening_the_home_tab_publishes_the_viewers_home(desk20: Desk) -> None:
     desk, slack = desk20, desk20.slack
     ids = desk.ids
     asked = time.time()
-    answer = post_event(desk.url, {"type": "app_home_opened", "user": ALICE, "channel": "D0ALICE", "tab": "home",
-                                   "event_ts": f"{time.time():.6f}"})
+    answer = post_event(
+        desk.url,
+        {
+            "type": "app_home_opened",
+            "user": ALICE,
+            "channel": "D0ALICE",
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        },
+    )
     assert answer.status_code == 200, answer.text
     view = wait_for(lambda: slack.home_view(ALICE), timeout=3)
     assert [c.params["user_id"] for c in slack.calls_to("views.publish")] == [ALICE]
@@ -602,22 +705,32 @@ def test_done_when_at_exactly_20s_the_unclaimed_complaint_gets_both_reminders_on
 
     near = wait_for(lambda: desk.reminders(ids["jane"]), timeout=due["near"] - time.time() + LATE + 1)[0]
     assert_on_time(near, slack, due["near"], "near-breach reminder")
-    assert re.fullmatch(r":hourglass_flowing_sand: <@U0LEAD> \*First response due in \ds\* \(target 20s\): "
-                        r"Jane has been waiting \d+s\.", near.text), near.text
+    assert re.fullmatch(
+        r":hourglass_flowing_sand: <@U0LEAD> \*First response due in \ds\* \(target 20s\): "
+        r"Jane has been waiting \d+s\.",
+        near.text,
+    ), near.text
     assert buttons(near) == REMINDER_BUTTONS
 
     # Omar's near-breach reminder is snoozed from its own button: his breach is held (for 15 minutes).
     omar_near = wait_for(lambda: desk.reminders(ids["omar"]), timeout=omar_breach - time.time())[0]
     assert buttons(omar_near) == REMINDER_BUTTONS
     desk.click("case_snooze", ids["omar"], ALICE, on=omar_near)
-    wait_for(lambda: any(t.startswith(":zzz: <@U0ALICE> snoozed reminders on this case for 15 min")
-                         for t in desk.thread_texts(ids["omar"])))
+    wait_for(
+        lambda: any(
+            t.startswith(":zzz: <@U0ALICE> snoozed reminders on this case for 15 min")
+            for t in desk.thread_texts(ids["omar"])
+        )
+    )
     assert time.time() < omar_breach, "the snooze must land before Omar's breach for this test to mean anything"
 
     breach = wait_for(lambda: desk.reminders(ids["jane"])[1:], timeout=due["breach"] - time.time() + LATE + 1)[0]
     assert_on_time(breach, slack, due["breach"], "breach reminder")
-    assert re.fullmatch(r":rotating_light: <@U0LEAD> \*First response overdue:\* the 20s target has passed; "
-                        r"Jane has been waiting \d+s\.", breach.text), breach.text
+    assert re.fullmatch(
+        r":rotating_light: <@U0LEAD> \*First response overdue:\* the 20s target has passed; "
+        r"Jane has been waiting \d+s\.",
+        breach.text,
+    ), breach.text
     assert buttons(breach) == REMINDER_BUTTONS
     wait_for(lambda: "SLA breached:* first response" in json.dumps(desk.parent(ids["jane"]).blocks))
 
@@ -634,30 +747,43 @@ def test_done_when_at_exactly_20s_the_unclaimed_complaint_gets_both_reminders_on
 
 
 # -- 3. The managers' daily digest, once, even with a second process ---------------------------------------
-DIGEST_STEPS = ("conversations.open", "chat.postMessage", "files.getUploadURLExternal", "upload_url",
-                "files.completeUploadExternal")
+DIGEST_STEPS = (
+    "conversations.open",
+    "chat.postMessage",
+    "files.getUploadURLExternal",
+    "upload_url",
+    "files.completeUploadExternal",
+)
 
 
 def history(tmp_path: Path, slack: TimedSlack, env: dict[str, str], day: date) -> None:
     """The desk's first two days, lived by the real app: set up at noon two days before `day` (one complaint,
-    resolved), then the day before, four complaints (one answered). On neither day does it send a digest: the first day it
-    ran was not whole, and the one before did not exist."""
-    for name, moment in (("setup", berlin(*(day - timedelta(days=2)).timetuple()[:3], 12, 0)),
-                         ("yesterday", berlin(*(day - timedelta(days=1)).timetuple()[:3], 10, 0))):
+    resolved), then the day before, four complaints (one answered). On neither day does it send a digest: the first
+    day it ran was not whole, and the one before did not exist."""
+    for name, moment in (
+        ("setup", berlin(*(day - timedelta(days=2)).timetuple()[:3], 12, 0)),
+        ("yesterday", berlin(*(day - timedelta(days=1)).timetuple()[:3], 10, 0)),
+    ):
         served = serve(tmp_path, env, name, at=moment)
         try:
             wait_healthy(served)
             desk = Desk(served, slack, env["DATABASE_URL"])
             if name == "setup":  # settled the same day, so no clock of it runs into the days after
-                ana = desk.complaint(id="1790000000000000009", text="@acme where is my order?",
-                                     author={"id": "11", "handle": "ana_s", "name": "Ana Silva"})
+                ana = desk.complaint(
+                    id="1790000000000000009",
+                    text="@acme where is my order?",
+                    author={"id": "11", "handle": "ana_s", "name": "Ana Silva"},
+                )
                 desk.claim_and_answer(ana, ALICE, "Hi Ana, it's on its way: here is the tracking link.")
                 desk.resolve(ana, ALICE)
             else:
                 answered = desk.complaint()
                 for n, who in enumerate(("Max Power", "Lena Kowalski", "Omar Benali"), start=2):
-                    desk.complaint(id=f"179000000000000000{n}", text="@acme my bag is lost, please help",
-                                   author={"id": f"7{n}", "handle": f"customer{n}", "name": who})
+                    desk.complaint(
+                        id=f"179000000000000000{n}",
+                        text="@acme my bag is lost, please help",
+                        author={"id": f"7{n}", "handle": f"customer{n}", "name": who},
+                    )
                 desk.claim_and_answer(answered, BOB, "Hi Jane, so sorry. I'm looking into your refund now.")
             time.sleep(2 * SWEEP + 0.5)  # the digest is checked every second meanwhile
         finally:
@@ -667,14 +793,20 @@ def history(tmp_path: Path, slack: TimedSlack, env: dict[str, str], day: date) -
 
 @pytest.mark.parametrize("moment", MOMENTS)
 def test_each_manager_gets_one_digest_with_its_chart_and_a_second_process_sends_nothing_again(
-        tmp_path: Path, moment: datetime | None) -> None:
+    tmp_path: Path, moment: datetime | None
+) -> None:
     now = moment or datetime.now(BERLIN)
     day = now.date()
     database_url = f"sqlite:///{tmp_path / 'care.db'}"
     with TimedSlack() as slack:
         # first responses due in 3 days: no escalation reaches the managers' DMs while these days are lived
-        env = settings(slack, database_url, CARE_MANAGERS=f"{BOSS},{CHIEF}", CARE_SLA_FIRST_RESPONSE="3d",
-                       CARE_SLA_URGENT_FIRST_RESPONSE="3d")
+        env = settings(
+            slack,
+            database_url,
+            CARE_MANAGERS=f"{BOSS},{CHIEF}",
+            CARE_SLA_FIRST_RESPONSE="3d",
+            CARE_SLA_URGENT_FIRST_RESPONSE="3d",
+        )
         history(tmp_path, slack, env, day)
         lived = len(slack.state.calls)
         first = serve(tmp_path, env, "first", at=now)
@@ -698,8 +830,11 @@ def test_each_manager_gets_one_digest_with_its_chart_and_a_second_process_sends_
             if second is not None:
                 finish(second)
 
-        steps = [c.method for c in slack.state.calls[lived:] if c.method in DIGEST_STEPS
-                 and not (c.method == "chat.postMessage" and c.params.get("channel") == CHANNEL)]
+        steps = [
+            c.method
+            for c in slack.state.calls[lived:]
+            if c.method in DIGEST_STEPS and not (c.method == "chat.postMessage" and c.params.get("channel") == CHANNEL)
+        ]
         if not due:  # before the digest time: nothing yet, and nothing about the desk's partial first day
             assert steps == [] and slack.state.dms == {}, steps
             return

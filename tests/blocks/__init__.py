@@ -1,0 +1,1 @@
+"""Tests of bot/blocks/: the pure Block Kit builders."""

@@ -1,0 +1,1 @@
+"""Tests of bot/schedule/: the scheduler, its jobs (the SLA sweep's reminders) and the pollers."""

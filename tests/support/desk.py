@@ -1,0 +1,101 @@
+"""A staff member at the care desk: drives the served app over HTTP as Slack would, and reads what reached
+the fake Slack; `ReminderDesk` also runs the scheduler's SLA sweep by hand and reads the reminders."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.models import Case
+from bot.schedule.jobs import sweep_tick
+from tests.support.env import CHANNEL
+from tests.support.slack_requests import block_action, post_interaction, view_payload
+from tests.support.webhooks import post_webhook, webhook_body
+
+
+class Desk:
+    """Drives the app as Slack and a staff member would, and reads what reached the fake Slack."""
+
+    def __init__(self, app_url: str, rt: Any, slack: Any, listeners: Any) -> None:
+        self.url, self.rt, self.slack, self.listeners = app_url, rt, slack, listeners
+
+    def settle(self) -> None:
+        self.listeners.wait_idle()
+        self.rt.deliverer.drain()
+
+    def new_case(self, **overrides: Any) -> int:
+        response = post_webhook(self.url, webhook_body(**overrides))
+        assert response.status_code == 202, response.text
+        self.settle()
+        return int(response.json()["case_id"])
+
+    def click(self, action: str, case_id: int, user: str = "U0ALICE") -> None:
+        response = post_interaction(self.url, block_action(action, str(case_id), user=user))
+        assert response.status_code == 200, response.text
+        self.settle()
+
+    def submit(
+        self, view: dict[str, Any], values: dict[str, Any], user: str = "U0ALICE", kind: str = "view_submission"
+    ) -> dict[str, Any]:
+        response = post_interaction(self.url, view_payload(kind, view, values, user=user))
+        assert response.status_code == 200, response.text
+        self.settle()
+        return response.json() if response.content else {}
+
+    def last_view(self) -> dict[str, Any]:
+        return self.slack.state.views[-1]["view"]
+
+    @property
+    def parent(self) -> Any:
+        parents = self.slack.channel(CHANNEL)
+        assert len(parents) == 1
+        return parents[0]
+
+    def thread_texts(self) -> list[str]:
+        return [m.text for m in self.slack.thread(CHANNEL, self.parent.ts)]
+
+    def button_labels(self) -> list[str]:
+        actions = [b for b in self.parent.blocks if b["type"] == "actions"][0]
+        return [e["text"]["text"] for e in actions["elements"]]
+
+    def parent_text(self) -> str:
+        return json.dumps(self.parent.blocks)
+
+    def case(self, case_id: int) -> Case:
+        with self.rt.sessions() as s:
+            case = s.get(Case, case_id)
+            assert case is not None
+            return case
+
+
+class ReminderDesk(Desk):
+    """The desk, with the scheduler's SLA sweep run by hand and the reminders it sent read back."""
+
+    def sweep(self, times: int = 1) -> None:
+        for _ in range(times):
+            sweep_tick(self.rt)
+        self.settle()
+
+    def at(self, minutes: float, start: datetime, *, sweeps: int = 2) -> None:
+        """Move the clock to `minutes` after `start` and let the scheduler sweep (twice: the second adds nothing)."""
+        self.rt.clock.set(start + timedelta(minutes=minutes))
+        self.sweep(sweeps)
+
+    def reminders(self) -> list[Any]:
+        return [
+            m
+            for m in self.slack.thread(CHANNEL, self.parent.ts)
+            if m.blocks and any(b.get("block_id", "").startswith("reminder_actions_") for b in m.blocks)
+        ]
+
+    def reminder_texts(self) -> list[str]:
+        return [m.text for m in self.reminders()]
+
+    @staticmethod
+    def buttons(message: Any) -> list[str]:
+        actions = next(b for b in message.blocks if b["type"] == "actions")
+        return [e["text"]["text"] for e in actions["elements"]]
+
+    def dms(self, user: str) -> list[str]:
+        return [m.text for m in self.slack.direct_messages(user)]
