@@ -3,7 +3,7 @@
 The real `care-bot serve` runs in a subprocess, configured only by the environment variables the issue
 names; it is driven over HTTP exactly as Slack drives it (v0-signed slash commands, block actions, view
 submissions and Events API callbacks) and fed complaints through the signed generic webhook; everything
-asserted is read from what reached the fake Slack (bot/slack_standin.py, over real HTTP).
+asserted is read from what reached the fake Slack (bot/tools/slack_standin.py, over real HTTP).
 
 Time is real but short: SLA targets of seconds, `CARE_SWEEP_SECONDS=1`. The fake Slack stamps the moment
 each message reaches it, so "on time" is measured against the case's own creation moment (read from the
