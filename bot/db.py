@@ -1,15 +1,21 @@
 """Engine, sessions and schema upgrades.
 
 SQLite is the embedded default. Several threads write to it (webhooks, clicks, the outbox workers), so
-every transaction takes the write lock up front (`BEGIN IMMEDIATE`): two deferred transactions that
-both try to upgrade a read lock would otherwise fail with "database is locked" instead of waiting.
+every write transaction takes the write lock up front (`BEGIN IMMEDIATE`): two deferred transactions that
+both try to upgrade a read lock would otherwise fail with "database is locked" instead of waiting. And the
+writers of one process queue on a lock of their own (`session_scope`) instead of all polling SQLite's lock
+with its sleeping busy handler, which under load wastes most of the time asleep.
+
+Reads (`/care stats`, the Home tab, rendering a message) use a read-only session factory: a plain
+deferred `BEGIN`, which in WAL mode reads a snapshot and never waits for, or holds up, a writer.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib import resources
 from typing import Any
 
@@ -46,28 +52,61 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+READ_ONLY = "care_read_only"  # an execution option: this connection's transactions only read
+_WRITERS: dict[str, threading.RLock] = {}  # one queue of writers per SQLite file, shared by its factories
+_WRITERS_GUARD = threading.Lock()
+
+
 def make_session_factory(engine: Engine) -> SessionFactory:
+    """Sessions for units of work that write."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_factory(engine: Engine) -> SessionFactory:
+    """Sessions that only read: on SQLite a deferred BEGIN (a snapshot, no write lock); elsewhere the same."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+def _writer_queue(factory: SessionFactory) -> AbstractContextManager[object]:
+    """The in-process queue of SQLite writers on this file (re-entrant: a unit may open another inside it)."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite" or bind.get_execution_options().get(READ_ONLY):
+        return nullcontext()
+    key = bind.url.render_as_string(hide_password=False)
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(key, threading.RLock())
 
 
 @contextmanager
 def session_scope(factory: SessionFactory) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error, always close."""
+    with _writer_queue(factory):
+        session = factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+@contextmanager
+def read_scope(factory: SessionFactory) -> Iterator[Session]:
+    """A read: a session from `make_read_factory`, rolled back and closed at the end (it never writes)."""
     session = factory()
     try:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     finally:
+        session.rollback()
         session.close()
 
 

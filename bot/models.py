@@ -108,7 +108,14 @@ class Case(Base):
         order_by="Reminder.id", cascade="all, delete-orphan", passive_deletes=True
     )
 
-    __table_args__ = (Index("ix_cases_open_author", "platform", "connector", "author_id", "status"),)
+    __table_args__ = (
+        Index("ix_cases_open_author", "platform", "connector", "author_id", "status"),
+        # the figures, the queues and the sweep select by these, never by scanning every case
+        Index("ix_cases_status_created", "status", "created_at"),
+        Index("ix_cases_created", "created_at"),
+        Index("ix_cases_closed", "closed_at"),
+        Index("ix_cases_owner_status", "owner_id", "status"),
+    )
 
     @property
     def is_open(self) -> bool:
@@ -142,7 +149,10 @@ class Mention(Base):
 
     case: Mapped[Case] = relationship(back_populates="mentions")
 
-    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        Index("ix_mentions_received", "received_at"),  # sentiment by day, praise
+    )
 
 
 class CaseEvent(Base):
@@ -207,7 +217,10 @@ class Reminder(Base):
     clock_start: Mapped[datetime]
     sent_at: Mapped[datetime]
 
-    __table_args__ = (UniqueConstraint("case_id", "clock", "stage", "clock_start"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "clock", "stage", "clock_start"),
+        Index("ix_reminders_clock_start", "clock_start"),  # the digest's breaches of the day
+    )
 
 
 class StaffMember(Base):

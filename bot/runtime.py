@@ -24,7 +24,7 @@ from bot import db
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import Settings
 from bot.credentials import DatabaseCredentials
-from bot.db import SessionFactory, session_scope
+from bot.db import SessionFactory, read_scope, session_scope
 from bot.outbox.worker import Deliverer
 from bot.schedule.polling import Poller
 from bot.services import desk, staff
@@ -40,6 +40,7 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: SessionFactory
+    reads: SessionFactory
     slack: WebClient
     connectors: dict[str, Connector]
     deliverer: Deliverer
@@ -70,6 +71,12 @@ class Runtime:
             yield session
         self.deliverer.wake()
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read that never waits for a writer (a snapshot on SQLite); nothing it does is kept."""
+        with read_scope(self.reads) as session:
+            yield session
+
     def length_rule(self, connector: str, platform: str) -> LengthRule:
         found = self.connectors.get(connector)
         return found.length_rule(platform) if found else rule_for(platform)
@@ -95,7 +102,7 @@ class Runtime:
 
     def first_name(self, user_id: str) -> str:
         """A teammate's first name for customer-facing text (cached; Slack's users.info on a miss)."""
-        with session_scope(self.sessions) as session:
+        with self.read() as session:
             cached = staff.cached_first_name(session, user_id=user_id, now=self.now())
         if cached:
             return cached
@@ -127,7 +134,7 @@ def build_runtime(
     engine = db.make_engine(settings.database_url)
     if upgrade:
         db.upgrade(engine)
-    sessions = db.make_session_factory(engine)
+    sessions, reads = db.make_session_factory(engine), db.make_read_factory(engine)
     with db.session_scope(sessions) as session:
         desk.record_start(session, now=clock.now())
     slack = slack or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
@@ -136,6 +143,7 @@ def build_runtime(
     links = WorkspaceLinks(slack)
     deliverer = Deliverer(
         session_factory=sessions,
+        read_sessions=reads,
         slack=slack,
         connectors=connectors,
         clock=clock,
@@ -147,6 +155,7 @@ def build_runtime(
         settings=settings,
         engine=engine,
         sessions=sessions,
+        reads=reads,
         slack=slack,
         connectors=connectors,
         deliverer=deliverer,

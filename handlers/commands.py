@@ -74,14 +74,14 @@ def answer(body: dict[str, Any], command: dict[str, Any], respond: Respond, cont
 
 def _figures(rt: Runtime, period_name: str) -> tuple[str, Blocks]:
     settings, now = rt.settings, rt.now()
-    with rt.unit() as s:
+    with rt.read() as s:
         period = stats.period(period_name, now=now, tz=settings.timezone)
         found = stats.compute(s, period=period, now=now, policy=settings.sla, tz=settings.timezone)
     return figures.stats_message(found)
 
 
 def _my_cases(rt: Runtime, user: str) -> tuple[str, Blocks]:
-    with rt.unit() as s:
+    with rt.read() as s:
         lines = queues.mine(s, user_id=user)
     return figures.mine_message(lines, link=rt.thread_url, now=rt.now())
 

@@ -21,7 +21,7 @@ def publish(body: dict[str, Any], event: dict[str, Any], client: WebClient, cont
         return  # the Messages tab (where the digest arrives) needs nothing from us
     rt = runtime(context)
     settings, now, user = rt.settings, rt.now(), event["user"]
-    with rt.unit() as s:
+    with rt.read() as s:
         mine, waiting = queues.mine(s, user_id=user), queues.unclaimed(s)
         today = stats.compute(
             s,

@@ -23,7 +23,7 @@ from bot.blocks import digest as digest_blocks
 from bot.blocks import mrkdwn
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import SessionFactory, session_scope
+from bot.db import SessionFactory, read_scope, session_scope
 from bot.models import Case, CaseEvent, Mention
 from bot.services import digest, outbox, reminders
 
@@ -81,6 +81,7 @@ class SlackLane:
         self,
         *,
         sessions: SessionFactory,
+        reads: SessionFactory,
         slack: WebClient,
         clock: Clock,
         sleep: Callable[[float], None],
@@ -88,7 +89,7 @@ class SlackLane:
         settings: Settings | None,
         thread_url: ThreadUrl,
     ) -> None:
-        self._sessions, self._slack, self._clock = sessions, slack, clock
+        self._sessions, self._reads, self._slack, self._clock = sessions, reads, slack, clock
         self._settings = settings  # the digest's time zone and SLA policy
         self._thread_url = thread_url
         self._pacer = Pacer(clock, sleep, pace_seconds)
@@ -114,7 +115,7 @@ class SlackLane:
     def _slack_item(self, item: outbox.Leased) -> dict[str, Any]:
         if item.kind == reminders.DIRECT_MESSAGE:
             return self._direct_message(item)
-        with session_scope(self._sessions) as session:
+        with read_scope(self._reads) as session:  # rendering only reads: it never holds up a writer
             case = session.get(Case, item.case_id)
             if case is None:
                 return {"skipped": "case deleted"}
@@ -169,7 +170,7 @@ class SlackLane:
         payload = item.payload
         if "text" in payload:  # queued by a version that rendered at queue time
             return str(payload["text"]), payload.get("blocks")
-        with session_scope(self._sessions) as session:
+        with read_scope(self._reads) as session:
             case = session.get(Case, item.case_id)
             if case is None:
                 raise SlackFailure("the case of this direct message is gone", permanent=True)
@@ -286,7 +287,7 @@ class SlackLane:
         user, day = item.payload["user"], date.fromisoformat(item.payload["day"])
         progress = dict(item.progress)
         channel = progress.get("channel") or self._open_dm(user)
-        with session_scope(self._sessions) as session:
+        with read_scope(self._reads) as session:
             report = digest.build(session, day=day, now=self._clock.now(), policy=settings.sla, tz=settings.timezone)
         messages = digest_blocks.digest_messages(report, link_for=self._thread_url, tz=settings.timezone)
         for part, (text, message_blocks) in enumerate(messages):

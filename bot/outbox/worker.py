@@ -32,6 +32,7 @@ class Deliverer:
         *,
         session_factory: SessionFactory,
         slack: WebClient,
+        read_sessions: SessionFactory | None = None,
         connectors: dict[str, Connector],
         clock: Clock,
         sleep: Callable[[float], None] = time.sleep,
@@ -48,6 +49,7 @@ class Deliverer:
         self._threads: list[threading.Thread] = []
         self.slack = SlackLane(
             sessions=session_factory,
+            reads=read_sessions or session_factory,
             slack=slack,
             clock=clock,
             sleep=sleep,

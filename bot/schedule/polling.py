@@ -99,11 +99,10 @@ class Poller:
             self._failed(held, wait=_backoff(interval, held.failures), error=f"unexpected {type(exc).__name__}")
             return None
         done = self._clock.now()
+        ready = ingest.scored(result.changes)  # outside the transaction
         try:
             with self._unit() as session:
-                stored = ingest.apply_changes(
-                    session, changes=list(result.changes), connector=name, channel=self._channel, now=done
-                )
+                stored = ingest.apply_changes(session, changes=ready, connector=name, channel=self._channel, now=done)
                 cursor = result.cursor if result.cursor is not None else held.cursor
                 if not polls.advance(session, held, cursor=cursor, next_poll_at=now + interval, now=done):
                     raise _LeaseLost(name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from bot.services.cases import record
 from connectors.base import Change, InboundMention, MentionDeleted, MentionEdited
 
 logger = logging.getLogger(__name__)
+
+Scored = list[tuple[Change, triage.Assessment | None]]  # changes, each new post with its score
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,28 @@ def _lock_author(session: Session, *, platform: str, author_id: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-def ingest(session: Session, *, mention: InboundMention, connector: str, channel: str, now: datetime) -> IngestResult:
+def assess(mention: InboundMention) -> triage.Assessment:
+    """Score a post before its transaction opens: scoring is the slow part, and no lock waits for it."""
+    return triage.assess(mention.text, stars=mention.extra.get("stars"))
+
+
+def ingest(
+    session: Session,
+    *,
+    mention: InboundMention,
+    connector: str,
+    channel: str,
+    now: datetime,
+    assessment: triage.Assessment | None = None,
+) -> IngestResult:
+    """Store a post once: as a new case, or in its author's open case. `assessment` from `assess`, if the caller
+    scored it already (outside the transaction)."""
     _lock_author(session, platform=mention.platform, author_id=mention.author.id)
     found = _existing(session, mention)
     if found is not None:
         return IngestResult(found.case_id, found.id, duplicate=True, new_case=False)
 
-    assessment = triage.assess(mention.text, stars=mention.extra.get("stars"))
+    assessment = assessment or assess(mention)
     case = session.scalar(
         select(Case)
         .where(
@@ -187,14 +205,20 @@ def apply_deletion(session: Session, *, change: MentionDeleted, now: datetime) -
     return True
 
 
-def apply_changes(
-    session: Session, *, changes: list[Change] | tuple[Change, ...], connector: str, channel: str, now: datetime
-) -> int:
-    """Store what a poll or a platform webhook brought, in order; returns how many changed anything."""
+def scored(changes: Sequence[Change]) -> Scored:
+    """The changes with each new post scored, before the transaction that stores them opens."""
+    return [(change, assess(change) if isinstance(change, InboundMention) else None) for change in changes]
+
+
+def apply_changes(session: Session, *, changes: Scored, connector: str, channel: str, now: datetime) -> int:
+    """Store what a poll or a platform webhook brought (scored by `scored`), in order; returns how many changed
+    anything."""
     applied = 0
-    for change in changes:
+    for change, assessment in changes:
         if isinstance(change, InboundMention):
-            applied += not ingest(session, mention=change, connector=connector, channel=channel, now=now).duplicate
+            applied += not ingest(
+                session, mention=change, connector=connector, channel=channel, now=now, assessment=assessment
+            ).duplicate
         elif isinstance(change, MentionEdited):
             applied += apply_edit(session, change=change, now=now)
         elif isinstance(change, MentionDeleted):

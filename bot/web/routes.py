@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.db import ping, session_scope
+from bot.db import ping
 from bot.errors import BadPayload
 from bot.runtime import Runtime
 from bot.schedule.scheduler import Scheduler
@@ -86,9 +86,15 @@ def build_http_app(
             return _error(exc.status, str(exc), **extra)
 
         def store() -> ingest.IngestResult:
+            assessment = ingest.assess(mention)  # outside the transaction
             with rt.unit() as session:
                 return ingest.ingest(
-                    session, mention=mention, connector=generic.NAME, channel=rt.settings.care_channel, now=rt.now()
+                    session,
+                    mention=mention,
+                    connector=generic.NAME,
+                    channel=rt.settings.care_channel,
+                    now=rt.now(),
+                    assessment=assessment,
                 )
 
         try:
@@ -122,9 +128,10 @@ def build_http_app(
                 return _error(exc.status, str(exc))
 
             def store() -> int:
+                ready = ingest.scored(changes)  # outside the transaction
                 with rt.unit() as session:
                     return ingest.apply_changes(
-                        session, changes=changes, connector=name, channel=rt.settings.care_channel, now=rt.now()
+                        session, changes=ready, connector=name, channel=rt.settings.care_channel, now=rt.now()
                     )
 
             try:
@@ -139,7 +146,7 @@ def build_http_app(
     async def healthz(request: Request) -> Response:
         def check() -> dict[str, int]:
             ping(rt.engine)
-            with session_scope(rt.sessions) as session:
+            with rt.read() as session:
                 return outbox.pending_counts(session)
 
         try:
