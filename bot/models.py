@@ -21,9 +21,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from bot.clock import as_utc
@@ -97,6 +99,9 @@ class Case(Base):
     snoozed_until: Mapped[datetime | None]
     follow_up_at: Mapped[datetime | None]
     follow_up_by: Mapped[str | None] = mapped_column(String(32))
+    # When the reminder sweep must look at this case again; NULL: at the next sweep. Never later than a
+    # reminder falls due: any change to what the clocks depend on clears it (see _clocks_changed below).
+    reminder_check_at: Mapped[datetime | None]
 
     mentions: Mapped[list[Mention]] = relationship(
         back_populates="case", order_by="Mention.id", cascade="all, delete-orphan"
@@ -115,6 +120,7 @@ class Case(Base):
         Index("ix_cases_created", "created_at"),
         Index("ix_cases_closed", "closed_at"),
         Index("ix_cases_owner_status", "owner_id", "status"),
+        Index("ix_cases_status_check", "status", "reminder_check_at"),
     )
 
     @property
@@ -304,3 +310,25 @@ class DeskStart(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # always 1: there is one desk
     started_at: Mapped[datetime]
+
+
+# What the SLA clocks of a case depend on: a change to any of them may bring a reminder forward.
+CLOCK_INPUTS = (
+    "status",
+    "priority",
+    "created_at",
+    "first_response_at",
+    "awaiting_reply_since",
+    "moved_offline_at",
+    "snoozed_until",
+    "follow_up_at",
+    "owner_id",
+)
+
+
+@event.listens_for(Session, "before_flush")
+def _clocks_changed(session: Session, _context: object, _instances: object) -> None:
+    """Keep `Case.reminder_check_at` honest whatever code path changed a case: the sweep looks again next time."""
+    for case in session.dirty:
+        if isinstance(case, Case) and any(inspect(case).attrs[name].history.has_changes() for name in CLOCK_INPUTS):
+            case.reminder_check_at = None

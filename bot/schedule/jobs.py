@@ -14,6 +14,12 @@ from bot.services import digest, reminders
 logger = logging.getLogger(__name__)
 
 
+def recheck_reminders(rt: Runtime) -> None:
+    """At a process's start: every open case is looked at by the first sweep (the SLA settings may differ now)."""
+    with rt.unit() as session:
+        reminders.recheck_all(session)
+
+
 def sweep_tick(rt: Runtime) -> list[reminders.Sent]:
     """Queue the SLA, follow-through and follow-up reminders that are due now."""
     settings = rt.settings

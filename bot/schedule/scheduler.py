@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.schedule.jobs import digest_tick, sweep_tick
+from bot.schedule.jobs import digest_tick, recheck_reminders, sweep_tick
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,10 @@ class Scheduler:
         )
 
     def start(self) -> None:
+        try:
+            recheck_reminders(self._rt)
+        except Exception:  # the first sweeps still run; only a changed SLA setting waits for each case's check
+            logger.exception("could not ask the sweep to look at every open case again")
         for job in self._jobs:
             # the first run is immediate: a restarted process catches up with what fell due meanwhile
             self._scheduler.add_job(

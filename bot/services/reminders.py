@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -98,7 +98,8 @@ def _mark(session: Session, case: Case, *, clock: str, stage: str, start: dateti
     """Claim the right to send this reminder; False if another sweep already has."""
     try:
         with session.begin_nested():
-            session.add(Reminder(case_id=case.id, clock=clock, stage=stage, clock_start=start, sent_at=now))
+            # through the case's collection, so this sweep's next_check sees it as sent
+            case.reminders.append(Reminder(case_id=case.id, clock=clock, stage=stage, clock_start=start, sent_at=now))
             session.flush()
     except IntegrityError:
         return False
@@ -200,10 +201,20 @@ def sweep(
     escalate_to: tuple[str, ...] = (),
     managers: tuple[str, ...] = (),
 ) -> list[Sent]:
-    """Queue every reminder that is due now and has not gone out yet; returns what was queued."""
+    """Queue every reminder that is due now and has not gone out yet; returns what was queued.
+
+    Only the open cases whose `reminder_check_at` has come (or was cleared by a change) are read; each is
+    given its next check, the moment its next reminder can fall due.
+    """
     sent: list[Sent] = []
     open_cases = session.scalars(
-        select(Case).where(Case.status == CaseStatus.OPEN).options(selectinload(Case.reminders)).order_by(Case.id)
+        select(Case)
+        .where(
+            Case.status == CaseStatus.OPEN,
+            or_(Case.reminder_check_at.is_(None), Case.reminder_check_at <= now),
+        )
+        .options(selectinload(Case.reminders))
+        .order_by(Case.id)
     ).all()
     for case in open_cases:
         for clock in running_clocks(case, policy):
@@ -218,7 +229,42 @@ def sweep(
             sent.append(Sent(case.id, clock.name, stage))
         if _follow_up(session, case, now=now, escalate_to=escalate_to):
             sent.append(Sent(case.id, sla.FOLLOW_UP, sla.DUE))
+        case.reminder_check_at = next_check(case, policy, now)
     return sent
+
+
+IDLE_CHECK = timedelta(hours=6)  # a case with nothing pending is still looked at now and then
+
+
+def next_check(case: Case, policy: sla.SlaPolicy, now: datetime) -> datetime:
+    """When the next reminder of `case` can fall due: its clocks' next unsent stages, a follow-up, a snooze's end.
+
+    Never later than the truth (an early check only costs a look); `now` if something may be due already.
+    """
+    snoozed = case.snoozed_until if case.snoozed_until is not None and now < case.snoozed_until else None
+    moments = [now + IDLE_CHECK]
+    for clock in running_clocks(case, policy):
+        for stage, fraction in clock.stages:
+            if _already_sent(case, clock, stage) or (
+                clock.name == sla.FIRST_RESPONSE and stage == sla.NEAR and case.owner_id
+            ):
+                continue
+            due = policy.due(clock.start, clock.limit, fraction)
+            moments.append(max(due, snoozed) if snoozed and stage != sla.ESCALATION else due)
+            break  # the first unsent stage of a clock comes before its others
+    if case.follow_up_at is not None:
+        moments.append(max(case.follow_up_at, snoozed) if snoozed else case.follow_up_at)
+    return max(now, min(moments))
+
+
+def recheck_all(session: Session) -> None:
+    """Look at every open case at the next sweep (a process starts: the SLA settings may have changed)."""
+    session.execute(
+        update(Case)
+        .where(Case.status == CaseStatus.OPEN)
+        .values(reminder_check_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def cancelled(case: Case, facts: dict[str, Any]) -> str | None:
