@@ -319,6 +319,8 @@ def cases(world: World) -> World:
         assert response.status_code == 200, response.text
         assert response.json() == {"received": 1, "stored": 1}
     world.mentions["facebook"], world.mentions["instagram"] = FB_COMMENT, IG_COMMENT
+    for words, *_ in SHOWN.values():  # every test below starts once the five case messages are in the channel
+        world.parent(words)
     return world
 
 
