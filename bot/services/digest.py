@@ -22,7 +22,9 @@ from bot.models import Case, CaseStatus, DigestMarker, Mention, OutboxItem, Remi
 from bot.services import desk, outbox
 from bot.services.queues import CaseLine, case_line, clip, oldest_open
 from bot.services.stats import (
+    FACT_COLUMNS,
     MISSED,
+    CaseFacts,
     Figures,
     figures,
     first_response_due,
@@ -150,23 +152,35 @@ def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: 
 
 def breaches(session: Session, *, start: datetime, end: datetime, now: datetime, policy: SlaPolicy) -> list[Breach]:
     """Every case whose first-response target ran out in [start, end) before anyone answered."""
-    candidates = session.scalars(
-        select(Case)
-        .options(selectinload(Case.mentions))
-        .where(
-            Case.created_at < end,
-            Case.created_at >= start - BREACH_LOOKBACK,
-            or_(Case.first_response_at.is_(None), Case.first_response_at >= start),
+    candidates = [
+        CaseFacts(*row)
+        for row in session.execute(
+            select(*FACT_COLUMNS).where(
+                Case.created_at < end,
+                Case.created_at >= start - BREACH_LOOKBACK,
+                or_(Case.first_response_at.is_(None), Case.first_response_at >= start),
+            )
         )
-        .order_by(Case.created_at, Case.id)
-    )
+    ]
+    missed = {
+        c.id: first_response_due(c, policy)
+        for c in candidates
+        if start <= first_response_due(c, policy) < end and first_response_outcome(c, policy=policy, now=now) == MISSED
+    }
+    # only the breaches are loaded whole (with their posts, for the line that names them)
+    ids = sorted(missed)
+    shown = [
+        case
+        for first in range(0, len(ids), 1000)  # in chunks: a storm's day may hold more than SQLite binds at once
+        for case in session.scalars(
+            select(Case).options(selectinload(Case.mentions)).where(Case.id.in_(ids[first : first + 1000]))
+        )
+    ]
     found = []
-    for case in candidates:
-        due = first_response_due(case, policy)
-        if start <= due < end and first_response_outcome(case, policy=policy, now=now) == MISSED:
-            answered = case.first_response_at is not None
-            waited = (case.first_response_at if case.first_response_at is not None else now) - case.created_at
-            found.append(Breach(case_line(case), due, waited, answered))
+    for case in shown:
+        answered = case.first_response_at is not None
+        waited = (case.first_response_at if case.first_response_at is not None else now) - case.created_at
+        found.append(Breach(case_line(case), missed[case.id], waited, answered))
     found += other_breaches(session, start=start, end=end, policy=policy)
     return sorted(found, key=lambda b: (b.due, b.case.case_id, b.clock))
 

@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
@@ -38,6 +39,46 @@ from bot.services.triage import PRIORITIES
 from bot.sla import SlaPolicy
 
 PERIOD_DAYS = {"today": 1, "7d": 7, "30d": 30}
+
+
+class ClockedCase(Protocol):
+    """What the figures read of a case: a stored `Case`, or the lighter `CaseFacts` the period queries load."""
+
+    @property
+    def priority(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def first_response_at(self) -> datetime | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+
+class CaseFacts(NamedTuple):
+    """One case as the figures need it: a row of plain columns, not an ORM object (a period may hold 500,000)."""
+
+    id: int
+    platform: str
+    priority: str
+    status: str
+    owner_id: str | None
+    created_at: datetime
+    first_response_at: datetime | None
+    closed_at: datetime | None
+
+
+FACT_COLUMNS = (
+    Case.id,
+    Case.platform,
+    Case.priority,
+    Case.status,
+    Case.owner_id,
+    Case.created_at,
+    Case.first_response_at,
+    Case.closed_at,
+)
 TREND_THRESHOLD = 0.05  # a change in mean compound score smaller than this is "steady"
 
 MET, MISSED, PENDING, NOT_OWED = "met", "missed", "pending", "not_owed"
@@ -110,7 +151,7 @@ class PriorityCounts:
         return self.urgent + self.high + self.normal + self.low
 
     @classmethod
-    def of(cls, cases: Iterable[Case]) -> PriorityCounts:
+    def of(cls, cases: Iterable[ClockedCase]) -> PriorityCounts:
         counts = dict.fromkeys(PRIORITIES, 0)
         for case in cases:
             counts[case.priority if case.priority in counts else "normal"] += 1
@@ -201,11 +242,11 @@ class Stats:
 # -- per case --------------------------------------------------------------------------------------
 
 
-def first_response_due(case: Case, policy: SlaPolicy) -> datetime:
+def first_response_due(case: ClockedCase, policy: SlaPolicy) -> datetime:
     return policy.due(case.created_at, policy.targets(case.priority).first_response)
 
 
-def first_response_outcome(case: Case, *, policy: SlaPolicy, now: datetime) -> str:
+def first_response_outcome(case: ClockedCase, *, policy: SlaPolicy, now: datetime) -> str:
     """MET, MISSED, PENDING (open, unanswered, still within target) or NOT_OWED (closed without a reply)."""
     limit = policy.targets(case.priority).first_response
     if case.first_response_at is not None:
@@ -215,7 +256,7 @@ def first_response_outcome(case: Case, *, policy: SlaPolicy, now: datetime) -> s
     return MISSED if policy.elapsed(case.created_at, now) > limit else PENDING
 
 
-def open_at(case: Case, moment: datetime) -> bool:
+def open_at(case: ClockedCase, moment: datetime) -> bool:
     """Open at `moment`: created before it and not closed by then (a reopened case counts as open throughout)."""
     if case.created_at >= moment:
         return False
@@ -225,21 +266,20 @@ def open_at(case: Case, moment: datetime) -> bool:
 # -- over a set of cases -----------------------------------------------------------------------------
 
 
-def relevant_cases(session: Session, *, start: datetime, end: datetime) -> list[Case]:
-    """Every case that can count in [start, end): created in it, closed in it, or open at its end."""
-    return list(
-        session.scalars(
-            select(Case)
-            .where(
-                Case.created_at < end,
-                or_(Case.created_at >= start, Case.status == CaseStatus.OPEN, Case.closed_at >= start),
-            )
-            .order_by(Case.id)
+def relevant_cases(session: Session, *, start: datetime, end: datetime) -> list[CaseFacts]:
+    """Every case that can count in [start, end): created in it, closed in it, or open at its end (as plain rows)."""
+    rows = session.execute(
+        select(*FACT_COLUMNS)
+        .where(
+            Case.created_at < end,
+            or_(Case.created_at >= start, Case.status == CaseStatus.OPEN, Case.closed_at >= start),
         )
+        .order_by(Case.id)
     )
+    return [CaseFacts(*row) for row in rows]
 
 
-def figures(cases: Sequence[Case], *, start: datetime, end: datetime, now: datetime, policy: SlaPolicy) -> Figures:
+def figures(cases: Sequence[CaseFacts], *, start: datetime, end: datetime, now: datetime, policy: SlaPolicy) -> Figures:
     created = [c for c in cases if start <= c.created_at < end]
     resolved = [
         c for c in cases if c.status == CaseStatus.RESOLVED and c.closed_at is not None and start <= c.closed_at < end
@@ -256,15 +296,15 @@ def figures(cases: Sequence[Case], *, start: datetime, end: datetime, now: datet
 
 
 def _breakdowns(
-    cases: Sequence[Case],
-    key: Callable[[Case], str | None],
+    cases: Sequence[CaseFacts],
+    key: Callable[[CaseFacts], str | None],
     *,
     start: datetime,
     end: datetime,
     now: datetime,
     policy: SlaPolicy,
 ) -> tuple[Breakdown, ...]:
-    groups: dict[str, list[Case]] = defaultdict(list)
+    groups: dict[str, list[CaseFacts]] = defaultdict(list)
     for case in cases:
         name = key(case)
         if name:
