@@ -3,7 +3,7 @@
     python benchmarks/triage_eval.py ../shared/data/Tweets.csv
 
 The data (Crowdflower "Twitter US Airline Sentiment", non-commercial licence) is not shipped with the
-project. Rules in bot/triage.py were tuned on the United, US Airways and American rows only; the
+project. Rules in bot/services/triage.py were tuned on the United, US Airways and American rows only; the
 Southwest, Delta and Virgin America rows are held out, and the held-out figures are the ones to quote.
 A post counts as "flagged" when triage gives it urgent or high priority, or normal priority for a
 likely complaint; the question is how many human-labelled negative tweets are flagged (recall), and

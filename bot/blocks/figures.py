@@ -1,6 +1,6 @@
 """Block Kit for figures and case lists: the `/care stats` answer and `/care mine`. Data in, dicts out.
 
-The digest (bot/digest_blocks.py) and the Home tab (bot/home_blocks.py) reuse these pieces, so a
+The digest (bot/blocks/digest.py) and the Home tab (bot/blocks/home.py) reuse these pieces, so a
 figure reads the same wherever it appears.
 """
 

@@ -39,7 +39,7 @@ from bot.services.stats import (
 from bot.services.triage import PRIORITIES
 from bot.sla import SlaPolicy
 
-KIND = "digest"  # outbox kind, delivered by bot/delivery.py
+KIND = "digest"  # outbox kind, delivered by bot/outbox/slack_lane.py
 RANK = len(PRIORITIES)  # after every case message: a complaint is never held up by a report
 COMPARE_DAYS = 7
 PRAISE_SCORE = 0.5  # VADER compound at or above this reads as clear praise
