@@ -174,3 +174,40 @@ def test_upgrading_twice_is_harmless(engine: Engine) -> None:
         staff = session.scalars(select(StaffMember)).all()
         assert [(s.user_id, s.fetched_at) for s in staff] == [("U0ALICE", fetched)]
     assert schema_diff(engine) == []
+
+
+def test_an_upgraded_desk_is_taken_to_have_started_with_its_first_case(engine: Engine) -> None:
+    """0006 backfills the desk's start from the oldest case, so an existing desk keeps its digests."""
+    db.upgrade(engine, "0005")
+    first, later = datetime(2026, 10, 1, 8, 30, tzinfo=UTC), datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    cases = Table("cases", MetaData(), autoload_with=engine)
+    row = {
+        "platform": "twitter",
+        "connector": "generic",
+        "author_id": "1",
+        "author_handle": "a",
+        "status": "open",
+        "priority": "normal",
+        "slack_channel": "C0CARE",
+        "updated_at": later,
+    }
+    with engine.begin() as conn:
+        conn.execute(cases.insert(), [{**row, "created_at": later}, {**row, "author_id": "2", "created_at": first}])
+    db.upgrade(engine)
+    from sqlalchemy.orm import Session
+
+    from bot.services import desk
+
+    with Session(engine) as session:
+        assert desk.started_at(session) == first
+        assert desk.record_start(session, now=datetime(2026, 11, 26, tzinfo=UTC)) == first  # kept, not replaced
+
+
+def test_a_new_desk_has_no_start_until_it_first_runs(engine: Engine) -> None:
+    db.upgrade(engine)
+    from sqlalchemy.orm import Session
+
+    from bot.services import desk
+
+    with Session(engine) as session:
+        assert desk.started_at(session) is None
