@@ -29,6 +29,7 @@ from sqlalchemy import (
 
 from bot import db
 from bot.models import Base, StaffMember, UTCDateTime
+from bot.services import desk
 
 APP_TABLES = {
     "cases",
@@ -196,8 +197,6 @@ def test_an_upgraded_desk_is_taken_to_have_started_with_its_first_case(engine: E
     db.upgrade(engine)
     from sqlalchemy.orm import Session
 
-    from bot.services import desk
-
     with Session(engine) as session:
         assert desk.started_at(session) == first
         assert desk.record_start(session, now=datetime(2026, 11, 26, tzinfo=UTC)) == first  # kept, not replaced
@@ -206,8 +205,6 @@ def test_an_upgraded_desk_is_taken_to_have_started_with_its_first_case(engine: E
 def test_a_new_desk_has_no_start_until_it_first_runs(engine: Engine) -> None:
     db.upgrade(engine)
     from sqlalchemy.orm import Session
-
-    from bot.services import desk
 
     with Session(engine) as session:
         assert desk.started_at(session) is None
