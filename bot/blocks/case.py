@@ -140,7 +140,9 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": status_line(case)}]},
         case_buttons(case),
     ]
-    fallback = f"[{case.priority}] {platform_label(case.platform)} · {customer_name(case)}: {clip(first.text, 200)}"
+    # the fallback is what notifications show: the customer's words are as inert here as in the blocks
+    said = escape(clip(first.text, 200))
+    fallback = f"[{case.priority}] {platform_label(case.platform)} · {escape(customer_name(case))}: {said}"
     return fallback, blocks
 
 
