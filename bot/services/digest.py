@@ -9,6 +9,7 @@ stats functions `/care stats` uses.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -168,14 +169,7 @@ def breaches(session: Session, *, start: datetime, end: datetime, now: datetime,
         if start <= first_response_due(c, policy) < end and first_response_outcome(c, policy=policy, now=now) == MISSED
     }
     # only the breaches are loaded whole (with their posts, for the line that names them)
-    ids = sorted(missed)
-    shown = [
-        case
-        for first in range(0, len(ids), 1000)  # in chunks: a storm's day may hold more than SQLite binds at once
-        for case in session.scalars(
-            select(Case).options(selectinload(Case.mentions)).where(Case.id.in_(ids[first : first + 1000]))
-        )
-    ]
+    shown = _whole_cases(session, missed).values()
     found = []
     for case in shown:
         answered = case.first_response_at is not None
@@ -185,23 +179,42 @@ def breaches(session: Session, *, start: datetime, end: datetime, now: datetime,
     return sorted(found, key=lambda b: (b.due, b.case.case_id, b.clock))
 
 
-def _limit(clock: str, case: Case, policy: SlaPolicy) -> timedelta:
+def _limit(clock: str, priority: str, policy: SlaPolicy) -> timedelta:
     if clock == sla.OFFLINE:
         return policy.offline
-    targets = policy.targets(case.priority)
+    targets = policy.targets(priority)
     return targets.next_response if clock == sla.NEXT_RESPONSE else targets.resolution
+
+
+def _whole_cases(session: Session, ids: Iterable[int]) -> dict[int, Case]:
+    """The cases with their posts, for the lines that name them; in chunks, as a storm's day may hold many."""
+    wanted = sorted(set(ids))
+    return {
+        case.id: case
+        for first in range(0, len(wanted), 1000)
+        for case in session.scalars(
+            select(Case).options(selectinload(Case.mentions)).where(Case.id.in_(wanted[first : first + 1000]))
+        )
+    }
 
 
 def other_breaches(session: Session, *, start: datetime, end: datetime, policy: SlaPolicy) -> list[Breach]:
     """Next-response, resolution and follow-through targets that ran out in [start, end).
 
     The sweep records a breach (or, if it only caught up later, an escalation) exactly once per clock
-    round, so those rows are the breaches; the due moment is recomputed from the round's start.
+    round, so those rows are the breaches; the due moment is recomputed from the round's start. Found on
+    plain rows; only the breached cases are loaded whole.
     """
     rows = session.execute(
-        select(Reminder, Case)
+        select(
+            Reminder.case_id,
+            Reminder.clock,
+            Reminder.clock_start,
+            Case.priority,
+            Case.status,
+            Case.awaiting_reply_since,
+        )
         .join(Case, Case.id == Reminder.case_id)
-        .options(selectinload(Case.mentions))
         .where(
             Reminder.clock.in_((sla.NEXT_RESPONSE, sla.RESOLUTION, sla.OFFLINE)),
             Reminder.stage.in_((sla.BREACH, sla.ESCALATION, sla.DUE)),
@@ -209,18 +222,18 @@ def other_breaches(session: Session, *, start: datetime, end: datetime, policy: 
             Reminder.clock_start < end,
         )
     ).all()
-    found: dict[tuple[int, str, datetime], Breach] = {}
-    for reminder, case in rows:
-        due = policy.due(reminder.clock_start, _limit(reminder.clock, case, policy))
-        key = (case.id, reminder.clock, reminder.clock_start)
-        if start <= due < end and key not in found:
-            settled = (
-                case.status != CaseStatus.OPEN
-                if reminder.clock != sla.NEXT_RESPONSE
-                else case.awaiting_reply_since != reminder.clock_start
-            )
-            found[key] = Breach(case_line(case), due, None, settled, reminder.clock)
-    return list(found.values())
+    due_in_day: dict[tuple[int, str, datetime], tuple[datetime, bool]] = {}
+    for case_id, clock, clock_start, priority, status, awaiting_since in rows:
+        due = policy.due(clock_start, _limit(clock, priority, policy))
+        key = (case_id, clock, clock_start)
+        if start <= due < end and key not in due_in_day:
+            settled = status != CaseStatus.OPEN if clock != sla.NEXT_RESPONSE else awaiting_since != clock_start
+            due_in_day[key] = (due, settled)
+    cases = _whole_cases(session, (case_id for case_id, _, _ in due_in_day))
+    return [
+        Breach(case_line(cases[case_id]), due, None, settled, clock)
+        for (case_id, clock, _), (due, settled) in due_in_day.items()
+    ]
 
 
 def praise(session: Session, *, start: datetime, end: datetime, limit: int = PRAISE_LIMIT) -> list[Praise]:
