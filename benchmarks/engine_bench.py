@@ -193,8 +193,8 @@ def measure_reads(url: str) -> dict[str, float]:
         with sessions() as s:
             period = stats.period("today", now=NOW, tz=tz)
             return (
-                queues.mine(s, user_id=STAFF[0]),
-                queues.unclaimed(s),
+                queues.my_queue(s, user_id=STAFF[0], per_priority=15),
+                queues.unclaimed_queue(s, per_priority=10),
                 stats.compute(s, period=period, now=NOW, policy=policy, tz=tz),
             )
 

@@ -22,7 +22,8 @@ def publish(body: dict[str, Any], event: dict[str, Any], client: WebClient, cont
     rt = runtime(context)
     settings, now, user = rt.settings, rt.now(), event["user"]
     with rt.read() as s:
-        mine, waiting = queues.mine(s, user_id=user), queues.unclaimed(s)
+        mine = queues.my_queue(s, user_id=user, per_priority=home_blocks.MINE_LIMIT)
+        waiting = queues.unclaimed_queue(s, per_priority=home_blocks.PER_PRIORITY_LIMIT)
         today = stats.compute(
             s,
             period=stats.period("today", now=now, tz=settings.timezone),

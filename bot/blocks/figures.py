@@ -87,11 +87,12 @@ def case_text(line: CaseLine, link: Link, now: datetime, *, owner: bool = False)
     return f"{case_head(line, link)}{who} · {waiting}\n      _{escape(line.excerpt)}_"
 
 
-def listed(lines: Sequence[CaseLine], limit: int, link: Link, now: datetime) -> list[str]:
-    """The first `limit` cases as lines, and how many more there are."""
+def listed(lines: Sequence[CaseLine], limit: int, link: Link, now: datetime, *, total: int | None = None) -> list[str]:
+    """The first `limit` cases as lines, and how many more there are (of `total`, when only some were loaded)."""
     shown = [case_text(line, link, now) for line in lines[:limit]]
-    if len(lines) > limit:
-        shown.append(f"…and {len(lines) - limit} more.")
+    more = (len(lines) if total is None else total) - len(shown)
+    if more > 0:
+        shown.append(f"…and {more} more.")
     return shown
 
 

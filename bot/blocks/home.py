@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks.figures import Link, figure_fields, listed, sections
 from bot.blocks.mrkdwn import PRIORITY_BADGES, Blocks
-from bot.services.queues import CaseLine
+from bot.services.queues import Queue
 from bot.services.stats import Stats
 from bot.services.triage import PRIORITIES
 
@@ -18,22 +17,24 @@ PER_PRIORITY_LIMIT = 10  # keeps the tab far below Slack's 100 blocks, however l
 
 
 def home_view(
-    *, mine: Sequence[CaseLine], unclaimed: Sequence[CaseLine], today: Stats, link: Link, now: datetime, tz: ZoneInfo
+    *, mine: Queue, unclaimed: Queue, today: Stats, link: Link, now: datetime, tz: ZoneInfo
 ) -> dict[str, Any]:
     blocks: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Care desk"}}]
     blocks += sections(
-        listed(mine, MINE_LIMIT, link, now) or ["Nothing claimed by you is open. :tada:"],
-        title=f"Your open cases ({len(mine)})",
+        listed(mine.lines, MINE_LIMIT, link, now, total=mine.total) or ["Nothing claimed by you is open. :tada:"],
+        title=f"Your open cases ({mine.total})",
     )
     blocks.append({"type": "divider"})
     blocks += sections(
-        [] if unclaimed else ["Nobody is waiting for a claim. :tada:"], title=f"Unclaimed queue ({len(unclaimed)})"
+        [] if unclaimed.total else ["Nobody is waiting for a claim. :tada:"],
+        title=f"Unclaimed queue ({unclaimed.total})",
     )
     for priority in PRIORITIES:
-        group = [line for line in unclaimed if line.priority == priority]
-        if group:
+        group, count = unclaimed.of(priority), unclaimed.counts.get(priority, 0)
+        if count:
             blocks += sections(
-                listed(group, PER_PRIORITY_LIMIT, link, now), title=f"{PRIORITY_BADGES[priority]} ({len(group)})"
+                listed(group, PER_PRIORITY_LIMIT, link, now, total=count),
+                title=f"{PRIORITY_BADGES[priority]} ({count})",
             )
     blocks += [
         {"type": "divider"},

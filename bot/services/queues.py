@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.models import Case, CaseStatus
@@ -74,9 +74,47 @@ def mine(session: Session, *, user_id: str) -> list[CaseLine]:
     return _by_urgency(_open_cases(session, Case.owner_id == user_id))
 
 
-def unclaimed(session: Session) -> list[CaseLine]:
-    """The open cases nobody owns yet, most urgent first."""
-    return _by_urgency(_open_cases(session, Case.owner_id.is_(None)))
+@dataclass(frozen=True)
+class Queue:
+    """Open cases as a person sees them: at most a few of each priority, most urgent first, and how many in all."""
+
+    lines: tuple[CaseLine, ...]
+    counts: dict[str, int]  # every case of the queue, by priority
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def of(self, priority: str) -> list[CaseLine]:
+        return [line for line in self.lines if line.priority == priority]
+
+
+def _queue(session: Session, *conditions: ColumnElement[bool], per_priority: int) -> Queue:
+    """Counted in SQL, and only the cases shown loaded: a storm's queue may hold tens of thousands."""
+    counts = {
+        str(priority): int(n)
+        for priority, n in session.execute(
+            select(Case.priority, func.count())
+            .where(Case.status == CaseStatus.OPEN, *conditions)
+            .group_by(Case.priority)
+        )
+    }
+    lines: list[CaseLine] = []
+    for priority in sorted(counts, key=lambda p: (PRIORITY_RANK.get(p, 2), p)):
+        lines += [
+            case_line(c) for c in _open_cases(session, Case.priority == priority, *conditions, limit=per_priority)
+        ]
+    return Queue(tuple(lines), counts)
+
+
+def my_queue(session: Session, *, user_id: str, per_priority: int) -> Queue:
+    """The open cases `user_id` owns: counted, and the first `per_priority` of each priority."""
+    return _queue(session, Case.owner_id == user_id, per_priority=per_priority)
+
+
+def unclaimed_queue(session: Session, *, per_priority: int) -> Queue:
+    """The open cases nobody owns yet: counted, and the longest waiting `per_priority` of each priority."""
+    return _queue(session, Case.owner_id.is_(None), per_priority=per_priority)
 
 
 def oldest_open(session: Session, *, limit: int) -> list[CaseLine]:
