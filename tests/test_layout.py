@@ -118,6 +118,19 @@ RULES = [
 ]
 
 
+def test_a_connector_takes_from_the_app_only_the_kernel() -> None:
+    """Not only the rooms named above: from bot/, connectors may import the settings, the errors and the clock
+    (and `bot` itself, for its version in a User-Agent), nothing else."""
+    kernel = ("bot", "bot.config", "bot.errors", "bot.clock")
+    broken = sorted(
+        f"{module} imports {name}"
+        for module in rooms("connectors")
+        for name in imports(MODULES[module])
+        if within(name, ("bot",)) and name not in kernel
+    )
+    assert not broken, "\n".join(broken)
+
+
 @pytest.mark.parametrize("owners, forbidden, why", RULES, ids=[r[0][0] for r in RULES])
 def test_each_room_imports_only_what_its_role_allows(owners, forbidden, why) -> None:
     broken = sorted(
