@@ -204,6 +204,10 @@ class Settings:
     sweep_seconds: float = 30.0
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     managers: tuple[str, ...] = ()
+    # who may act on cases: user IDs (U…/W…) and user-group IDs (S…); empty means the care channel's members
+    care_team: tuple[str, ...] = ()
+    # erase cases closed longer ago than this many days (None keeps them)
+    retention_days: int | None = None
     digest_time: time = time(9, 0)
     platforms: PlatformSettings = field(default_factory=lambda: PlatformSettings())
     clock_offset: timedelta | None = None  # tests only: see _clock_offset
@@ -389,6 +393,27 @@ def _user_ids(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         if not _USER_ID.match(user):
             raise ConfigError(f"{name} must be comma-separated Slack user IDs (U…/W…), got {user!r}.")
     return ids
+
+
+def _team(env: Mapping[str, str]) -> tuple[str, ...]:
+    """CARE_TEAM: who may act on cases. Unset means "the members of CARE_CHANNEL", looked up in Slack."""
+    team = _csv(env, "CARE_TEAM")
+    for member in team:
+        if not _ESCALATION_TARGET.match(member):
+            raise ConfigError(
+                f"CARE_TEAM must be comma-separated Slack user IDs (U…/W…) or user-group IDs (S…), got {member!r}."
+            )
+    return team
+
+
+def _retention_days(env: Mapping[str, str]) -> int | None:
+    """CARE_RETENTION_DAYS: cases closed longer ago are erased daily; unset keeps them."""
+    text = _get(env, "CARE_RETENTION_DAYS")
+    if text is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,5}", text) or int(text) < 1:
+        raise ConfigError(f"CARE_RETENTION_DAYS must be a whole number of days from 1 to 99999, got {text!r}.")
+    return int(text)
 
 
 def _google_locations(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -591,6 +616,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         sweep_seconds=_seconds(env, "CARE_SWEEP_SECONDS", 30.0),
         timezone=timezone,
         managers=_user_ids(env, "CARE_MANAGERS"),
+        care_team=_team(env),
+        retention_days=_retention_days(env),
         digest_time=_clock_setting(env, "CARE_DIGEST_TIME", time(9, 0)),
         platforms=platform_settings(env),
         clock_offset=_clock_offset(env, slack_api_url),

@@ -375,6 +375,8 @@ def test_sla_defaults_and_overrides():
             CARE_TIMEZONE="Europe/Berlin",
             CARE_BUSINESS_HOURS="Mon-Fri 09:00-17:30",
             CARE_MANAGERS="U0BOSS, W0CHIEF",
+            CARE_TEAM="U0ANNA, S0CARE",
+            CARE_RETENTION_DAYS="365",
         )
     )
     assert tuned.sla.normal.first_response == timedelta(seconds=20)
@@ -384,6 +386,8 @@ def test_sla_defaults_and_overrides():
     assert tuned.sweep_seconds == 1 and tuned.digest_time == time(7, 45)
     assert not tuned.sla.hours.always and str(tuned.sla.hours.tz) == "Europe/Berlin"
     assert tuned.managers == ("U0BOSS", "W0CHIEF")
+    assert tuned.care_team == ("U0ANNA", "S0CARE") and tuned.retention_days == 365
+    assert settings.care_team == () and settings.retention_days is None
 
 
 @pytest.mark.parametrize(
@@ -403,6 +407,10 @@ def test_sla_defaults_and_overrides():
         ("CARE_DIGEST_TIME", "24:00"),
         ("CARE_MANAGERS", "@boss"),
         ("CARE_MANAGERS", "S0GROUP"),
+        ("CARE_TEAM", "#care"),
+        ("CARE_TEAM", "C0CHANNEL"),
+        ("CARE_RETENTION_DAYS", "0"),
+        ("CARE_RETENTION_DAYS", "1y"),
         ("X_POLL_SECONDS", "often"),
         ("X_API_URL", "api.x.com"),
         ("META_GRAPH_URL", "ftp://graph"),
