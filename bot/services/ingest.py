@@ -11,12 +11,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, delete, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
-from bot.models import Case, CaseEvent, CaseStatus, Mention
+from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
 from bot.services import outbox, triage
 from bot.services.cases import record
 from connectors.base import Change, InboundMention, MentionDeleted, MentionEdited
@@ -56,6 +58,91 @@ def assess(mention: InboundMention) -> triage.Assessment:
     return triage.assess(mention.text, stars=mention.extra.get("stars"))
 
 
+# The hot path in Core statements, built once (SQLAlchemy caches their compiled form): the ORM's unit of work
+# cost about 4 ms a post here (three flushes and a savepoint), these about a tenth of that.
+_cases, _mentions, _events, _outbox = (cast(Table, m.__table__) for m in (Case, Mention, CaseEvent, OutboxItem))
+_FIND_MENTION = select(_mentions.c.id, _mentions.c.case_id).where(
+    _mentions.c.platform == bindparam("platform"), _mentions.c.external_id == bindparam("external_id")
+)
+_FIND_OPEN_CASE = (
+    select(
+        _cases.c.id,
+        _cases.c.priority,
+        _cases.c.author_name,
+        _cases.c.author_handle,
+        _cases.c.first_response_at,
+        _cases.c.awaiting_reply_since,
+        _cases.c.reminder_check_at,
+    )
+    .where(
+        _cases.c.platform == bindparam("platform"),
+        _cases.c.connector == bindparam("connector"),
+        _cases.c.author_id == bindparam("author_id"),
+        _cases.c.status == CaseStatus.OPEN,
+    )
+    .order_by(_cases.c.id.desc())
+    .limit(1)
+)
+_NEW_CASE = insert(_cases).returning(_cases.c.id)
+_NEW_EVENT = insert(_events).returning(_events.c.id)
+_NEW_ITEM = insert(_outbox)
+_JOIN_CASE = (
+    update(_cases)
+    .where(_cases.c.id == bindparam("case_id"))
+    .values(
+        priority=bindparam("priority"),
+        author_name=bindparam("author_name"),
+        author_handle=bindparam("author_handle"),
+        updated_at=bindparam("updated_at"),
+        awaiting_reply_since=bindparam("awaiting_reply_since"),
+        reminder_check_at=bindparam("reminder_check_at"),
+    )
+)
+_DROP_CASE = delete(_cases).where(_cases.c.id == bindparam("case_id"))
+
+
+# INSERT … ON CONFLICT (platform, external_id) DO NOTHING RETURNING id: a post stored meanwhile by another
+# transaction costs neither a savepoint nor an exception.
+_NEW_MENTION = {
+    "postgresql": postgresql.insert(_mentions)
+    .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+    .returning(_mentions.c.id),
+    "sqlite": sqlite.insert(_mentions)
+    .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+    .returning(_mentions.c.id),
+}
+_WAITING_REFRESH = (
+    select(_outbox.c.id)
+    .where(
+        _outbox.c.case_id == bindparam("case_id"),
+        _outbox.c.kind.in_(("post_parent", "update_parent")),
+        _outbox.c.state == outbox.PENDING,
+        _outbox.c.lease_until.is_(None),
+    )
+    .limit(1)
+)
+
+
+def _event(case_id: int, kind: str, now: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"case_id": case_id, "at": now, "actor": "customer", "kind": kind, "text_sent": None, "detail": detail}
+
+
+def _item(kind: str, case_id: int, rank: int, now: datetime, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An outbox row as `outbox.enqueue` writes it."""
+    return {
+        "lane": outbox.SLACK,
+        "kind": kind,
+        "case_id": case_id,
+        "priority_rank": rank,
+        "payload": payload or {},
+        "state": outbox.PENDING,
+        "attempts": 0,
+        "available_at": now,
+        "created_at": now,
+        "result": {},
+    }
+
+
 def ingest(
     session: Session,
     *,
@@ -66,105 +153,100 @@ def ingest(
     assessment: triage.Assessment | None = None,
 ) -> IngestResult:
     """Store a post once: as a new case, or in its author's open case. `assessment` from `assess`, if the caller
-    scored it already (outside the transaction)."""
+    scored it already (outside the transaction).
+
+    Written with Core statements on the session's connection, so anything the ORM holds pending is flushed
+    first and a case it holds is expired after we change it underneath.
+    """
+    session.flush()
     _lock_author(session, platform=mention.platform, author_id=mention.author.id)
-    found = _existing(session, mention)
+    conn = session.connection()
+    key = {"platform": mention.platform, "external_id": mention.external_id}
+    found = conn.execute(_FIND_MENTION, key).first()
     if found is not None:
         return IngestResult(found.case_id, found.id, duplicate=True, new_case=False)
 
     assessment = assessment or assess(mention)
-    case = session.scalar(
-        select(Case)
-        .where(
-            Case.platform == mention.platform,
-            Case.connector == connector,
-            Case.author_id == mention.author.id,
-            Case.status == CaseStatus.OPEN,
-        )
-        .order_by(Case.id.desc())
-        .limit(1)
-    )
+    author = mention.author
+    case = conn.execute(
+        _FIND_OPEN_CASE, {"platform": mention.platform, "connector": connector, "author_id": author.id}
+    ).first()
     new_case = case is None
     if case is None:
-        case = Case(
-            platform=mention.platform,
-            connector=connector,
-            author_id=mention.author.id,
-            author_handle=mention.author.handle,
-            author_name=mention.author.name,
-            status=CaseStatus.OPEN,
-            priority=assessment.priority,
-            slack_channel=channel,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(case)
-        session.flush()
+        priority = assessment.priority
+        case_id = conn.execute(
+            _NEW_CASE,
+            {
+                "platform": mention.platform,
+                "connector": connector,
+                "author_id": author.id,
+                "author_handle": author.handle,
+                "author_name": author.name,
+                "status": CaseStatus.OPEN,
+                "priority": priority,
+                "slack_channel": channel,
+                "created_at": now,
+                "updated_at": now,
+            },
+        ).scalar_one()
     else:
-        case.priority = triage.escalate_priority(case.priority, assessment.priority)
-        case.author_name = mention.author.name or case.author_name
-        case.author_handle = mention.author.handle or case.author_handle
-        case.updated_at = now
-        if case.first_response_at is not None and case.awaiting_reply_since is None:
-            case.awaiting_reply_since = now  # the customer wrote again after we answered: next-response clock
+        case_id, priority = case.id, triage.escalate_priority(case.priority, assessment.priority)
 
-    row = Mention(
-        case_id=case.id,
-        platform=mention.platform,
-        external_id=mention.external_id,
-        author_id=mention.author.id,
-        author_handle=mention.author.handle,
-        author_name=mention.author.name,
-        text=mention.text,
-        url=mention.url,
-        posted_at=mention.posted_at,
-        received_at=now,
-        sentiment=assessment.sentiment,
-        extra=dict(mention.extra),
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        # Another process stored the same post between our check and our insert.
-        found = _existing(session, mention)
-        if found is None:
-            raise
+    mention_id = conn.execute(
+        _NEW_MENTION[conn.dialect.name],
+        {
+            **key,
+            "case_id": case_id,
+            "author_id": author.id,
+            "author_handle": author.handle,
+            "author_name": author.name,
+            "text": mention.text,
+            "url": mention.url,
+            "posted_at": mention.posted_at,
+            "received_at": now,
+            "sentiment": assessment.sentiment,
+            "extra": dict(mention.extra),
+        },
+    ).scalar()
+    if mention_id is None:
+        # Another transaction stored the same post since we looked (it waited for it to commit): theirs stands.
         if new_case:
-            session.delete(case)
-            session.flush()
-        return IngestResult(found.case_id, found.id, duplicate=True, new_case=False)
+            conn.execute(_DROP_CASE, {"case_id": case_id})
+        again = conn.execute(_FIND_MENTION, key).one()
+        return IngestResult(again.case_id, again.id, duplicate=True, new_case=False)
 
-    rank = triage.PRIORITY_RANK[case.priority]
+    rank = triage.PRIORITY_RANK[priority]
     if new_case:
-        session.add(
-            CaseEvent(
-                case_id=case.id,
-                at=now,
-                actor="customer",
-                kind="received",
-                detail={"mention_id": row.id, "priority_reason": assessment.reason},
-            )
-        )
-        outbox.enqueue(session, lane=outbox.SLACK, kind="post_parent", case_id=case.id, priority_rank=rank, now=now)
-    else:
-        event = CaseEvent(
-            case_id=case.id, at=now, actor="customer", kind="mention_added", detail={"mention_id": row.id}
-        )
-        session.add(event)
-        session.flush()
-        outbox.enqueue(
-            session,
-            lane=outbox.SLACK,
-            kind="thread_note",
-            case_id=case.id,
-            priority_rank=rank,
-            payload={"event_id": event.id},
-            now=now,
-        )
-        outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=rank, now=now)
-    return IngestResult(case.id, row.id, duplicate=False, new_case=new_case)
+        detail = {"mention_id": mention_id, "priority_reason": assessment.reason}
+        conn.execute(_NEW_EVENT, _event(case_id, "received", now, detail))
+        conn.execute(_NEW_ITEM, _item("post_parent", case_id, rank, now))
+        return IngestResult(case_id, mention_id, duplicate=False, new_case=True)
+
+    assert case is not None
+    awaiting = case.awaiting_reply_since
+    if case.first_response_at is not None and awaiting is None:
+        awaiting = now  # the customer wrote again after we answered: the next-response clock runs
+    clocks_changed = priority != case.priority or awaiting != case.awaiting_reply_since
+    joined = {
+        "case_id": case_id,
+        "priority": priority,
+        "author_name": author.name or case.author_name,
+        "author_handle": author.handle or case.author_handle,
+        "updated_at": now,
+        "awaiting_reply_since": awaiting,
+        # what the models' before_flush hook does for the ORM: the sweep must look at this case again
+        "reminder_check_at": None if clocks_changed else case.reminder_check_at,
+    }
+    conn.execute(_JOIN_CASE, joined)
+    held = session.identity_map.get(identity_key(Case, case_id))
+    if held is not None:
+        session.expire(held)
+    event = _event(case_id, "mention_added", now, {"mention_id": mention_id})
+    event_id = conn.execute(_NEW_EVENT, event).scalar_one()
+    conn.execute(_NEW_ITEM, _item("thread_note", case_id, rank, now, {"event_id": event_id}))
+    if conn.execute(_WAITING_REFRESH, {"case_id": case_id}).first() is None:  # as outbox.enqueue_parent_refresh
+        conn.execute(_NEW_ITEM, _item("update_parent", case_id, rank, now))
+    return IngestResult(case_id, mention_id, duplicate=False, new_case=False)
 
 
 def apply_edit(session: Session, *, change: MentionEdited, now: datetime) -> bool:
