@@ -1,4 +1,4 @@
-"""The care-bot command line: serve, demo, db upgrade.
+"""The care-bot command line: serve, demo, connectors, db upgrade, forget.
 
 A bad setting ends the program with one plain sentence on stderr and exit status 2, never a traceback.
 """
@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
@@ -176,9 +177,73 @@ def connectors_report(*, check: bool) -> int:
         engine.dispose()
 
 
+def forget(*, platform: str, author: str | None, handle: str | None) -> int:
+    """`care-bot forget`: erase one customer in one transaction of the app's database and say what changed.
+
+    Only the database is touched: the running app's outbox workers make the Slack updates it queued.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.clock import SystemClock
+    from bot.config import read_database_url, read_environment
+    from bot.db import make_engine, make_session_factory, session_scope, upgrade
+    from bot.errors import UserError
+    from bot.services import erasure
+
+    platform, author, handle = platform.strip(), _given(author), _given(handle, strip="@")
+    if not platform or (author or handle) is None:
+        raise ArgumentError("care-bot forget: needs a non-empty --platform and --author ID or --handle H.")
+    who = f"{platform} author {author}" if author is not None else f"{platform} user @{handle}"
+    try:
+        engine = make_engine(read_database_url(read_environment()))
+        try:
+            upgrade(engine)
+            with session_scope(make_session_factory(engine)) as session:
+                erased = erasure.forget(
+                    session, platform=platform, author_id=author, handle=handle, now=SystemClock().now()
+                )
+        finally:
+            engine.dispose()
+    except (DBAPIError, ImportError) as exc:
+        raise database_error(exc) from exc
+    except UserError as exc:
+        print(f"care-bot: {exc}", file=sys.stderr)
+        return 1
+    if not erased.changed:
+        print(f"Nothing to erase: no personal data is stored for {who} (erased already, or never stored).")
+        return 0
+    for what, count in erased.counts():
+        print(f"{what}: {count}")
+    print(
+        f"Erased {who} from {erased.cases} case{'s' * (erased.cases != 1)}; the running app updates "
+        f"{erased.slack_updates} Slack message{'s' * (erased.slack_updates != 1)} to {erasure.REMOVED!r}."
+    )
+    return 0
+
+
+def _given(value: str | None, *, strip: str = "") -> str | None:
+    """An argument's value without surrounding spaces (and one leading `strip`); None when nothing is left."""
+    if value is None:
+        return None
+    value = value.strip()
+    value = value[len(strip) :] if strip and value.startswith(strip) else value
+    return value.strip() or None
+
+
+class ArgumentError(Exception):
+    """Bad command-line arguments: one sentence on stderr and exit status 2, like a bad setting."""
+
+
+class PlainParser(argparse.ArgumentParser):
+    """argparse, but a mistake is one plain sentence (no usage block), the same as a bad setting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentError(f"{self.prog}: {message}; see {self.prog} --help.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="care-bot", description="Social-media customer care desk for Slack.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = PlainParser(prog="care-bot", description="Social-media customer care desk for Slack.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=PlainParser)
     sub.add_parser("serve", help="run the app (HTTP on $PORT; Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("demo", help="run the whole app against a local Slack stand-in and print the channel")
     connectors = sub.add_parser("connectors", help="list the platform connectors, enabled or not and why")
@@ -188,12 +253,21 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the newest schema")
+    erase = sub.add_parser(
+        "forget",
+        help="erase one customer's name, handle, posts and what was said to them (the counts stay)",
+        description="Erase one customer's personal data everywhere the desk keeps it, and update Slack.",
+    )
+    erase.add_argument("--platform", required=True, help="where they posted, as stored (twitter, facebook, ...)")
+    who = erase.add_mutually_exclusive_group(required=True)
+    who.add_argument("--author", metavar="ID", help="their id on the platform")
+    who.add_argument("--handle", metavar="H", help="their handle on the platform (with or without @)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         if args.command == "demo":
             from bot.tools.demo import run_demo
 
@@ -204,11 +278,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             configure_logging("WARNING")
             return db_upgrade()
+        if args.command == "forget":
+            configure_logging("WARNING")
+            return forget(platform=args.platform, author=args.author, handle=args.handle)
         settings = load_settings()
         configure_logging(settings.log_level)
         return serve(settings)
     except ConfigError as exc:
         print(f"care-bot: {exc}", file=sys.stderr)
+        return 2
+    except ArgumentError as exc:
+        print(exc, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -7,9 +7,10 @@ as often as they like (every minute is the intent) and a restarted process carri
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from bot.runtime import Runtime
-from bot.services import digest, reminders
+from bot.services import digest, erasure, reminders
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +46,30 @@ def digest_tick(rt: Runtime) -> int:
         return digest.enqueue_due(
             session, now=rt.now(), tz=settings.timezone, at=settings.digest_time, managers=settings.managers
         )
+
+
+def retention_tick(rt: Runtime) -> erasure.Erased:
+    """Erase the cases closed longer ago than CARE_RETENTION_DAYS (nothing when it is unset); returns the total.
+
+    Found in a read, then erased one case per transaction, so a first run over years of history never holds
+    the write lock for long; a case reopened or being answered meanwhile is left for a later run.
+    """
+    days = rt.settings.retention_days
+    total = erasure.Erased()
+    if days is None:
+        return total
+    older_than, skipped = timedelta(days=days), 0
+    while True:
+        now = rt.now()
+        with rt.read() as session:
+            batch = erasure.expired_case_ids(session, older_than=older_than, now=now, limit=100 + skipped)[skipped:]
+        if not batch:
+            break
+        for case_id in batch:
+            with rt.unit() as session:
+                erased = erasure.erase_expired(session, case_id=case_id, older_than=older_than, now=now)
+            skipped += not erased.changed
+            total += erased
+    if total.changed:
+        logger.info("retention: erased %s cases closed more than %s days ago", total.cases, days)
+    return total

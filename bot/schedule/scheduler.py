@@ -20,9 +20,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.schedule.jobs import digest_tick, recheck_reminders, sweep_tick
+from bot.schedule.jobs import digest_tick, recheck_reminders, retention_tick, sweep_tick
 
 logger = logging.getLogger(__name__)
+
+RETENTION_SECONDS = 3600.0  # CARE_RETENTION_DAYS is counted in days; an hourly look is plenty
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,13 @@ class PeriodicJob:
 
 def jobs(settings: Settings) -> list[PeriodicJob]:
     """Every periodic job, with an explicit id (one line each)."""
-    return [
+    periodic = [
         PeriodicJob("sla_sweep", sweep_tick, settings.sweep_seconds),
         PeriodicJob("daily_digest", digest_tick, min(30.0, settings.sweep_seconds)),
     ]
+    if settings.retention_days is not None:  # a case is erased within the hour after its days are up
+        periodic.append(PeriodicJob("retention", retention_tick, RETENTION_SECONDS))
+    return periodic
 
 
 class Scheduler:
