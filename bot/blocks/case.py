@@ -1,6 +1,10 @@
 """The case in Slack: its message in the care channel, the notes in its thread, reminders, and the DMs about it.
 
-Plain data in, (fallback text, blocks) out; no Slack client here.
+Plain data in, (fallback text, blocks) out; no Slack client here. A customer's words go through
+`mrkdwn.inert` wherever they appear (blocks and fallback text alike), and every text is fitted to Slack's
+limits after escaping and quoting (bot/blocks/limits.py). A post longer than the case message can hold is
+never cut: the rest follows in the case thread (`post_continuations`), and a thread note too long for one
+message is split into several (`thread_note_messages`), in order.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import sla
+from bot.blocks import limits
 from bot.blocks.ids import (
     ACTION_CLAIM,
     ACTION_ESCALATE,
@@ -29,10 +34,10 @@ from bot.blocks.mrkdwn import (
     Blocks,
     clip,
     escape,
+    inert,
     link,
     option,
     platform_label,
-    quote,
     sentiment_label,
     stars,
 )
@@ -50,26 +55,42 @@ CLOCK_LABELS = {
 }
 
 
+Message = tuple[str, Blocks | None]  # (fallback text, blocks): one chat.postMessage
+NAME_LIMIT, HANDLE_LIMIT = 600, 300  # a name or handle as rendered (inert), so a headline always fits
+BODY_LIMIT = limits.SECTION_TEXT - 200  # the case message's part of the post, with room for its remarks
+
+
 def author_line(case: Case) -> str:
-    name = escape(case.author_name) if case.author_name else None
-    handle = "@" + escape(case.author_handle)
+    name = limits.fit(inert(case.author_name), NAME_LIMIT) if case.author_name else None
+    handle = "@" + limits.fit(inert(case.author_handle), HANDLE_LIMIT)
     return f"*{name}* ({handle})" if name else f"*{handle}*"
 
 
 def customer_name(case: Case) -> str:
-    """The customer's full name, else @handle (not escaped: also used in plain-text fallbacks)."""
+    """The customer's full name, else @handle: raw, for the caller to pass through `inert` and fit."""
     return case.author_name or "@" + case.author_handle
 
 
+def customer_label(case: Case) -> str:
+    """The customer's name (else @handle) as it may appear in any text we render: inert and fitted."""
+    return limits.fit(inert(customer_name(case)), NAME_LIMIT)
+
+
 def _customer(case: Case) -> str:
-    """What staff call the customer in notes and reminders: the first word of their name, else @handle (escaped)."""
-    return escape(case.author_name.split()[0] if case.author_name else "@" + case.author_handle)
+    """What staff call the customer in notes and reminders: the first word of their name, else @handle (inert)."""
+    first = case.author_name.split()[0] if case.author_name and case.author_name.split() else None
+    return limits.fit(inert(first or "@" + case.author_handle), NAME_LIMIT)
+
+
+def _full_quote(escaped: str) -> str:
+    """All of an escaped text as a quote (never cut; a note this long is split into messages by the caller)."""
+    return "\n".join(limits.quote_lines(escaped))
 
 
 def _button(text: str, action_id: str, case_id: int, style: str | None = None) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
-        "text": {"type": "plain_text", "text": text},
+        "text": limits.plain(text, limits.BUTTON_TEXT),
         "action_id": action_id,
         "value": str(case_id),
     }
@@ -128,22 +149,48 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
     headline = f"{platform_label(case.platform)} · {author_line(case)}{star_text}{post_link}"
     more = len(case.mentions) - 1
     state = " _(deleted on the platform)_" if first.deleted_at else " _(edited)_" if first.edited_at else ""
-    body = quote(escape(first.text)) + state + (f"\n_+{more} more in thread_" if more else "")
+    parts = _post_parts(first.text)
+    rest = (
+        f"\n_The post continues in this thread ({len(parts) - 1} more part{'s' if len(parts) > 2 else ''})._"
+        if len(parts) > 1
+        else ""
+    )
+    body = parts[0] + rest + state + (f"\n_+{more} more in thread_" if more else "")
     facts = (
         f"*Priority:* {PRIORITY_BADGES.get(case.priority, case.priority)} · "
         f"*Sentiment:* {sentiment_label(latest.sentiment)} · Case #{case.id}"
     )
     blocks: Blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": body}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": facts}]},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": status_line(case)}]},
+        limits.section(headline),
+        limits.section(body),
+        limits.context(facts),
+        limits.context(status_line(case)),
         case_buttons(case),
     ]
     # the fallback is what notifications show: the customer's words are as inert here as in the blocks
-    said = escape(clip(first.text, 200))
-    fallback = f"[{case.priority}] {platform_label(case.platform)} · {escape(customer_name(case))}: {said}"
-    return fallback, blocks
+    said = inert(clip(first.text, 200))
+    fallback = f"[{case.priority}] {platform_label(case.platform)} · {customer_label(case)}: {said}"
+    return limits.fallback(fallback), blocks
+
+
+def _post_parts(text: str) -> list[str]:
+    """The whole post, quoted and inert, in parts: the first for the case message, the rest for its thread."""
+    return limits.quoted_parts(inert(text), BODY_LIMIT)
+
+
+def post_continuations(case: Case) -> list[Message]:
+    """The rest of a post too long for the case message, as thread messages within Slack's limits, in order.
+
+    Empty for a post that fits. Rendered from the stored post at delivery, so a retry renders the same parts
+    and the lane can recognise the ones Slack already took (by their part number in the message metadata).
+    """
+    rest = _post_parts(case.mentions[0].text)[1:]
+    messages = limits.messages_of_sections(rest)
+    total = len(messages)
+    return [
+        (limits.fallback(f"Case #{case.id}: the post, continued ({n} of {total})"), blocks)
+        for n, blocks in enumerate(messages, start=1)
+    ]
 
 
 def _mention_list(targets: list[str]) -> str:
@@ -155,7 +202,7 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
     who = f"<@{event.actor}>"
     customer = _customer(case)
     d = event.detail or {}
-    sent = quote(event.text_sent or "")
+    sent = _full_quote(escape(event.text_sent or ""))  # word for word, whatever its length
     if d.get("note"):  # the platform connector's remark on a send, e.g. "the comment is now hidden"
         sent += f"\n_{escape(str(d['note']))}_"
     match event.kind:
@@ -163,10 +210,10 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             assert mention is not None
             return (
                 f":speech_balloon: *{customer}* wrote again{link(mention.url, 'View post')}:\n"
-                f"{quote(escape(mention.text))}"
+                f"{_full_quote(inert(mention.text))}"
             )
         case "mention_edited":
-            now_text = quote(escape(mention.text if mention else ""))
+            now_text = _full_quote(inert(mention.text if mention else ""))
             rating = ""
             if "previous_stars" in d and mention is not None:  # a review's rating changed
                 rating = f"{stars(d['previous_stars'])} → {stars(mention.extra.get('stars'))}"
@@ -175,7 +222,7 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
                 rating = f"\nRating: {rating}"
             return (
                 f":pencil2: *{customer}* edited their post. Now:\n{now_text}\n"
-                f"Before:\n{quote(escape(d.get('previous_text', '')))}{rating}"
+                f"Before:\n{_full_quote(inert(d.get('previous_text', '')))}{rating}"
             )
         case "mention_deleted":
             return (
@@ -214,8 +261,8 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             if d.get("private_withheld"):
                 keep += " The private message was held back too, so nothing reached the customer."
             return (
-                f":warning: {who}'s {what} to {customer} was *not sent*: {d.get('error')}.{keep}\n"
-                f"{quote(d.get('text', ''))}"
+                f":warning: {who}'s {what} to {customer} was *not sent*: {escape(str(d.get('error')))}.{keep}\n"
+                f"{_full_quote(escape(d.get('text', '')))}"
             )
         case "escalated":
             targets = d.get("targets") or []
@@ -252,26 +299,48 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
     return f"{who}: {event.kind}"
 
 
+def thread_note_messages(case: Case, event: CaseEvent, mention: Mention | None = None) -> list[Message]:
+    """A thread note as one message, or, when its quoted text is too long for one, as several in order.
+
+    A short note is plain text (no blocks), as it always was; a longer one is packed into sections, each
+    message within the block count and size limits, its fallback naming the part.
+    """
+    text = thread_note(case, event, mention)
+    menu = _follow_up_menu(case) if event.kind == "moved_to_dm" and case.is_open else None
+    if limits.size(text) <= limits.SECTION_TEXT:
+        return [(text, [limits.section(text), menu] if menu else None)]
+    groups = limits.messages_of_sections(limits.pack(text.splitlines(), limits.SECTION_TEXT))
+    if menu:
+        groups[-1].append(menu)
+    first_line = limits.fit(text.splitlines()[0], 200)
+    total = len(groups)
+    return [
+        (limits.fallback(first_line if n == 1 else f"Case #{case.id}: {first_line} (continued, {n} of {total})"), g)
+        for n, g in enumerate(groups, start=1)
+    ]
+
+
 def thread_note_blocks(case: Case, event: CaseEvent, text: str) -> Blocks | None:
     """Blocks for the few notes that offer a next step: after a move to DM, a one-click follow-up menu."""
     if event.kind != "moved_to_dm" or not case.is_open:
         return None
+    return [limits.section(text), _follow_up_menu(case)]
+
+
+def _follow_up_menu(case: Case) -> dict[str, Any]:
     options = [option(label, f"{case.id}:{key}") for key, label in FOLLOW_UP_LABELS.items() if key != CLEAR]
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}},
-        {
-            "type": "actions",
-            "block_id": f"follow_up_pick_{case.id}",
-            "elements": [
-                {
-                    "type": "static_select",
-                    "action_id": ACTION_FOLLOW_UP_PICK,
-                    "options": options,
-                    "placeholder": {"type": "plain_text", "text": "Follow up in…"},
-                }
-            ],
-        },
-    ]
+    return {
+        "type": "actions",
+        "block_id": f"follow_up_pick_{case.id}",
+        "elements": [
+            {
+                "type": "static_select",
+                "action_id": ACTION_FOLLOW_UP_PICK,
+                "options": options,
+                "placeholder": {"type": "plain_text", "text": "Follow up in…"},
+            }
+        ],
+    }
 
 
 def _who(case: Case, targets: list[str]) -> str:
@@ -319,8 +388,8 @@ def reminder_message(case: Case, facts: dict[str, Any]) -> tuple[str, Blocks]:
     text = reminder_text(case, facts)
     elements = [_button("Claim", ACTION_CLAIM, case.id, "primary")] if not case.owner_id else []
     elements += [_button("Snooze 15 min", ACTION_SNOOZE, case.id), _button("Reassign", ACTION_REASSIGN, case.id)]
-    return text, [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+    return limits.fallback(text), [
+        limits.section(text),
         {"type": "actions", "block_id": f"reminder_actions_{case.id}", "elements": elements},
     ]
 
@@ -332,7 +401,7 @@ def _thread_link(url: str | None) -> str:
 
 
 def _case_title(case: Case) -> str:
-    return f"case #{case.id} ({platform_label(case.platform)} · {escape(customer_name(case))})"
+    return f"case #{case.id} ({platform_label(case.platform)} · {customer_label(case)})"
 
 
 def escalation_dm(case: Case, clock: str, limit: timedelta, link_url: str | None) -> tuple[str, Blocks]:
@@ -342,7 +411,7 @@ def escalation_dm(case: Case, clock: str, limit: timedelta, link_url: str | None
         f":sos: {CLOCK_LABELS.get(clock, clock)} on {_case_title(case)} is at twice its "
         f"{sla.format_duration(limit)} target. Owner: {owner}. {_thread_link(link_url)}"
     )
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return limits.fallback(text), [limits.section(text)]
 
 
 def follow_up_dm(case: Case, set_by: str | None, link_url: str | None) -> tuple[str, Blocks]:
@@ -352,4 +421,4 @@ def follow_up_dm(case: Case, set_by: str | None, link_url: str | None) -> tuple[
         f":calendar: Follow-up due on {_case_title(case)}: {promised} to get back to "
         f"{_customer(case)} now. {_thread_link(link_url)}"
     )
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return limits.fallback(text), [limits.section(text)]

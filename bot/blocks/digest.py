@@ -7,7 +7,9 @@ from __future__ import annotations
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.blocks import limits
 from bot.blocks.figures import (
+    CUSTOMER_LIMIT,
     Link,
     attainment,
     case_head,
@@ -19,13 +21,14 @@ from bot.blocks.figures import (
     sections,
     sentiment,
 )
-from bot.blocks.mrkdwn import Blocks, escape, link, platform_label, quote
+from bot.blocks.mrkdwn import Blocks, inert, link, platform_label, quote
 from bot.services.digest import COMPARE_DAYS, Breach, Digest, NotYet, Praise
 from bot.services.stats import Attainment, ResponseTimes
 from bot.sla import format_duration
 
 BREACHES_INLINE = 20  # in the digest itself; the rest follow in its thread
 BREACHES_PER_REPLY = 40
+PRAISE_QUOTE = 1500  # an excerpt of a praising post, as rendered (the case link leads to all of it)
 
 Message = tuple[str, Blocks]
 
@@ -75,7 +78,8 @@ def breach_text(breach: Breach, link_for: Link, tz: ZoneInfo) -> str:
 def praise_text(item: Praise, link_for: Link) -> str:
     case = item.case
     return (
-        f"{quote(escape(item.text))}\n— *{escape(case.customer)}* on {platform_label(case.platform)}"
+        f"{quote(inert(item.text), PRAISE_QUOTE)}\n— *{limits.fit(inert(case.customer), CUSTOMER_LIMIT)}* on "
+        f"{platform_label(case.platform)}"
         f"{link(item.post_url, 'View post')}"
         f" · {case_link(case, link_for)}"
     )
@@ -150,7 +154,7 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
     if rest:
         inline.append(f"…and {len(rest)} more in this message's thread.")
     title = f"Care digest · {day}"
-    header = {"type": "header", "text": {"type": "plain_text", "text": title}}
+    header = {"type": "header", "text": limits.plain(title, limits.HEADER_TEXT)}
     if digest.quiet:
         blocks = [header, *_quiet_blocks(digest, inline, len(breach_lines), link_for)]
         fallback = f"{title}: {QUIET_DAY}" + (f" {_still_open(digest.backlog)}" if digest.backlog else "")
@@ -160,12 +164,14 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
             f"{title}: {y.new.total} new, {y.resolved.total} resolved, {digest.backlog} open, "
             f"SLA {attainment(y.sla)}, {len(breach_lines)} breaches"
         )
-    messages: list[Message] = [(fallback, blocks)]
+    note = "…more than one message can show: every breach is listed in this message's thread."
+    messages: list[Message] = [(limits.fallback(fallback), limits.cap(blocks, note=note))]
     for first in range(0, len(rest), BREACHES_PER_REPLY):
         chunk = rest[first : first + BREACHES_PER_REPLY]
         start = BREACHES_INLINE + first + 1
         heading = f"SLA breaches on {day}, continued ({start}–{start + len(chunk) - 1} of {len(breach_lines)})"
-        messages.append((heading, sections(chunk, title=heading)))
+        for part in limits.group(sections(chunk, title=heading)):  # long names: more messages, none cut
+            messages.append((heading, part))
     return messages
 
 

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.blocks.mrkdwn import PRIORITY_BADGES, SECTION_LIMIT, Blocks, escape, platform_label
+from bot.blocks import limits
+from bot.blocks.mrkdwn import PRIORITY_BADGES, Blocks, inert, platform_label
 from bot.services.queues import CaseLine
 from bot.services.stats import (
     Attainment,
@@ -24,6 +25,9 @@ from bot.services.stats import (
 from bot.sla import format_duration
 
 Link = Callable[[str, str | None], str | None]  # (channel, ts) -> the thread's URL
+
+CUSTOMER_LIMIT = 200  # a customer's name in a list, as rendered: enough to recognise them
+EXCERPT_LIMIT = 400  # the latest post's excerpt in a list, as rendered
 
 PERIOD_TITLES = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days"}
 PREVIOUS = {"today": "yesterday", "7d": "the 7 days before", "30d": "the 30 days before"}
@@ -77,14 +81,15 @@ def case_link(line: CaseLine, link: Link) -> str:
 def case_head(line: CaseLine, link: Link) -> str:
     """How a case starts its line in every list: priority emoji, linked number, platform, customer."""
     badge = PRIORITY_BADGES.get(line.priority, line.priority).split(" ")[0]
-    return f"{badge} {case_link(line, link)} · {platform_label(line.platform)} · *{escape(line.customer)}*"
+    customer = limits.fit(inert(line.customer), CUSTOMER_LIMIT)
+    return f"{badge} {case_link(line, link)} · {platform_label(line.platform)} · *{customer}*"
 
 
 def case_text(line: CaseLine, link: Link, now: datetime, *, owner: bool = False) -> str:
     age = format_duration(now - line.created_at)
     waiting = f"open {age}" if line.first_response_at else f"*unanswered* {age}"
     who = f" · <@{line.owner_id}>" if owner and line.owner_id else " · unclaimed" if owner else ""
-    return f"{case_head(line, link)}{who} · {waiting}\n      _{escape(line.excerpt)}_"
+    return f"{case_head(line, link)}{who} · {waiting}\n      _{limits.fit(inert(line.excerpt), EXCERPT_LIMIT)}_"
 
 
 def listed(lines: Sequence[CaseLine], limit: int, link: Link, now: datetime, *, total: int | None = None) -> list[str]:
@@ -97,27 +102,23 @@ def listed(lines: Sequence[CaseLine], limit: int, link: Link, now: datetime, *, 
 
 
 def sections(lines: Sequence[str], *, title: str | None = None) -> Blocks:
-    """Lines packed into as few section blocks as Slack's 3000-character limit allows."""
-    blocks: Blocks = []
-    current = f"*{title}*" if title else ""
-    for line in lines:
-        line = line[:SECTION_LIMIT]
-        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
-            blocks.append(_section(current))
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    if current:
-        blocks.append(_section(current))
-    return blocks
+    """Lines packed into as few section blocks as Slack's 3000-character limit allows (measured as sent)."""
+    head = [f"*{title}*"] if title else []
+    return [_section(text) for text in limits.pack(head + [limits.fit(line) for line in lines], limits.SECTION_TEXT)]
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return limits.section(text)
 
 
 def fields(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    return {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in pairs[:10]]}
+    return {
+        "type": "section",
+        "fields": [
+            {"type": "mrkdwn", "text": limits.fit(f"*{k}*\n{v}", limits.FIELD_TEXT)}
+            for k, v in pairs[: limits.SECTION_FIELDS]
+        ],
+    }
 
 
 def figure_fields(team: Figures) -> dict[str, Any]:
@@ -158,7 +159,7 @@ def stats_message(stats: Stats) -> tuple[str, Blocks]:
     if len(trend.days) > 1:
         mood += "\n" + " · ".join(f"{d.day:%a} {d.day.day}: {sentiment(d.average)}" for d in trend.days)
     blocks: Blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        {"type": "header", "text": limits.plain(title, limits.HEADER_TEXT)},
         figure_fields(team),
         *sections(_platform_lines(stats.platforms), title="By platform"),
         *sections(_staff_lines(stats.staff), title="By staff member (owner)"),
@@ -179,7 +180,7 @@ def stats_message(stats: Stats) -> tuple[str, Blocks]:
         f"{title}: {team.new.total} new, {team.resolved.total} resolved, {team.open.total} open; "
         f"first response {response_times(team.first_response)}; SLA {attainment(team.sla)}"
     )
-    return fallback, blocks[:50]
+    return limits.fallback(fallback), blocks[: limits.MESSAGE_BLOCKS]
 
 
 MINE_LIMIT = 40
@@ -191,4 +192,8 @@ def mine_message(lines: Sequence[CaseLine], *, link: Link, now: datetime) -> tup
         text = "You have no open cases. :tada: Claim one from the care channel or the Home tab."
         return text, [_section(text)]
     title = f"Your open cases ({len(lines)})"
-    return title, sections(listed(lines, MINE_LIMIT, link, now), title=title)
+    blocks = limits.cap(sections(listed(lines, MINE_LIMIT, link, now), title=title), note=MORE_ON_HOME)
+    return title, blocks
+
+
+MORE_ON_HOME = "…and more: the Home tab lists every case."

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.blocks import limits
 from bot.blocks.figures import Link, figure_fields, listed, sections
 from bot.blocks.mrkdwn import PRIORITY_BADGES, Blocks
 from bot.services.queues import Queue
@@ -14,6 +15,9 @@ from bot.services.triage import PRIORITIES
 
 MINE_LIMIT = 15
 PER_PRIORITY_LIMIT = 10  # keeps the tab far below Slack's 100 blocks, however long the queue
+# Slack documents no size limit for a view beyond 100 blocks; long names and excerpts are fitted per line, and
+# the tab as a whole is kept to a size Slack is known to take in one message
+HOME_CHARS = 4 * limits.MESSAGE_BLOCK_CHARS
 
 
 def home_view(
@@ -51,4 +55,4 @@ def home_view(
             ],
         },
     ]
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": limits.cap(blocks, max_blocks=limits.VIEW_BLOCKS, max_chars=HOME_CHARS)}

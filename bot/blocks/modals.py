@@ -6,7 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.blocks.case import customer_name, slack_date
+from bot.blocks import limits
+from bot.blocks.case import customer_label, slack_date
 from bot.blocks.ids import (
     ASSIGNEE_BLOCK,
     ASSIGNEE_INPUT,
@@ -32,7 +33,7 @@ from bot.blocks.ids import (
     VIEW_RESOLVE,
     VIEW_TAKE_OVER,
 )
-from bot.blocks.mrkdwn import Blocks, escape, option, platform_label, quote
+from bot.blocks.mrkdwn import Blocks, inert, option, platform_label, quote
 from bot.models import Case
 from bot.services.cases import IGNORE_REASONS, OUTCOMES
 from bot.services.followups import CLEAR, CUSTOM
@@ -51,27 +52,26 @@ def _modal(
     return {
         "type": "modal",
         "callback_id": callback_id,
-        "title": {"type": "plain_text", "text": title[:24]},
-        "submit": {"type": "plain_text", "text": submit},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": limits.plain(title, limits.VIEW_TITLE),
+        "submit": limits.plain(submit, limits.VIEW_TITLE),
+        "close": limits.plain("Cancel", limits.VIEW_TITLE),
         "private_metadata": json.dumps(metadata),
         "notify_on_close": notify_on_close,
-        "blocks": blocks,
+        "blocks": blocks[: limits.VIEW_BLOCKS],
     }
 
 
+REPLY_QUOTE = limits.SECTION_TEXT - 400  # the post's start, with room for the name and the pointer to the thread
+
+
 def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, warning: str | None) -> dict[str, Any]:
-    blocks: Blocks = [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": f"*{escape(customer_name(case))}* wrote:\n{quote(escape(case.latest_mention.text))}",
-            },
-        }
-    ]
+    said = inert(case.latest_mention.text)
+    shown = quote(said, REPLY_QUOTE)
+    if len(limits.quoted_parts(said, REPLY_QUOTE)) > 1:  # the modal shows the start; the thread has it all
+        shown += "\n_The full post is in the case thread._"
+    blocks: Blocks = [limits.section(f"*{customer_label(case)}* wrote:\n{shown}")]
     if warning:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {warning}"}]})
+        blocks.append(limits.context(f":warning: {warning}"))
     element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": REPLY_INPUT,
@@ -79,17 +79,17 @@ def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, w
         "focus_on_load": True,
     }
     if draft:
-        element["initial_value"] = draft
+        element["initial_value"] = draft[: limits.INPUT_VALUE]  # staff's own draft: at most what the input holds
     blocks.append(
         {
             "type": "input",
             "block_id": REPLY_BLOCK,
             "element": element,
-            "label": {
-                "type": "plain_text",
-                "text": f"Public reply on {platform_label(case.platform).split(' ', 1)[-1]} (up to {limit} characters)",
-            },
-            "hint": {"type": "plain_text", "text": f"Sent publicly as a reply to their post. {limit_note}".strip()},
+            "label": limits.plain(
+                f"Public reply on {platform_label(case.platform).split(' ', 1)[-1]} (up to {limit} characters)",
+                limits.INPUT_LABEL,
+            ),
+            "hint": limits.plain(f"Sent publicly as a reply to their post. {limit_note}".strip(), limits.INPUT_HINT),
         }
     )
     blocks += follow_up_inputs(optional=True)
@@ -157,7 +157,7 @@ def resolve_modal(case: Case, *, closing: str | None = None, limit: int | None =
                     "type": "plain_text_input",
                     "action_id": CLOSING_INPUT,
                     "multiline": True,
-                    "initial_value": closing,
+                    "initial_value": closing[: limits.INPUT_VALUE],
                 },
             },
             {

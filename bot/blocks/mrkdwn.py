@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.blocks import limits
+
 Blocks = list[dict[str, Any]]
 
 PLATFORM_LABELS = {
@@ -26,7 +28,7 @@ PRIORITY_BADGES = {
     "low": ":large_green_circle: Low",
 }
 STATUS_LABELS = {"open": "Open", "resolved": "Resolved", "ignored": "Ignored"}
-SECTION_LIMIT = 2900
+SECTION_LIMIT = limits.SECTION_TEXT
 
 
 def platform_label(platform: str) -> str:
@@ -46,11 +48,14 @@ def sentiment_label(score: float) -> str:
 
 
 def clip(text: str, limit: int = SECTION_LIMIT) -> str:
+    """Raw text shortened before escaping (an excerpt); rendered text is fitted with bot.blocks.limits.fit."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def quote(text: str) -> str:
-    return "\n".join("> " + line for line in clip(text).splitlines() or [""])
+def quote(escaped: str, limit: int = limits.SECTION_TEXT) -> str:
+    """An escaped text as a mrkdwn quote, fitted to `limit` after the `> ` of every line (an excerpt: where the
+    whole text must be shown, use limits.quoted_parts)."""
+    return limits.fit("\n".join(limits.quote_lines(escaped, limit)), limit)
 
 
 SAFE_URL = re.compile(r"^https?://[^\s|<>]+$", re.IGNORECASE)
@@ -62,8 +67,24 @@ def link(url: str | None, label: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn control characters, so a customer's post cannot ping @channel or fake a link."""
+    """Slack mrkdwn control characters, so a text cannot ping @channel or fake a link (for staff's own words)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# A formatting mark at the edge of a word (where Slack would read it as *bold*, _italic_, ~strike~ or `code`)
+FORMATTING = re.compile(r"(?<![^\W_])[*_~`]|[*_~`](?![^\W_])")
+LOOKALIKES = {"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"}
+
+
+def inert(text: str) -> str:
+    """The one rule for a customer's words (post, name, handle, excerpt) wherever they reach Slack.
+
+    `&`, `<`, `>` are escaped, so no `<!channel>`, `<@U…>`, `<#C…>`, `<!subteam^…>` or `<https://…|label>`
+    is live; and a formatting mark at a word's edge becomes its look-alike (∗ ˍ ∼ ˋ), so a customer's
+    `*bold*`, `_x_`, `~x~` or backticks read as typed instead of dressing their words as ours. Marks inside
+    a word (jane_doe) are left alone: Slack does not format them.
+    """
+    return escape(FORMATTING.sub(lambda m: LOOKALIKES[m.group()], text))
 
 
 def option(text: str, value: str) -> dict[str, Any]:

@@ -5,6 +5,14 @@ takes it, and the domain (bot/services/) never speaks Block Kit. Posts are paced
 channel (Slack's documented limit); a 429 pauses the lane for its Retry-After; 5xx and network failures are
 retried with capped backoff for as long as it takes. Every message carries its outbox id in Slack message
 metadata, so an item whose worker died after Slack accepted it is found, not posted twice.
+
+One item may be several messages: a post too long for its case message continues in the thread, and a long
+thread note is split. Each message carries its part number beside the outbox id, and the item's progress is
+checkpointed after each part, so a retry posts only the parts Slack has not taken.
+
+If Slack still refuses a message as built (invalid_blocks, msg_too_long...), it is posted again in a minimal
+form that says so in the channel (its words in one section, our buttons), then as plain text; an item is
+given up only when even that is refused.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.blocks import case as case_blocks
 from bot.blocks import digest as digest_blocks
-from bot.blocks import mrkdwn
+from bot.blocks import limits, mrkdwn
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, read_scope, session_scope
@@ -42,6 +50,18 @@ SLACK_CONFIG_ERRORS = {
     "not_in_channel",
     "is_archived",
     "missing_scope",
+}
+
+# Slack refusing the message itself (not the token, the channel or the network): worth one plainer try
+SLACK_REFUSED = {
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_blocks_too_long",
+    "msg_too_long",
+    "too_many_blocks",
+    "invalid_arguments",
+    "invalid_attachments",
+    "no_text",
 }
 
 ThreadUrl = Callable[[str, str | None], str | None]
@@ -120,9 +140,11 @@ class SlackLane:
             if case is None:
                 return {"skipped": "case deleted"}
             channel, parent_ts = case.slack_channel, case.slack_ts
-            message_blocks: mrkdwn.Blocks | None
+            messages: list[case_blocks.Message]
             if item.kind in ("post_parent", "update_parent"):
-                text, message_blocks = case_blocks.parent_message(case)
+                messages = [case_blocks.parent_message(case)]
+                if item.kind == "post_parent":
+                    messages += case_blocks.post_continuations(case)
             elif item.kind == "thread_note":
                 event = session.get(CaseEvent, item.payload["event_id"])
                 assert event is not None
@@ -131,32 +153,66 @@ class SlackLane:
                     if event.kind in ("mention_added", "mention_edited")
                     else None
                 )
-                text = case_blocks.thread_note(case, event, mention)
-                message_blocks = case_blocks.thread_note_blocks(case, event, text)
+                messages = case_blocks.thread_note_messages(case, event, mention)
             elif item.kind == reminders.REMINDER:
                 reason = reminders.cancelled(case, item.payload)
                 if reason:  # the reply or claim landed first
                     return {"skipped": reason}
-                text, message_blocks = case_blocks.reminder_message(case, item.payload)
+                messages = [case_blocks.reminder_message(case, item.payload)]
             else:
                 raise SlackFailure(f"unknown outbox kind {item.kind!r}", permanent=True)
 
         if item.kind == "post_parent":
-            if parent_ts:
-                return {"ts": parent_ts, "already": True}
-            ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks)
-            with session_scope(self._sessions) as session:
-                stored = session.get(Case, item.case_id)
-                if stored is not None and stored.slack_ts is None:
-                    stored.slack_ts = ts
-            return {"ts": ts}
+            return self._post_parent(item, channel=channel, parent_ts=parent_ts, messages=messages)
         if parent_ts is None:
             # The parent could not be posted (it is retried first, in order); nothing to hang this on yet.
             raise SlackFailure("parent message not posted yet", delay=backoff(item.attempts))
         if item.kind == "update_parent":
-            self._call("chat_update", channel=channel, ts=parent_ts, text=text, blocks=message_blocks)
+            (text, message_blocks) = messages[0]
+            self._send("chat_update", channel=channel, ts=parent_ts, text=text, blocks=message_blocks)
             return {"ts": parent_ts}
-        return {"ts": self._post_once(item, channel=channel, text=text, blocks=message_blocks, thread_ts=parent_ts)}
+        progress = self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=0)
+        return {"ts": progress["ts"], **({"parts": len(messages)} if len(messages) > 1 else {})}
+
+    def _post_parent(
+        self, item: outbox.Leased, *, channel: str, parent_ts: str | None, messages: list[case_blocks.Message]
+    ) -> dict[str, Any]:
+        """The case message, then the rest of a long post in its thread (each part once, whatever crashes)."""
+        already = parent_ts is not None
+        if parent_ts is None:
+            text, message_blocks = messages[0]
+            parent_ts = self._post_once(item, channel=channel, text=text, blocks=message_blocks)
+            with session_scope(self._sessions) as session:
+                stored = session.get(Case, item.case_id)
+                if stored is not None and stored.slack_ts is None:
+                    stored.slack_ts = parent_ts
+        result: dict[str, Any] = {"ts": parent_ts, **({"already": True} if already else {})}
+        if len(messages) > 1:
+            self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=1)
+            result["parts"] = len(messages)
+        return result
+
+    def _post_parts(
+        self,
+        item: outbox.Leased,
+        *,
+        channel: str,
+        thread_ts: str,
+        messages: list[case_blocks.Message],
+        first: int,
+    ) -> dict[str, Any]:
+        """Post `messages[first:]` in the thread, in order, skipping parts an earlier attempt checkpointed and
+        finding (by metadata) any Slack took before a crash; the item's progress is checkpointed after each."""
+        progress = dict(item.progress)
+        for part in range(max(first, progress.get("posted", first)), len(messages)):
+            text, message_blocks = messages[part]
+            ts = self._post_once(
+                item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts, part=part
+            )
+            progress.update(posted=part + 1, **({} if "ts" in progress else {"ts": ts}))
+            if len(messages) > 1:
+                self._checkpoint(item, progress)
+        return progress
 
     def _direct_message(self, item: outbox.Leased) -> dict[str, Any]:
         """A DM to one user about a case (an escalation, a follow-up due): open the conversation, post once."""
@@ -210,7 +266,7 @@ class SlackLane:
     ) -> str:
         self._pacer.wait(channel)
         marker: dict[str, Any] = {"outbox_id": item.id, **({"part": part} if part else {})}
-        response = self._call(
+        response = self._send(
             "chat_postMessage",
             channel=channel,
             text=text,
@@ -221,6 +277,26 @@ class SlackLane:
             metadata={"event_type": METADATA_EVENT, "event_payload": marker},
         )
         return str(response["ts"])
+
+    def _send(self, method: str, *, text: str, blocks: Any = None, **kwargs: Any) -> Any:
+        """Post or update a message; if Slack refuses it as built, again in a minimal form that says so, then
+        as plain text. Only a refusal of the plain text too gives the item up (permanent, as before)."""
+        try:
+            return self._call(method, text=text, blocks=blocks, **kwargs)
+        except SlackFailure as failure:
+            if failure.error not in SLACK_REFUSED:
+                raise
+            reason = failure.error
+        logger.warning("Slack refused a message as built (%s); sending it plainly", reason)
+        plain_text, plain_blocks = limits.minimal(text, blocks, reason)
+        try:
+            return self._call(method, text=plain_text, blocks=plain_blocks, **kwargs)
+        except SlackFailure as failure:
+            if failure.error not in SLACK_REFUSED:
+                raise
+        logger.warning("Slack refused the plain form too (%s); sending the text alone", reason)
+        note = f":warning: Slack refused this message as built ({reason}), so it is shown as text only.\n"
+        return self._call(method, text=limits.fit(note + text, limits.FALLBACK_TEXT), **kwargs)
 
     def _find_previous_post(
         self, item: outbox.Leased, channel: str, *, thread_ts: str | None, part: int = 0
