@@ -192,7 +192,7 @@ def forget(*, platform: str, author: str | None, handle: str | None) -> int:
 
     platform, author, handle = platform.strip(), _given(author), _given(handle, strip="@")
     if not platform or (author or handle) is None:
-        raise ArgumentError("care-bot forget: needs a non-empty --platform and --author ID or --handle H.")
+        raise ArgumentError("care-bot: forget needs a non-empty --platform and --author ID or --handle H.")
     who = f"{platform} author {author}" if author is not None else f"{platform} user @{handle}"
     try:
         engine = make_engine(read_database_url(read_environment()))
@@ -238,7 +238,7 @@ class PlainParser(argparse.ArgumentParser):
     """argparse, but a mistake is one plain sentence (no usage block), the same as a bad setting."""
 
     def error(self, message: str) -> NoReturn:
-        raise ArgumentError(f"{self.prog}: {message}; see {self.prog} --help.")
+        raise ArgumentError(f"care-bot: {message} (see {self.prog} --help).")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -229,3 +230,57 @@ def test_connectors_check_opens_the_apps_database_and_reports_one_that_cannot_be
         tmp_path, "connectors", "--check", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'care.db'}"}
     )
     assert_one_sentence(broken, "DATABASE_URL")
+
+
+# -- forget ---------------------------------------------------------------------------------------
+def test_forget_erases_a_customer_says_what_it_changed_and_the_app_updates_slack(tmp_path, app_url, rt, slack, clock):
+    """The operator's run against the app's database; the running app's outbox then updates the case message."""
+    assert post_webhook(app_url, webhook_body()).status_code == 202
+    rt.deliverer.drain()
+    [message] = slack.channel(CHANNEL)
+    assert "Jane Doe" in json.dumps(message.blocks)
+
+    database = {"DATABASE_URL": rt.settings.database_url}
+    result = run_cli(tmp_path, "forget", "--platform", "twitter", "--author", "42", env=database)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert "cases: 1" in lines and "posts: 1" in lines and "Slack messages to update: 1" in lines
+    assert lines[-1] == (
+        "Erased twitter author 42 from 1 case; the running app updates 1 Slack message to '[removed on request]'."
+    )
+    clock.set(max(clock.now(), datetime.now(UTC)) + timedelta(seconds=1))  # the CLI queued it on the wall clock
+    rt.deliverer.drain()
+    shown = json.dumps(message.blocks)
+    assert "[removed on request]" in shown and "Jane Doe" not in shown and "refund" not in shown
+
+    again = run_cli(tmp_path, "forget", "--platform", "twitter", "--handle", "@jane_doe", env=database)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines() == [
+        "Nothing to erase: no personal data is stored for twitter user @jane_doe (erased already, or never stored)."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        pytest.param((), "--platform", id="nothing"),
+        pytest.param(("--platform", "twitter"), "--author --handle", id="no-person"),
+        pytest.param(("--author", "42"), "--platform", id="no-platform"),
+        pytest.param(("--platform", "twitter", "--author", "42", "--handle", "jane_doe"), "--handle", id="both"),
+        pytest.param(("--platform", " ", "--author", "42"), "--platform", id="blank-platform"),
+        pytest.param(("--platform", "twitter", "--handle", "@"), "--handle", id="blank-handle"),
+        pytest.param(("--platform", "twitter", "--author"), "--author", id="no-value"),
+    ],
+)
+def test_forget_with_bad_arguments_exits_2_with_one_sentence_and_touches_nothing(tmp_path, args, named):
+    result = run_cli(tmp_path, "forget", *args, env={"DATABASE_URL": f"sqlite:///{tmp_path / 'care.db'}"})
+    assert_one_sentence(result, named)
+    assert result.stdout == ""
+    assert not (tmp_path / "care.db").exists()
+
+
+def test_forget_with_a_database_that_cannot_be_opened_exits_2(tmp_path):
+    url = f"sqlite:///{tmp_path / 'no' / 'care.db'}"
+    result = run_cli(tmp_path, "forget", "--platform", "twitter", "--author", "42", env={"DATABASE_URL": url})
+    assert_one_sentence(result, "DATABASE_URL")
