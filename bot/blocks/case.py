@@ -396,7 +396,7 @@ def reminder_message(case: Case, facts: dict[str, Any]) -> tuple[str, Blocks]:
 
 def _thread_link(url: str | None) -> str:
     if url and (url.startswith("slack://") or SAFE_URL.match(url)):
-        return f"<{url}|Open the thread>"
+        return f"<{escape(url)}|Open the thread>"
     return "(the case message is not posted yet)"
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.blocks import limits
-from bot.blocks.mrkdwn import PRIORITY_BADGES, Blocks, inert, platform_label
+from bot.blocks.mrkdwn import PRIORITY_BADGES, Blocks, escape, inert, platform_label
 from bot.services.queues import CaseLine
 from bot.services.stats import (
     Attainment,
@@ -71,7 +71,7 @@ def sentiment(score: float | None) -> str:
 
 def thread_link(url: str | None, label: str) -> str:
     """A link we built ourselves (https or slack://), so no URL check is needed, unlike customer links."""
-    return f"<{url}|{label}>" if url else label
+    return f"<{escape(url)}|{label}>" if url else label
 
 
 def case_link(line: CaseLine, link: Link) -> str:

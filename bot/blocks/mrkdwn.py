@@ -62,8 +62,9 @@ SAFE_URL = re.compile(r"^https?://[^\s|<>]+$", re.IGNORECASE)
 
 
 def link(url: str | None, label: str) -> str:
-    """A Slack link, or nothing: a URL with `|`, `<`, `>` or spaces could forge mrkdwn, so it is dropped."""
-    return f" · <{url}|{label}>" if url and SAFE_URL.match(url) else ""
+    """A Slack link, or nothing: a URL with `|`, `<`, `>` or spaces could forge mrkdwn, so it is dropped.
+    Its `&` are escaped, as Slack itself writes them in a message's links."""
+    return f" · <{escape(url)}|{label}>" if url and SAFE_URL.match(url) else ""
 
 
 def escape(text: str) -> str:
