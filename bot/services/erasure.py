@@ -8,8 +8,10 @@ staff who acted. The platform's id of each post stays too: it is how the same po
 stored, so a re-delivery or a re-poll cannot bring the words back.
 
 Slack is told through the outbox like everything else: the case message is re-rendered from the erased rows,
-and each other message that named or quoted the customer (thread notes, reminders, DMs about the case) is
-queued as a `REDACT` item, an in-place update to "[removed on request]".
+and each other message that named or quoted the customer (thread notes, the rest of a long post continued in
+the thread, reminders, DMs about the case) is queued as a `REDACT` item, an in-place update to
+"[removed on request]". The messages are found by the ts their outbox items recorded (`ts`, and `part_ts`
+for each part of a message posted in several).
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ def erase_case(session: Session, *, case: Case, now: datetime) -> Erased:
     if not erased.changed:
         return erased
     session.flush()
-    redactions = _redact_messages(session, case, (e.id for e in case.events if e.kind not in _STAFF_ONLY_NOTES), now)
+    notes = [e.id for e in case.events if e.kind not in _STAFF_ONLY_NOTES]
+    redactions = _redact_messages(session, case, notes=notes, first_post=True, about_them=True, now=now)
     return replace(erased, slack_updates=redactions + _refresh_parent(session, case, now))
 
 
@@ -135,7 +138,9 @@ def forget_mention(session: Session, *, platform: str, external_id: str, now: da
     quoting = [e for e in case.events if e.kind in _POST_NOTES and (e.detail or {}).get("mention_id") == mention.id]
     events = sum(_erase_event(e) for e in quoting)
     session.flush()
-    redactions = _redact_messages(session, case, (e.id for e in quoting), now)
+    first_post = mention.id == case.mentions[0].id
+    notes = [e.id for e in quoting]
+    redactions = _redact_messages(session, case, notes=notes, first_post=first_post, about_them=False, now=now)
     return Erased(posts=1, events=events, slack_updates=redactions + _refresh_parent(session, case, now))
 
 
@@ -256,40 +261,49 @@ def _refresh_parent(session: Session, case: Case, now: datetime) -> int:
     return 1
 
 
-def _redact_messages(session: Session, case: Case, event_ids: Iterable[int], now: datetime) -> int:
-    """Queue a REDACT for each posted message of the case that names or quotes the customer: the thread notes of
-    `event_ids`, every reminder and every DM about the case. Notes not posted yet need nothing: they are
-    rendered from the erased rows when they go. A message already queued for redaction is not queued again."""
-    wanted = set(event_ids)
+def _redact_messages(
+    session: Session, case: Case, *, notes: Iterable[int], first_post: bool, about_them: bool, now: datetime
+) -> int:
+    """Queue a REDACT for each posted message of the case that names or quotes what is erased: the thread notes
+    of the events `notes`; with `first_post`, the rest of a long first post continued under the case message;
+    with `about_them`, every reminder and DM about the case. Messages not posted yet need nothing (they are
+    rendered from the erased rows when they go), and one already queued for redaction is not queued again."""
+    wanted = set(notes)
+    kinds = ("post_parent", "thread_note", REDACT) + ((reminders.REMINDER, reminders.DIRECT_MESSAGE) * about_them)
     items = session.scalars(
         select(OutboxItem)
-        .where(
-            OutboxItem.case_id == case.id,
-            OutboxItem.lane == outbox.SLACK,
-            OutboxItem.kind.in_(("thread_note", reminders.REMINDER, reminders.DIRECT_MESSAGE, REDACT)),
-        )
+        .where(OutboxItem.case_id == case.id, OutboxItem.lane == outbox.SLACK, OutboxItem.kind.in_(kinds))
         .order_by(OutboxItem.id)
     ).all()
     done = {(i.payload.get("channel"), i.payload.get("ts")) for i in items if i.kind == REDACT}
     queued = 0
     for item in items:
-        ts = (item.result or {}).get("ts")
-        if item.kind == REDACT or item.state != outbox.DONE or not isinstance(ts, str):
+        if item.kind == REDACT or item.state != outbox.DONE:
+            continue
+        if item.kind == "post_parent" and not first_post:
             continue
         if item.kind == "thread_note" and item.payload.get("event_id") not in wanted:
             continue
         channel = (item.result or {}).get("channel") or case.slack_channel
-        if (channel, ts) in done:
-            continue
-        outbox.enqueue(
-            session,
-            lane=outbox.SLACK,
-            kind=REDACT,
-            case_id=case.id,
-            priority_rank=triage.PRIORITY_RANK[case.priority],
-            payload={"channel": channel, "ts": ts},
-            now=now,
-        )
-        done.add((channel, ts))
-        queued += 1
+        for ts in _posted(item):
+            if (channel, ts) in done or (item.kind == "post_parent" and ts == case.slack_ts):
+                continue  # the case message itself is re-rendered, not redacted
+            outbox.enqueue(
+                session,
+                lane=outbox.SLACK,
+                kind=REDACT,
+                case_id=case.id,
+                priority_rank=triage.PRIORITY_RANK[case.priority],
+                payload={"channel": channel, "ts": ts},
+                now=now,
+            )
+            done.add((channel, ts))
+            queued += 1
     return queued
+
+
+def _posted(item: OutboxItem) -> list[str]:
+    """The ts of every message a delivered item posted: its first, and each part of a long one (`part_ts`)."""
+    result = item.result or {}
+    found = [result.get("ts"), *(result.get("part_ts") or [])]
+    return [ts for ts in dict.fromkeys(found) if isinstance(ts, str)]
