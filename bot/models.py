@@ -312,6 +312,22 @@ class DeskStart(Base):
     started_at: Mapped[datetime]
 
 
+class HandledDelivery(Base):
+    """A staff action, submission or event from Slack that has been acted on: its key makes it act once.
+
+    Slack may deliver the same thing more than once (a double submit, its retries, a click sent again),
+    possibly to different replicas. The first delivery inserts the key before acting; every other one
+    finds it taken and is acknowledged without acting. `key` is a digest of what identifies the
+    delivery (see handlers/gate.py); `kind` says what it was, for the curious and for pruning.
+    """
+
+    __tablename__ = "handled_deliveries"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    handled_at: Mapped[datetime] = mapped_column(index=True)  # prune() deletes by age
+
+
 # What the SLA clocks of a case depend on: a change to any of them may bring a reminder forward.
 CLOCK_INPUTS = (
     "status",

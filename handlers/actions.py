@@ -12,6 +12,8 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import ids, modals
 from bot.errors import OwnedByOther
 from bot.services import cases, followups, reminders, replies
+from bot.services.access import NotAllowed
+from handlers.gate import TAKE_OVER, team
 from handlers.listener import ack_then, clicked_case_id, runtime, user_id
 
 
@@ -34,7 +36,9 @@ def claim(body: dict[str, Any], client: WebClient, context: BoltContext) -> None
     try:
         with rt.unit() as s:
             cases.claim(s, case_id=case_id, user_id=user_id(body), now=rt.now())
-    except OwnedByOther as exc:
+    except OwnedByOther as exc:  # only a manager is offered to take it over
+        if not team(context).allows(user_id(body), TAKE_OVER[0]):
+            raise NotAllowed(f"{exc} Only managers can take over a teammate's case.") from exc
         client.views_open(trigger_id=body["trigger_id"], view=modals.take_over_modal(case_id, exc.owner_id))
 
 

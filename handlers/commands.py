@@ -14,9 +14,11 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from bot.blocks import digest as digest_blocks
 from bot.blocks import figures
 from bot.blocks.mrkdwn import Blocks, escape
+from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.services import digest, queues, stats
 from handlers.errors import guarded
+from handlers.gate import COMMANDS, check
 from handlers.listener import runtime
 
 USAGE = (
@@ -65,6 +67,12 @@ def answer(body: dict[str, Any], command: dict[str, Any], respond: Respond, cont
     if problem(sub, args) is not None:
         return
     user = command["user_id"]
+    if sub in COMMANDS:  # stats and help quote no customer: open to all
+        try:
+            check(context, user, COMMANDS[sub])
+        except UserError as refused:
+            respond(text=str(refused), response_type="ephemeral", replace_original=False)
+            return
     if sub == "digest":
         respond(text=_digest(rt, user), response_type="ephemeral", replace_original=False)
         return

@@ -12,10 +12,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
+from handlers.gate import admit, release
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -58,26 +59,36 @@ def guarded(listener: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(listener)
     def run(**kwargs: Any) -> None:
         try:
+            admit(kwargs["context"], kwargs["body"])  # only the care team acts: every listener, first
             listener(**kwargs)
         except Exception as error:  # noqa: BLE001 - reported to the user and logged, never swallowed
             ack = kwargs.get("ack")
             if ack is not None and ack.response is None:
                 ack()  # Slack gets its answer; the person gets the explanation below
+            if kwargs["body"].get("type") == "view_submission":
+                release(kwargs["context"])  # nothing was done, so submitting again must be free to act
             report(kwargs["context"]["rt"], kwargs["body"], error)
 
     return run
 
 
 def submission(
-    ack: Ack, work: Callable[[], object], *, field: str, where: Callable[[UserError], str | None] | None = None
+    ack: Ack,
+    work: Callable[[], object],
+    *,
+    context: BoltContext,
+    field: str,
+    where: Callable[[UserError], str | None] | None = None,
 ) -> None:
     """Run a modal's service call and answer Slack: close the modal, or show the problem inline.
 
-    A `UserError` appears under the field `where` names for it, else under `field`.
+    A `UserError` appears under the field `where` names for it, else under `field`. Slack keeps the view's
+    id and hash while the person corrects it, so the delivery's key is released: the corrected submit acts.
     """
     try:
         work()
     except UserError as exc:
+        release(context)
         block = (where(exc) if where else None) or field
         ack(response_action="errors", errors={block: str(exc)})
         return

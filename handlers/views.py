@@ -77,7 +77,7 @@ def on_reply_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], contex
                 follow_up=follow_up,
             )
 
-    submission(ack, send, field=ids.REPLY_BLOCK, where=_field_of)
+    submission(ack, context=context, work=send, field=ids.REPLY_BLOCK, where=_field_of)
 
 
 def on_reply_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
@@ -107,7 +107,7 @@ def on_ignore(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
                 comment=_value(view, ids.COMMENT_BLOCK, ids.COMMENT_INPUT),
             )
 
-    submission(ack, ignore, field=ids.CHOICE_BLOCK)
+    submission(ack, context=context, work=ignore, field=ids.CHOICE_BLOCK)
 
 
 def on_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
@@ -130,7 +130,7 @@ def on_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bo
                 rule=rt.length_rule(case.connector, case.platform),
             )
 
-    submission(ack, resolve, field=ids.CHOICE_BLOCK, where=_field_of)
+    submission(ack, context=context, work=resolve, field=ids.CHOICE_BLOCK, where=_field_of)
 
 
 def on_follow_up(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
@@ -148,7 +148,7 @@ def on_follow_up(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: 
                 tz=rt.settings.timezone,
             )
 
-    submission(ack, choose, field=ids.FOLLOW_UP_BLOCK, where=_field_of)
+    submission(ack, context=context, work=choose, field=ids.FOLLOW_UP_BLOCK, where=_field_of)
 
 
 def on_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
@@ -159,7 +159,7 @@ def on_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: B
         with rt.unit() as s:
             cases.reassign(s, case_id=_case_id(view), user_id=user_id(body), now=rt.now(), new_owner=new_owner)
 
-    submission(ack, reassign, field=ids.ASSIGNEE_BLOCK)
+    submission(ack, context=context, work=reassign, field=ids.ASSIGNEE_BLOCK)
 
 
 def on_take_over(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:

@@ -26,6 +26,9 @@ ALLOWED_BOT_SCOPES = {
     "im:write",  # conversations.open: the digest's direct message to a manager
     "im:history",  # conversations.history in that DM, to find a digest already posted before a crash
     "files:write",  # files_upload_v2: the digest's chart
+    "channels:read",  # conversations.members: the care channel's members are the care team by default
+    "groups:read",  # ... when the care channel is private
+    "usergroups:read",  # usergroups.users.list: user groups named in CARE_TEAM
 }
 
 
@@ -88,3 +91,5 @@ def test_bot_scopes_are_only_the_ones_the_bot_uses(manifest: dict[str, Any]) -> 
     unexpected = set(bot) - ALLOWED_BOT_SCOPES
     assert not unexpected, f"scopes not on the allow-list (see tests/test_manifest.py): {unexpected}"
     assert {"chat:write", "commands", "im:write", "files:write"} <= set(bot)
+    # who may act: the care channel's members (public or private channel) and CARE_TEAM's user groups
+    assert {"channels:read", "groups:read", "usergroups:read"} <= set(bot)

@@ -42,6 +42,7 @@ APP_TABLES = {
     "digests",
     "connector_credentials",
     "desk_start",
+    "handled_deliveries",
 }
 
 

@@ -2,13 +2,15 @@
 
 The demo runs the bot against it, and the tests use it as their fake Slack: it answers the methods
 the bot calls the way Slack does, records every call, keeps channel history (with threads and message
-metadata), and can be told to fail: a 429 with Retry-After, a 5xx, an error code, or a slow answer.
-It also stands in for the two URLs Slack hands out: a file's `upload_url` (files_upload_v2 POSTs the
-bytes there; recorded as the call "upload_url") and a slash command's `response_url`.
+metadata), knows who is in which channel and user group, and can be told to fail: a 429 with
+Retry-After, a 5xx, an error code, or a slow answer. It also stands in for the two URLs Slack hands
+out: a file's `upload_url` (files_upload_v2 POSTs the bytes there; recorded as the call "upload_url")
+and a slash command's `response_url`.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -111,6 +113,9 @@ class SlackState:
     home: dict[str, dict[str, Any]] = field(default_factory=dict)  # user ID -> the Home tab last published
     uploads: dict[str, Upload] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)  # what was POSTed to response_urls
+    # channel ID -> its members (conversations.members); a channel not listed has every user added
+    members: dict[str, list[str]] = field(default_factory=dict)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)  # S… -> its users (usergroups.users.list)
     app_token: str | None = None  # Socket Mode: the xapp- token apps.connections.open accepts
     socket_url: str | None = None  # ... and the websocket URL it hands out
     _ts: int = 0
@@ -173,6 +178,15 @@ class SlackStandIn:
                     "display_name": real_name.split()[0],
                 },
             }
+
+    def set_members(self, channel: str, users: list[str]) -> None:
+        """Who is in `channel` from now on (by default every user added with `add_user`)."""
+        with self._lock:
+            self.state.members[channel] = list(users)
+
+    def set_usergroup(self, group: str, users: list[str]) -> None:
+        with self._lock:
+            self.state.usergroups[group] = list(users)
 
     def fail(
         self,
@@ -330,6 +344,13 @@ class SlackStandIn:
                 found = [m for m in s.messages[channel] if m.ts == p.get("ts") or m.thread_ts == p.get("ts")]
             ordered = list(reversed(found)) if method == "conversations.history" else found
             return {"ok": True, "messages": [m.as_api() for m in ordered], "has_more": False}
+        if method == "conversations.members":
+            return self._members(p)
+        if method == "usergroups.users.list":
+            group = str(p.get("usergroup") or "")
+            if group not in s.usergroups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(s.usergroups[group])}
         if method == "chat.getPermalink":
             return {
                 "ok": True,
@@ -400,6 +421,21 @@ class SlackStandIn:
                 )
             return {"ok": True, "files": files}
         return {"ok": True}
+
+    def _members(self, p: dict[str, Any]) -> dict[str, Any]:
+        """conversations.members as Slack pages it: `limit` (default 100) a page, an opaque `next_cursor`."""
+        channel = str(p.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        members = self.state.members.get(channel, list(self.state.users))
+        try:
+            limit = max(1, min(int(p.get("limit") or 100), 1000))
+            start = int(base64.b64decode(str(p["cursor"])).decode().removeprefix("offset:")) if p.get("cursor") else 0
+        except (TypeError, ValueError):
+            return {"ok": False, "error": "invalid_cursor"}
+        end = start + limit
+        cursor = base64.b64encode(f"offset:{end}".encode()).decode() if end < len(members) else ""
+        return {"ok": True, "members": members[start:end], "response_metadata": {"next_cursor": cursor}}
 
     def upload(self, file_id: str, body: bytes) -> tuple[int, str]:
         """The upload_url: takes the raw bytes announced by files.getUploadURLExternal."""

@@ -25,7 +25,8 @@ USAGE_LINES = ("`/care stats [today|7d|30d]`", "`/care mine`", "`/care digest`",
 
 @pytest.fixture
 def env(slack, database_url):
-    return make_env(slack, database_url, **stats_dataset.ENV)
+    """Alice and Bob are on the team (the care channel's members); Bob is also a manager."""
+    return make_env(slack, database_url, CARE_MANAGERS=BOB, **stats_dataset.ENV)
 
 
 @pytest.fixture
@@ -96,6 +97,7 @@ def test_mine_lists_the_askers_open_cases_with_thread_links(app_url, slack, list
 
 
 def test_mine_with_nothing_open_says_so(app_url, slack, listeners, ids) -> None:
+    slack.add_user("U0NOBODY", "Noa Body")  # on the team (in the care channel), with no case
     command(app_url, slack, "mine", user="U0NOBODY")
     assert responded(slack, listeners)["text"].startswith("You have no open cases.")
 

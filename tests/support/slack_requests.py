@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from typing import Any
@@ -25,11 +26,20 @@ def signed_headers(
 
 
 def post_interaction(
-    base_url: str, payload: dict[str, Any], *, client: httpx.Client | None = None, **sign: Any
+    base_url: str,
+    payload: dict[str, Any],
+    *,
+    client: httpx.Client | None = None,
+    retry: int | None = None,
+    **sign: Any,
 ) -> httpx.Response:
+    """POST an interactivity payload; `retry=1` sends it as Slack's first retry (X-Slack-Retry-Num)."""
     body = urlencode({"payload": json.dumps(payload)})
     send = client.post if client is not None else httpx.post
-    return send(f"{base_url}/slack/events", content=body, headers=signed_headers(body, **sign), timeout=10)
+    headers = signed_headers(body, **sign)
+    if retry is not None:
+        headers |= {"x-slack-retry-num": str(retry), "x-slack-retry-reason": "http_timeout"}
+    return send(f"{base_url}/slack/events", content=body, headers=headers, timeout=10)
 
 
 def post_command(
@@ -55,8 +65,10 @@ def post_command(
     return httpx.post(f"{base_url}/slack/events", content=body, headers=signed_headers(body, **sign), timeout=10)
 
 
-def post_event(base_url: str, event: dict[str, Any], **sign: Any) -> httpx.Response:
-    """An Events API callback (JSON), e.g. `{"type": "app_home_opened", "user": ..., "tab": "home"}`."""
+def post_event(base_url: str, event: dict[str, Any], *, event_id: str | None = None, **sign: Any) -> httpx.Response:
+    """An Events API callback (JSON), e.g. `{"type": "app_home_opened", "user": ..., "tab": "home"}`.
+
+    Each call is a new event unless `event_id` repeats one (as Slack's retries do)."""
     body = json.dumps(
         {
             "token": "unused",
@@ -64,7 +76,7 @@ def post_event(base_url: str, event: dict[str, Any], **sign: Any) -> httpx.Respo
             "api_app_id": "A0CARE",
             "type": "event_callback",
             "event": event,
-            "event_id": f"Ev{time.time_ns()}",
+            "event_id": event_id or f"Ev{time.time_ns()}",
             "event_time": int(time.time()),
             "authorizations": [{"team_id": "T0STANDIN", "user_id": "UCAREBOT", "is_bot": True}],
         }
@@ -98,16 +110,34 @@ def block_action(
     }
 
 
+_VIEWS = itertools.count(1)
+
+
 def view_payload(
-    kind: str, view: dict[str, Any], values: dict[str, dict[str, dict[str, Any]]], *, user: str = "U0ALICE"
+    kind: str,
+    view: dict[str, Any],
+    values: dict[str, dict[str, dict[str, Any]]],
+    *,
+    user: str = "U0ALICE",
+    view_id: str | None = None,
+    view_hash: str = "1700000000.abcdef",
 ) -> dict[str, Any]:
-    """A `view_submission` or `view_closed` for a modal the bot opened, with the given state values."""
+    """A `view_submission` or `view_closed` for a modal the bot opened, with the given state values.
+
+    Each call is a modal of its own (a fresh view id) unless `view_id` names one: the same id, hash and
+    values are what Slack sends again when a submission is repeated.
+    """
     return {
         "type": kind,
         "team": {"id": "T0STANDIN", "domain": "standin"},
         "user": {"id": user, "username": user.lower(), "team_id": "T0STANDIN"},
         "api_app_id": "A0CARE",
-        "view": {**view, "id": "V0001", "state": {"values": values}, "hash": "h"},
+        "view": {
+            **view,
+            "id": view_id or f"V{next(_VIEWS):08d}",
+            "state": {"values": values},
+            "hash": view_hash,
+        },
     }
 
 
