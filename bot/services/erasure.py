@@ -93,7 +93,10 @@ def forget(
     for found in sorted(ids):
         _lock_author(session, platform=platform, author_id=found)
     cases = session.scalars(
-        select(Case).where(Case.platform == platform, Case.author_id.in_(ids)).order_by(Case.id).with_for_update()
+        select(Case)
+        .where(Case.platform == platform, Case.author_id.in_(sorted(ids)))
+        .order_by(Case.id)
+        .with_for_update()
     ).all()
     busy = [case.id for case in cases if _send_in_flight(session, case.id, now)]
     if busy:

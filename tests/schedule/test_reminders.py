@@ -22,6 +22,7 @@ from tests.support.slack_requests import block_action, post_interaction, text_va
 from tests.support.webhooks import post_webhook, webhook_body
 
 BASE_ENV = {"CARE_MANAGERS": "U0BOSS,U0CHIEF", "CARE_SLA_RESOLUTION": "3d"}
+MANAGER = "U0BOSS"  # reassigning is for managers (CARE_MANAGERS above)
 GROUP = "<@U0LEAD> <!subteam^S0MANAGERS>"  # CARE_ESCALATE_TO in tests/support/env.py
 
 
@@ -204,23 +205,25 @@ def test_reassign_picks_a_teammate_who_is_mentioned_from_then_on(desk: ReminderD
     start = clock.now()
     case_id = desk.new_case()
     desk.at(48, start)
-    desk.click("case_reassign", case_id)
+    desk.click("case_reassign", case_id, user=MANAGER)
     view = desk.last_view()
     assert view["callback_id"] == "reassign_modal"
     select_block = next(b for b in view["blocks"] if b["type"] == "input")
     assert select_block["element"]["type"] == "users_select"
 
     chosen = {"assignee": {"user": {"type": "users_select", "selected_user": "U0BOB"}}}
-    assert desk.submit(view, chosen) == {}
-    assert desk.thread_texts()[-1] == ":busts_in_silhouette: <@U0ALICE> reassigned this case to <@U0BOB>."
+    assert desk.submit(view, chosen, user=MANAGER) == {}
+    assert desk.thread_texts()[-1] == f":busts_in_silhouette: <@{MANAGER}> reassigned this case to <@U0BOB>."
     assert desk.case(case_id).owner_id == "U0BOB" and "<@U0BOB>" in desk.parent_text()
     desk.at(60, start)
     assert desk.reminder_texts()[-1].startswith(":rotating_light: <@U0BOB> ")
 
-    desk.click("case_reassign", case_id)
-    answer = desk.submit(desk.last_view(), chosen)
+    desk.click("case_reassign", case_id, user=MANAGER)
+    answer = desk.submit(desk.last_view(), chosen, user=MANAGER)
     assert answer == {"response_action": "errors", "errors": {"assignee": "That teammate already owns this case."}}
-    answer = desk.submit(desk.last_view(), {"assignee": {"user": {"type": "users_select", "selected_user": None}}})
+    answer = desk.submit(
+        desk.last_view(), {"assignee": {"user": {"type": "users_select", "selected_user": None}}}, user=MANAGER
+    )
     assert answer["errors"] == {"assignee": "Pick the teammate who should take this case."}
 
 
