@@ -144,19 +144,19 @@ class SlackUser:
         """Fill in and submit the modal that the last click opened."""
         deadline = time.monotonic() + 10
         while True:
-            opened = [v["view"] for v in self.slack.state.views if v["trigger_id"] == self._trigger]
+            opened = [v for v in self.slack.state.views if v["trigger_id"] == self._trigger]
             if opened or time.monotonic() > deadline:
                 break
             time.sleep(0.02)  # the modal opens after the ack, as in Slack
         if not opened:
             raise RuntimeError(f"the modal for {self._trigger} did not open")
-        view = opened[0]
+        view, view_id = opened[0]["view"], opened[0]["id"]
         return self._send(
             {
                 "type": "view_submission",
                 "user": {"id": self.user},
                 "team": {"id": "T0STANDIN"},
-                "view": {**view, "id": "V1", "state": {"values": values}},
+                "view": {**view, "id": view_id, "hash": f"1795000000.{view_id}", "state": {"values": values}},
             }
         )
 
@@ -237,6 +237,9 @@ def run_demo(out: Any = None) -> int:
                 "SLACK_API_URL": slack.api_url,
                 "CARE_CHANNEL": CHANNEL,
                 "CARE_ESCALATE_TO": "U0LEAD,S0MANAGERS",
+                # Alice and Bob are the care channel's members, so the care team; Alice leads the shift
+                # (a manager), so she may take over a teammate's case.
+                "CARE_MANAGERS": "U0ALICE",
                 "DATABASE_URL": f"sqlite:///{Path(tmp) / 'demo.db'}",
                 "CARE_WEBHOOK_SECRET": webhook_secret,
                 "CARE_GENERIC_REPLY_URL": slack.reply_url,

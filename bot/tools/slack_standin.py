@@ -331,8 +331,9 @@ class SlackStandIn:
             return {"ok": True, "message_ts": self._next_ts()}
         if method in ("views.open", "views.push", "views.update"):
             view = _json(p.get("view")) or {}
-            s.views.append({"method": method, "trigger_id": p.get("trigger_id"), "view": view})
-            return {"ok": True, "view": {"id": f"V{len(s.views):06d}", **view}}
+            view_id = f"V{len(s.views) + 1:06d}"
+            s.views.append({"method": method, "trigger_id": p.get("trigger_id"), "view": view, "id": view_id})
+            return {"ok": True, "view": {"id": view_id, "hash": f"1795000000.{view_id}", **view}}
         if method == "users.info":
             user = s.users.get(p.get("user", ""))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
