@@ -320,14 +320,8 @@ def thread_note_messages(case: Case, event: CaseEvent, mention: Mention | None =
     ]
 
 
-def thread_note_blocks(case: Case, event: CaseEvent, text: str) -> Blocks | None:
-    """Blocks for the few notes that offer a next step: after a move to DM, a one-click follow-up menu."""
-    if event.kind != "moved_to_dm" or not case.is_open:
-        return None
-    return [limits.section(text), _follow_up_menu(case)]
-
-
 def _follow_up_menu(case: Case) -> dict[str, Any]:
+    """The next step offered after a move to DM: a one-click follow-up menu."""
     options = [option(label, f"{case.id}:{key}") for key, label in FOLLOW_UP_LABELS.items() if key != CLEAR]
     return {
         "type": "actions",
