@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from bot import sla
 from bot.blocks import case as case_blocks
 from bot.blocks import digest as digest_blocks
-from bot.blocks import figures, home, modals
+from bot.blocks import figures, home, limits, modals
 from bot.blocks.links import thread_url
 from bot.blocks.mrkdwn import inert
 from bot.models import Case, CaseEvent, Mention
@@ -157,6 +157,7 @@ def test_the_case_message_and_its_continuations_fit_show_everything_and_ping_nob
     messages = [case_blocks.parent_message(case), *case_blocks.post_continuations(case)]
     for fallback, blocks in messages:
         assert_message_ok(fallback, blocks)
+        assert_message_ok(*limits.minimal(fallback, blocks, "invalid_blocks"))  # the lane's plain form, if refused
     assert shown_post(messages) == re.sub(r"\s", "", inert(text))
 
 
