@@ -91,9 +91,9 @@ def _present(**values: str | None) -> dict[str, str]:
 
 def _timestamp(value: Any) -> datetime | None:
     """Unix seconds (Meta's samples; milliseconds in some products) or ISO 8601 (`...T08:58:00+0000`)."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
     try:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)  # a ValueError past 4,300 digits (Python's limit), or for digits like "²"
         if isinstance(value, int | float) and not isinstance(value, bool):
             return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
         if isinstance(value, str):

@@ -148,8 +148,8 @@ def _type_problem(kind: str, payload: dict[str, Any]) -> str | None:
             return "block_actions needs actions, each with a string action_id"
     if kind in ("view_submission", "view_closed"):
         view = payload.get("view")
-        if not (isinstance(view, dict) and isinstance(view.get("callback_id"), str)):
-            return f"{kind} needs a view with a string callback_id"
+        if not (isinstance(view, dict) and all(isinstance(view.get(k), str) for k in ("callback_id", "type"))):
+            return f"{kind} needs a view with a string callback_id and type"
         state = view.get("state")
         if state is not None and not (isinstance(state, dict) and isinstance(state.get("values", {}), dict)):
             return "view.state.values must be an object"

@@ -163,7 +163,7 @@ WELL_FORMED = {
             {
                 "type": "view_submission",
                 "user": {"id": "U0ALICE"},
-                "view": {"id": "V1", "callback_id": "reply_modal", "state": {"values": {}}},
+                "view": {"id": "V1", "type": "modal", "callback_id": "reply_modal", "state": {"values": {}}},
             }
         ),
         FORM,
@@ -204,6 +204,10 @@ MALFORMED = {
     "actions of strings": (payload_form({**block_action("case_claim", "1"), "actions": ["case_claim"]}), FORM),
     "view a string": (payload_form({"type": "view_submission", "user": {"id": "U1"}, "view": "v"}), FORM),
     "view without callback": (payload_form({"type": "view_submission", "user": {"id": "U1"}, "view": {}}), FORM),
+    "view without type": (
+        payload_form({"type": "view_submission", "user": {"id": "U1"}, "view": {"callback_id": "reply_modal"}}),
+        FORM,
+    ),
     "payload a list": (payload_form([1]), FORM),
     "payload without type": (payload_form({"user": {"id": "U1"}}), FORM),
     "command without user": (form(**{k: v for k, v in COMMAND.items() if k != "user_id"}), FORM),
