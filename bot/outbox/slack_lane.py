@@ -172,7 +172,9 @@ class SlackLane:
             self._send("chat_update", channel=channel, ts=parent_ts, text=text, blocks=message_blocks)
             return {"ts": parent_ts}
         progress = self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=0)
-        return {"ts": progress["ts"], **({"parts": len(messages)} if len(messages) > 1 else {})}
+        if len(messages) == 1:
+            return {"ts": progress["part_ts"]["0"]}
+        return {"ts": progress["part_ts"]["0"], "parts": len(messages), "part_ts": progress["part_ts"]}
 
     def _post_parent(
         self, item: outbox.Leased, *, channel: str, parent_ts: str | None, messages: list[case_blocks.Message]
@@ -188,8 +190,8 @@ class SlackLane:
                     stored.slack_ts = parent_ts
         result: dict[str, Any] = {"ts": parent_ts, **({"already": True} if already else {})}
         if len(messages) > 1:
-            self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=1)
-            result["parts"] = len(messages)
+            progress = self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=1)
+            result.update(parts=len(messages), part_ts={"0": parent_ts, **progress["part_ts"]})
         return result
 
     def _post_parts(
@@ -202,14 +204,18 @@ class SlackLane:
         first: int,
     ) -> dict[str, Any]:
         """Post `messages[first:]` in the thread, in order, skipping parts an earlier attempt checkpointed and
-        finding (by metadata) any Slack took before a crash; the item's progress is checkpointed after each."""
+        finding (by metadata) any Slack took before a crash; the item's progress is checkpointed after each.
+
+        Every part's ts is kept (`part_ts`, by part number) in the item's result: what an erasure must update."""
         progress = dict(item.progress)
+        progress["part_ts"] = dict(progress.get("part_ts", {}))
         for part in range(max(first, progress.get("posted", first)), len(messages)):
             text, message_blocks = messages[part]
             ts = self._post_once(
                 item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts, part=part
             )
-            progress.update(posted=part + 1, **({} if "ts" in progress else {"ts": ts}))
+            progress["posted"] = part + 1
+            progress["part_ts"][str(part)] = ts
             if len(messages) > 1:
                 self._checkpoint(item, progress)
         return progress

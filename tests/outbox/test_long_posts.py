@@ -68,7 +68,9 @@ def test_a_post_of_5000_short_lines_reaches_slack_in_full(app_url, rt, slack) ->
     assert_within_limits(slack)
     with rt.sessions() as s:
         [item] = s.scalars(select(OutboxItem).where(OutboxItem.kind == "post_parent")).all()
-        assert item.state == outbox.DONE and item.result["parts"] == len(slack.thread(CHANNEL, parent.ts)) + 1
+        posted = [parent.ts] + [m.ts for m in slack.thread(CHANNEL, parent.ts)]
+        assert item.state == outbox.DONE and item.result["parts"] == len(posted)
+        assert [item.result["part_ts"][str(n)] for n in range(len(posted))] == posted  # what an erasure updates
 
 
 def test_a_post_of_40000_ampersands_is_shown_whole_however_long_it_gets_escaped(app_url, rt, slack) -> None:
@@ -141,6 +143,9 @@ def test_a_worker_dying_between_parts_posts_no_part_twice(app_url, rt, slack, cl
     assert len(thread) == 3
     parts = [m.metadata["event_payload"].get("part", 0) for m in [parent, *thread]]
     assert parts == [0, 1, 2, 3]  # each part once, in order
+    with rt.sessions() as s:
+        [item] = s.scalars(select(OutboxItem).where(OutboxItem.kind == "post_parent")).all()
+        assert item.result["part_ts"] == {str(n): m.ts for n, m in enumerate([parent, *thread])}
     assert "".join(shown_in_full(slack)) == "&amp;" * 5000
 
 
