@@ -43,7 +43,7 @@ def _existing(session: Session, mention: Change) -> Mention | None:
     )
 
 
-def _lock_author(session: Session, *, platform: str, author_id: str) -> None:
+def lock_author(session: Session, *, platform: str, author_id: str) -> None:
     """Serialise ingest per author on PostgreSQL so two posts arriving together join one case.
 
     SQLite needs nothing here: every write transaction there already holds the database write lock.
@@ -86,7 +86,7 @@ _FIND_OPEN_CASE = (
 _NEW_CASE = insert(_cases).returning(_cases.c.id)
 _NEW_EVENT = insert(_events).returning(_events.c.id)
 _NEW_ITEM = insert(_outbox)
-_JOIN_CASE = (
+JOIN_CASE = (
     update(_cases)
     .where(_cases.c.id == bindparam("case_id"))
     .values(
@@ -123,11 +123,14 @@ _WAITING_REFRESH = (
 )
 
 
-def _event(case_id: int, kind: str, now: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+def event_row(case_id: int, kind: str, now: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+    """A customer's case event as a row, for Core INSERTs here and in `intake`."""
     return {"case_id": case_id, "at": now, "actor": "customer", "kind": kind, "text_sent": None, "detail": detail}
 
 
-def _item(kind: str, case_id: int, rank: int, now: datetime, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def outbox_row(
+    kind: str, case_id: int, rank: int, now: datetime, payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """An outbox row as `outbox.enqueue` writes it."""
     return {
         "lane": outbox.SLACK,
@@ -159,7 +162,7 @@ def ingest(
     first and a case it holds is expired after we change it underneath.
     """
     session.flush()
-    _lock_author(session, platform=mention.platform, author_id=mention.author.id)
+    lock_author(session, platform=mention.platform, author_id=mention.author.id)
     conn = session.connection()
     key = {"platform": mention.platform, "external_id": mention.external_id}
     found = conn.execute(_FIND_MENTION, key).first()
@@ -218,8 +221,8 @@ def ingest(
     rank = triage.PRIORITY_RANK[priority]
     if new_case:
         detail = {"mention_id": mention_id, "priority_reason": assessment.reason}
-        conn.execute(_NEW_EVENT, _event(case_id, "received", now, detail))
-        conn.execute(_NEW_ITEM, _item("post_parent", case_id, rank, now))
+        conn.execute(_NEW_EVENT, event_row(case_id, "received", now, detail))
+        conn.execute(_NEW_ITEM, outbox_row("post_parent", case_id, rank, now))
         return IngestResult(case_id, mention_id, duplicate=False, new_case=True)
 
     assert case is not None
@@ -237,15 +240,15 @@ def ingest(
         # what the models' before_flush hook does for the ORM: the sweep must look at this case again
         "reminder_check_at": None if clocks_changed else case.reminder_check_at,
     }
-    conn.execute(_JOIN_CASE, joined)
+    conn.execute(JOIN_CASE, joined)
     held = session.identity_map.get(identity_key(Case, case_id))
     if held is not None:
         session.expire(held)
-    event = _event(case_id, "mention_added", now, {"mention_id": mention_id})
+    event = event_row(case_id, "mention_added", now, {"mention_id": mention_id})
     event_id = conn.execute(_NEW_EVENT, event).scalar_one()
-    conn.execute(_NEW_ITEM, _item("thread_note", case_id, rank, now, {"event_id": event_id}))
+    conn.execute(_NEW_ITEM, outbox_row("thread_note", case_id, rank, now, {"event_id": event_id}))
     if conn.execute(_WAITING_REFRESH, {"case_id": case_id}).first() is None:  # as outbox.enqueue_parent_refresh
-        conn.execute(_NEW_ITEM, _item("update_parent", case_id, rank, now))
+        conn.execute(_NEW_ITEM, outbox_row("update_parent", case_id, rank, now))
     return IngestResult(case_id, mention_id, duplicate=False, new_case=False)
 
 

@@ -1,0 +1,309 @@
+"""Intake: webhook posts on their way to the group-commit writer, stored a batch per transaction.
+
+`bot.db.GroupCommit` hands a batch of these units to one transaction. `PendingMention.write_all` stores a
+batch of posts with a handful of statements in all (one SELECT for the posts already held, one for their
+authors' open cases, then one multi-row INSERT per table), deciding in Python, in arrival order, exactly
+what `ingest.ingest` would decide one post at a time: a repeated post is a duplicate (also within the
+batch), a post by an author whose case is open joins it (also a case opened earlier in the same batch),
+and each case's outbox items are written in the order one-at-a-time ingest would write them. If the
+batch fails (another replica stored one of its posts meanwhile), the writer retries each unit alone
+with `write`, which is `ingest.ingest` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
+from bot.services import outbox, triage
+from bot.services.ingest import (
+    JOIN_CASE,
+    IngestResult,
+    Scored,
+    apply_changes,
+    assess,
+    event_row,
+    ingest,
+    lock_author,
+    outbox_row,
+    scored,
+)
+from connectors.base import Change, InboundMention
+
+_cases, _mentions, _events, _outbox = (cast(Table, m.__table__) for m in (Case, Mention, CaseEvent, OutboxItem))
+_CASES_ROWS, _MENTION_ROWS, _EVENT_ROWS, _ITEM_ROWS = (insert(t) for t in (_cases, _mentions, _events, _outbox))
+
+
+def _new_ids(session: Session, table: Table, count: int) -> list[int]:
+    """Primary keys for `count` new rows, so a batch is one multi-row INSERT without RETURNING (which
+    SQLAlchemy would send row by row to keep the ids in order).
+
+    SQLite: the batch's transaction holds the database's write lock, so nobody else inserts until it
+    commits, and max(id) + 1 … is what SQLite would have chosen itself (these tables have no AUTOINCREMENT).
+    PostgreSQL: taken from the column's own sequence, as a default would take them.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        taken = conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": count},
+        )
+        return [int(n) for n in taken.scalars()]
+    top = int(conn.execute(select(func.max(table.c.id))).scalar() or 0)  # bare max(): SQLite reads one index entry
+    return list(range(top + 1, top + 1 + count))
+
+
+@dataclass
+class PendingMention:
+    """One post for the writer: `prepare` scores it outside the transaction, `write` stores it alone,
+    `write_all` stores a batch of them together."""
+
+    mention: InboundMention
+    connector: str
+    channel: str
+    now: datetime
+    assessment: triage.Assessment | None = None
+
+    def prepare(self) -> None:
+        self.assessment = assess(self.mention)
+
+    def write(self, session: Session) -> IngestResult:
+        return ingest(
+            session,
+            mention=self.mention,
+            connector=self.connector,
+            channel=self.channel,
+            now=self.now,
+            assessment=self.assessment,
+        )
+
+    @staticmethod
+    def write_all(session: Session, units: Sequence[PendingMention]) -> list[IngestResult]:
+        return _Batch(session, units).store()
+
+
+@dataclass
+class PendingChanges:
+    """A platform webhook's changes for the writer (new posts, edits, deletions), stored in order."""
+
+    changes: Sequence[Change]
+    connector: str
+    channel: str
+    now: datetime
+    ready: Scored | None = None
+
+    def prepare(self) -> None:
+        self.ready = scored(self.changes)
+
+    def write(self, session: Session) -> int:
+        ready = self.ready if self.ready is not None else scored(self.changes)
+        return apply_changes(session, changes=ready, connector=self.connector, channel=self.channel, now=self.now)
+
+
+@dataclass
+class _CaseState:
+    """A case as the batch leaves it: an open case already stored (`stored`) or one the batch opens."""
+
+    row: dict[str, Any]
+    stored: dict[str, Any] | None = None  # the columns as read, for a case the batch joins
+    id: int | None = None
+    refresh: bool = False  # a parent refresh is queued for it by this batch
+
+
+@dataclass
+class _Batch:
+    session: Session
+    units: Sequence[PendingMention]
+    new_cases: list[_CaseState] = field(default_factory=list)
+    mentions: list[tuple[int, _CaseState, dict[str, Any]]] = field(default_factory=list)  # (unit, case, row)
+
+    def store(self) -> list[IngestResult]:
+        session, units = self.session, self.units
+        session.flush()
+        if session.get_bind().dialect.name == "postgresql":  # in one order, so replicas never wait in a circle
+            for platform, author in sorted({(u.mention.platform, u.mention.author.id) for u in units}):
+                lock_author(session, platform=platform, author_id=author)
+        conn = session.connection()
+        held = {
+            (r.platform, r.external_id): IngestResult(r.case_id, r.id, duplicate=True, new_case=False)
+            for r in conn.execute(
+                select(_mentions.c.platform, _mentions.c.external_id, _mentions.c.id, _mentions.c.case_id).where(
+                    # both columns of the unique index, so each key is one index lookup
+                    _mentions.c.platform.in_({u.mention.platform for u in units}),
+                    _mentions.c.external_id.in_({u.mention.external_id for u in units}),
+                )
+            )
+        }
+        open_cases: dict[tuple[str, str, str], _CaseState] = {}
+        for r in conn.execute(
+            select(_cases)
+            .where(  # the columns of ix_cases_open_author, in its order: index lookups, never a scan
+                _cases.c.platform.in_({u.mention.platform for u in units}),
+                _cases.c.connector.in_({u.connector for u in units}),
+                _cases.c.author_id.in_({u.mention.author.id for u in units}),
+                _cases.c.status == CaseStatus.OPEN,
+            )
+            .order_by(_cases.c.id)
+        ):
+            stored = dict(r._mapping)
+            open_cases[(r.platform, r.connector, r.author_id)] = _CaseState(dict(stored), stored, id=r.id)
+
+        # Decide in arrival order, as one-at-a-time ingest would.
+        plan: list[tuple[str, Any]] = []  # ("held", IngestResult) | ("same", earlier unit) | ("new"/"join", state)
+        first_of: dict[tuple[str, str], int] = {}
+        for n, unit in enumerate(units):
+            m, a = unit.mention, unit.assessment or assess(unit.mention)
+            unit.assessment = a
+            key = (m.platform, m.external_id)
+            if key in held:
+                plan.append(("held", held[key]))
+                continue
+            if key in first_of:
+                plan.append(("same", first_of[key]))
+                continue
+            first_of[key] = n
+            author_key = (m.platform, unit.connector, m.author.id)
+            state = open_cases.get(author_key)
+            if state is None:
+                state = _CaseState(self._new_case_row(unit, a))
+                open_cases[author_key] = state
+                self.new_cases.append(state)
+                plan.append(("new", state))
+            else:
+                self._join(state, unit, a)
+                plan.append(("join", state))
+            self.mentions.append((n, state, self._mention_row(unit, a)))
+
+        # Write: one statement per table for the whole batch.
+        if self.new_cases:
+            ids = _new_ids(session, _cases, len(self.new_cases))
+            for state, case_id in zip(self.new_cases, ids, strict=True):
+                state.id = case_id
+            conn.execute(_CASES_ROWS, [{**s.row, "id": s.id} for s in self.new_cases])
+        mention_ids: dict[int, int] = {}
+        if self.mentions:
+            ids = _new_ids(session, _mentions, len(self.mentions))
+            mention_ids = {n: mention_id for (n, _, _), mention_id in zip(self.mentions, ids, strict=True)}
+            rows = [{**row, "id": mention_ids[n], "case_id": state.id} for n, state, row in self.mentions]
+            conn.execute(_MENTION_ROWS, rows)
+        joined = [s for s in {id(s): s for _, s, _ in self.mentions}.values() if s.stored is not None]
+        if joined:
+            conn.execute(JOIN_CASE, [self._join_params(s) for s in joined])
+        return self._record(plan, mention_ids, joined)
+
+    def _record(
+        self, plan: list[tuple[str, Any]], mention_ids: dict[int, int], joined: list[_CaseState]
+    ) -> list[IngestResult]:
+        """The events and outbox items, in arrival order; the results."""
+        conn = self.session.connection()
+        waiting = set()
+        if joined:
+            found = conn.execute(
+                select(_outbox.c.case_id).where(
+                    _outbox.c.case_id.in_([s.id for s in joined]),
+                    _outbox.c.kind.in_(("post_parent", "update_parent")),
+                    _outbox.c.state == outbox.PENDING,
+                    _outbox.c.lease_until.is_(None),
+                )
+            )
+            waiting = set(found.scalars())
+        events, notes = [], []  # notes: (index into events, rank) of each thread note
+        items: list[dict[str, Any]] = []
+        results: list[IngestResult] = []
+        for n, (how, what) in enumerate(plan):
+            if how == "held":
+                results.append(what)
+                continue
+            if how == "same":
+                first = results[what]
+                results.append(IngestResult(first.case_id, first.mention_id, duplicate=True, new_case=False))
+                continue
+            unit, state = self.units[n], what
+            assert unit.assessment is not None and state.id is not None
+            mention_id, rank = mention_ids[n], triage.PRIORITY_RANK[unit.assessment.priority]
+            if how == "new":
+                detail = {"mention_id": mention_id, "priority_reason": unit.assessment.reason}
+                events.append(event_row(state.id, "received", unit.now, detail))
+                items.append(outbox_row("post_parent", state.id, rank, unit.now))
+            else:
+                rank = triage.PRIORITY_RANK[state.row["priority"]]
+                notes.append((len(events), len(items)))
+                events.append(event_row(state.id, "mention_added", unit.now, {"mention_id": mention_id}))
+                items.append(outbox_row("thread_note", state.id, rank, unit.now))
+                if state.stored is not None and state.id not in waiting and not state.refresh:
+                    state.refresh = True
+                    items.append(outbox_row("update_parent", state.id, rank, unit.now))
+            results.append(IngestResult(state.id, mention_id, duplicate=False, new_case=how == "new"))
+        event_ids = _new_ids(self.session, _events, len(events)) if events else []
+        if events:
+            conn.execute(_EVENT_ROWS, [{**event, "id": n} for event, n in zip(events, event_ids, strict=True)])
+        for event_at, item_at in notes:
+            items[item_at]["payload"] = {"event_id": event_ids[event_at]}
+        if items:
+            conn.execute(_ITEM_ROWS, items)
+        return results
+
+    @staticmethod
+    def _new_case_row(unit: PendingMention, a: triage.Assessment) -> dict[str, Any]:
+        m = unit.mention
+        return {
+            "platform": m.platform,
+            "connector": unit.connector,
+            "author_id": m.author.id,
+            "author_handle": m.author.handle,
+            "author_name": m.author.name,
+            "status": CaseStatus.OPEN,
+            "priority": a.priority,
+            "slack_channel": unit.channel,
+            "created_at": unit.now,
+            "updated_at": unit.now,
+        }
+
+    @staticmethod
+    def _mention_row(unit: PendingMention, a: triage.Assessment) -> dict[str, Any]:
+        m = unit.mention
+        return {
+            "platform": m.platform,
+            "external_id": m.external_id,
+            "author_id": m.author.id,
+            "author_handle": m.author.handle,
+            "author_name": m.author.name,
+            "text": m.text,
+            "url": m.url,
+            "posted_at": m.posted_at,
+            "received_at": unit.now,
+            "sentiment": a.sentiment,
+            "extra": dict(m.extra),
+        }
+
+    @staticmethod
+    def _join(state: _CaseState, unit: PendingMention, a: triage.Assessment) -> None:
+        """What `ingest.ingest` does to the author's open case when a post joins it."""
+        row, author = state.row, unit.mention.author
+        row["priority"] = triage.escalate_priority(row["priority"], a.priority)
+        row["author_name"] = author.name or row["author_name"]
+        row["author_handle"] = author.handle or row["author_handle"]
+        row["updated_at"] = unit.now
+        if state.stored is not None and row["first_response_at"] is not None and row["awaiting_reply_since"] is None:
+            row["awaiting_reply_since"] = unit.now  # the customer wrote again after we answered
+
+    @staticmethod
+    def _join_params(state: _CaseState) -> dict[str, Any]:
+        row, stored = state.row, state.stored
+        assert stored is not None
+        changed = row["priority"] != stored["priority"] or row["awaiting_reply_since"] != stored["awaiting_reply_since"]
+        return {
+            "case_id": state.id,
+            "priority": row["priority"],
+            "author_name": row["author_name"],
+            "author_handle": row["author_handle"],
+            "updated_at": row["updated_at"],
+            "awaiting_reply_since": row["awaiting_reply_since"],
+            "reminder_check_at": None if changed else stored["reminder_check_at"],
+        }
