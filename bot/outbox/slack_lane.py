@@ -10,6 +10,8 @@ One item may be several messages: a post too long for its case message continues
 thread note is split. Each message carries its part number beside the outbox id, and the item's progress is
 checkpointed after each part, so a retry posts only the parts Slack has not taken.
 
+An erasure's `redact_message` items (bot/services/erasure.py) replace one posted message's words in place.
+
 If Slack still refuses a message as built (invalid_blocks, msg_too_long...), it is posted again in a minimal
 form that says so in the channel (its words in one section, our buttons), then as plain text; an item is
 given up only when even that is refused.
@@ -33,7 +35,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, read_scope, session_scope
 from bot.models import Case, CaseEvent, Mention
-from bot.services import digest, outbox, reminders
+from bot.services import digest, erasure, outbox, reminders
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +137,8 @@ class SlackLane:
     def _slack_item(self, item: outbox.Leased) -> dict[str, Any]:
         if item.kind == reminders.DIRECT_MESSAGE:
             return self._direct_message(item)
+        if item.kind == erasure.REDACT:
+            return self._redact(item)
         with read_scope(self._reads) as session:  # rendering only reads: it never holds up a writer
             case = session.get(Case, item.case_id)
             if case is None:
@@ -171,10 +175,20 @@ class SlackLane:
             (text, message_blocks) = messages[0]
             self._send("chat_update", channel=channel, ts=parent_ts, text=text, blocks=message_blocks)
             return {"ts": parent_ts}
-        progress = self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=0)
-        if len(messages) == 1:
-            return {"ts": progress["part_ts"]["0"]}
-        return {"ts": progress["part_ts"]["0"], "parts": len(messages), "part_ts": progress["part_ts"]}
+        posted = self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=[])
+        return {"ts": posted[0], **({"parts": len(messages), "part_ts": posted} if len(messages) > 1 else {})}
+
+    def _redact(self, item: outbox.Leased) -> dict[str, Any]:
+        """Replace one posted message's words in place (an erasure); a message already gone needs nothing."""
+        channel, ts = item.payload["channel"], item.payload["ts"]
+        removed = erasure.REMOVED
+        try:
+            self._send("chat_update", channel=channel, ts=ts, text=removed, blocks=[limits.section(removed)])
+        except SlackFailure as failure:
+            if failure.error != "message_not_found":
+                raise
+            return {"skipped": "message not found", "ts": ts}
+        return {"ts": ts}
 
     def _post_parent(
         self, item: outbox.Leased, *, channel: str, parent_ts: str | None, messages: list[case_blocks.Message]
@@ -190,8 +204,8 @@ class SlackLane:
                     stored.slack_ts = parent_ts
         result: dict[str, Any] = {"ts": parent_ts, **({"already": True} if already else {})}
         if len(messages) > 1:
-            progress = self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=1)
-            result.update(parts=len(messages), part_ts={"0": parent_ts, **progress["part_ts"]})
+            posted = self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=[parent_ts])
+            result.update(parts=len(messages), part_ts=posted)
         return result
 
     def _post_parts(
@@ -201,24 +215,24 @@ class SlackLane:
         channel: str,
         thread_ts: str,
         messages: list[case_blocks.Message],
-        first: int,
-    ) -> dict[str, Any]:
-        """Post `messages[first:]` in the thread, in order, skipping parts an earlier attempt checkpointed and
-        finding (by metadata) any Slack took before a crash; the item's progress is checkpointed after each.
+        first: list[str],
+    ) -> list[str]:
+        """Post the `messages` not yet in `first` (the ts of those already posted) in the thread, in order,
+        skipping parts an earlier attempt checkpointed and finding (by metadata) any Slack took before a
+        crash; the item's progress is checkpointed after each part.
 
-        Every part's ts is kept (`part_ts`, by part number) in the item's result: what an erasure must update."""
+        Returns every part's ts, by part number: kept in the item's result as `part_ts`, what an erasure updates."""
         progress = dict(item.progress)
-        progress["part_ts"] = dict(progress.get("part_ts", {}))
-        for part in range(max(first, progress.get("posted", first)), len(messages)):
+        posted: list[str] = list(progress.get("part_ts") or first)
+        for part in range(len(posted), len(messages)):
             text, message_blocks = messages[part]
             ts = self._post_once(
                 item, channel=channel, text=text, blocks=message_blocks, thread_ts=thread_ts, part=part
             )
-            progress["posted"] = part + 1
-            progress["part_ts"][str(part)] = ts
+            posted.append(ts)
             if len(messages) > 1:
-                self._checkpoint(item, progress)
-        return progress
+                self._checkpoint(item, {**progress, "part_ts": posted})
+        return posted
 
     def _direct_message(self, item: outbox.Leased) -> dict[str, Any]:
         """A DM to one user about a case (an escalation, a follow-up due): open the conversation, post once."""
