@@ -150,9 +150,10 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
     more = len(case.mentions) - 1
     state = " _(deleted on the platform)_" if first.deleted_at else " _(edited)_" if first.edited_at else ""
     parts = _post_parts(first.text)
+    continued = len(limits.messages_of_sections(parts[1:]))  # as many as post_continuations posts
     rest = (
-        f"\n_The post continues in this thread ({len(parts) - 1} more part{'s' if len(parts) > 2 else ''})._"
-        if len(parts) > 1
+        f"\n_The post continues in this thread ({continued} message{'s' if continued > 1 else ''})._"
+        if continued
         else ""
     )
     body = parts[0] + rest + state + (f"\n_+{more} more in thread_" if more else "")

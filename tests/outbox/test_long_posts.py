@@ -63,7 +63,8 @@ def test_a_post_of_5000_short_lines_reaches_slack_in_full(app_url, rt, slack) ->
     complaint(app_url, text="a\n" * 5000)
     rt.deliverer.drain()
     [parent] = slack.channel(CHANNEL)
-    assert "The post continues in this thread" in parent.blocks[1]["text"]["text"]
+    continued = len(slack.thread(CHANNEL, parent.ts))
+    assert f"The post continues in this thread ({continued} messages)." in parent.blocks[1]["text"]["text"]
     assert shown_in_full(slack) == ["a"] * 5000
     assert_within_limits(slack)
     with rt.sessions() as s:
