@@ -155,17 +155,18 @@ class _Batch:
             open_cases[(r.platform, r.connector, r.author_id)] = _CaseState(dict(stored), stored, id=r.id)
 
         # Decide in arrival order, as one-at-a-time ingest would.
-        plan: list[tuple[str, Any]] = []  # ("held", IngestResult) | ("same", earlier unit) | ("new"/"join", state)
+        # ("held", IngestResult) | ("same", earlier unit) | ("new"/"join", state), with the case's rank then
+        plan: list[tuple[str, Any, int]] = []
         first_of: dict[tuple[str, str], int] = {}
         for n, unit in enumerate(units):
             m, a = unit.mention, unit.assessment or assess(unit.mention)
             unit.assessment = a
             key = (m.platform, m.external_id)
             if key in held:
-                plan.append(("held", held[key]))
+                plan.append(("held", held[key], 0))
                 continue
             if key in first_of:
-                plan.append(("same", first_of[key]))
+                plan.append(("same", first_of[key], 0))
                 continue
             first_of[key] = n
             author_key = (m.platform, unit.connector, m.author.id)
@@ -174,10 +175,10 @@ class _Batch:
                 state = _CaseState(self._new_case_row(unit, a))
                 open_cases[author_key] = state
                 self.new_cases.append(state)
-                plan.append(("new", state))
+                plan.append(("new", state, triage.PRIORITY_RANK[a.priority]))
             else:
                 self._join(state, unit, a)
-                plan.append(("join", state))
+                plan.append(("join", state, triage.PRIORITY_RANK[state.row["priority"]]))
             self.mentions.append((n, state, self._mention_row(unit, a)))
 
         # Write: one statement per table for the whole batch.
@@ -198,7 +199,7 @@ class _Batch:
         return self._record(plan, mention_ids, joined)
 
     def _record(
-        self, plan: list[tuple[str, Any]], mention_ids: dict[int, int], joined: list[_CaseState]
+        self, plan: list[tuple[str, Any, int]], mention_ids: dict[int, int], joined: list[_CaseState]
     ) -> list[IngestResult]:
         """The events and outbox items, in arrival order; the results."""
         conn = self.session.connection()
@@ -216,7 +217,7 @@ class _Batch:
         events, notes = [], []  # notes: (index into events, rank) of each thread note
         items: list[dict[str, Any]] = []
         results: list[IngestResult] = []
-        for n, (how, what) in enumerate(plan):
+        for n, (how, what, rank) in enumerate(plan):
             if how == "held":
                 results.append(what)
                 continue
@@ -226,13 +227,12 @@ class _Batch:
                 continue
             unit, state = self.units[n], what
             assert unit.assessment is not None and state.id is not None
-            mention_id, rank = mention_ids[n], triage.PRIORITY_RANK[unit.assessment.priority]
+            mention_id = mention_ids[n]
             if how == "new":
                 detail = {"mention_id": mention_id, "priority_reason": unit.assessment.reason}
                 events.append(event_row(state.id, "received", unit.now, detail))
                 items.append(outbox_row("post_parent", state.id, rank, unit.now))
             else:
-                rank = triage.PRIORITY_RANK[state.row["priority"]]
                 notes.append((len(events), len(items)))
                 events.append(event_row(state.id, "mention_added", unit.now, {"mention_id": mention_id}))
                 items.append(outbox_row("thread_note", state.id, rank, unit.now))
