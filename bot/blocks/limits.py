@@ -51,11 +51,21 @@ def size(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def safe_cut(text: str, limit: int) -> int:
-    """The largest index at which `text` may be cut so its head is within `limit` and still valid mrkdwn."""
+def head(text: str, limit: int) -> str:
+    """The longest start of a plain text (an input's value) within `limit`, as Slack counts."""
+    return text[: _units_cut(text, limit)]
+
+
+def _units_cut(text: str, limit: int) -> int:
     raw = min(len(text), limit)
     while raw and size(text[:raw]) > limit:
         raw -= max(1, (size(text[:raw]) - limit + 1) // 2)
+    return raw
+
+
+def safe_cut(text: str, limit: int) -> int:
+    """The largest index at which `text` may be cut so its head is within `limit` and still valid mrkdwn."""
+    raw = _units_cut(text, limit)
     if raw >= len(text):
         return raw
     cut = raw
@@ -88,17 +98,20 @@ def pieces(text: str, limit: int) -> list[str]:
 def pack(lines: list[str], limit: int) -> list[str]:
     """Lines joined by newlines into as few texts within `limit` as their order allows (a longer line is split)."""
     parts: list[str] = []
-    current: str | None = None
+    current: list[str] = []
+    used = 0
     for line in lines:
         for piece in pieces(line, limit):
-            if current is not None and size(current) + 1 + size(piece) <= limit:
-                current = f"{current}\n{piece}"
+            n = size(piece)
+            if current and used + 1 + n <= limit:
+                current.append(piece)
+                used += 1 + n
             else:
-                if current is not None:
-                    parts.append(current)
-                current = piece
-    if current is not None:
-        parts.append(current)
+                if current:
+                    parts.append("\n".join(current))
+                current, used = [piece], n
+    if current:
+        parts.append("\n".join(current))
     return parts
 
 

@@ -79,7 +79,7 @@ def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, w
         "focus_on_load": True,
     }
     if draft:
-        element["initial_value"] = draft[: limits.INPUT_VALUE]  # staff's own draft: at most what the input holds
+        element["initial_value"] = limits.head(draft, limits.INPUT_VALUE)  # at most what the input holds
     blocks.append(
         {
             "type": "input",
@@ -157,7 +157,7 @@ def resolve_modal(case: Case, *, closing: str | None = None, limit: int | None =
                     "type": "plain_text_input",
                     "action_id": CLOSING_INPUT,
                     "multiline": True,
-                    "initial_value": closing[: limits.INPUT_VALUE],
+                    "initial_value": limits.head(closing, limits.INPUT_VALUE),
                 },
             },
             {

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot import sla
@@ -76,6 +76,10 @@ url = st.one_of(
     url_path.map(lambda p: ("https://example.com/" + p)[:2048]),
     st.sampled_from(["https://evil.example|click", "javascript:alert(1)", "https://x.example/<!here>", "http://a b"]),
 )
+
+# every control sequence at once, in the name, the handle and the text (always tried, whatever hypothesis draws)
+ALL = "".join(CONTROL)
+EVERY = {"author_name": ALL[:256], "author_handle": ALL[:128], "text": ALL * 3, "post_url": "https://example.com/a&b"}
 
 FUZZ = settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -150,6 +154,7 @@ def shown_post(messages: list[tuple[str, Any]]) -> str:
 
 @FUZZ
 @given(author_name=name, author_handle=handle, text=post_text, post_url=url)
+@example(**EVERY)
 def test_the_case_message_and_its_continuations_fit_show_everything_and_ping_nobody(
     author_name: str | None, author_handle: str, text: str, post_url: str | None
 ) -> None:
@@ -167,6 +172,7 @@ def event(kind: str, text_sent: str | None = None, **detail: Any) -> CaseEvent:
 
 @FUZZ
 @given(author_name=name, author_handle=handle, text=post_text, other=post_text, post_url=url, staff_text=short_text)
+@example(**EVERY, other=ALL, staff_text=ALL)
 def test_every_thread_note_fits_and_pings_nobody(
     author_name: str | None, author_handle: str, text: str, other: str, post_url: str | None, staff_text: str
 ) -> None:
@@ -194,6 +200,7 @@ def test_every_thread_note_fits_and_pings_nobody(
 
 @FUZZ
 @given(author_name=name, author_handle=handle, text=post_text, post_url=url)
+@example(**EVERY)
 def test_reminders_and_direct_messages_fit_and_ping_nobody(
     author_name: str | None, author_handle: str, text: str, post_url: str | None
 ) -> None:
@@ -209,6 +216,7 @@ def test_reminders_and_direct_messages_fit_and_ping_nobody(
 
 @FUZZ
 @given(author_name=name, author_handle=handle, text=post_text, post_url=url, draft=post_text)
+@example(**EVERY, draft=ALL)
 def test_modals_fit_whatever_the_post_and_the_draft(
     author_name: str | None, author_handle: str, text: str, post_url: str | None, draft: str
 ) -> None:
@@ -226,6 +234,7 @@ def zero_figures() -> Figures:
     people=st.lists(st.tuples(name, handle, post_text, url), min_size=1, max_size=4),
     count=st.integers(min_value=1, max_value=60),
 )
+@example(people=[(EVERY["author_name"], EVERY["author_handle"], EVERY["text"], EVERY["post_url"])], count=60)
 def test_lists_the_home_tab_and_the_digest_fit_and_ping_nobody(
     people: list[tuple[str | None, str, str, str | None]], count: int
 ) -> None:
