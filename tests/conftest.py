@@ -29,6 +29,7 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
     with SlackStandIn() as standin:
+        # the workspace's users, and so the care channel's members: the care team (CARE_TEAM unset)
         standin.add_user("U0ALICE", "Alice Moreau")
         standin.add_user("U0BOB", "Bob Kimani")
         yield standin

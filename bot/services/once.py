@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.models import HandledDelivery
+
+# How long a key is kept: Slack retries an event within about five minutes and a person double-submits
+# within seconds, so a day is ample; the daily job calls `prune(session, before=now - KEEP)`.
+KEEP = timedelta(days=1)
 
 
 def key_of(*parts: object) -> str:
