@@ -25,7 +25,7 @@ USAGE = (
     "*/care* — the social care desk\n"
     "• `/care stats [today|7d|30d]` — the team's figures (default today), shown only to you\n"
     "• `/care mine` — your open cases, with links to their threads\n"
-    "• `/care digest` — the managers' daily digest, sent to you now by direct message\n"
+    "• `/care digest` — the managers' daily digest, sent to you now by direct message (managers only)\n"
     "• `/care help` — this message\n"
     "Cases arrive in <#{channel}> with buttons: *Claim*, *Reply*, *Move to DM*, *Escalate*, *Ignore*, *Resolve*."
 )
