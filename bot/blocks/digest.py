@@ -1,6 +1,7 @@
 """Block Kit for the managers' daily digest: data in, a list of messages out (the first is the digest,
-any further ones continue a long list of breaches in its thread, so every breach is listed and no
-message passes Slack's block and text limits)."""
+any further ones continue it in its thread: the digest itself when long names or posts make it too big for
+one message, then a long list of breaches; so everything is listed and no message passes Slack's block and
+text limits)."""
 
 from __future__ import annotations
 
@@ -164,8 +165,10 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
             f"{title}: {y.new.total} new, {y.resolved.total} resolved, {digest.backlog} open, "
             f"SLA {attainment(y.sla)}, {len(breach_lines)} breaches"
         )
-    note = "…more than one message can show: every breach is listed in this message's thread."
-    messages: list[Message] = [(limits.fallback(fallback), limits.cap(blocks, note=note))]
+    # a digest too big for one message (long names and posts) goes on in its thread rather than being cut
+    main, *more = limits.group(blocks, room=0)
+    messages: list[Message] = [(limits.fallback(fallback), main)]
+    messages += [(f"{title}, continued", part) for part in more]
     for first in range(0, len(rest), BREACHES_PER_REPLY):
         chunk = rest[first : first + BREACHES_PER_REPLY]
         start = BREACHES_INLINE + first + 1
