@@ -28,7 +28,6 @@ PRIORITY_BADGES = {
     "low": ":large_green_circle: Low",
 }
 STATUS_LABELS = {"open": "Open", "resolved": "Resolved", "ignored": "Ignored"}
-SECTION_LIMIT = limits.SECTION_TEXT
 
 
 def platform_label(platform: str) -> str:
@@ -47,7 +46,7 @@ def sentiment_label(score: float) -> str:
     return f"{score:+.2f} ({mood})"
 
 
-def clip(text: str, limit: int = SECTION_LIMIT) -> str:
+def clip(text: str, limit: int) -> str:
     """Raw text shortened before escaping (an excerpt); rendered text is fitted with bot.blocks.limits.fit."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
