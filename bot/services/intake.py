@@ -40,23 +40,35 @@ _cases, _mentions, _events, _outbox = (cast(Table, m.__table__) for m in (Case, 
 _CASES_ROWS, _MENTION_ROWS, _EVENT_ROWS, _ITEM_ROWS = (insert(t) for t in (_cases, _mentions, _events, _outbox))
 
 
-def _new_ids(session: Session, table: Table, count: int) -> list[int]:
-    """Primary keys for `count` new rows, so a batch is one multi-row INSERT without RETURNING (which
-    SQLAlchemy would send row by row to keep the ids in order).
+_TOPS = select(*(select(func.max(t.c.id)).scalar_subquery() for t in (_cases, _mentions, _events)))
+
+
+def _new_ids(session: Session, cases: int, rows: int) -> tuple[list[int], list[int], list[int]]:
+    """Primary keys for `cases` new cases and `rows` new mentions and events each, so the batch is one
+    multi-row INSERT per table without RETURNING (which SQLAlchemy would send row by row to keep ids in order).
 
     SQLite: the batch's transaction holds the database's write lock, so nobody else inserts until it
-    commits, and max(id) + 1 … is what SQLite would have chosen itself (these tables have no AUTOINCREMENT).
-    PostgreSQL: taken from the column's own sequence, as a default would take them.
+    commits, and max(id) + 1 … is what SQLite would have chosen itself (these tables have no AUTOINCREMENT);
+    one statement reads the three (a bare max() reads one index entry). PostgreSQL: taken from each
+    column's own sequence, as a default would take them.
     """
     conn = session.connection()
+    counts = (cases, rows, rows)
     if conn.dialect.name == "postgresql":
-        taken = conn.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": count},
-        )
-        return [int(n) for n in taken.scalars()]
-    top = int(conn.execute(select(func.max(table.c.id))).scalar() or 0)  # bare max(): SQLite reads one index entry
-    return list(range(top + 1, top + 1 + count))
+        taken = [
+            [
+                int(n)
+                for n in conn.execute(
+                    text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                    {"t": table.name, "n": count},
+                ).scalars()
+            ]
+            for table, count in zip((_cases, _mentions, _events), counts, strict=True)
+        ]
+        return taken[0], taken[1], taken[2]
+    tops = [int(top or 0) for top in conn.execute(_TOPS).one()]
+    case_ids, mention_ids, event_ids = (list(range(t + 1, t + 1 + n)) for t, n in zip(tops, counts, strict=True))
+    return case_ids, mention_ids, event_ids
 
 
 @dataclass
@@ -181,25 +193,28 @@ class _Batch:
                 plan.append(("join", state, triage.PRIORITY_RANK[state.row["priority"]]))
             self.mentions.append((n, state, self._mention_row(unit, a)))
 
+        if not self.mentions:  # every post was a repeat: nothing to write
+            return self._record(plan, {}, [], [])
         # Write: one statement per table for the whole batch.
+        case_ids, new_mention_ids, event_ids = _new_ids(session, len(self.new_cases), len(self.mentions))
         if self.new_cases:
-            ids = _new_ids(session, _cases, len(self.new_cases))
-            for state, case_id in zip(self.new_cases, ids, strict=True):
+            for state, case_id in zip(self.new_cases, case_ids, strict=True):
                 state.id = case_id
             conn.execute(_CASES_ROWS, [{**s.row, "id": s.id} for s in self.new_cases])
-        mention_ids: dict[int, int] = {}
-        if self.mentions:
-            ids = _new_ids(session, _mentions, len(self.mentions))
-            mention_ids = {n: mention_id for (n, _, _), mention_id in zip(self.mentions, ids, strict=True)}
-            rows = [{**row, "id": mention_ids[n], "case_id": state.id} for n, state, row in self.mentions]
-            conn.execute(_MENTION_ROWS, rows)
+        mention_ids = {n: mention_id for (n, _, _), mention_id in zip(self.mentions, new_mention_ids, strict=True)}
+        rows = [{**row, "id": mention_ids[n], "case_id": state.id} for n, state, row in self.mentions]
+        conn.execute(_MENTION_ROWS, rows)
         joined = [s for s in {id(s): s for _, s, _ in self.mentions}.values() if s.stored is not None]
         if joined:
             conn.execute(JOIN_CASE, [self._join_params(s) for s in joined])
-        return self._record(plan, mention_ids, joined)
+        return self._record(plan, mention_ids, event_ids, joined)
 
     def _record(
-        self, plan: list[tuple[str, Any, int]], mention_ids: dict[int, int], joined: list[_CaseState]
+        self,
+        plan: list[tuple[str, Any, int]],
+        mention_ids: dict[int, int],
+        event_ids: list[int],
+        joined: list[_CaseState],
     ) -> list[IngestResult]:
         """The events and outbox items, in arrival order; the results."""
         conn = self.session.connection()
@@ -240,12 +255,10 @@ class _Batch:
                     state.refresh = True
                     items.append(outbox_row("update_parent", state.id, rank, unit.now))
             results.append(IngestResult(state.id, mention_id, duplicate=False, new_case=how == "new"))
-        event_ids = _new_ids(self.session, _events, len(events)) if events else []
-        if events:
+        if events:  # one per post written, and each brings an outbox item
             conn.execute(_EVENT_ROWS, [{**event, "id": n} for event, n in zip(events, event_ids, strict=True)])
-        for event_at, item_at in notes:
-            items[item_at]["payload"] = {"event_id": event_ids[event_at]}
-        if items:
+            for event_at, item_at in notes:
+                items[item_at]["payload"] = {"event_id": event_ids[event_at]}
             conn.execute(_ITEM_ROWS, items)
         return results
 
