@@ -41,7 +41,7 @@ NOW = slack_gate.WALL_CLOCK.now  # what the route checks timestamps against
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -122,7 +122,7 @@ def _slack_bases() -> list[dict[str, Any]]:
             "id": "V1",
             "type": "modal",
             "callback_id": "reply_modal",
-            "private_metadata": "1",
+            "private_metadata": '{"case_id": 1}',
             "state": {"values": {}},
         },
     }
@@ -273,7 +273,7 @@ def meta_delivery(draw: st.DrawFn) -> Any:
     targets = [delivery, entry, change, change["value"]]
     for _ in range(draw(st.integers(1, 3))):
         target = draw(st.sampled_from(targets))
-        key = draw(st.sampled_from(sorted(target)) | st.sampled_from(["time", "created_time", "from", "id"]))
+        key = draw(st.sampled_from(sorted({*target, "time", "created_time", "from", "id"})))
         if draw(st.booleans()):
             target.pop(key, None)
         else:

@@ -23,6 +23,7 @@ from bot.clock import ManualClock
 from bot.runtime import Runtime
 from bot.tools.slack_standin import SlackStandIn
 from bot.web import slack_gate
+from bot.web.routes import build_http_app
 from tests.support.env import CHANNEL
 from tests.support.slack_requests import SIGNING_SECRET, block_action, signed_headers
 from tests.support.waiting import TrackingExecutor
@@ -347,3 +348,17 @@ def test_slack_quotes_the_form_body_it_signs_and_so_do_we() -> None:
     """`payload=` is percent-encoded JSON; the gate reads it the way Bolt does (`quote` as Slack sends it)."""
     body = ("payload=" + quote(json.dumps(block_action("case_claim", "1")))).encode()
     assert admit(body, sign(body, content_type=FORM)) is None
+
+
+def test_under_socket_mode_the_route_says_so_and_reads_nothing(rt: Runtime, slack: SlackStandIn, caplog) -> None:
+    """No Bolt app behind the route (SLACK_APP_TOKEN set): the same 404 as before the gate, signed or not."""
+    client = InProcessClient(build_http_app(rt, None, start_workers=False))
+    try:
+        for body in (b"{not json", json.dumps(HOME_OPENED).encode()):
+            response = client.post("/slack/events", content=body, headers=wall_signed(body, JSON))
+            assert response.status_code == 404
+            assert response.json() == {"error": "Slack traffic is served over Socket Mode (SLACK_APP_TOKEN is set)"}
+    finally:
+        client.close()
+    assert slack.state.calls == []
+    assert [r for r in caplog.records if r.exc_info] == []
