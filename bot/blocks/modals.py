@@ -61,15 +61,16 @@ def _modal(
     }
 
 
-REPLY_QUOTE = limits.SECTION_TEXT - 400  # the post's start, with room for the name and the pointer to the thread
+FULL_POST = "\n_The full post is in the case thread._"  # after the start of a post too long for the modal
 
 
 def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, warning: str | None) -> dict[str, Any]:
-    said = inert(case.latest_mention.text)
-    shown = quote(said, REPLY_QUOTE)
-    if len(limits.quoted_parts(said, REPLY_QUOTE)) > 1:  # the modal shows the start; the thread has it all
-        shown += "\n_The full post is in the case thread._"
-    blocks: Blocks = [limits.section(f"*{customer_label(case)}* wrote:\n{shown}")]
+    said, head = inert(case.latest_mention.text), f"*{customer_label(case)}* wrote:\n"
+    room = limits.SECTION_TEXT - limits.size(head) - limits.size(FULL_POST)
+    shown = quote(said, room)
+    if len(limits.quoted_parts(said, room)) > 1:  # the modal shows the start; the thread has it all
+        shown += FULL_POST
+    blocks: Blocks = [limits.section(head + shown)]
     if warning:
         blocks.append(limits.context(f":warning: {warning}"))
     element: dict[str, Any] = {

@@ -221,7 +221,11 @@ def test_modals_fit_whatever_the_post_and_the_draft(
     author_name: str | None, author_handle: str, text: str, post_url: str | None, draft: str
 ) -> None:
     case = make_case(author_name, author_handle, text, post_url, moved_offline_at=NOW)
-    assert_view_ok(modals.reply_modal(case, limit=280, limit_note="X counts links as 23.", draft=draft, warning=None))
+    reply = modals.reply_modal(case, limit=280, limit_note="X counts links as 23.", draft=draft, warning=None)
+    assert_view_ok(reply)
+    said = reply["blocks"][0]["text"]["text"]
+    whole = re.sub(r"\s", "", QUOTED.sub("", "\n".join(line for line in said.splitlines() if line.startswith(">"))))
+    assert said.endswith("_The full post is in the case thread._") or whole == re.sub(r"\s", "", inert(text))
     assert_view_ok(modals.resolve_modal(case, closing=draft, limit=280))
 
 

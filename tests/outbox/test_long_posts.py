@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.models import OutboxItem
 from bot.services import outbox
-from tests.blocks.slack_rules import live_sequences, message_problems, texts
+from tests.blocks.slack_rules import live_sequences, message_problems, texts, view_problems
 from tests.support.env import CHANNEL
 from tests.support.webhooks import post_webhook, webhook_body
 
@@ -200,3 +200,26 @@ def test_a_hostile_customer_pings_nobody_anywhere(app_url, rt, slack) -> None:
     assert re.search(r"&lt;!channel&gt; ∗Eve∗ &lt;@U0BOSS&gt;", parent.text)
     assert "∗now∗ &amp; ˋxˋ" in parent.blocks[1]["text"]["text"]
     assert_within_limits(slack)
+
+
+def test_the_reply_modal_and_the_home_tab_fit_a_hostile_long_post(app_url, rt, slack, listeners) -> None:
+    from tests.support.desk import Desk
+    from tests.support.slack_requests import post_event
+
+    author = {"id": "66", "handle": "&" * 128, "name": "<!channel> " + "&" * 245}
+    case_id = complaint(app_url, author=author, text=(HOSTILE + "\n") * 300)
+    desk = Desk(app_url, rt, slack, listeners)
+    desk.settle()
+    desk.click("case_reply", case_id)
+    views = [desk.last_view()]
+    answer = post_event(app_url, {"type": "app_home_opened", "user": "U0ALICE", "tab": "home", "event_ts": "1.0"})
+    assert answer.status_code == 200, answer.text
+    listeners.wait_idle()
+    home = slack.home_view("U0ALICE")
+    assert home is not None
+    views.append(home)
+    for view in views:
+        assert not view_problems(view), view_problems(view)
+        for rendered in texts(view["blocks"]):
+            assert not live_sequences(rendered, STAFF), live_sequences(rendered, STAFF)
+    assert "The full post is in the case thread." in texts(views[0]["blocks"])[0]
