@@ -60,9 +60,12 @@ NAME_LIMIT, HANDLE_LIMIT = 600, 300  # a name or handle as rendered (inert), so 
 BODY_LIMIT = limits.SECTION_TEXT - 200  # the case message's part of the post, with room for its remarks
 
 
-def author_line(case: Case) -> str:
-    name = limits.fit(inert(case.author_name), NAME_LIMIT) if case.author_name else None
-    handle = "@" + limits.fit(inert(case.author_handle), HANDLE_LIMIT)
+def author_line(case: Case, room: int = NAME_LIMIT + HANDLE_LIMIT) -> str:
+    """*Name* (@handle), inert, within `room` (a long name gives way before the link to the post does)."""
+    share = max(room - 10, 20) / (NAME_LIMIT + HANDLE_LIMIT)
+    name_room, handle_room = min(NAME_LIMIT, int(NAME_LIMIT * share)), min(HANDLE_LIMIT, int(HANDLE_LIMIT * share))
+    name = limits.fit(inert(case.author_name), name_room) if case.author_name else None
+    handle = "@" + limits.fit(inert(case.author_handle), handle_room)
     return f"*{name}* ({handle})" if name else f"*{handle}*"
 
 
@@ -145,8 +148,12 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
     first: Mention = case.mentions[0]
     latest: Mention = case.mentions[-1]
     post_link = link(first.url, "View post")
+    if limits.size(post_link) > limits.SECTION_TEXT - 400:
+        post_link = ""  # a URL this long once its & are escaped would leave no room to say who wrote
     star_text = f" · {stars(first.extra.get('stars'))}" if first.extra.get("stars") else ""
-    headline = f"{platform_label(case.platform)} · {author_line(case)}{star_text}{post_link}"
+    label = platform_label(case.platform)
+    room = limits.SECTION_TEXT - limits.size(f"{label} · {star_text}{post_link}")
+    headline = f"{label} · {author_line(case, room)}{star_text}{post_link}"
     more = len(case.mentions) - 1
     state = " _(deleted on the platform)_" if first.deleted_at else " _(edited)_" if first.edited_at else ""
     parts = _post_parts(first.text)
