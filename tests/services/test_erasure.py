@@ -161,7 +161,6 @@ def test_forget_changes_nothing_while_a_message_to_the_customer_is_being_sent(de
         assert erasure.forget(session, platform="twitter", author_id="42", now=later).cases == 1
 
 
-@pytest.mark.xfail(strict=True, reason="needs the redact_message kind in the Slack lane (bot/outbox/slack_lane.py)")
 def test_thread_notes_quoting_the_customer_are_replaced_in_slack(desk: Desk) -> None:
     case_id = janes_case(desk)
     forget(desk, author_id="42")
@@ -171,9 +170,6 @@ def test_thread_notes_quoting_the_customer_are_replaced_in_slack(desk: Desk) -> 
         assert not [note for note in thread if words in note], words
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs the redact_message kind, and part_ts recorded for each part, in the Slack lane"
-)
 def test_the_rest_of_a_long_post_continued_in_the_thread_is_replaced_too(desk: Desk) -> None:
     long_post = "@acme " + "my bag never arrived and nobody answers the phone. " * 120 + "Signed, ZEBRATAIL"
     case_id = desk.new_case(text=long_post)
