@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import sla
 from bot.models import Case, CaseStatus, DigestMarker, Mention, OutboxItem, Reminder
-from bot.services import desk, outbox
+from bot.services import desk, erasure, outbox
 from bot.services.queues import CaseLine, case_line, clip, oldest_open
 from bot.services.stats import (
     FACT_COLUMNS,
@@ -246,6 +246,7 @@ def praise(session: Session, *, start: datetime, end: datetime, limit: int = PRA
             Mention.received_at >= start,
             Mention.received_at < end,
             Mention.sentiment >= PRAISE_SCORE,
+            Mention.text != erasure.REMOVED,  # a forgotten customer's words are not quoted, even as a placeholder
             Case.status != CaseStatus.IGNORED,
         )
         .order_by(Mention.sentiment.desc(), Mention.id)

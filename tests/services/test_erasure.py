@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.errors import UserError
 from bot.models import Base, OutboxItem
-from bot.services import cases, erasure, ingest, outbox, replies
+from bot.services import cases, digest, erasure, ingest, outbox, replies
 from connectors.base import MentionDeleted, rule_for
 from tests.support.blocks import all_text
 from tests.support.desk import Desk
@@ -212,3 +212,14 @@ def test_a_deletion_on_the_platform_removes_the_stored_text_and_updates_slack(de
     shown = case_message(desk, case_id)
     assert "deleted on the platform" in shown
     assert "three weeks late" not in shown and "three weeks late" not in stored(desk)
+
+
+def test_a_forgotten_customers_praise_is_not_quoted_in_the_digest(desk: Desk) -> None:
+    desk.new_case(text="@acme thank you so much, the crew were wonderful and kind!")
+    day = desk.rt.now() - timedelta(days=1)
+    with desk.rt.read() as session:
+        before = digest.praise(session, start=day, end=desk.rt.now() + timedelta(days=1))
+    assert [p.text for p in before] == ["@acme thank you so much, the crew were wonderful and kind!"]
+    forget(desk, author_id="42")
+    with desk.rt.read() as session:
+        assert digest.praise(session, start=day, end=desk.rt.now() + timedelta(days=1)) == []
