@@ -295,3 +295,41 @@ def test_batches_store_exactly_what_one_post_at_a_time_stores(database_url, tmp_
     assert snapshot(batched) == snapshot(one)
     one_engine.dispose()
     batch_engine.dispose()
+
+
+@pytest.mark.parametrize("shared", [20, 0], ids=["same posts", "other posts of the same authors"])
+def test_two_replicas_writing_together_store_each_post_once_in_one_case_per_author(
+    database_url, sessions, shared
+) -> None:
+    """Two processes' writers (two engines on one database), each with a batch of posts by the same five
+    authors (`shared` of them the same posts), opened at the same moment: one case per author and one row
+    per post between them."""
+    other_engine = db.make_engine(database_url)
+    writers = [db.GroupCommit(sessions, wake_every=0), db.GroupCommit(db.make_session_factory(other_engine))]
+    try:
+        gates = [Gate(), Gate()]
+        for writer, gate in zip(writers, gates, strict=True):
+            writer.submit(gate)
+            assert gate.entered.wait(10)
+        posts = [post(str(n), author=f"a{n % 5}", text=ANGRY if n % 3 else CALM) for n in range(30)]
+        batches = [posts[:shared] + posts[20:25], posts[:shared][::-1] + posts[25:]]
+        futures = [[w.submit(pending(p)) for p in batch] for w, batch in zip(writers, batches, strict=True)]
+        for gate in gates:
+            gate.opened.set()
+        first, second = (
+            {p.external_id: f.result(timeout=30) for p, f in zip(batch, fs, strict=True)}
+            for batch, fs in zip(batches, futures, strict=True)
+        )
+    finally:
+        for writer in writers:
+            writer.stop()
+        other_engine.dispose()
+
+    for n in range(shared):  # the same post, as each replica answered it: once new, once a duplicate
+        a, b = first[str(n)], second[str(n)]
+        assert (a.case_id, a.mention_id) == (b.case_id, b.mention_id) and a.duplicate != b.duplicate
+    answers = {**first, **second}
+    for n in answers:  # every post of an author is in that author's one case
+        assert answers[n].case_id == answers[str(20 + int(n) % 5)].case_id
+    assert (count(sessions, Case), count(sessions, Mention)) == (5, shared + 10)
+    assert [k for k, _ in outbox_kinds(sessions)].count("post_parent") == 5
