@@ -429,11 +429,11 @@ def test_reminders_arrive_on_time_once_each_and_their_buttons_work(tmp_path: Pat
                 )
             )
             chosen = {"assignee": {"user": {"type": "users_select", "selected_user": BOB}}}
-            view = desk.modal("case_reassign", jane, ALICE, "reassign_modal", on=breach)
-            desk.submit(view, chosen, ALICE)
+            view = desk.modal("case_reassign", jane, BOSS, "reassign_modal", on=breach)  # managers reassign
+            desk.submit(view, chosen, BOSS)
             wait_for(
                 lambda: (
-                    ":busts_in_silhouette: <@U0ALICE> reassigned this case to <@U0BOB> (from <@U0ALICE>)."
+                    ":busts_in_silhouette: <@U0BOSS> reassigned this case to <@U0BOB> (from <@U0ALICE>)."
                     in desk.thread_texts(jane)
                 )
             )
