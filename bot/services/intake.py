@@ -2,7 +2,7 @@
 
 `bot.db.GroupCommit` hands a batch of these units to one transaction. `PendingMention.write_all` stores a
 batch of posts with a handful of statements in all (one SELECT for the posts already held, one for their
-authors' open cases, then one multi-row INSERT per table), deciding in Python, in arrival order, exactly
+authors' open cases, then one INSERT per table with the rows of all), deciding in Python, in arrival order, exactly
 what `ingest.ingest` would decide one post at a time: a repeated post is a duplicate (also within the
 batch), a post by an author whose case is open joins it (also a case opened earlier in the same batch),
 and each case's outbox items are written in the order one-at-a-time ingest would write them. If the
@@ -19,6 +19,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
 from bot.services import outbox, triage
@@ -207,6 +208,10 @@ class _Batch:
         joined = [s for s in {id(s): s for _, s, _ in self.mentions}.values() if s.stored is not None]
         if joined:
             conn.execute(JOIN_CASE, [self._join_params(s) for s in joined])
+            for state in joined:  # a case the session's ORM holds (an edit earlier in this transaction) is stale now
+                held_case = session.identity_map.get(identity_key(Case, state.id))
+                if held_case is not None:
+                    session.expire(held_case)
         return self._record(plan, mention_ids, event_ids, joined)
 
     def _record(

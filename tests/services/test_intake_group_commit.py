@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bot import db
 from bot.models import Case, CaseEvent, Mention, OutboxItem
 from bot.services import ingest, intake
-from connectors.base import Author, InboundMention
+from connectors.base import Author, InboundMention, MentionEdited
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 CALM = "Thanks, the delivery arrived on time"
@@ -162,6 +162,21 @@ def test_a_post_joins_the_open_case_stored_before_its_batch(writer, sessions) ->
         assert case is not None
         assert (case.priority, case.awaiting_reply_since, case.reminder_check_at) == ("high", later, None)
     assert [k for k, _ in outbox_kinds(sessions)] == ["post_parent", "thread_note"]  # the parent is still queued
+
+
+def test_a_platform_delivery_and_posts_in_one_batch_are_applied_in_arrival_order(writer, sessions) -> None:
+    first = writer.submit(pending(post("1"))).result(timeout=10)
+    edit = MentionEdited(platform="twitter", external_id="1", text=ANGRY, edited_at=NOW)
+    changes = intake.PendingChanges([edit, post("2", text=CALM)], "generic", "C0CARE", NOW)
+    edited, joined = one_batch(writer, [changes, pending(post("3", text=CALM))])
+
+    assert edited.result() == 2 and joined.result().case_id == first.case_id
+    with sessions() as s:
+        case = s.get(Case, first.case_id)
+        assert case is not None and case.priority == "high"  # the edit raised it; later calm posts keep it
+        assert [m.text for m in case.mentions] == [ANGRY, CALM, CALM]
+        kinds = [e.kind for e in case.events]
+    assert kinds == ["received", "mention_edited", "mention_added", "mention_added"]
 
 
 def test_one_failing_unit_fails_alone_and_leaves_nothing_behind(writer, sessions) -> None:
