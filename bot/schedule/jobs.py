@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from bot.runtime import Runtime
-from bot.services import digest, erasure, reminders
+from bot.services import digest, erasure, once, reminders
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +73,10 @@ def retention_tick(rt: Runtime) -> erasure.Erased:
     if total.changed:
         logger.info("retention: erased %s cases closed more than %s days ago", total.cases, days)
     return total
+
+
+def prune_tick(rt: Runtime) -> int:
+    """Forget the keys of deliveries handled more than `once.KEEP` ago: Slack retries within minutes, so older
+    keys only grow the table. Returns how many went."""
+    with rt.unit() as session:
+        return once.prune(session, before=rt.now() - once.KEEP)
