@@ -57,7 +57,7 @@ def verify(secret: str, headers: Headers, body: bytes, *, now: datetime) -> Refu
     if len(timestamps) != 1 or len(signatures) != 1 or not secret:
         return Refusal(401, "missing X-Slack-Signature or X-Slack-Request-Timestamp")
     timestamp, signature = timestamps[0], signatures[0]
-    # isascii: str.isdigit also accepts other scripts' digits, which int() would read
+    # isascii: str.isdigit also says yes to other scripts' digits and to superscripts, which int() refuses
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _TIMESTAMP_DIGITS):
         return Refusal(401, "X-Slack-Request-Timestamp is not a Unix time in seconds")
     if abs(now.timestamp() - int(timestamp)) > TOLERANCE_SECONDS:
@@ -80,6 +80,8 @@ def check_shape(headers: Headers, body: bytes) -> Refusal | None:
         payload: object = parse_body(text, content_type)
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
         return _bad("the body is neither UTF-8 JSON nor a form Slack sends")
+    except RecursionError:  # JSON nested thousands deep; Slack's are a few levels
+        return _bad("the body is JSON nested too deeply to read")
     if not isinstance(payload, dict):
         return _bad("the body (or its payload field) is not a JSON object")
     problem = _problem(payload)

@@ -186,6 +186,8 @@ MALFORMED = {
     "event null": (b'{"type":"event_callback","event":null}', JSON),
     # and their relatives
     "json array": (b"[1, 2]", JSON),
+    "nested too deeply": (b"[" * 100_000, JSON),
+    "payload nested too deeply": (b"payload=" + b"%5B" * 100_000, FORM),
     "json string": (b'"event_callback"', JSON),
     "empty body": (b"", JSON),
     "empty object": (b"{}", JSON),
