@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -39,6 +39,28 @@ from connectors.base import Change, InboundMention
 
 _cases, _mentions, _events, _outbox = (cast(Table, m.__table__) for m in (Case, Mention, CaseEvent, OutboxItem))
 _CASES_ROWS, _MENTION_ROWS, _EVENT_ROWS, _ITEM_ROWS = (insert(t) for t in (_cases, _mentions, _events, _outbox))
+# Built once, lists bound at execution ("expanding"): building a statement costs more than running these.
+_HELD = select(_mentions.c.platform, _mentions.c.external_id, _mentions.c.id, _mentions.c.case_id).where(
+    # both columns of the unique index, so each key is one index lookup
+    _mentions.c.platform.in_(bindparam("platforms", expanding=True)),
+    _mentions.c.external_id.in_(bindparam("external_ids", expanding=True)),
+)
+_OPEN = (
+    select(_cases)
+    .where(  # the columns of ix_cases_open_author, in its order: index lookups, never a scan
+        _cases.c.platform.in_(bindparam("platforms", expanding=True)),
+        _cases.c.connector.in_(bindparam("connectors", expanding=True)),
+        _cases.c.author_id.in_(bindparam("authors", expanding=True)),
+        _cases.c.status == CaseStatus.OPEN,
+    )
+    .order_by(_cases.c.id)
+)
+_WAITING = select(_outbox.c.case_id).where(  # as outbox.enqueue_parent_refresh looks
+    _outbox.c.case_id.in_(bindparam("case_ids", expanding=True)),
+    _outbox.c.kind.in_(("post_parent", "update_parent")),
+    _outbox.c.state == outbox.PENDING,
+    _outbox.c.lease_until.is_(None),
+)
 
 
 _TOPS = select(*(select(func.max(t.c.id)).scalar_subquery() for t in (_cases, _mentions, _events)))
@@ -143,27 +165,19 @@ class _Batch:
             for platform, author in sorted({(u.mention.platform, u.mention.author.id) for u in units}):
                 lock_author(session, platform=platform, author_id=author)
         conn = session.connection()
+        platforms = list({u.mention.platform for u in units})
         held = {
             (r.platform, r.external_id): IngestResult(r.case_id, r.id, duplicate=True, new_case=False)
             for r in conn.execute(
-                select(_mentions.c.platform, _mentions.c.external_id, _mentions.c.id, _mentions.c.case_id).where(
-                    # both columns of the unique index, so each key is one index lookup
-                    _mentions.c.platform.in_({u.mention.platform for u in units}),
-                    _mentions.c.external_id.in_({u.mention.external_id for u in units}),
-                )
+                _HELD, {"platforms": platforms, "external_ids": [u.mention.external_id for u in units]}
             )
         }
         open_cases: dict[tuple[str, str, str], _CaseState] = {}
-        for r in conn.execute(
-            select(_cases)
-            .where(  # the columns of ix_cases_open_author, in its order: index lookups, never a scan
-                _cases.c.platform.in_({u.mention.platform for u in units}),
-                _cases.c.connector.in_({u.connector for u in units}),
-                _cases.c.author_id.in_({u.mention.author.id for u in units}),
-                _cases.c.status == CaseStatus.OPEN,
-            )
-            .order_by(_cases.c.id)
-        ):
+        authors = {
+            "authors": list({u.mention.author.id for u in units}),
+            "connectors": list({u.connector for u in units}),
+        }
+        for r in conn.execute(_OPEN, {"platforms": platforms, **authors}):
             stored = dict(r._mapping)
             open_cases[(r.platform, r.connector, r.author_id)] = _CaseState(dict(stored), stored, id=r.id)
 
@@ -225,15 +239,7 @@ class _Batch:
         conn = self.session.connection()
         waiting = set()
         if joined:
-            found = conn.execute(
-                select(_outbox.c.case_id).where(
-                    _outbox.c.case_id.in_([s.id for s in joined]),
-                    _outbox.c.kind.in_(("post_parent", "update_parent")),
-                    _outbox.c.state == outbox.PENDING,
-                    _outbox.c.lease_until.is_(None),
-                )
-            )
-            waiting = set(found.scalars())
+            waiting = set(conn.execute(_WAITING, {"case_ids": [s.id for s in joined]}).scalars())
         events, notes = [], []  # notes: (index into events, rank) of each thread note
         items: list[dict[str, Any]] = []
         results: list[IngestResult] = []
