@@ -1,6 +1,6 @@
 """Intake: webhook posts on their way to the group-commit writer, stored a batch per transaction.
 
-`bot.db.GroupCommit` hands a batch of these units to one transaction. `PendingMention.write_all` stores a
+`bot.group_commit.GroupCommit` hands a batch of these units to one transaction. `PendingMention.write_all` stores a
 batch of posts with a handful of statements in all (one SELECT for the posts already held, one for their
 authors' open cases, then one INSERT per table with the rows of all), deciding in Python, in arrival order, exactly
 what `ingest.ingest` would decide one post at a time: a repeated post is a duplicate (also within the

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import db
+from bot.group_commit import GroupCommit, WriterStopped
 from bot.models import Case, CaseEvent, Mention, OutboxItem
 from bot.services import ingest, intake
 from connectors.base import Author, InboundMention, MentionEdited
@@ -37,9 +38,9 @@ def sessions(database_url: str) -> Iterator[db.SessionFactory]:
 
 
 @pytest.fixture
-def writer(sessions: db.SessionFactory) -> Iterator[db.GroupCommit]:
+def writer(sessions: db.SessionFactory) -> Iterator[GroupCommit]:
     wakes: list[int] = []
-    group = db.GroupCommit(sessions, on_commit=lambda: wakes.append(1), wake_every=0)
+    group = GroupCommit(sessions, on_commit=lambda: wakes.append(1), wake_every=0)
     yield group
     group.stop()
 
@@ -86,7 +87,7 @@ def pending(m: InboundMention, now: datetime = NOW) -> intake.PendingMention:
     return intake.PendingMention(m, "generic", "C0CARE", now)
 
 
-def one_batch(writer: db.GroupCommit, units: list[Any]) -> list[Future[Any]]:
+def one_batch(writer: GroupCommit, units: list[Any]) -> list[Future[Any]]:
     """Submit `units` while the writer is held, so they are written together in one transaction."""
     gate = Gate()
     writer.submit(gate)
@@ -226,7 +227,7 @@ def test_a_failing_database_answers_every_unit_with_the_error_and_stores_nothing
 
 
 def test_stop_writes_everything_already_queued_then_refuses(sessions) -> None:
-    writer = db.GroupCommit(sessions, wake_every=0)
+    writer = GroupCommit(sessions, wake_every=0)
     gate = Gate()
     writer.submit(gate)
     assert gate.entered.wait(10)
@@ -239,13 +240,13 @@ def test_stop_writes_everything_already_queued_then_refuses(sessions) -> None:
     assert not stopping.is_alive()
     assert [f.result(timeout=0).new_case for f in queued] == [True] * 4
     assert count(sessions, Mention) == 4
-    with pytest.raises(db.WriterStopped):
+    with pytest.raises(WriterStopped):
         writer.submit(pending(post("9")))
 
 
 def test_the_outbox_is_woken_after_the_last_commit_of_a_burst(sessions) -> None:
     woken = threading.Event()
-    writer = db.GroupCommit(sessions, on_commit=woken.set, wake_every=3600)  # only the owed wake can fire
+    writer = GroupCommit(sessions, on_commit=woken.set, wake_every=3600)  # only the owed wake can fire
     try:
         writer.submit(pending(post("1"))).result(timeout=10)  # the first commit wakes at once
         assert woken.wait(10)
@@ -297,7 +298,7 @@ def test_batches_store_exactly_what_one_post_at_a_time_stores(database_url, tmp_
     for n, p in enumerate(posts):
         with db.session_scope(one) as s:
             ingest.ingest(s, mention=p, connector="generic", channel="C0CARE", now=NOW + timedelta(seconds=n))
-    writer = db.GroupCommit(batched, wake_every=0)
+    writer = GroupCommit(batched, wake_every=0)
     try:
         start = 0
         while start < len(posts):
@@ -320,7 +321,7 @@ def test_two_replicas_writing_together_store_each_post_once_in_one_case_per_auth
     authors (`shared` of them the same posts), opened at the same moment: one case per author and one row
     per post between them."""
     other_engine = db.make_engine(database_url)
-    writers = [db.GroupCommit(sessions, wake_every=0), db.GroupCommit(db.make_session_factory(other_engine))]
+    writers = [GroupCommit(sessions, wake_every=0), GroupCommit(db.make_session_factory(other_engine))]
     try:
         gates = [Gate(), Gate()]
         for writer, gate in zip(writers, gates, strict=True):
