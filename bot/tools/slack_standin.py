@@ -304,6 +304,9 @@ class SlackStandIn:
                 return {"ok": False, "error": "channel_not_found"}
             if not p.get("text") and not p.get("blocks"):
                 return {"ok": False, "error": "no_text"}
+            refused = _refusal(p)
+            if refused:
+                return {"ok": False, "error": refused}
             thread_ts = p.get("thread_ts") or None
             if thread_ts and self._find(channel, thread_ts) is None:
                 return {"ok": False, "error": "thread_not_found"}
@@ -322,8 +325,12 @@ class SlackStandIn:
             updated = self._find(p.get("channel", ""), p.get("ts", ""))
             if updated is None:
                 return {"ok": False, "error": "message_not_found"}
+            refused = _refusal(p)
+            if refused:
+                return {"ok": False, "error": refused}
             updated.text = p.get("text", updated.text)
-            updated.blocks = _json(p.get("blocks")) or updated.blocks
+            if "blocks" in p:  # blocks=[] clears them, as Slack does
+                updated.blocks = _json(p.get("blocks")) or None
             updated.edits += 1
             return {"ok": True, "channel": updated.channel, "ts": updated.ts, "text": updated.text}
         if method == "chat.postEphemeral":
@@ -535,6 +542,36 @@ class SlackStandIn:
                 self._dispatch(params)
 
         return Handler
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _refusal(p: dict[str, Any]) -> str | None:
+    """What Slack answers for a message past its documented limits (chat.postMessage and chat.update), or None.
+
+    Only the limits a message of ours could plausibly break: the top-level text (40,000), 50 blocks, a section's
+    text (3,000), a header (150), a button's text (75) and value (2,000), a context element's text (3,000).
+    """
+    if _units(str(p.get("text") or "")) > 40_000:
+        return "msg_too_long"
+    blocks = _json(p.get("blocks")) or []
+    if not isinstance(blocks, list) or len(blocks) > 50:
+        return "invalid_blocks"
+    for block in blocks:
+        if not isinstance(block, dict):
+            return "invalid_blocks"
+        kind, text = block.get("type"), (block.get("text") or {}).get("text", "")
+        if (kind == "section" and _units(text) > 3000) or (kind == "header" and _units(text) > 150):
+            return "invalid_blocks"
+        for element in block.get("elements") or []:
+            label = (element.get("text") or {}).get("text", "") if isinstance(element.get("text"), dict) else ""
+            if element.get("type") == "button" and (_units(label) > 75 or _units(element.get("value", "")) > 2000):
+                return "invalid_blocks"
+            if kind == "context" and _units(str(element.get("text", ""))) > 3000:
+                return "invalid_blocks"
+    return None
 
 
 def _json(value: Any) -> Any:
