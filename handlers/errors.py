@@ -33,11 +33,11 @@ def report(rt: Runtime, body: dict[str, Any], error: Exception) -> None:
     else:
         logger.error("listener failed: %s", error, exc_info=error)
         message = GENERIC_FAILURE
-    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    user = _id(body, "user", "id") or _text(body, "user_id")
     channel = (
-        (body.get("channel") or {}).get("id")
-        or (body.get("container") or {}).get("channel_id")
-        or body.get("channel_id")
+        _id(body, "channel", "id")
+        or _id(body, "container", "channel_id")
+        or _text(body, "channel_id")
         or rt.settings.care_channel
     )
     if not user:
@@ -46,6 +46,18 @@ def report(rt: Runtime, body: dict[str, Any], error: Exception) -> None:
         rt.slack.chat_postEphemeral(channel=channel, user=user, text=message)
     except SlackApiError as exc:
         logger.warning("could not tell %s about the error: %s", user, exc.response.get("error"))
+
+
+def _text(body: dict[str, Any], key: str) -> str | None:
+    found = body.get(key)
+    return found if isinstance(found, str) and found else None
+
+
+def _id(body: dict[str, Any], field: str, key: str) -> str | None:
+    """`body[field][key]` when it is a non-empty string: an odd but signed body (Socket Mode is not gated by
+    bot/web/slack_gate.py) must not turn the error path itself into a crash."""
+    value = body.get(field)
+    return _text(value, key) if isinstance(value, dict) else None
 
 
 def guarded(listener: Callable[..., None]) -> Callable[..., None]:

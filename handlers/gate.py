@@ -54,6 +54,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mine": (TEAM, "list their cases with `/care mine`"),
     "digest": (MANAGERS, "ask for the digest with `/care digest`"),
 }
+TEAM_VIEW = (TEAM, "see the cases")  # the Home tab's queues
 ANYTHING = (TEAM, "act on cases")  # a button or modal not listed above still needs the team
 TAKE_OVER = VIEWS[ids.VIEW_TAKE_OVER]
 

@@ -24,8 +24,18 @@ def register(app: App) -> None:
     app.view_submission(ids.VIEW_REASSIGN)(guarded(on_reassign))
 
 
+STALE_FORM = "This form no longer matches a case. Please open it again from the case message."
+
+
 def _case_id(view: dict[str, Any]) -> int:
-    return int(json.loads(view.get("private_metadata") or "{}")["case_id"])
+    """The case a modal is about, from the metadata we set; anything else is answered in one sentence."""
+    try:
+        found = json.loads(view.get("private_metadata") or "{}")["case_id"]
+        if isinstance(found, bool) or not isinstance(found, int | str):
+            raise TypeError(found)
+        return int(found)
+    except (ValueError, TypeError, KeyError):
+        raise UserError(STALE_FORM) from None
 
 
 def _state(view: dict[str, Any], block: str, action: str) -> dict[str, Any]:

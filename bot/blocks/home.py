@@ -1,4 +1,7 @@
-"""Block Kit for the App Home tab: the viewer's cases, the unclaimed queue by priority, today's figures."""
+"""Block Kit for the App Home tab: the viewer's cases, the unclaimed queue by priority, today's figures.
+
+Someone outside the care team sees today's figures only (like `/care stats`, they quote no customer).
+"""
 
 from __future__ import annotations
 
@@ -42,17 +45,29 @@ def home_view(
             )
     blocks += [
         {"type": "divider"},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Today's team figures*"}},
-        figure_fields(today.team),
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"Updated {now.astimezone(tz):%H:%M} ({tz.key}) when you opened this tab. "
-                    "`/care stats 7d` for the week, `/care mine` for your cases.",
-                }
-            ],
-        },
+        *_figures(today, now, tz, "`/care stats 7d` for the week, `/care mine` for your cases."),
     ]
     return {"type": "home", "blocks": limits.cap(blocks, max_blocks=limits.VIEW_BLOCKS, max_chars=HOME_CHARS)}
+
+
+def outsider_view(*, today: Stats, channel: str, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """The tab for someone not on the care team: what the desk is and today's figures, no case and no customer."""
+    about = (
+        f"The care team answers customers' public posts in <#{channel}>. Cases and the queue are shown here "
+        "to the care team only; ask a manager if you should be on it."
+    )
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Care desk"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": about}},
+        *_figures(today, now, tz, "`/care stats 7d` for the week."),
+    ]
+    return {"type": "home", "blocks": blocks}
+
+
+def _figures(today: Stats, now: datetime, tz: ZoneInfo, hint: str) -> Blocks:
+    when = f"Updated {now.astimezone(tz):%H:%M} ({tz.key}) when you opened this tab. {hint}"
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Today's team figures*"}},
+        figure_fields(today.team),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": when}]},
+    ]

@@ -7,7 +7,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from bot.errors import UserError
 from bot.models import CaseEvent
+from handlers.errors import report
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL
 from tests.support.slack_requests import (
@@ -283,3 +285,26 @@ def test_a_url_that_could_forge_slack_markup_is_not_linked() -> None:
     assert link("https://x.com/a/1", "View post") == " · <https://x.com/a/1|View post>"
     assert link("https://evil.example/|<!channel>", "View post") == ""
     assert link("javascript:alert(1)", "View post") == ""
+
+
+@pytest.mark.parametrize("metadata", ["nonsense", "[]", '{"case_id": null}', '{"case_id": "x"}', '{"other": 1}'])
+def test_a_modal_whose_metadata_names_no_case_is_answered_inline_and_changes_nothing(
+    desk: Desk, slack, metadata: str, caplog
+) -> None:
+    case_id = desk.new_case()
+    desk.click("case_reply", case_id, user="U0BOB")
+    view = {**desk.last_view(), "private_metadata": metadata}
+    answer = desk.submit(view, text_value("reply", "text", "Hi Jane, sorry about the wait."), user="U0BOB")
+    assert answer["response_action"] == "errors"
+    assert list(answer["errors"].values()) == [
+        "This form no longer matches a case. Please open it again from the case message."
+    ]
+    assert slack.replies == [] and "Traceback" not in caplog.text
+
+
+def test_the_error_path_survives_an_odd_body_and_answers_no_one_it_cannot_name(rt, slack) -> None:
+    report(rt, {"user": "U0VICTIM", "channel": ["C0ELSEWHERE"], "container": "x"}, UserError("nope"))
+    assert slack.calls_to("chat.postEphemeral") == []
+    report(rt, {"user": {"id": "U0BOB"}, "channel": "C0ELSEWHERE", "user_id": 5}, UserError("nope"))
+    [told] = slack.calls_to("chat.postEphemeral")
+    assert told.params["user"] == "U0BOB" and told.params["channel"] == "C0CARE"

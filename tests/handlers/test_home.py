@@ -86,3 +86,16 @@ def test_home_is_acknowledged_fast_while_slack_is_slow(app_url, slack, listeners
     slack.slow("auth.test", 2.0)
     assert open_home(app_url, listeners) < 1.0  # the ack; the publish follows about 4 s later
     assert len(slack.calls_to("views.publish")) == 1
+
+
+def test_someone_outside_the_care_team_sees_todays_figures_but_no_case_or_customer(
+    app_url, slack, listeners, ids
+) -> None:
+    open_home(app_url, listeners, user="U0STRANGER")
+    view = slack.home_view("U0STRANGER")
+    assert view is not None
+    text = all_text(view["blocks"])
+    assert "Cases and the queue are shown here to the care team only" in text and "<#C0CARE>" in text
+    fields = [f["text"] for b in view["blocks"] if "fields" in b for f in b["fields"]]
+    assert "*New*\n6 (urgent 1 · high 1 · normal 3 · low 1)" in fields  # the figures /care stats shows anyone
+    assert "Customer" not in text and "Case #" not in text and "Unclaimed queue" not in text
