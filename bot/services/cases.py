@@ -106,8 +106,21 @@ def reassign(session: Session, *, case_id: int, user_id: str, new_owner: str, no
     return case
 
 
+ESCALATE_AGAIN_AFTER = timedelta(minutes=15)
+
+
 def escalate(session: Session, *, case_id: int, user_id: str, now: datetime, targets: tuple[str, ...]) -> Case:
+    """Mark urgent and ping the escalation targets. A second Escalate soon after the first (two people, or one
+    double click, which Slack delivers as two clicks) pings nobody again: the group was told minutes ago."""
     case = require_open(session, case_id)
+    if case.escalated_at is not None and now - case.escalated_at < ESCALATE_AGAIN_AFTER:
+        minutes = int((now - case.escalated_at).total_seconds() // 60)
+        ago = f"{minutes} min ago" if minutes else "less than a minute ago"
+        wait = int(ESCALATE_AGAIN_AFTER.total_seconds() // 60)
+        raise UserError(
+            f"This case was escalated {ago}, so nobody was pinged again. "
+            f"Escalate again after {wait} minutes if nobody has picked it up."
+        )
     case.priority = "urgent"
     case.escalated_at = now
     record(session, case, actor=user_id, kind="escalated", now=now, detail={"targets": list(targets)})

@@ -101,12 +101,30 @@ def test_one_escalate_click_delivered_four_times_posts_one_note_and_one_ping(des
     assert events(desk, "escalated") == 1
 
 
-def test_two_clicks_are_two_actions(desk: Desk) -> None:
+def test_two_clicks_are_two_actions(desk: Desk, clock) -> None:
     """A second click is a new action (its own action_ts): the key is the delivery, not the button."""
     case_id = desk.new_case()
     desk.click("case_escalate", case_id)
+    clock.advance(16 * 60)  # past cases.ESCALATE_AGAIN_AFTER
     desk.click("case_escalate", case_id)
     assert events(desk, "escalated") == 2
+
+
+def test_a_second_escalate_within_minutes_pings_nobody_and_says_so(desk: Desk, slack, clock) -> None:
+    """A double click reaches us as two clicks (two action_ts): the escalation group is pinged once."""
+    case_id = desk.new_case()
+    desk.click("case_escalate", case_id)
+    clock.advance(5 * 60)
+    desk.click("case_escalate", case_id, user="U0BOB")
+    assert events(desk, "escalated") == 1
+    assert [t for t in desk.thread_texts() if "escalated this case" in t] == [
+        ":rotating_light: <@U0ALICE> escalated this case (now urgent): <@U0LEAD> <!subteam^S0MANAGERS>"
+    ]
+    told = slack.state.ephemeral[-1]
+    assert told["user"] == "U0BOB" and told["text"] == (
+        "This case was escalated 5 min ago, so nobody was pinged again. "
+        "Escalate again after 15 minutes if nobody has picked it up."
+    )
 
 
 @pytest.mark.parametrize(
