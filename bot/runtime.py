@@ -25,6 +25,7 @@ from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import Settings
 from bot.credentials import DatabaseCredentials
 from bot.db import SessionFactory, read_scope, session_scope
+from bot.group_commit import GroupCommit
 from bot.outbox.worker import Deliverer
 from bot.schedule.polling import Poller
 from bot.services import desk, staff
@@ -47,6 +48,7 @@ class Runtime:
     clock: Clock
     http: httpx.Client
     links: WorkspaceLinks
+    intake: GroupCommit  # the webhooks' one writer: a batch of posts per transaction (bot/group_commit.py)
     poller: Poller | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Runtime:
@@ -57,6 +59,7 @@ class Runtime:
         """Stop the workers and release connections (the tests and the demo build many runtimes)."""
         if self.poller is not None:
             self.poller.stop()
+        self.intake.stop()  # writes what is queued: each of those requests is waiting for its answer
         self.deliverer.stop()
         self.http.close()
         self.engine.dispose()
@@ -162,6 +165,9 @@ def build_runtime(
         clock=clock,
         http=http,
         links=links,
+        # wakes the outbox at once after a quiet spell, at most five times a second in a storm (Slack takes one
+        # post a second anyway, and each wake costs both lanes a transaction)
+        intake=GroupCommit(sessions, on_commit=deliverer.wake, name="webhook-writer", wake_every=0.2),
     )
     polling = [c for c in connectors.values() if isinstance(c, PollingConnector)]
     if polling:

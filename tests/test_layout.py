@@ -93,7 +93,7 @@ RULES = [
         "Block Kit builders are pure: data in, dicts out",
     ),
     (
-        ("bot.config", "bot.errors", "bot.clock", "bot.db", "bot.models", "bot.sla"),
+        ("bot.config", "bot.errors", "bot.clock", "bot.db", "bot.group_commit", "bot.models", "bot.sla"),
         (
             *SLACK,
             *WEB,

@@ -192,7 +192,7 @@ def _author_ids(session: Session, *, platform: str, author_id: str | None, handl
 
 def _lock_author(session: Session, *, platform: str, author_id: str) -> None:
     """Hold ingest off this person on PostgreSQL until the erasure commits, so a post arriving meanwhile cannot
-    write their name back onto an erased case. The key must stay the one `ingest._lock_author` takes (it is
+    write their name back onto an erased case. The key must stay the one `ingest.lock_author` takes (it is
     not imported: ingest will call this module, and the two must not import each other). SQLite needs nothing:
     a write transaction there holds the database's write lock."""
     if session.get_bind().dialect.name == "postgresql":

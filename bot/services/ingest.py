@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
-from bot.services import outbox, triage
+from bot.services import erasure, outbox, triage
 from bot.services.cases import record
 from connectors.base import Change, InboundMention, MentionDeleted, MentionEdited
 
@@ -256,8 +256,8 @@ def apply_edit(session: Session, *, change: MentionEdited, now: datetime) -> boo
     """Replace an edited post's text (and the facts in `change.extra`, e.g. a review's new stars) and tell
     the thread; False when we do not hold it or nothing changed. A worse rating raises the case's priority."""
     row = _existing(session, change)
-    if row is None:
-        return False
+    if row is None or row.deleted_at is not None or row.text == erasure.REMOVED:
+        return False  # an erased post stays erased: a late edit must not bring the words back
     extra = {**row.extra, **change.extra}
     if row.text == change.text and extra == row.extra:
         return False
@@ -287,6 +287,8 @@ def apply_deletion(session: Session, *, change: MentionDeleted, now: datetime) -
     case = session.get(Case, row.case_id)
     assert case is not None
     record(session, case, actor="customer", kind="mention_deleted", now=now, detail={"mention_id": row.id})
+    # the customer took the words back: we keep no copy, and the Slack messages quoting them are updated
+    erasure.forget_mention(session, platform=change.platform, external_id=change.external_id, now=now)
     return True
 
 

@@ -23,7 +23,8 @@ from bot.db import ping
 from bot.errors import BadPayload
 from bot.runtime import Runtime
 from bot.schedule.scheduler import Scheduler
-from bot.services import ingest, outbox
+from bot.services import ingest, intake, outbox
+from bot.web import slack_gate
 from connectors import generic
 from connectors.base import WebhookConnector
 from connectors.registry import SPECS
@@ -63,7 +64,16 @@ def build_http_app(
     async def slack_events(request: Request) -> Response:
         if bolt is None:
             return _error(404, "Slack traffic is served over Socket Mode (SLACK_APP_TOKEN is set)")
-        body = await request.body()
+        try:
+            body = await read_limited(request, slack_gate.MAX_BODY_BYTES)
+        except BodyTooLarge:
+            refusal: slack_gate.Refusal | None = slack_gate.TOO_LARGE
+        else:
+            secret, now = rt.settings.slack_signing_secret, slack_gate.WALL_CLOCK.now()
+            refusal = slack_gate.admit(secret, request.headers, body, now=now)
+        if refusal is not None:
+            logger.warning("refused a request to /slack/events (%d): %s", refusal.status, refusal.message)
+            return _error(refusal.status, refusal.message)
         bolt_request = to_bolt_request(request, body)
         bolt_response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request, limiter=limiter)
         return to_starlette_response(bolt_response)
@@ -85,20 +95,12 @@ def build_http_app(
             extra = {"field": exc.field} if exc.field else {}
             return _error(exc.status, str(exc), **extra)
 
-        def store() -> ingest.IngestResult:
-            assessment = ingest.assess(mention)  # outside the transaction
-            with rt.unit() as session:
-                return ingest.ingest(
-                    session,
-                    mention=mention,
-                    connector=generic.NAME,
-                    channel=rt.settings.care_channel,
-                    now=rt.now(),
-                    assessment=assessment,
-                )
+        async def store() -> ingest.IngestResult:
+            # one writer stores a batch of webhooks per transaction; scored by it before the transaction opens
+            return await rt.intake.run(intake.PendingMention(mention, generic.NAME, rt.settings.care_channel, rt.now()))
 
         try:
-            result = await anyio.to_thread.run_sync(store)
+            result = await store()
         except Exception:
             logger.exception("could not store webhook mention %s/%s", mention.platform, mention.external_id)
             return _error(503, "the complaint could not be stored right now; please retry")
@@ -127,15 +129,12 @@ def build_http_app(
             except BadPayload as exc:
                 return _error(exc.status, str(exc))
 
-            def store() -> int:
-                ready = ingest.scored(changes)  # outside the transaction
-                with rt.unit() as session:
-                    return ingest.apply_changes(
-                        session, changes=ready, connector=name, channel=rt.settings.care_channel, now=rt.now()
-                    )
+            async def store() -> int:
+                # the same writer as the generic webhook: scored outside the transaction, stored in a batch
+                return await rt.intake.run(intake.PendingChanges(changes, name, rt.settings.care_channel, rt.now()))
 
             try:
-                stored = await anyio.to_thread.run_sync(store)
+                stored = await store()
             except Exception:
                 logger.exception("could not store a %s webhook delivery", name)
                 return _error(503, "the delivery could not be stored right now; please retry")
@@ -171,6 +170,8 @@ def build_http_app(
             if scheduler is not None:
                 await anyio.to_thread.run_sync(scheduler.stop)  # waits for a running job to finish
             if start_workers:
+                # the webhooks' writer first: the posts it holds are stored and answered before the outbox stops
+                await anyio.to_thread.run_sync(rt.intake.stop)
                 if rt.poller is not None:
                     rt.poller.stop()
                 rt.deliverer.stop()

@@ -164,12 +164,12 @@ def test_platform_webhook_verification_signature_and_storage(rt, app_url, slack)
 
 def test_platform_webhook_answers_503_when_the_database_fails(rt, app_url, monkeypatch):
     rt.connectors["facebook"] = SignedHooks()  # type: ignore[assignment]
-    from bot.services import ingest
+    from bot.services import intake
 
     def broken(*args, **kwargs):
         raise RuntimeError("database is gone")
 
-    monkeypatch.setattr(ingest, "apply_changes", broken)
+    monkeypatch.setattr(intake, "apply_changes", broken)  # what the webhooks' writer stores a delivery with
     body = json.dumps({"comments": [{"id": "c9", "from": "u9", "text": "hello"}]}).encode()
     response = httpx.post(f"{app_url}/webhooks/facebook", content=body, headers=signed(body), timeout=5)
     assert response.status_code == 503 and "retry" in response.json()["error"]

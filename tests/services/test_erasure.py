@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.errors import UserError
 from bot.models import Base, OutboxItem
 from bot.services import cases, digest, erasure, ingest, outbox, replies
-from connectors.base import MentionDeleted, rule_for
+from connectors.base import MentionDeleted, MentionEdited, rule_for
 from tests.support.blocks import all_text
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL
@@ -202,7 +202,6 @@ def test_forget_mention_removes_a_deleted_posts_text_and_updates_the_case_messag
         assert not erasure.forget_mention(session, platform="twitter", external_id="unknown", now=desk.rt.now()).changed
 
 
-@pytest.mark.xfail(strict=True, reason="needs wiring in apply_deletion")
 def test_a_deletion_on_the_platform_removes_the_stored_text_and_updates_slack(desk: Desk) -> None:
     case_id = desk.new_case()
     with desk.rt.unit() as session:
@@ -223,3 +222,13 @@ def test_a_forgotten_customers_praise_is_not_quoted_in_the_digest(desk: Desk) ->
     forget(desk, author_id="42")
     with desk.rt.read() as session:
         assert digest.praise(session, start=day, end=desk.rt.now() + timedelta(days=1)) == []
+
+
+def test_a_late_edit_of_an_erased_post_does_not_bring_the_words_back(desk: Desk) -> None:
+    desk.new_case()
+    forget(desk, author_id="42")
+    with desk.rt.unit() as session:
+        edited = MentionEdited("twitter", "1790000000000000001", "@acme still three weeks late", desk.rt.now(), {})
+        assert not ingest.apply_edit(session, change=edited, now=desk.rt.now())
+    desk.settle()
+    assert "three weeks late" not in stored(desk)
