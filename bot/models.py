@@ -348,3 +348,16 @@ def _clocks_changed(session: Session, _context: object, _instances: object) -> N
     for case in session.dirty:
         if isinstance(case, Case) and any(inspect(case).attrs[name].history.has_changes() for name in CLOCK_INPUTS):
             case.reminder_check_at = None
+
+
+class ChannelPace(Base):
+    """When the next message may be posted to a Slack channel, one row per channel for every replica.
+
+    Slack allows about one chat.postMessage per second per channel; the outbox takes each moment with a
+    conditional UPDATE (bot/services/outbox.py `claim_post`), and a 429's Retry-After moves it later.
+    """
+
+    __tablename__ = "channel_pace"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[datetime]

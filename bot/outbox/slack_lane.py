@@ -1,10 +1,12 @@
 """The Slack lane: render an outbox item from the database at delivery time and post it, exactly once.
 
 Rendering happens here, not when the item is queued: the message shows the case as it stands when Slack
-takes it, and the domain (bot/services/) never speaks Block Kit. Posts are paced to about one per second per
-channel (Slack's documented limit); a 429 pauses the lane for its Retry-After; 5xx and network failures are
-retried with capped backoff for as long as it takes. Every message carries its outbox id in Slack message
-metadata, so an item whose worker died after Slack accepted it is found, not posted twice.
+takes it, and the domain (bot/services/) never speaks Block Kit. Posts are paced per channel with a margin
+over Slack's one a second, in the database so every replica keeps one pace; a 429 moves the channel's next
+moment to its Retry-After and the item keeps its place in the queue; chat.update (another method tier) is
+not paced. 5xx and network failures pause the lane with growing backoff for as long as it takes. Every
+message carries its outbox id in Slack message metadata, so an item whose worker died after Slack accepted
+it is found, not posted twice.
 
 One item may be several messages: a post too long for its case message continues in the thread, and a long
 thread note is split. Each message carries its part number beside the outbox id, and the item's progress is
@@ -73,31 +75,85 @@ def backoff(attempts: int) -> float:
     return min(MAX_BACKOFF, 2.0 ** min(attempts, 9)) * (0.8 + 0.4 * random.random())
 
 
-class Pacer:
-    """At most one post per `interval` seconds per channel."""
+class ChannelPaused(Exception):
+    """The channel's next posting moment is further off than is worth holding the lane for."""
 
-    def __init__(self, clock: Clock, sleep: Callable[[float], None], interval: float = 1.0) -> None:
-        self._clock, self._sleep, self._interval = clock, sleep, interval
-        self._next: dict[str, datetime] = {}
+    def __init__(self, channel: str, until: datetime) -> None:
+        super().__init__(f"channel {channel} paused until {until.isoformat()}")
+        self.channel, self.until = channel, until
+
+
+class Stopping(Exception):
+    """The worker is draining: a post not yet started is handed back rather than waited for."""
+
+
+class Pacer:
+    """At most one post per `interval` seconds per channel, across every replica (the channel_pace table).
+
+    A wait of up to `hold` seconds is slept through holding the item (its lease renewed meanwhile); a longer
+    one (a Retry-After) raises ChannelPaused, so the item goes back to its place and the lane does updates.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        sleep: Callable[[float], None],
+        sessions: SessionFactory,
+        interval: float = 1.1,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self._clock, self._sleep, self._sessions, self._interval = clock, sleep, sessions, interval
+        self._stopping = stopping
+        self.hold = max(2.0, 2 * interval)
 
     def wait(self, channel: str) -> None:
-        now = self._clock.now()
-        due = self._next.get(channel)
-        if due is not None and due > now:
-            self._sleep((due - now).total_seconds())
-        self._next[channel] = max(now, due or now) + timedelta(seconds=self._interval)
+        while True:
+            if self._stopping():
+                raise Stopping
+            now = self._clock.now()
+            if self._interval <= 0:
+                return
+            with session_scope(self._sessions) as session:
+                remaining = outbox.claim_post(session, channel=channel, now=now, interval=self._interval)
+            if remaining <= 0:
+                return
+            if remaining > self.hold:
+                raise ChannelPaused(channel, now + timedelta(seconds=remaining))
+            self._sleep(remaining)
+
+    def defer(self, channel: str, until: datetime) -> None:
+        with session_scope(self._sessions) as session:
+            outbox.defer_channel(session, channel=channel, until=until)
 
 
 class SlackFailure(Exception):
+    """`outage`: Slack itself failing (5xx, unreachable), which pauses the lane rather than the item."""
+
     def __init__(
-        self, message: str, *, delay: float | None = None, permanent: bool = False, error: str | None = None
+        self,
+        message: str,
+        *,
+        delay: float | None = None,
+        permanent: bool = False,
+        error: str | None = None,
+        outage: bool = False,
+        rate_limited: bool = False,
     ) -> None:
         super().__init__(message)
-        self.delay, self.permanent, self.error = delay, permanent, error
+        self.delay, self.permanent, self.error, self.outage = delay, permanent, error, outage
+        self.rate_limited = rate_limited
+
+
+OUTAGE_MAX = 60.0  # the longest pause between tries while Slack is failing
 
 
 class SlackLane:
-    """Delivers the items of the Slack lane; `paused_until` is set by a 429 and read by the lease loop."""
+    """Delivers the items of the Slack lane, and tells the lease loop when to hold off (`paused`) and when
+    to take only updates (`only_kinds`: the channel's posts wait out a Retry-After, updates need not).
+
+    When Slack itself fails (5xx, unreachable) the item goes back to its place and the whole lane pauses,
+    longer each time, so that after the outage the queue resumes in priority order.
+    """
 
     def __init__(
         self,
@@ -110,20 +166,45 @@ class SlackLane:
         pace_seconds: float,
         settings: Settings | None,
         thread_url: ThreadUrl,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._sessions, self._reads, self._slack, self._clock = sessions, reads, slack, clock
         self._settings = settings  # the digest's time zone and SLA policy
         self._thread_url = thread_url
-        self._pacer = Pacer(clock, sleep, pace_seconds)
-        self.paused_until: datetime | None = None
+        self._pacer = Pacer(clock, sleep, sessions, pace_seconds, stopping)
+        self.paused_until: datetime | None = None  # nothing at all (an outage, a method's 429)
+        self.posts_paused_until: datetime | None = None  # no posts (a channel's Retry-After)
+        self._outages = 0  # failures in a row of Slack itself
+
+    def paused(self, now: datetime) -> bool:
+        return self.paused_until is not None and now < self.paused_until
+
+    def only_kinds(self, now: datetime) -> tuple[str, ...] | None:
+        if self.posts_paused_until is not None and now < self.posts_paused_until:
+            return outbox.UPDATE_KINDS
+        return None
 
     def deliver(self, item: outbox.Leased) -> None:
         try:
             result = self._digest_item(item) if item.kind == digest.KIND else self._slack_item(item)
+        except (ChannelPaused, Stopping) as held_back:
+            if isinstance(held_back, ChannelPaused):
+                self.posts_paused_until = held_back.until
+            with session_scope(self._sessions) as session:
+                outbox.release(session, item, unsent=True)
+            return
         except SlackFailure as failure:
             now = self._clock.now()
             with session_scope(self._sessions) as session:
-                if failure.permanent:
+                if failure.outage:
+                    self._outages += 1
+                    delay = min(OUTAGE_MAX, 2.0 ** (self._outages - 1))
+                    self.paused_until = now + timedelta(seconds=delay)
+                    logger.warning("Slack is failing (%s); the lane pauses %.0fs", failure, delay)
+                    outbox.release(session, item, error=str(failure))
+                elif failure.rate_limited:
+                    outbox.release(session, item, error=str(failure), unsent=True)
+                elif failure.permanent:
                     logger.error("giving up on outbox item %s (%s): %s", item.id, item.kind, failure)
                     outbox.give_up(session, item, now=now, error=str(failure))
                 else:
@@ -131,6 +212,7 @@ class SlackLane:
                     logger.warning("outbox item %s (%s) failed, retry in %.1fs: %s", item.id, item.kind, delay, failure)
                     outbox.retry_later(session, item, now=now, delay=delay, error=str(failure))
             return
+        self._outages = 0
         with session_scope(self._sessions) as session:
             outbox.complete(session, item, now=self._clock.now(), result=result)
 
@@ -353,19 +435,25 @@ class SlackLane:
             if status == 429:
                 headers = {str(k).lower(): v for k, v in (exc.response.headers or {}).items()}
                 retry_after = _seconds(headers.get("retry-after"))
-                self.paused_until = self._clock.now() + timedelta(seconds=retry_after)
+                until = self._clock.now() + timedelta(seconds=retry_after)
+                channel = kwargs.get("channel")
+                if method == "chat_postMessage" and isinstance(channel, str):
+                    self._pacer.defer(channel, until)  # every replica waits; updates go on meanwhile
+                    self.posts_paused_until = until
+                else:  # a method's own limit (Web API tiers): the lane waits
+                    self.paused_until = until
                 raise SlackFailure(
-                    f"Slack rate limited {method} (Retry-After {retry_after:g}s)", delay=retry_after
+                    f"Slack rate limited {method} (Retry-After {retry_after:g}s)", delay=retry_after, rate_limited=True
                 ) from exc
             if status >= 500:
-                raise SlackFailure(f"Slack answered HTTP {status} to {method}") from exc
+                raise SlackFailure(f"Slack answered HTTP {status} to {method}", outage=True) from exc
             if error in SLACK_CONFIG_ERRORS or error == "ratelimited":
                 raise SlackFailure(
                     f"Slack refused {method}: {error} (check the bot token, scopes and channel)", error=error
                 ) from exc
             raise SlackFailure(f"Slack refused {method}: {error or status}", permanent=True, error=error) from exc
         except (OSError, TimeoutError) as exc:  # URLError, connection reset, timeouts
-            raise SlackFailure(f"Slack could not be reached for {method}: {type(exc).__name__}") from exc
+            raise SlackFailure(f"Slack could not be reached for {method}: {type(exc).__name__}", outage=True) from exc
         except SlackRequestError as exc:  # files_upload_v2: the upload URL answered other than 200
             raise SlackFailure(f"Slack did not take the upload in {method}: {exc}") from exc
 

@@ -3,6 +3,10 @@
 Two lanes, each its own thread, so a slow platform never holds up Slack: bot/outbox/slack_lane.py renders
 and posts to Slack, bot/outbox/platform_lane.py sends through a connector. A worker outlives any bad item or
 database blip; an accepted complaint is never dropped.
+
+Leases are short (bot/services/outbox.py LEASE_SECONDS) and a renewer thread extends those of the items
+this process holds, so a killed process's item is taken up within seconds, while a slow call keeps its own.
+`stop` drains: no new leases, the calls in flight finish, a post still waiting for its moment is handed back.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class Deliverer:
         connectors: dict[str, Connector],
         clock: Clock,
         sleep: Callable[[float], None] = time.sleep,
-        pace_seconds: float = 1.0,
+        pace_seconds: float = 1.1,
         poll_seconds: float = 1.0,
         settings: Settings | None = None,
         thread_url: ThreadUrl | None = None,
@@ -47,6 +51,8 @@ class Deliverer:
         self._wake = {outbox.SLACK: threading.Event(), outbox.PLATFORM: threading.Event()}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._held: dict[int, outbox.Leased] = {}  # leased by this process and not yet finished
+        self._held_lock = threading.Lock()
         self.slack = SlackLane(
             sessions=session_factory,
             reads=read_sessions or session_factory,
@@ -56,6 +62,7 @@ class Deliverer:
             pace_seconds=pace_seconds,
             settings=settings,
             thread_url=thread_url or (lambda channel, ts: None),
+            stopping=self._stop.is_set,
         )
         self.platform = PlatformLane(
             sessions=session_factory, connectors=connectors, clock=clock, sent=self._wake[outbox.SLACK].set
@@ -67,13 +74,21 @@ class Deliverer:
             thread = threading.Thread(target=self._loop, args=(lane,), name=f"outbox-{lane}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        renewer = threading.Thread(target=self._renew_loop, name="outbox-leases", daemon=True)
+        renewer.start()
+        self._threads.append(renewer)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 8.0) -> None:
+        """Drain: lease nothing new, let the calls in flight finish (up to `timeout`), hand back the rest."""
         self._stop.set()
         for event in self._wake.values():
             event.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in self._threads if t.is_alive()]
+        if stuck:  # a call still hanging: its lease simply runs out, and another process finds its message
+            logger.warning("outbox stopped with calls still in flight in %s", ", ".join(stuck))
 
     def wake(self) -> None:
         for event in self._wake.values():
@@ -91,6 +106,23 @@ class Deliverer:
                 self._wake[lane].wait(self._poll)
                 self._wake[lane].clear()
 
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(outbox.RENEW_SECONDS):
+            try:
+                self.renew_leases()
+            except Exception:  # the next round tries again; a lease outlives two missed rounds
+                logger.exception("renewing outbox leases failed")
+        self.renew_leases()  # the calls finishing during a drain keep their items until they are recorded
+
+    def renew_leases(self) -> int:
+        """Extend the leases of every item this process holds; returns how many it still holds."""
+        with self._held_lock:
+            ids = list(self._held)
+        if not ids:
+            return 0
+        with session_scope(self._sessions) as session:
+            return outbox.renew(session, ids=ids, owner=self.owner, now=self._clock.now())
+
     def drain(self, lane: str | None = None, limit: int = 1000) -> int:
         """Deliver everything that is due now (tests and the demo); returns how many items were handled."""
         handled = 0
@@ -105,16 +137,35 @@ class Deliverer:
         return handled
 
     def run_once(self, lane: str) -> bool:
-        now = self._clock.now()
-        paused = self.slack.paused_until
-        if lane == outbox.SLACK and paused and now < paused:
-            return False
-        with session_scope(self._sessions) as session:
-            leased = outbox.lease_next(session, lane=lane, owner=self.owner, now=now)
+        leased = self.lease(lane)
         if leased is None:
             return False
-        if lane == outbox.SLACK:
-            self.slack.deliver(leased)
-        else:
-            self.platform.deliver(leased)
+        self.deliver(lane, leased)
         return True
+
+    def lease(self, lane: str) -> outbox.Leased | None:
+        """The next item the lane may work on now, held (and its lease renewed) until `deliver` ends."""
+        if self._stop.is_set() and self._threads:
+            return None
+        now = self._clock.now()
+        kinds = None
+        if lane == outbox.SLACK:
+            if self.slack.paused(now):
+                return None
+            kinds = self.slack.only_kinds(now)
+        with session_scope(self._sessions) as session:
+            leased = outbox.lease_next(session, lane=lane, owner=self.owner, now=now, kinds=kinds)
+        if leased is not None:
+            with self._held_lock:
+                self._held[leased.id] = leased
+        return leased
+
+    def deliver(self, lane: str, leased: outbox.Leased) -> None:
+        try:
+            if lane == outbox.SLACK:
+                self.slack.deliver(leased)
+            else:
+                self.platform.deliver(leased)
+        finally:
+            with self._held_lock:
+                self._held.pop(leased.id, None)

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from bot.db import updated
-from bot.models import OutboxItem
+from bot.models import CaseEvent, ChannelPace, OutboxItem
 
 SLACK = "slack"
 PLATFORM = "platform"
@@ -26,7 +27,18 @@ DONE = "done"
 FAILED = "failed"
 CANCELLED = "cancelled"
 
-LEASE_SECONDS = 60
+# Short leases, renewed by the worker every RENEW_SECONDS while it holds an item (bot/outbox/worker.py): an item
+# whose worker was killed is taken up by another process within seconds, not after a minute.
+LEASE_SECONDS = 15
+RENEW_SECONDS = 5
+
+# What a person's click changes goes before new case messages, whatever the case's priority: the clicker
+# waits to see it, and a chat.update is not bound by chat.postMessage's per-channel pace. The band is a
+# priority_rank below every case priority (0 = urgent), so the ready index still orders the queue.
+STAFF_RANK = -1
+# chat.update of a message already posted: rendered from the database when sent, so idempotent, and only
+# ever waiting for the case message itself to be posted (never for thread notes).
+UPDATE_KINDS = ("update_parent", "redact_message")
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,8 @@ def enqueue(
     priority_rank: int = 2,
     payload: dict[str, Any] | None = None,
 ) -> OutboxItem:
+    if lane == SLACK and _staff_caused(session, kind, payload or {}):
+        priority_rank = STAFF_RANK
     item = OutboxItem(
         lane=lane,
         kind=kind,
@@ -67,11 +81,24 @@ def enqueue(
     return item
 
 
-def lease_next(session: Session, *, lane: str, owner: str, now: datetime) -> Leased | None:
+def _staff_caused(session: Session, kind: str, payload: dict[str, Any]) -> bool:
+    """An update of a posted message, or a thread note of something a person did (not a customer's post)."""
+    if kind in UPDATE_KINDS:
+        return True
+    if kind != "thread_note" or "event_id" not in payload:
+        return False
+    event = session.get(CaseEvent, payload["event_id"])  # just flushed by the caller: no query
+    return event is not None and event.actor[:1] in ("U", "W")
+
+
+def lease_next(
+    session: Session, *, lane: str, owner: str, now: datetime, kinds: tuple[str, ...] | None = None
+) -> Leased | None:
     """Lease the most urgent ready item of `lane`, keeping each case's items in the order they were written.
 
     An item is ready when it is pending, due, unleased (or its lease expired) and no older pending item
     of the same case is still waiting: a thread note must not overtake the parent message it hangs on.
+    `kinds` limits it to those kinds (only updates, while the channel's posts are paused).
     """
     older = aliased(OutboxItem)
     blocked_by_older = (
@@ -81,6 +108,11 @@ def lease_next(session: Session, *, lane: str, owner: str, now: datetime) -> Lea
             older.lane == OutboxItem.lane,
             older.state == PENDING,
             older.id < OutboxItem.id,
+            # an update waits only for the case message (and an earlier update); a note for all but updates
+            or_(
+                and_(OutboxItem.kind.in_(UPDATE_KINDS), older.kind.in_(("post_parent", "update_parent"))),
+                and_(OutboxItem.kind.not_in(UPDATE_KINDS), older.kind.not_in(UPDATE_KINDS)),
+            ),
         )
         .exists()
     )
@@ -92,6 +124,7 @@ def lease_next(session: Session, *, lane: str, owner: str, now: datetime) -> Lea
             OutboxItem.available_at <= now,
             or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
             or_(OutboxItem.case_id.is_(None), ~blocked_by_older),
+            *([OutboxItem.kind.in_(kinds)] if kinds else []),
         )
         .order_by(OutboxItem.priority_rank, OutboxItem.available_at, OutboxItem.id)
         .limit(10)
@@ -117,6 +150,33 @@ def lease_next(session: Session, *, lane: str, owner: str, now: datetime) -> Lea
                 item.id, item.kind, item.case_id, dict(item.payload), item.attempts, owner, dict(item.result or {})
             )
     return None
+
+
+def renew(session: Session, *, ids: list[int], owner: str, now: datetime) -> int:
+    """Extend the leases `owner` still holds on `ids` (its calls in flight); returns how many it still holds."""
+    if not ids:
+        return 0
+    return updated(
+        session,
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(ids), OutboxItem.lease_owner == owner, OutboxItem.state == PENDING)
+        .values(lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        .execution_options(synchronize_session=False),
+    )
+
+
+def release(session: Session, leased: Leased, *, error: str | None = None, unsent: bool = False) -> None:
+    """Give the item back where it stood in the queue (its `available_at` untouched), for any worker to take
+    next: the lane is paused (an outage, a channel's pace) or stopping. `unsent`: nothing reached Slack in
+    this attempt, so it does not count as one (a later attempt need not look for an earlier post)."""
+    item = _owned(session, leased)
+    if item is None:
+        return
+    item.lease_until = None
+    if unsent:
+        item.attempts = max(0, item.attempts - 1)
+    if error is not None:
+        item.last_error = error
 
 
 def _owned(session: Session, leased: Leased) -> OutboxItem | None:
@@ -186,8 +246,8 @@ def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int
     The parent message is rendered from the database at delivery time, so one queued refresh (or the
     not-yet-posted parent itself) already shows every change made before it is sent.
     """
-    waiting = session.scalar(
-        select(OutboxItem.id)
+    waiting = session.execute(
+        select(OutboxItem.id, OutboxItem.kind)
         .where(
             OutboxItem.case_id == case_id,
             OutboxItem.kind.in_(("post_parent", "update_parent")),
@@ -195,9 +255,60 @@ def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int
             OutboxItem.lease_until.is_(None),
         )
         .limit(1)
-    )
+    ).first()
     if waiting is None:
         enqueue(session, lane=SLACK, kind="update_parent", case_id=case_id, priority_rank=priority_rank, now=now)
+    elif waiting.kind == "update_parent":  # a customer's refresh already queued now carries a click: to the front
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == waiting.id)
+            .values(priority_rank=STAFF_RANK)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def claim_post(session: Session, *, channel: str, now: datetime, interval: float) -> float:
+    """Take the channel's next posting moment if it has come (then 0.0), else say how many seconds remain.
+
+    One row per channel, shared by every replica: the conditional UPDATE lets exactly one of them have
+    each moment, on SQLite and PostgreSQL alike, so the channel sees one pace however many processes post.
+    """
+    step = timedelta(seconds=interval)
+    taken = updated(
+        session,
+        update(ChannelPace)
+        .where(ChannelPace.channel == channel, ChannelPace.next_at <= now)
+        .values(next_at=now + step)
+        .execution_options(synchronize_session=False),
+    )
+    if taken:
+        return 0.0
+    next_at = session.scalar(select(ChannelPace.next_at).where(ChannelPace.channel == channel))
+    if next_at is not None:
+        return max(0.0, (next_at - now).total_seconds()) or 0.001  # taken by another replica at this instant
+    try:
+        with session.begin_nested():
+            session.add(ChannelPace(channel=channel, next_at=now + step))
+    except IntegrityError:  # another replica wrote the row first: its moment, not ours
+        return interval
+    return 0.0
+
+
+def defer_channel(session: Session, *, channel: str, until: datetime) -> None:
+    """Slack said to wait (429 Retry-After): no replica posts to the channel before `until`."""
+    moved = updated(
+        session,
+        update(ChannelPace)
+        .where(ChannelPace.channel == channel, ChannelPace.next_at < until)
+        .values(next_at=until)
+        .execution_options(synchronize_session=False),
+    )
+    if not moved and session.get(ChannelPace, channel) is None:
+        try:
+            with session.begin_nested():
+                session.add(ChannelPace(channel=channel, next_at=until))
+        except IntegrityError:
+            defer_channel(session, channel=channel, until=until)
 
 
 def pending_counts(session: Session) -> dict[str, int]:

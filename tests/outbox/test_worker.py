@@ -54,7 +54,10 @@ def test_slack_down_entirely_then_back_loses_nothing(app_url, rt, settings, cloc
     rt.deliverer.drain()
     with rt.sessions() as s:
         pending = s.scalars(select(OutboxItem).where(OutboxItem.state == outbox.PENDING)).all()
-        assert len(pending) == 3 and all(i.last_error and "could not be reached" in i.last_error for i in pending)
+        assert len(pending) == 3
+        # the first try failed and the lane paused, rather than each item failing its own way out of order
+        tried = [i for i in pending if i.last_error]
+        assert len(tried) == 1 and "could not be reached" in tried[0].last_error
     # Slack comes back (same state, new port): a new process picks the queue up
     from bot.tools.slack_standin import SlackStandIn
 
