@@ -53,6 +53,8 @@ class Deliverer:
         self._threads: list[threading.Thread] = []
         self._held: dict[int, outbox.Leased] = {}  # leased by this process and not yet finished
         self._held_lock = threading.Lock()
+        if sleep is time.sleep:  # a wait for the channel's next moment ends at once when we stop
+            sleep = self._pause
         self.slack = SlackLane(
             sessions=session_factory,
             reads=read_sessions or session_factory,
@@ -89,6 +91,9 @@ class Deliverer:
         stuck = [t.name for t in self._threads if t.is_alive()]
         if stuck:  # a call still hanging: its lease simply runs out, and another process finds its message
             logger.warning("outbox stopped with calls still in flight in %s", ", ".join(stuck))
+
+    def _pause(self, seconds: float) -> None:
+        self._stop.wait(seconds)
 
     def wake(self) -> None:
         for event in self._wake.values():
