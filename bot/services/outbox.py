@@ -64,6 +64,8 @@ def enqueue(
 ) -> OutboxItem:
     if lane == SLACK and _staff_caused(session, kind, payload or {}):
         priority_rank = STAFF_RANK
+        if case_id is not None:  # the refresh of the case message this click also queues goes first too
+            session.info.setdefault(_STAFF_CASES, set()).add(case_id)
     item = OutboxItem(
         lane=lane,
         kind=kind,
@@ -81,9 +83,19 @@ def enqueue(
     return item
 
 
+_STAFF_CASES = "care_outbox_staff_cases"  # session.info: cases a person acted on in this unit of work
+
+
+def staff_action(session: Session, *, case_id: int) -> None:
+    """Mark this unit of work as a person's action on the case: its parent refresh goes in the staff band
+    (a thread note of a person's event marks it by itself; this is for an action that writes no note)."""
+    session.info.setdefault(_STAFF_CASES, set()).add(case_id)
+
+
 def _staff_caused(session: Session, kind: str, payload: dict[str, Any]) -> bool:
-    """An update of a posted message, or a thread note of something a person did (not a customer's post)."""
-    if kind in UPDATE_KINDS:
+    """A redaction (an erasure someone asked for), or a thread note of something a person did (not a
+    customer's post, not a sweep's reminder)."""
+    if kind == "redact_message":
         return True
     if kind != "thread_note" or "event_id" not in payload:
         return False
@@ -244,8 +256,12 @@ def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int
     """Queue a re-render of the case's parent message, unless one not yet started is already queued.
 
     The parent message is rendered from the database at delivery time, so one queued refresh (or the
-    not-yet-posted parent itself) already shows every change made before it is sent.
+    not-yet-posted parent itself) already shows every change made before it is sent. A refresh for a
+    person's action in this unit of work (its thread note was queued just before) goes in the staff band,
+    and so does a waiting refresh it joins.
     """
+    if case_id in session.info.get(_STAFF_CASES, ()):
+        priority_rank = STAFF_RANK
     waiting = session.execute(
         select(OutboxItem.id, OutboxItem.kind)
         .where(
@@ -258,7 +274,7 @@ def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int
     ).first()
     if waiting is None:
         enqueue(session, lane=SLACK, kind="update_parent", case_id=case_id, priority_rank=priority_rank, now=now)
-    elif waiting.kind == "update_parent":  # a customer's refresh already queued now carries a click: to the front
+    elif waiting.kind == "update_parent" and priority_rank == STAFF_RANK:  # it now carries a click: to the front
         session.execute(
             update(OutboxItem)
             .where(OutboxItem.id == waiting.id)
