@@ -547,13 +547,18 @@ def test_edits_and_deletions_are_noted_in_the_thread(desk, rt, reddit, slack):
     poll(rt)
     reddit.edit(comment, "acme charged me twice. EDIT: three times now")
     assert poll_after_pace(rt) == 1
+    rt.deliverer.drain()
+    assert desk.thread_texts()[0].startswith(
+        ":pencil2: *@jane_doe* edited their post. Now:\n> acme charged me twice. EDIT"
+    )
     reddit.delete(comment)
     assert poll_after_pace(rt) == 1
     assert poll_after_pace(rt) == 0
+    rt.deliverer.drain()
     thread = desk.thread_texts()
-    assert thread[0].startswith(":pencil2: *@jane_doe* edited their post. Now:\n> acme charged me twice. EDIT")
+    assert thread[0] == "[removed on request]"  # the customer took the words back: the note quoting them goes too
     assert thread[1].startswith(":wastebasket: *@jane_doe*'s post was deleted on :large_orange_circle: Reddit")
-    assert "(deleted on the platform)" in desk.parent_text()
+    assert "(deleted on the platform)" in desk.parent_text() and "charged me" not in desk.parent_text()
 
 
 @pytest.fixture
