@@ -7,6 +7,10 @@ database blip; an accepted complaint is never dropped.
 Leases are short (bot/services/outbox.py LEASE_SECONDS) and a renewer thread extends those of the items
 this process holds, so a killed process's item is taken up within seconds, while a slow call keeps its own.
 `stop` drains: no new leases, the calls in flight finish, a post still waiting for its moment is handed back.
+
+The Slack lane runs two workers: one posts (one message at a time, at the channel's pace), the other only
+updates messages already posted (chat.update, another rate tier), so a click shows on its case message
+while a slow post is in flight.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from connectors.base import Connector
 
 logger = logging.getLogger(__name__)
 
+POSTS, UPDATES = "slack-posts", "slack-updates"  # the Slack lane's two workers
+
 
 class Deliverer:
     def __init__(
@@ -48,7 +54,7 @@ class Deliverer:
         self._sessions, self._clock = session_factory, clock
         self._poll = poll_seconds
         self.owner = f"{uuid.uuid4().hex[:12]}"
-        self._wake = {outbox.SLACK: threading.Event(), outbox.PLATFORM: threading.Event()}
+        self._wake = {stream: threading.Event() for stream in (POSTS, UPDATES, outbox.PLATFORM)}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._held: dict[int, outbox.Leased] = {}  # leased by this process and not yet finished
@@ -66,14 +72,12 @@ class Deliverer:
             thread_url=thread_url or (lambda channel, ts: None),
             stopping=self._stop.is_set,
         )
-        self.platform = PlatformLane(
-            sessions=session_factory, connectors=connectors, clock=clock, sent=self._wake[outbox.SLACK].set
-        )
+        self.platform = PlatformLane(sessions=session_factory, connectors=connectors, clock=clock, sent=self._slack_due)
 
     # -- running ---------------------------------------------------------------------------------
     def start(self) -> None:
-        for lane in (outbox.SLACK, outbox.PLATFORM):
-            thread = threading.Thread(target=self._loop, args=(lane,), name=f"outbox-{lane}", daemon=True)
+        for stream in (POSTS, UPDATES, outbox.PLATFORM):
+            thread = threading.Thread(target=self._loop, args=(stream,), name=f"outbox-{stream}", daemon=True)
             thread.start()
             self._threads.append(thread)
         renewer = threading.Thread(target=self._renew_loop, name="outbox-leases", daemon=True)
@@ -99,17 +103,22 @@ class Deliverer:
         for event in self._wake.values():
             event.set()
 
-    def _loop(self, lane: str) -> None:
+    def _slack_due(self) -> None:
+        self._wake[POSTS].set()
+        self._wake[UPDATES].set()
+
+    def _loop(self, stream: str) -> None:
+        lane = outbox.PLATFORM if stream == outbox.PLATFORM else outbox.SLACK
         while not self._stop.is_set():
             try:
-                worked = self.run_once(lane)
+                worked = self.run_once(lane, stream=stream)
             except Exception:  # a worker must outlive any one bad item or database blip
-                logger.exception("outbox %s worker failed; retrying shortly", lane)
+                logger.exception("outbox %s worker failed; retrying shortly", stream)
                 worked = False
                 self._stop.wait(1.0)
             if not worked:
-                self._wake[lane].wait(self._poll)
-                self._wake[lane].clear()
+                self._wake[stream].wait(self._poll)
+                self._wake[stream].clear()
 
     def _renew_loop(self) -> None:
         while not self._stop.wait(outbox.RENEW_SECONDS):
@@ -141,25 +150,34 @@ class Deliverer:
                     progress = True
         return handled
 
-    def run_once(self, lane: str) -> bool:
-        leased = self.lease(lane)
+    def run_once(self, lane: str, *, stream: str | None = None) -> bool:
+        leased = self.lease(lane, stream=stream)
         if leased is None:
             return False
         self.deliver(lane, leased)
         return True
 
-    def lease(self, lane: str) -> outbox.Leased | None:
-        """The next item the lane may work on now, held (and its lease renewed) until `deliver` ends."""
+    def lease(self, lane: str, *, stream: str | None = None) -> outbox.Leased | None:
+        """The next item the lane (or one of the Slack lane's two workers, `stream`) may work on now, held
+        (and its lease renewed) until `deliver` ends."""
         if self._stop.is_set() and self._threads:
             return None
         now = self._clock.now()
-        kinds = None
+        kinds = except_kinds = None
         if lane == outbox.SLACK:
             if self.slack.paused(now):
                 return None
             kinds = self.slack.only_kinds(now)
+            if stream == UPDATES:
+                kinds = outbox.UPDATE_KINDS
+            elif stream == POSTS:
+                if kinds is not None:  # posts are paused, and the updates worker does the updates
+                    return None
+                except_kinds = outbox.UPDATE_KINDS
         with session_scope(self._sessions) as session:
-            leased = outbox.lease_next(session, lane=lane, owner=self.owner, now=now, kinds=kinds)
+            leased = outbox.lease_next(
+                session, lane=lane, owner=self.owner, now=now, kinds=kinds, except_kinds=except_kinds
+            )
         if leased is not None:
             with self._held_lock:
                 self._held[leased.id] = leased

@@ -104,13 +104,20 @@ def _staff_caused(session: Session, kind: str, payload: dict[str, Any]) -> bool:
 
 
 def lease_next(
-    session: Session, *, lane: str, owner: str, now: datetime, kinds: tuple[str, ...] | None = None
+    session: Session,
+    *,
+    lane: str,
+    owner: str,
+    now: datetime,
+    kinds: tuple[str, ...] | None = None,
+    except_kinds: tuple[str, ...] | None = None,
 ) -> Leased | None:
     """Lease the most urgent ready item of `lane`, keeping each case's items in the order they were written.
 
     An item is ready when it is pending, due, unleased (or its lease expired) and no older pending item
     of the same case is still waiting: a thread note must not overtake the parent message it hangs on.
-    `kinds` limits it to those kinds (only updates, while the channel's posts are paused).
+    `kinds` limits it to those kinds (only updates: the updates worker, or posts paused); `except_kinds`
+    leaves those out (the posts worker).
     """
     older = aliased(OutboxItem)
     blocked_by_older = (
@@ -137,6 +144,7 @@ def lease_next(
             or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
             or_(OutboxItem.case_id.is_(None), ~blocked_by_older),
             *([OutboxItem.kind.in_(kinds)] if kinds else []),
+            *([OutboxItem.kind.not_in(except_kinds)] if except_kinds else []),
         )
         .order_by(OutboxItem.priority_rank, OutboxItem.available_at, OutboxItem.id)
         .limit(10)

@@ -4,6 +4,7 @@ leaves the queue in priority order. Time is a ManualClock; every call goes to th
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,3 +189,31 @@ def test_after_an_outage_the_queue_resumes_in_priority_order(app_url, rt, slack,
     order = [m.text.split("]")[0].strip("[") for m in slack.channel(CHANNEL)]
     assert order == ["urgent"] * 3 + ["normal"] * 3 + ["low"] * 3
     assert len(slack.calls_to("chat.postMessage")) == 9 + 4
+
+
+# -- 6. more than one call in flight --------------------------------------------------------------------------------
+@pytest.mark.realtime
+def test_a_click_shows_while_a_slow_post_is_in_flight(app_url, rt, slack, listeners) -> None:
+    case_id = complaint(app_url, 1)
+    rt.deliverer.drain()
+    parent = slack.channel(CHANNEL)[0]
+    complaint(app_url, 2)
+    slack.slow("chat.postMessage", 2.0)
+    response = post_interaction(app_url, block_action("case_claim", str(case_id), message_ts=parent.ts))
+    assert response.status_code == 200, response.text
+    listeners.wait_idle()
+    rt.deliverer.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(slack.calls_to("chat.postMessage")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)  # a post is under way (Slack takes 2 s to answer it) ...
+        while not slack.calls_to("chat.update") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert "<@U0ALICE>" in str(slack.channel(CHANNEL)[0].blocks)
+        # ... and the click showed before it was answered: nothing new in the channel or the thread yet
+        assert len(slack.channel(CHANNEL)) + len(slack.thread(CHANNEL, parent.ts)) == 1
+        while len(slack.channel(CHANNEL)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        rt.deliverer.stop()
+    assert len(slack.channel(CHANNEL)) == 2 and any("claimed" in m.text for m in slack.thread(CHANNEL, parent.ts))
