@@ -145,6 +145,9 @@ class SlackFailure(Exception):
 
 
 OUTAGE_MAX = 60.0  # the longest pause between tries while Slack is failing
+# After this many tries failing with a 5xx, an item steps aside with its own backoff: Slack may be failing
+# on that one message, and it must not hold the whole lane (a real outage has paused ~3 minutes by then).
+OUTAGE_TRIES = 8
 
 
 class SlackLane:
@@ -201,7 +204,10 @@ class SlackLane:
                     delay = min(OUTAGE_MAX, 2.0 ** (self._outages - 1))
                     self.paused_until = now + timedelta(seconds=delay)
                     logger.warning("Slack is failing (%s); the lane pauses %.0fs", failure, delay)
-                    outbox.release(session, item, error=str(failure))
+                    if item.attempts >= OUTAGE_TRIES:
+                        outbox.retry_later(session, item, now=now, delay=backoff(item.attempts), error=str(failure))
+                    else:
+                        outbox.release(session, item, error=str(failure))
                 elif failure.rate_limited:
                     outbox.release(session, item, error=str(failure), unsent=True)
                 elif failure.permanent:

@@ -14,6 +14,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.outbox.slack_lane import OUTAGE_TRIES
 from bot.runtime import Runtime, build_runtime
 from bot.services import outbox
 from tests.support.env import CHANNEL
@@ -189,6 +190,18 @@ def test_after_an_outage_the_queue_resumes_in_priority_order(app_url, rt, slack,
     order = [m.text.split("]")[0].strip("[") for m in slack.channel(CHANNEL)]
     assert order == ["urgent"] * 3 + ["normal"] * 3 + ["low"] * 3
     assert len(slack.calls_to("chat.postMessage")) == 9 + 4
+
+
+def test_a_message_slack_keeps_failing_on_steps_aside_after_a_while(app_url, rt, slack, clock) -> None:
+    complaint(app_url, 1, text=URGENT)
+    complaint(app_url, 2, text=LOW)
+    slack.fail("chat.postMessage", status=500, times=OUTAGE_TRIES)  # every try of the urgent case's message
+    for _ in range(200):
+        rt.deliverer.drain()
+        clock.advance(5)
+    posted = [m.text.split("]")[0].strip("[") for m in slack.channel(CHANNEL)]
+    assert posted == ["low", "urgent"]  # the lane went on without it, and it came through later, once
+    assert len(slack.calls_to("chat.postMessage")) == OUTAGE_TRIES + 2
 
 
 # -- 6. more than one call in flight --------------------------------------------------------------------------------
