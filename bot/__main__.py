@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import logging
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -116,6 +117,9 @@ def serve(settings: Settings) -> int:
             ) from None
         logger.info("Slack traffic over Socket Mode; webhooks on port %s", settings.port)
     app = build_http_app(rt, None if settings.socket_mode else bolt)
+    # uvicorn answers SIGTERM by shutting down (the lifespan drains the outbox), then raises the signal again
+    # under the handler it found: this one turns that into a clean exit 0, as a process manager expects.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         uvicorn.run(
             app,
@@ -129,6 +133,10 @@ def serve(settings: Settings) -> int:
         if socket_handler is not None:
             socket_handler.close()  # type: ignore[no-untyped-call]
     return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(0)
 
 
 def db_upgrade(settings_env: dict[str, str] | None = None) -> int:

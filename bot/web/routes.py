@@ -174,7 +174,8 @@ def build_http_app(
                 await anyio.to_thread.run_sync(rt.intake.stop)
                 if rt.poller is not None:
                     rt.poller.stop()
-                rt.deliverer.stop()
+                # drains: the calls in flight finish, the rest is handed back (off the loop: it may take seconds)
+                await anyio.to_thread.run_sync(rt.deliverer.stop)
 
     return Starlette(
         routes=[

@@ -125,7 +125,8 @@ def test_serve_over_socket_mode_acks_commands_and_clicks(tmp_path, socket_slack)
             socket_slack.send("env-click", "interactive", click)
             assert wait_for(lambda: socket_slack.acks.get("env-click"), timeout=10)
             wait_for(lambda: "<@U0ALICE>" in json.dumps(slack.channel(CHANNEL)[0].blocks), timeout=10)
-            assert "claimed this case" in slack.thread(CHANNEL, parent.ts)[-1].text
+            # the case message updates first (updates are not paced); the thread note follows at the channel's pace
+            wait_for(lambda: any("claimed this case" in m.text for m in slack.thread(CHANNEL, parent.ts)), timeout=10)
         finally:
             code = stop(served)
     output = served.output()
