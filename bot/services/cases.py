@@ -183,6 +183,7 @@ def start_drafting(session: Session, *, case_id: int, user_id: str, now: datetim
     case = require_open(session, case_id)
     if case.drafting_by != user_id:
         case.drafting_by, case.drafting_since = user_id, now
+        outbox.staff_action(session, case_id=case.id)  # "drafting" must show at once, ahead of new cases
         outbox.enqueue_parent_refresh(
             session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now
         )
@@ -198,6 +199,7 @@ def stop_drafting(session: Session, *, case_id: int, user_id: str, now: datetime
         case.draft_text, case.draft_by = draft, user_id
     if case.drafting_by == user_id:
         case.drafting_by, case.drafting_since = None, None
+        outbox.staff_action(session, case_id=case.id)
         outbox.enqueue_parent_refresh(
             session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now
         )

@@ -82,6 +82,7 @@ def submit_reply(
     if case.owner_id is None:
         case.owner_id = user_id  # whoever answers first owns the conversation
     _queue_send(session, case, purpose=REPLY, text=text, visibility="public", actor=user_id, now=now)
+    outbox.staff_action(session, case_id=case.id)  # the clicker sees "replied" at once, ahead of new cases
     outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now)
     if follow_up is not None:
         followups.set_follow_up(session, case_id=case.id, user_id=user_id, due=follow_up, now=now)

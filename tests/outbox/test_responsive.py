@@ -134,6 +134,22 @@ def test_a_claim_reaches_slack_before_the_waiting_new_cases(app_url, rt, slack, 
     assert len([m for m in slack.channel(CHANNEL) if m.thread_ts is None]) == 21
 
 
+def test_opening_the_reply_modal_shows_drafting_before_the_waiting_new_cases(app_url, rt, slack, listeners) -> None:
+    """An action that writes no thread note (Reply marks the case "drafting") still goes in the staff band."""
+    case_id = complaint(app_url, 1, text=LOW)
+    rt.deliverer.drain()
+    parent = slack.channel(CHANNEL)[0]
+    for n in range(2, 22):
+        complaint(app_url, n, text=URGENT)
+    response = post_interaction(app_url, block_action("case_reply", str(case_id), message_ts=parent.ts))
+    assert response.status_code == 200, response.text
+    listeners.wait_idle()
+    rt.deliverer.run_once(outbox.SLACK)  # one new case message may have been under way; then the click's
+    rt.deliverer.run_once(outbox.SLACK)
+    assert "is drafting a reply" in str(slack.channel(CHANNEL)[0].blocks)
+    assert len([m for m in slack.channel(CHANNEL) if m.thread_ts is None]) <= 2
+
+
 # -- 3. one pace per channel, across replicas, learning from Retry-After ------------------------------------------
 def test_two_replicas_keep_one_pace_and_wait_out_a_retry_after(app_url, replicas, slack, clock) -> None:
     posts, (a, b) = replicas
