@@ -6,10 +6,12 @@ thread and a refresh of the parent message, so Slack always ends up showing what
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.errors import CaseClosed, CaseNotFound, OwnedByOther, UserError
@@ -26,6 +28,17 @@ def get_case(session: Session, case_id: int, *, for_update: bool = False) -> Cas
     if case is None:
         raise CaseNotFound(f"Case #{case_id} does not exist (any more).")
     return case
+
+
+def lock_author(session: Session, *, platform: str, author_id: str) -> None:
+    """Serialise the writes about one author's cases on PostgreSQL until the transaction ends: two posts arriving
+    together join one case (ingest), and a post arriving during an erasure cannot write the name back.
+
+    SQLite needs nothing here: every write transaction there already holds the database write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"{platform}:{author_id}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def record(

@@ -16,18 +16,18 @@ for each part of a message posted in several).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
 from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
 from bot.services import outbox, reminders, triage
+from bot.services.cases import lock_author
 
 REMOVED = "[removed on request]"  # what is left of a text, and what Slack shows instead of it
 REMOVED_ID = "[removed]"  # what is left of an author's id and handle: no platform id or handle has brackets
@@ -91,7 +91,7 @@ def forget(
         raise ValueError("name the person by exactly one of author_id and handle")
     ids = _author_ids(session, platform=platform, author_id=author_id, handle=handle)
     for found in sorted(ids):
-        _lock_author(session, platform=platform, author_id=found)
+        lock_author(session, platform=platform, author_id=found)
     cases = session.scalars(
         select(Case)
         .where(Case.platform == platform, Case.author_id.in_(sorted(ids)))
@@ -188,16 +188,6 @@ def _author_ids(session: Session, *, platform: str, author_id: str | None, handl
     on_cases = select(Case.author_id).where(Case.platform == platform, Case.author_handle == handle)
     on_posts = select(Mention.author_id).where(Mention.platform == platform, Mention.author_handle == handle)
     return (set(session.scalars(on_cases)) | set(session.scalars(on_posts))) - {REMOVED_ID}
-
-
-def _lock_author(session: Session, *, platform: str, author_id: str) -> None:
-    """Hold ingest off this person on PostgreSQL until the erasure commits, so a post arriving meanwhile cannot
-    write their name back onto an erased case. The key must stay the one `ingest.lock_author` takes (it is
-    not imported: ingest will call this module, and the two must not import each other). SQLite needs nothing:
-    a write transaction there holds the database's write lock."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"{platform}:{author_id}".encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def _set(row: Any, **values: Any) -> bool:

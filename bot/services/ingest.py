@@ -6,21 +6,20 @@ case (it appears in the case's thread) instead of opening a second parent messag
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
 from bot.services import erasure, outbox, triage
-from bot.services.cases import record
+from bot.services.cases import lock_author, record
 from connectors.base import Change, InboundMention, MentionDeleted, MentionEdited
 
 logger = logging.getLogger(__name__)
@@ -41,16 +40,6 @@ def _existing(session: Session, mention: Change) -> Mention | None:
     return session.scalar(
         select(Mention).where(Mention.platform == mention.platform, Mention.external_id == mention.external_id)
     )
-
-
-def lock_author(session: Session, *, platform: str, author_id: str) -> None:
-    """Serialise ingest per author on PostgreSQL so two posts arriving together join one case.
-
-    SQLite needs nothing here: every write transaction there already holds the database write lock.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"{platform}:{author_id}".encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def assess(mention: InboundMention) -> triage.Assessment:
@@ -111,16 +100,7 @@ _NEW_MENTION = {
     .on_conflict_do_nothing(index_elements=["platform", "external_id"])
     .returning(_mentions.c.id),
 }
-_WAITING_REFRESH = (
-    select(_outbox.c.id)
-    .where(
-        _outbox.c.case_id == bindparam("case_id"),
-        _outbox.c.kind.in_(("post_parent", "update_parent")),
-        _outbox.c.state == outbox.PENDING,
-        _outbox.c.lease_until.is_(None),
-    )
-    .limit(1)
-)
+_WAITING_REFRESH = select(_outbox.c.id).where(_outbox.c.case_id == bindparam("case_id"), outbox.PARENT_WAITING).limit(1)
 
 
 def event_row(case_id: int, kind: str, now: datetime, detail: dict[str, Any]) -> dict[str, Any]:

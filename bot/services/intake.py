@@ -23,6 +23,7 @@ from sqlalchemy.orm.util import identity_key
 
 from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
 from bot.services import outbox, triage
+from bot.services.cases import lock_author
 from bot.services.ingest import (
     JOIN_CASE,
     IngestResult,
@@ -31,7 +32,6 @@ from bot.services.ingest import (
     assess,
     event_row,
     ingest,
-    lock_author,
     outbox_row,
     scored,
 )
@@ -55,11 +55,8 @@ _OPEN = (
     )
     .order_by(_cases.c.id)
 )
-_WAITING = select(_outbox.c.case_id).where(  # as outbox.enqueue_parent_refresh looks
-    _outbox.c.case_id.in_(bindparam("case_ids", expanding=True)),
-    _outbox.c.kind.in_(("post_parent", "update_parent")),
-    _outbox.c.state == outbox.PENDING,
-    _outbox.c.lease_until.is_(None),
+_WAITING = select(_outbox.c.case_id).where(
+    _outbox.c.case_id.in_(bindparam("case_ids", expanding=True)), outbox.PARENT_WAITING
 )
 
 

@@ -260,6 +260,15 @@ def cancel_pending_sends(session: Session, *, case_id: int, purpose: str, now: d
     return cancelled
 
 
+# A render of a case message that has not started yet (its first post, or a refresh): it will show every change
+# made before it is sent, so a new change need not queue another. Ingest's Core statements use it too.
+PARENT_WAITING = and_(
+    OutboxItem.kind.in_(("post_parent", "update_parent")),
+    OutboxItem.state == PENDING,
+    OutboxItem.lease_until.is_(None),
+)
+
+
 def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int, now: datetime) -> None:
     """Queue a re-render of the case's parent message, unless one not yet started is already queued.
 
@@ -271,14 +280,7 @@ def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int
     if case_id in session.info.get(_STAFF_CASES, ()):
         priority_rank = STAFF_RANK
     waiting = session.execute(
-        select(OutboxItem.id, OutboxItem.kind)
-        .where(
-            OutboxItem.case_id == case_id,
-            OutboxItem.kind.in_(("post_parent", "update_parent")),
-            OutboxItem.state == PENDING,
-            OutboxItem.lease_until.is_(None),
-        )
-        .limit(1)
+        select(OutboxItem.id, OutboxItem.kind).where(OutboxItem.case_id == case_id, PARENT_WAITING).limit(1)
     ).first()
     if waiting is None:
         enqueue(session, lane=SLACK, kind="update_parent", case_id=case_id, priority_rank=priority_rank, now=now)
