@@ -343,7 +343,8 @@ ROUTES = ["/slack/events", "/webhooks/generic", "/webhooks/facebook", "/webhooks
 @FUZZ
 @given(
     method=methods,
-    path=st.sampled_from(ROUTES) | st.from_regex(r"\A/[A-Za-z0-9/_.~-]{0,20}\Z"),
+    # not "//…": an HTTP client cannot send that path (httpx refuses it as a relative URL), so it never arrives
+    path=st.sampled_from(ROUTES) | st.from_regex(r"\A/([A-Za-z0-9_.~-][A-Za-z0-9/_.~-]{0,19})?\Z"),
     query=st.dictionaries(st.text(max_size=15), st.text(max_size=15), max_size=3),
     headers=st.dictionaries(
         st.sampled_from(["x-slack-signature", "x-slack-request-timestamp", "x-care-signature", "x-hub-signature-256"])
