@@ -6,6 +6,11 @@ metadata), knows who is in which channel and user group, and can be told to fail
 Retry-After, a 5xx, an error code, or a slow answer. It also stands in for the two URLs Slack hands
 out: a file's `upload_url` (files_upload_v2 POSTs the bytes there; recorded as the call "upload_url")
 and a slash command's `response_url`.
+
+For measuring the Slack lane under load (benchmarks/lane_bench.py) it can also: keep Slack's per-channel
+posting limit (`limit_posts`: chat.postMessage answers 429 `ratelimited` with Retry-After when a channel is
+posted to faster than the limit, and the refusals are counted per channel), slow every method at once
+(`slow("*", seconds)`), and be down for a while (`outage`: every method answers 5xx until it is over).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import re
 import threading
 import time
@@ -38,6 +44,7 @@ class Call:
     method: str
     params: dict[str, Any]
     token: str | None
+    at: float = 0.0  # time.monotonic() when the call arrived, for measuring (the benchmark's clock)
 
 
 @dataclass
@@ -118,6 +125,15 @@ class SlackState:
     usergroups: dict[str, list[str]] = field(default_factory=dict)  # S… -> its users (usergroups.users.list)
     app_token: str | None = None  # Socket Mode: the xapp- token apps.connections.open accepts
     socket_url: str | None = None  # ... and the websocket URL it hands out
+    # Slack's per-channel posting limit, off unless set (see SlackStandIn.limit_posts): chat.postMessage to a
+    # channel may be made once per this many seconds, with bursts of up to `post_limit_burst` posts.
+    post_limit_per_channel: float | None = None
+    post_limit_burst: int = 1
+    rate_limited: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # channel -> 429s of that limit
+    posted_at: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # channel -> accepted posts
+    down_until: float | None = None  # an outage: every method answers `down_status` until this time.monotonic()
+    down_status: int = 503
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # channel -> (posts allowed, as of)
     _ts: int = 0
 
 
@@ -202,8 +218,67 @@ class SlackStandIn:
             self.state.faults[method].extend(Fault(status, error, retry_after) for _ in range(times))
 
     def slow(self, method: str, seconds: float) -> None:
+        """Every call of `method` takes `seconds` before it is answered; `"*"` slows every method (an entry for
+        a method itself wins)."""
         with self._lock:
             self.state.delays[method] = seconds
+
+    def limit_posts(self, seconds: float | None, *, burst: int = 1) -> None:
+        """Slack's per-channel limit on chat.postMessage ("1 message per second per channel, short bursts
+        tolerated"), as a token bucket per channel: `burst` posts at once, then one per `seconds`. A post over
+        it is answered HTTP 429 `{"ok": false, "error": "ratelimited"}` with an integer `Retry-After` (the
+        seconds until the next post would be taken, at least 1), is not stored, and is counted in
+        `rate_limited_posts`. Top-level posts and thread replies count alike; chat.update is not limited.
+        A post takes its place in the bucket when it arrives (before any `slow` delay). `None` switches it off.
+
+        With `burst=1` this is stricter than Slack, which tolerates short bursts: a 429 here is one a real
+        workspace might have let through, never the other way round."""
+        with self._lock:
+            self.state.post_limit_per_channel = seconds
+            self.state.post_limit_burst = max(1, burst)
+            self.state._buckets.clear()
+
+    def rate_limited_posts(self, channel: str | None = None) -> int:
+        """How many chat.postMessage calls the per-channel limit refused (in `channel`, or in all)."""
+        with self._lock:
+            if channel is not None:
+                return self.state.rate_limited.get(channel, 0)
+            return sum(self.state.rate_limited.values())
+
+    def post_times(self, channel: str) -> list[float]:
+        """When (time.monotonic(), on arrival) each chat.postMessage that Slack took in `channel` was made."""
+        with self._lock:
+            return list(self.state.posted_at.get(channel, []))
+
+    def outage(self, seconds: float, *, status: int = 503) -> None:
+        """Slack is down for `seconds` from now: every API method answers HTTP `status` until then."""
+        with self._lock:
+            self.state.down_until = time.monotonic() + seconds
+            self.state.down_status = status
+
+    def recover(self) -> None:
+        """End an outage now."""
+        with self._lock:
+            self.state.down_until = None
+
+    def seed_message(
+        self,
+        channel: str,
+        text: str,
+        *,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Message:
+        """A message already in the channel, as if posted earlier by the bot (no call recorded, nothing counted)."""
+        with self._lock:
+            message = Message(self._next_ts(), channel, text, self.state.bot_user, blocks, None, metadata)
+            self.state.messages[channel].append(message)
+            return message
+
+    def history(self, channel: str) -> list[Message]:
+        """Every message of a channel, thread replies included, in the order they were posted."""
+        with self._lock:
+            return list(self.state.messages[channel])
 
     def fail_replies(self, *statuses: int) -> None:
         """The reply endpoint answers these statuses, in order, before going back to 200."""
@@ -266,11 +341,20 @@ class SlackStandIn:
         self, method: str, params: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
-            self.state.calls.append(Call(method, params, token))
-            delay = self.state.delays.get(method, 0.0)
-            fault = self.state.faults[method].pop(0) if self.state.faults.get(method) else None
+            arrived = time.monotonic()
+            self.state.calls.append(Call(method, params, token, arrived))
+            delay = self.state.delays.get(method, self.state.delays.get("*", 0.0))
+            down = self.state.down_until is not None and arrived < self.state.down_until
+            fault = self.state.faults[method].pop(0) if self.state.faults.get(method) and not down else None
+            wait = None
+            if not down and fault is None and method == "chat.postMessage" and token == self.state.token:
+                wait = self._take_post(str(params.get("channel") or ""), arrived)
         if delay:
             time.sleep(delay)
+        if down:
+            return self.state.down_status, {"ok": False, "error": "internal_error"}, {}
+        if wait is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         if fault is not None:
             if fault.status == 429:
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": f"{fault.retry_after or 1:g}"}
@@ -284,7 +368,25 @@ class SlackStandIn:
         if method != "api.test" and token != self.state.token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         with self._lock:
-            return 200, self._answer(method, params), {}
+            answer = self._answer(method, params)
+            if method == "chat.postMessage" and answer.get("ok"):
+                self.state.posted_at[str(answer["channel"])].append(arrived)
+            return 200, answer, {}
+
+    def _take_post(self, channel: str, now: float) -> int | None:
+        """The per-channel limit (limit_posts): None when a post may go now (and it takes its place), else the
+        whole seconds to wait, as Slack's Retry-After says it, after counting the refusal."""
+        interval, burst = self.state.post_limit_per_channel, self.state.post_limit_burst
+        if not interval or not channel:
+            return None
+        tokens, since = self.state._buckets.get(channel, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - since) / interval)
+        if tokens >= 1.0:
+            self.state._buckets[channel] = (tokens - 1.0, now)
+            return None
+        self.state._buckets[channel] = (tokens, now)
+        self.state.rate_limited[channel] += 1
+        return max(1, math.ceil((1.0 - tokens) * interval))
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         s = self.state
