@@ -25,7 +25,7 @@ from slack_sdk import WebClient
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.db import SessionFactory, session_scope
+from bot.db import SessionFactory, read_scope, session_scope
 from bot.outbox.platform_lane import PlatformLane
 from bot.outbox.slack_lane import SlackLane, ThreadUrl
 from bot.services import outbox
@@ -52,6 +52,7 @@ class Deliverer:
         thread_url: ThreadUrl | None = None,
     ) -> None:
         self._sessions, self._clock = session_factory, clock
+        self._reads = read_sessions or session_factory
         self._poll = poll_seconds
         self.owner = f"{uuid.uuid4().hex[:12]}"
         self._wake = {stream: threading.Event() for stream in (POSTS, UPDATES, outbox.PLATFORM)}
@@ -63,7 +64,7 @@ class Deliverer:
             sleep = self._pause
         self.slack = SlackLane(
             sessions=session_factory,
-            reads=read_sessions or session_factory,
+            reads=self._reads,
             slack=slack,
             clock=clock,
             sleep=sleep,
@@ -174,10 +175,12 @@ class Deliverer:
                 if kinds is not None:  # posts are paused, and the updates worker does the updates
                     return None
                 except_kinds = outbox.UPDATE_KINDS
+        with read_scope(self._reads) as session:  # the scan holds no write lock: ingest's writer never waits on it
+            found = outbox.ready(session, lane=lane, now=now, kinds=kinds, except_kinds=except_kinds)
+        if not found:
+            return None
         with session_scope(self._sessions) as session:
-            leased = outbox.lease_next(
-                session, lane=lane, owner=self.owner, now=now, kinds=kinds, except_kinds=except_kinds
-            )
+            leased = outbox.claim(session, found, owner=self.owner, now=now)
         if leased is not None:
             with self._held_lock:
                 self._held[leased.id] = leased

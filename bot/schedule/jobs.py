@@ -22,16 +22,25 @@ def recheck_reminders(rt: Runtime) -> None:
 
 
 def sweep_tick(rt: Runtime) -> list[reminders.Sent]:
-    """Queue the SLA, follow-through and follow-up reminders that are due now."""
+    """Queue the SLA, follow-through and follow-up reminders that are due now, a page of cases per transaction
+    (webhooks and clicks write between the pages instead of waiting for the whole sweep)."""
     settings = rt.settings
-    with rt.unit() as session:
-        sent = reminders.sweep(
-            session,
-            policy=settings.sla,
-            now=rt.now(),
-            escalate_to=settings.care_escalate_to,
-            managers=settings.managers,
-        )
+    now = rt.now()
+    sent: list[reminders.Sent] = []
+    after: int | None = 0
+    while after is not None:
+        with rt.unit() as session:
+            page = reminders.sweep_page(
+                session,
+                policy=settings.sla,
+                now=now,
+                escalate_to=settings.care_escalate_to,
+                managers=settings.managers,
+                after_id=after,
+                limit=reminders.SWEEP_PAGE,
+            )
+        sent += page.sent
+        after = page.last_id
     for item in sent:
         logger.info("reminder queued: case %s %s %s", item.case_id, item.clock, item.stage)
     return sent

@@ -112,12 +112,31 @@ def lease_next(
     kinds: tuple[str, ...] | None = None,
     except_kinds: tuple[str, ...] | None = None,
 ) -> Leased | None:
-    """Lease the most urgent ready item of `lane`, keeping each case's items in the order they were written.
+    """Lease the most urgent ready item of `lane` in one transaction (`ready` then `claim`)."""
+    found = ready(session, lane=lane, now=now, kinds=kinds, except_kinds=except_kinds)
+    return claim(session, found, owner=owner, now=now)
+
+
+def ready(
+    session: Session,
+    *,
+    lane: str,
+    now: datetime,
+    kinds: tuple[str, ...] | None = None,
+    except_kinds: tuple[str, ...] | None = None,
+    limit: int = 10,
+) -> list[int]:
+    """The most urgent ready items of `lane`, keeping each case's items in the order they were written.
 
     An item is ready when it is pending, due, unleased (or its lease expired) and no older pending item
     of the same case is still waiting: a thread note must not overtake the parent message it hangs on.
     `kinds` limits it to those kinds (only updates: the updates worker, or posts paused); `except_kinds`
     leaves those out (the posts worker).
+
+    Only reads, so a worker runs it on a read snapshot and holds no write lock while it scans the queue
+    (with a storm's thousands of pending posts the scan, not the claim, is what costs). A stale snapshot is
+    safe: items only ever leave the pending state, so it can only show an item as still blocking, and
+    `claim` re-checks that each item is still free.
     """
     older = aliased(OutboxItem)
     blocked_by_older = (
@@ -147,9 +166,14 @@ def lease_next(
             *([OutboxItem.kind.not_in(except_kinds)] if except_kinds else []),
         )
         .order_by(OutboxItem.priority_rank, OutboxItem.available_at, OutboxItem.id)
-        .limit(10)
+        .limit(limit)
     )
-    for item_id in session.scalars(query):
+    return list(session.scalars(query))
+
+
+def claim(session: Session, ids: list[int], *, owner: str, now: datetime) -> Leased | None:
+    """Lease the first of `ids` still pending and free (a conditional UPDATE: one process wins each item)."""
+    for item_id in ids:
         claimed = updated(
             session,
             update(OutboxItem)

@@ -206,15 +206,44 @@ def sweep(
     Only the open cases whose `reminder_check_at` has come (or was cleared by a change) are read; each is
     given its next check, the moment its next reminder can fall due.
     """
+    return sweep_page(session, policy=policy, now=now, escalate_to=escalate_to, managers=managers).sent
+
+
+@dataclass(frozen=True)
+class SweptPage:
+    sent: list[Sent]
+    last_id: int | None  # the last case looked at; None when there was none (the sweep is over)
+
+
+SWEEP_PAGE = 200  # cases per transaction of a paged sweep: a few milliseconds of write lock each
+
+
+def sweep_page(
+    session: Session,
+    *,
+    policy: sla.SlaPolicy,
+    now: datetime,
+    escalate_to: tuple[str, ...] = (),
+    managers: tuple[str, ...] = (),
+    after_id: int = 0,
+    limit: int | None = None,
+) -> SweptPage:
+    """`sweep` over the cases due a look with an id above `after_id`, at most `limit` of them.
+
+    So a caller can sweep in short transactions: after a storm thousands of new cases have no check yet,
+    and one transaction over all of them would hold SQLite's write lock (and every webhook) for seconds.
+    """
     sent: list[Sent] = []
     open_cases = session.scalars(
         select(Case)
         .where(
             Case.status == CaseStatus.OPEN,
+            Case.id > after_id,
             or_(Case.reminder_check_at.is_(None), Case.reminder_check_at <= now),
         )
         .options(selectinload(Case.reminders))
         .order_by(Case.id)
+        .limit(limit)
     ).all()
     for case in open_cases:
         for clock in running_clocks(case, policy):
@@ -230,7 +259,7 @@ def sweep(
         if _follow_up(session, case, now=now, escalate_to=escalate_to):
             sent.append(Sent(case.id, sla.FOLLOW_UP, sla.DUE))
         case.reminder_check_at = next_check(case, policy, now)
-    return sent
+    return SweptPage(sent, open_cases[-1].id if open_cases else None)
 
 
 IDLE_CHECK = timedelta(hours=6)  # a case with nothing pending is still looked at now and then

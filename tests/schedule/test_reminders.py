@@ -339,3 +339,38 @@ def test_a_direct_message_is_not_sent_twice_after_a_crash(desk: ReminderDesk, cl
     clock.advance(outbox.LEASE_SECONDS + 1)
     desk.settle()
     assert len(desk.dms("U0BOSS")) == 1 and len(desk.dms("U0CHIEF")) == 1
+
+
+def test_the_sweep_works_a_page_of_cases_per_transaction_and_misses_none(
+    desk: ReminderDesk, clock, monkeypatch
+) -> None:
+    """After a storm many new cases need a look at once: each transaction takes a page of them (so a webhook
+    writes between pages rather than waiting out the whole sweep), and every case still gets its reminder once."""
+    from bot.services import reminders
+
+    monkeypatch.setattr(reminders, "SWEEP_PAGE", 3)
+    start = clock.now()
+    for n in range(8):
+        desk.new_case(id=f"17900000000000001{n:02d}", author={"id": f"4{n}", "handle": f"c{n}", "name": f"C{n}"})
+    transactions: list[int] = []
+    real_page = reminders.sweep_page
+
+    def counting_page(session, **kwargs):  # type: ignore[no-untyped-def]
+        page = real_page(session, **kwargs)
+        transactions.append(len(page.sent))
+        return page
+
+    monkeypatch.setattr(reminders, "sweep_page", counting_page)
+    desk.rt.clock.set(start + timedelta(minutes=65))  # every case past its 1 h target (each was posted 1.1 s apart)
+    sweep_tick(desk.rt)
+    assert transactions == [3, 3, 2, 0]  # three pages of at most three cases, then an empty look that ends it
+    sweep_tick(desk.rt)  # the next tick: nothing is sent twice
+    desk.settle()
+    with desk.rt.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Reminder)) == 8
+    notes = [
+        m
+        for m in desk.slack.state.calls
+        if m.method == "chat.postMessage" and "First response overdue" in str(m.params)
+    ]
+    assert len(notes) == 8
