@@ -21,6 +21,7 @@ import hmac
 import json
 import math
 import re
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -131,10 +132,20 @@ class SlackState:
     post_limit_burst: int = 1
     rate_limited: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # channel -> 429s of that limit
     posted_at: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # channel -> accepted posts
+    refused_at: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # channel -> its 429s
     down_until: float | None = None  # an outage: every method answers `down_status` until this time.monotonic()
     down_status: int = 503
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)  # channel -> (posts allowed, as of)
     _ts: int = 0
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-call (an app killed with SIGKILL while Slack was slow) is not an error of
+        the stand-in's: the message it was posting is kept, as Slack keeps it, and nothing is printed."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class SlackStandIn:
@@ -143,7 +154,7 @@ class SlackStandIn:
     def __init__(self, *, token: str = "xoxb-standin-token") -> None:
         self.state = SlackState(token=token)
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-standin", daemon=True
@@ -249,6 +260,11 @@ class SlackStandIn:
         """When (time.monotonic(), on arrival) each chat.postMessage that Slack took in `channel` was made."""
         with self._lock:
             return list(self.state.posted_at.get(channel, []))
+
+    def refused_times(self, channel: str) -> list[float]:
+        """When (time.monotonic(), on arrival) each chat.postMessage the per-channel limit refused was made."""
+        with self._lock:
+            return list(self.state.refused_at.get(channel, []))
 
     def outage(self, seconds: float, *, status: int = 503) -> None:
         """Slack is down for `seconds` from now: every API method answers HTTP `status` until then."""
@@ -386,6 +402,7 @@ class SlackStandIn:
             return None
         self.state._buckets[channel] = (tokens, now)
         self.state.rate_limited[channel] += 1
+        self.state.refused_at[channel].append(now)
         return max(1, math.ceil((1.0 - tokens) * interval))
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:

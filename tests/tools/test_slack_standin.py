@@ -95,7 +95,7 @@ def test_a_post_faster_than_the_channels_limit_is_refused_with_retry_after_and_c
         client.chat_update(channel="C0CARE", ts=ts, text="edited")  # chat.update is not bound by it
         assert [m.text for m in slack.channel("C0CARE")] == ["edited"]  # the refused post was not stored
         assert slack.rate_limited_posts("C0CARE") == 1 and slack.rate_limited_posts("C0OTHER") == 0
-        assert len(slack.post_times("C0CARE")) == 1
+        assert len(slack.post_times("C0CARE")) == 1 and len(slack.refused_times("C0CARE")) == 1
 
 
 def test_a_burst_is_tolerated_up_to_its_size() -> None:
