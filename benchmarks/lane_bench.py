@@ -331,6 +331,8 @@ class Serve:
             "CARE_ENV_FILE": "/nonexistent/.env",
             "LOG_LEVEL": "INFO",
             "PORT": str(self.port),
+            # the app of this checkout, whatever the venv has installed (a snapshot measures itself)
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
         }
         self.started = time.monotonic()
         with self.log.open("ab") as out:
