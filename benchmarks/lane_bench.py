@@ -218,7 +218,8 @@ def fresh_database(workdir: Path, database_url: str | None, name: str) -> str:
 
 
 def outbox_items(url: str, kind: str | None = None) -> list[Any]:
-    """The Slack lane's outbox items as rows (id, kind, case_id, state, lease_until, attempts, result)."""
+    """The Slack lane's outbox items as rows (id, kind, case_id, state, lease_until, lease_owner, attempts, result);
+    the last lease owner stays on a delivered item, which tells which replica delivered it."""
     from sqlalchemy import select
 
     from bot import db
@@ -233,6 +234,7 @@ def outbox_items(url: str, kind: str | None = None) -> list[Any]:
                 OutboxItem.case_id,
                 OutboxItem.state,
                 OutboxItem.lease_until,
+                OutboxItem.lease_owner,
                 OutboxItem.attempts,
                 OutboxItem.result,
             ).where(OutboxItem.lane == "slack")
@@ -662,11 +664,12 @@ def row_replicas(workdir: Path, database_url: str | None, api_delay: float) -> l
     busiest = max((sum(1 for t in times if s <= t < s + 1.0) for s in times), default=0)
     once = sorted(copies) == sorted(i.id for i in items) and set(copies.values()) == {1}
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite, one file"
+    shares = sorted(Counter(i.lease_owner for i in items if i.state == "done").values(), reverse=True)
     return [
         Row(
             f"two replicas ({backend}), one channel, {count} cases",
             f"{rate:.2f} posts/s overall, at most {busiest} in any 1 s, smallest gap {min(gaps, default=0):.2f} s; "
-            f"{detail}; {len(times)}/{count} posted, "
+            f"{detail}; {len(times)}/{count} posted ({' + '.join(map(str, shares))} by the two replicas), "
             f"{'exactly once' if once else 'NOT exactly once: ' + str(dict(copies))}",
             "≤ 1 post/s per channel across replicas, 0 429s, exactly once",
             busiest <= 1 and limited == 0 and once,
