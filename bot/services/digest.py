@@ -9,12 +9,12 @@ stats functions `/care stats` uses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,14 +27,15 @@ from bot.services.stats import (
     MISSED,
     CaseFacts,
     Figures,
-    figures,
+    Tally,
+    first_instant,
     first_response_due,
     first_response_outcome,
-    local_midnight,
+    limit_groups,
     mean_sentiment,
-    open_at,
-    relevant_cases,
+    merged,
     sentiment_by_day,
+    tallies,
     whole_days,
 )
 from bot.services.triage import PRIORITIES
@@ -123,25 +124,30 @@ def first_report_day(session: Session, tz: ZoneInfo) -> date | None:
 
 
 def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: ZoneInfo) -> Digest:
+    """Each of the eight days is tallied once in SQL; the week's figures are its days' tallies added up."""
     target = whole_days(day, day, tz)
     week = whole_days(day - timedelta(days=COMPARE_DAYS), day - timedelta(days=1), tz)
-    cases = relevant_cases(session, start=week.start, end=target.end)
-    day_ends = [local_midnight(d + timedelta(days=1), tz) for d in week.days]
-    sentiments = sentiment_by_day(session, [*week.days, day], tz)
-    daily = []
-    for point, mood in zip([*week.days, day], sentiments, strict=True):
+    days = [*week.days, day]
+    per_day: list[Tally] = []
+    for point in days:
         span = whole_days(point, point, tz)
-        numbers = figures(cases, start=span.start, end=span.end, now=now, policy=policy)
-        times = numbers.first_response
-        daily.append(DayPoint(point, numbers.new.total, mood.average, times.median, times.p90))
+        per_day.append(merged(tallies(session, start=span.start, end=span.end, now=now, policy=policy).values()))
+    sentiments = sentiment_by_day(session, days, tz)
+    daily = []
+    for point, tally, mood in zip(days, per_day, sentiments, strict=True):
+        times = tally.figures().first_response
+        daily.append(DayPoint(point, sum(tally.new.values()), mood.average, times.median, times.p90))
+    week_days = per_day[:COMPARE_DAYS]
+    week_tally = merged(week_days)
+    week_tally.open = week_days[-1].open.copy()  # open at the week's end, not summed over its days
     return Digest(
         day=day,
         now=now,
-        yesterday=figures(cases, start=target.start, end=target.end, now=now, policy=policy),
-        week=figures(cases, start=week.start, end=week.end, now=now, policy=policy),
-        backlog=sum(open_at(c, target.end) for c in cases),
-        week_backlog=sum(sum(open_at(c, end) for c in cases) for end in day_ends) / COMPARE_DAYS,
-        sentiment=mean_sentiment(session, start=target.start, end=target.end),
+        yesterday=per_day[-1].figures(),
+        week=week_tally.figures(),
+        backlog=sum(per_day[-1].open.values()),
+        week_backlog=sum(sum(t.open.values()) for t in week_days) / COMPARE_DAYS,
+        sentiment=sentiments[-1].average,
         week_sentiment=mean_sentiment(session, start=week.start, end=week.end),
         breaches=tuple(breaches(session, start=target.start, end=target.end, now=now, policy=policy)),
         oldest_open=tuple(oldest_open(session, limit=OLDEST_LIMIT)),
@@ -152,13 +158,22 @@ def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: 
 
 
 def breaches(session: Session, *, start: datetime, end: datetime, now: datetime, policy: SlaPolicy) -> list[Breach]:
-    """Every case whose first-response target ran out in [start, end) before anyone answered."""
+    """Every case whose first-response target ran out in [start, end) before anyone answered.
+
+    The due moment only moves later with the creation, so per target the cases due in [start, end) are
+    those created between two instants found by bisection: only those are loaded and judged per case.
+    """
+    earliest = start - BREACH_LOOKBACK
+    windows = []
+    for limit, rule in limit_groups(policy):
+        first = first_instant(earliest, end, _due_by(policy, limit, start))
+        last = first_instant(first, end, _due_by(policy, limit, end))
+        windows.append(and_(rule, Case.created_at >= first, Case.created_at < last))
     candidates = [
         CaseFacts(*row)
         for row in session.execute(
             select(*FACT_COLUMNS).where(
-                Case.created_at < end,
-                Case.created_at >= start - BREACH_LOOKBACK,
+                or_(*windows),
                 or_(Case.first_response_at.is_(None), Case.first_response_at >= start),
             )
         )
@@ -177,6 +192,11 @@ def breaches(session: Session, *, start: datetime, end: datetime, now: datetime,
         found.append(Breach(case_line(case), missed[case.id], waited, answered))
     found += other_breaches(session, start=start, end=end, policy=policy)
     return sorted(found, key=lambda b: (b.due, b.case.case_id, b.clock))
+
+
+def _due_by(policy: SlaPolicy, limit: timedelta, moment: datetime) -> Callable[[datetime], bool]:
+    """Whether a case created at a given instant is due at or after `moment`."""
+    return lambda created: policy.due(created, limit) >= moment
 
 
 def _limit(clock: str, priority: str, policy: SlaPolicy) -> timedelta:
