@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 
 from slack_sdk import WebClient
@@ -26,6 +25,7 @@ from slack_sdk import WebClient
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, read_scope, session_scope
+from bot.outbox import owners
 from bot.outbox.platform_lane import PlatformLane
 from bot.outbox.slack_lane import SlackLane, ThreadUrl
 from bot.services import outbox
@@ -54,7 +54,7 @@ class Deliverer:
         self._sessions, self._clock = session_factory, clock
         self._reads = read_sessions or session_factory
         self._poll = poll_seconds
-        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self.owner = owners.this_process()
         self._wake = {stream: threading.Event() for stream in (POSTS, UPDATES, outbox.PLATFORM)}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -77,6 +77,7 @@ class Deliverer:
 
     # -- running ---------------------------------------------------------------------------------
     def start(self) -> None:
+        self.end_orphan_leases()
         for stream in (POSTS, UPDATES, outbox.PLATFORM):
             thread = threading.Thread(target=self._loop, args=(stream,), name=f"outbox-{stream}", daemon=True)
             thread.start()
@@ -96,6 +97,21 @@ class Deliverer:
         stuck = [t.name for t in self._threads if t.is_alive()]
         if stuck:  # a call still hanging: its lease simply runs out, and another process finds its message
             logger.warning("outbox stopped with calls still in flight in %s", ", ".join(stuck))
+
+    def end_orphan_leases(self) -> int:
+        """Items a killed process on this host still holds are taken up within seconds of this start, not
+        after their leases run out (bot/outbox/owners.py says how a dead owner is known)."""
+        try:
+            with session_scope(self._sessions) as session:
+                ended = outbox.end_orphan_leases(
+                    session, owner_prefix=owners.on_this_host(), gone=owners.gone, now=self._clock.now()
+                )
+        except Exception:  # a courtesy: the leases run out anyway
+            logger.exception("could not end the leases of a dead process")
+            return 0
+        if ended:
+            logger.warning("%d outbox item(s) were held by a process that is gone; taking them up", ended)
+        return ended
 
     def _pause(self, seconds: float) -> None:
         self._stop.wait(seconds)

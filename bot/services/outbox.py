@@ -8,6 +8,7 @@ picked up again when its lease runs out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -205,6 +206,41 @@ def renew(session: Session, *, ids: list[int], owner: str, now: datetime) -> int
         update(OutboxItem)
         .where(OutboxItem.id.in_(ids), OutboxItem.lease_owner == owner, OutboxItem.state == PENDING)
         .values(lease_until=now + timedelta(seconds=LEASE_SECONDS))
+        .execution_options(synchronize_session=False),
+    )
+
+
+ORPHAN_GRACE = 2.0  # seconds left to a dead process's lease: a call it had in flight has landed by then
+
+
+def end_orphan_leases(
+    session: Session, *, owner_prefix: str, gone: Callable[[str], bool], now: datetime, grace: float = ORPHAN_GRACE
+) -> int:
+    """Shorten to `grace` seconds the leases held by owners (named `owner_prefix…`) that `gone` proves dead.
+
+    A process killed while holding items would have them waited out for up to LEASE_SECONDS; its successor
+    on the same host knows better. Not at once: a post the dead process had in flight may still be landing
+    in Slack, and the next attempt looks for it by its metadata before posting (see slack_lane), so it
+    should look after it has landed. Returns how many leases were shortened.
+    """
+    until = now + timedelta(seconds=grace)
+    owners = session.scalars(
+        select(OutboxItem.lease_owner)
+        .where(
+            OutboxItem.state == PENDING,
+            OutboxItem.lease_until > until,
+            OutboxItem.lease_owner.startswith(owner_prefix, autoescape=True),
+        )
+        .distinct()
+    ).all()
+    dead = [owner for owner in owners if owner is not None and gone(owner)]
+    if not dead:
+        return 0
+    return updated(
+        session,
+        update(OutboxItem)
+        .where(OutboxItem.state == PENDING, OutboxItem.lease_owner.in_(dead), OutboxItem.lease_until > until)
+        .values(lease_until=until)
         .execution_options(synchronize_session=False),
     )
 
