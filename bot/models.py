@@ -210,7 +210,12 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    __table_args__ = (Index("ix_outbox_ready", "lane", "state", "priority_rank", "available_at"),)
+    __table_args__ = (
+        Index("ix_outbox_ready", "lane", "state", "priority_rank", "available_at"),
+        # "is an older item of this case still pending?", asked of every candidate a worker looks at: without
+        # it each question scanned the whole pending queue (a storm's thousands), 20 ms a lease
+        Index("ix_outbox_case_state", "case_id", "state"),
+    )
 
 
 class Reminder(Base):
