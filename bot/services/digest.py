@@ -9,19 +9,19 @@ stats functions `/care stats` uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot import sla
 from bot.models import Case, CaseStatus, DigestMarker, Mention, OutboxItem, Reminder
 from bot.services import desk, erasure, outbox
-from bot.services.queues import CaseLine, case_line, clip, oldest_open
+from bot.services.queues import CaseLine, case_line, case_lines, clip, oldest_open
 from bot.services.stats import (
     FACT_COLUMNS,
     MISSED,
@@ -39,7 +39,7 @@ from bot.services.stats import (
     whole_days,
 )
 from bot.services.triage import PRIORITIES
-from bot.sla import SlaPolicy
+from bot.sla import SlaPolicy, SlaTargets
 
 KIND = "digest"  # outbox kind, delivered by bot/outbox/slack_lane.py
 RANK = len(PRIORITIES)  # after every case message: a complaint is never held up by a report
@@ -160,14 +160,11 @@ def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: 
 def breaches(session: Session, *, start: datetime, end: datetime, now: datetime, policy: SlaPolicy) -> list[Breach]:
     """Every case whose first-response target ran out in [start, end) before anyone answered.
 
-    The due moment only moves later with the creation, so per target the cases due in [start, end) are
-    those created between two instants found by bisection: only those are loaded and judged per case.
+    Only the cases created when their target would run out in [start, end) are read (`_started_for_due`).
     """
-    earliest = start - BREACH_LOOKBACK
     windows = []
     for limit, rule in limit_groups(policy):
-        first = first_instant(earliest, end, _due_by(policy, limit, start))
-        last = first_instant(first, end, _due_by(policy, limit, end))
+        first, last = _started_for_due(policy, limit, start=start, end=end)
         windows.append(and_(rule, Case.created_at >= first, Case.created_at < last))
     candidates = [
         CaseFacts(*row)
@@ -183,13 +180,12 @@ def breaches(session: Session, *, start: datetime, end: datetime, now: datetime,
         for c in candidates
         if start <= first_response_due(c, policy) < end and first_response_outcome(c, policy=policy, now=now) == MISSED
     }
-    # only the breaches are loaded whole (with their posts, for the line that names them)
-    shown = _whole_cases(session, missed).values()
+    lines = case_lines(session, missed)
     found = []
-    for case in shown:
-        answered = case.first_response_at is not None
-        waited = (case.first_response_at if case.first_response_at is not None else now) - case.created_at
-        found.append(Breach(case_line(case), missed[case.id], waited, answered))
+    for line in lines.values():
+        answered = line.first_response_at is not None
+        waited = (line.first_response_at if line.first_response_at is not None else now) - line.created_at
+        found.append(Breach(line, missed[line.case_id], waited, answered))
     found += other_breaches(session, start=start, end=end, policy=policy)
     return sorted(found, key=lambda b: (b.due, b.case.case_id, b.clock))
 
@@ -200,30 +196,48 @@ def _due_by(policy: SlaPolicy, limit: timedelta, moment: datetime) -> Callable[[
 
 
 def _limit(clock: str, priority: str, policy: SlaPolicy) -> timedelta:
-    if clock == sla.OFFLINE:
-        return policy.offline
-    targets = policy.targets(priority)
-    return targets.next_response if clock == sla.NEXT_RESPONSE else targets.resolution
+    return policy.offline if clock == sla.OFFLINE else CLOCK_TARGETS[clock](policy.targets(priority))
 
 
-def _whole_cases(session: Session, ids: Iterable[int]) -> dict[int, Case]:
-    """The cases with their posts, for the lines that name them; in chunks, as a storm's day may hold many."""
-    wanted = sorted(set(ids))
-    return {
-        case.id: case
-        for first in range(0, len(wanted), 1000)
-        for case in session.scalars(
-            select(Case).options(selectinload(Case.mentions)).where(Case.id.in_(wanted[first : first + 1000]))
+CLOCK_TARGETS: dict[str, Callable[[SlaTargets], timedelta]] = {
+    sla.NEXT_RESPONSE: lambda targets: targets.next_response,
+    sla.RESOLUTION: lambda targets: targets.resolution,
+}
+
+
+def _started_for_due(
+    policy: SlaPolicy, limit: timedelta, *, start: datetime, end: datetime
+) -> tuple[datetime, datetime]:
+    """The clock starts [first, last) whose due moment after `limit` falls in [start, end).
+
+    The due moment only moves later with the start, so two bisections find them, and only the rows
+    between are read and judged per row.
+    """
+    first = first_instant(start - BREACH_LOOKBACK, end, _due_by(policy, limit, start))
+    return first, first_instant(first, end, _due_by(policy, limit, end))
+
+
+def _due_windows(policy: SlaPolicy, *, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    """Per clock and target, the reminder rounds whose due moment falls in [start, end)."""
+    found = []
+    for clock in (sla.NEXT_RESPONSE, sla.RESOLUTION, sla.OFFLINE):
+        groups: list[tuple[timedelta, ColumnElement[bool]]] = (
+            [(policy.offline, true())] if clock == sla.OFFLINE else limit_groups(policy, CLOCK_TARGETS[clock])
         )
-    }
+        for limit, rule in groups:
+            first, last = _started_for_due(policy, limit, start=start, end=end)
+            found.append(
+                and_(Reminder.clock == clock, rule, Reminder.clock_start >= first, Reminder.clock_start < last)
+            )
+    return found
 
 
 def other_breaches(session: Session, *, start: datetime, end: datetime, policy: SlaPolicy) -> list[Breach]:
     """Next-response, resolution and follow-through targets that ran out in [start, end).
 
     The sweep records a breach (or, if it only caught up later, an escalation) exactly once per clock
-    round, so those rows are the breaches; the due moment is recomputed from the round's start. Found on
-    plain rows; only the breached cases are loaded whole.
+    round, so those rows are the breaches; the due moment is recomputed from the round's start. Only the
+    rounds whose start puts their due moment in [start, end) are read (`_due_windows`), on plain rows.
     """
     rows = session.execute(
         select(
@@ -236,10 +250,8 @@ def other_breaches(session: Session, *, start: datetime, end: datetime, policy: 
         )
         .join(Case, Case.id == Reminder.case_id)
         .where(
-            Reminder.clock.in_((sla.NEXT_RESPONSE, sla.RESOLUTION, sla.OFFLINE)),
+            or_(*_due_windows(policy, start=start, end=end)),
             Reminder.stage.in_((sla.BREACH, sla.ESCALATION, sla.DUE)),
-            Reminder.clock_start >= start - BREACH_LOOKBACK,
-            Reminder.clock_start < end,
         )
     ).all()
     due_in_day: dict[tuple[int, str, datetime], tuple[datetime, bool]] = {}
@@ -249,10 +261,9 @@ def other_breaches(session: Session, *, start: datetime, end: datetime, policy: 
         if start <= due < end and key not in due_in_day:
             settled = status != CaseStatus.OPEN if clock != sla.NEXT_RESPONSE else awaiting_since != clock_start
             due_in_day[key] = (due, settled)
-    cases = _whole_cases(session, (case_id for case_id, _, _ in due_in_day))
+    lines = case_lines(session, (case_id for case_id, _, _ in due_in_day))
     return [
-        Breach(case_line(cases[case_id]), due, None, settled, clock)
-        for (case_id, clock, _), (due, settled) in due_in_day.items()
+        Breach(lines[case_id], due, None, settled, clock) for (case_id, clock, _), (due, settled) in due_in_day.items()
     ]
 
 

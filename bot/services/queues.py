@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.models import Case, CaseStatus
+from bot.models import Case, CaseStatus, Mention
 from bot.services.triage import PRIORITY_RANK
 
 EXCERPT = 120
@@ -35,9 +37,51 @@ def clip(text: str, limit: int = EXCERPT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+class LineFacts(Protocol):
+    """What a line reads of a case: a stored `Case`, or a plain row of LINE_COLUMNS."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def author_name(self) -> str | None: ...
+    @property
+    def author_handle(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def owner_id(self) -> str | None: ...
+    @property
+    def slack_channel(self) -> str: ...
+    @property
+    def slack_ts(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def first_response_at(self) -> datetime | None: ...
+
+
+LINE_COLUMNS = (
+    Case.id,
+    Case.platform,
+    Case.author_name,
+    Case.author_handle,
+    Case.priority,
+    Case.owner_id,
+    Case.slack_channel,
+    Case.slack_ts,
+    Case.created_at,
+    Case.first_response_at,
+)
+
+
 def case_line(case: Case) -> CaseLine:
+    return _line(case, case.mentions[-1].text if case.mentions else "")
+
+
+def _line(case: LineFacts, latest: str) -> CaseLine:
     customer = f"{case.author_name} (@{case.author_handle})" if case.author_name else f"@{case.author_handle}"
-    latest = case.mentions[-1].text if case.mentions else ""
     return CaseLine(
         case.id,
         case.platform,
@@ -50,6 +94,23 @@ def case_line(case: Case) -> CaseLine:
         case.first_response_at,
         clip(latest),
     )
+
+
+def case_lines(session: Session, ids: Iterable[int], *, chunk: int = 1000) -> dict[int, CaseLine]:
+    """The lines of many cases from plain rows and each one's latest post: a storm's day of breaches may
+    name thousands, which as ORM objects with all their posts would cost seconds."""
+    wanted = sorted(set(ids))
+    found: dict[int, CaseLine] = {}
+    for first in range(0, len(wanted), chunk):
+        part = wanted[first : first + chunk]
+        newest = select(func.max(Mention.id)).where(Mention.case_id.in_(part)).group_by(Mention.case_id)
+        latest = {
+            case_id: text
+            for case_id, text in session.execute(select(Mention.case_id, Mention.text).where(Mention.id.in_(newest)))
+        }
+        for row in session.execute(select(*LINE_COLUMNS).where(Case.id.in_(part))):
+            found[row.id] = _line(row, latest.get(row.id, ""))
+    return found
 
 
 def _open_cases(session: Session, *conditions: ColumnElement[bool], limit: int | None = None) -> list[Case]:

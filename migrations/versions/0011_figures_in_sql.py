@@ -2,7 +2,9 @@
 
 `/care stats`, the digest and the Home tab count and rank a period's cases with GROUP BY instead of
 loading them: the wait (`first_response_at - created_at`, in microseconds) is a column, and the indexes
-on creation, closing and status carry the columns the figures group by, so SQLite never reads the table.
+on creation, closing and status carry the columns the figures group by, so SQLite never reads the table
+for them (the open cases' index is in grouping order, so they are counted without a sort). A person's
+queue is counted by priority and listed oldest first from one index.
 
 Only the wait is stored, not the SLA outcome: the outcome depends on the case's *current* priority
 (escalations change it after the answer) and on the configured targets and business hours, none of
@@ -32,15 +34,16 @@ BATCH = 10_000
 MICROSECOND = timedelta(microseconds=1)
 KEYS = ["platform", "owner_id", "priority"]
 OLD = [
-    ("ix_cases_status_created", "cases", ["status", "created_at"]),
     ("ix_cases_created", "cases", ["created_at"]),
     ("ix_cases_closed", "cases", ["closed_at"]),
+    ("ix_cases_owner_status", "cases", ["owner_id", "status"]),
     ("ix_mentions_received", "mentions", ["received_at"]),
 ]
 NEW = [
-    ("ix_cases_status_facts", "cases", ["status", "created_at", *KEYS, "first_response_wait"]),
     ("ix_cases_created_facts", "cases", ["created_at", *KEYS, "first_response_wait"]),
     ("ix_cases_closed_facts", "cases", ["closed_at", "status", "created_at", *KEYS]),
+    ("ix_cases_status_facts", "cases", ["status", *KEYS, "created_at", "first_response_wait"]),
+    ("ix_cases_owner_queue", "cases", ["owner_id", "status", "priority", "created_at"]),
     ("ix_mentions_received_sentiment", "mentions", ["received_at", "sentiment"]),
 ]
 
