@@ -165,9 +165,9 @@ def build_runtime(
         clock=clock,
         http=http,
         links=links,
-        # wakes the outbox at once after a quiet spell, at most five times a second in a storm (Slack takes one
-        # post a second anyway, and each wake costs both lanes a transaction)
-        intake=GroupCommit(sessions, on_commit=deliverer.wake, name="webhook-writer", wake_every=0.2),
+        # wakes the Slack lane (all a post queues) at once after a quiet spell, at most five times a second in a
+        # storm (Slack takes one post a second anyway, and each wake costs each worker a look at the queue)
+        intake=GroupCommit(sessions, on_commit=deliverer.wake_slack, name="webhook-writer", wake_every=0.2),
     )
     polling = [c for c in connectors.values() if isinstance(c, PollingConnector)]
     if polling:

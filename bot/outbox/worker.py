@@ -73,7 +73,7 @@ class Deliverer:
             thread_url=thread_url or (lambda channel, ts: None),
             stopping=self._stop.is_set,
         )
-        self.platform = PlatformLane(sessions=session_factory, connectors=connectors, clock=clock, sent=self._slack_due)
+        self.platform = PlatformLane(sessions=session_factory, connectors=connectors, clock=clock, sent=self.wake_slack)
 
     # -- running ---------------------------------------------------------------------------------
     def start(self) -> None:
@@ -120,7 +120,8 @@ class Deliverer:
         for event in self._wake.values():
             event.set()
 
-    def _slack_due(self) -> None:
+    def wake_slack(self) -> None:
+        """Only the Slack lane has work (a new post queues a case message, a note and an update, never a send)."""
         self._wake[POSTS].set()
         self._wake[UPDATES].set()
 

@@ -7,6 +7,7 @@ thread and a refresh of the parent message, so Slack always ends up showing what
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,9 +37,21 @@ def lock_author(session: Session, *, platform: str, author_id: str) -> None:
 
     SQLite needs nothing here: every write transaction there already holds the database write lock.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(f"{platform}:{author_id}".encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    lock_authors(session, [(platform, author_id)])
+
+
+def lock_authors(session: Session, authors: Iterable[tuple[str, str]]) -> None:
+    """`lock_author` for many (platform, author id) pairs in one round trip, always in the same order (by key),
+    so two replicas locking overlapping sets never wait for each other in a circle."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted(
+        {int.from_bytes(hashlib.sha256(f"{p}:{a}".encode()).digest()[:8], "big", signed=True) for p, a in authors}
+    )
+    if keys:  # unnest keeps the array's order, and the function runs once per element in that order
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys}
+        )
 
 
 def record(

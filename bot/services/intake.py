@@ -23,7 +23,7 @@ from sqlalchemy.orm.util import identity_key
 
 from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
 from bot.services import outbox, triage
-from bot.services.cases import lock_author
+from bot.services.cases import lock_authors
 from bot.services.ingest import (
     JOIN_CASE,
     IngestResult,
@@ -158,9 +158,7 @@ class _Batch:
     def store(self) -> list[IngestResult]:
         session, units = self.session, self.units
         session.flush()
-        if session.get_bind().dialect.name == "postgresql":  # in one order, so replicas never wait in a circle
-            for platform, author in sorted({(u.mention.platform, u.mention.author.id) for u in units}):
-                lock_author(session, platform=platform, author_id=author)
+        lock_authors(session, [(u.mention.platform, u.mention.author.id) for u in units])
         conn = session.connection()
         platforms = list({u.mention.platform for u in units})
         held = {

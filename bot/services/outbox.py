@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -139,6 +139,22 @@ def ready(
     safe: items only ever leave the pending state, so it can only show an item as still blocking, and
     `claim` re-checks that each item is still free.
     """
+    key = (lane, kinds, except_kinds, limit)
+    query = _READY.get(key)
+    if query is None:
+        query = _READY[key] = _ready_query(lane, kinds, except_kinds, limit)
+    return list(session.scalars(query, {"now": now}))
+
+
+_READY: dict[tuple[str, tuple[str, ...] | None, tuple[str, ...] | None, int], Select[Any]] = {}
+
+
+def _ready_query(
+    lane: str, kinds: tuple[str, ...] | None, except_kinds: tuple[str, ...] | None, limit: int
+) -> Select[Any]:
+    """Built once per worker's question and reused with `now` bound: every worker asks it several times a
+    second, and building it each time cost more than PostgreSQL took to answer it."""
+    now = bindparam("now", type_=OutboxItem.__table__.c.available_at.type)
     older = aliased(OutboxItem)
     blocked_by_older = (
         select(older.id)
@@ -155,7 +171,7 @@ def ready(
         )
         .exists()
     )
-    query = (
+    return (
         select(OutboxItem.id)
         .where(
             OutboxItem.lane == lane,
@@ -169,7 +185,6 @@ def ready(
         .order_by(OutboxItem.priority_rank, OutboxItem.available_at, OutboxItem.id)
         .limit(limit)
     )
-    return list(session.scalars(query))
 
 
 def claim(session: Session, ids: list[int], *, owner: str, now: datetime) -> Leased | None:
