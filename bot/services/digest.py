@@ -131,7 +131,8 @@ def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: 
     per_day: list[Tally] = []
     for point in days:
         span = whole_days(point, point, tz)
-        per_day.append(merged(tallies(session, start=span.start, end=span.end, now=now, policy=policy).values()))
+        found = tallies(session, start=span.start, end=span.end, now=now, policy=policy, by_group=False)
+        per_day.append(merged(found.values()))
     sentiments = sentiment_by_day(session, days, tz)
     daily = []
     for point, tally, mood in zip(days, per_day, sentiments, strict=True):

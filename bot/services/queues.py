@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -37,79 +36,70 @@ def clip(text: str, limit: int = EXCERPT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class LineFacts(Protocol):
-    """What a line reads of a case: a stored `Case`, or a plain row of LINE_COLUMNS."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def platform(self) -> str: ...
-    @property
-    def author_name(self) -> str | None: ...
-    @property
-    def author_handle(self) -> str: ...
-    @property
-    def priority(self) -> str: ...
-    @property
-    def owner_id(self) -> str | None: ...
-    @property
-    def slack_channel(self) -> str: ...
-    @property
-    def slack_ts(self) -> str | None: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def first_response_at(self) -> datetime | None: ...
-
-
-LINE_COLUMNS = (
-    Case.id,
-    Case.platform,
-    Case.author_name,
-    Case.author_handle,
-    Case.priority,
-    Case.owner_id,
-    Case.slack_channel,
-    Case.slack_ts,
-    Case.created_at,
-    Case.first_response_at,
-)
-
-
 def case_line(case: Case) -> CaseLine:
-    return _line(case, case.mentions[-1].text if case.mentions else "")
-
-
-def _line(case: LineFacts, latest: str) -> CaseLine:
-    customer = f"{case.author_name} (@{case.author_handle})" if case.author_name else f"@{case.author_handle}"
-    return CaseLine(
+    return _line(
         case.id,
         case.platform,
-        customer,
+        case.author_name,
+        case.author_handle,
         case.priority,
         case.owner_id,
         case.slack_channel,
         case.slack_ts,
         case.created_at,
         case.first_response_at,
-        clip(latest),
+        case.mentions[-1].text if case.mentions else "",
     )
 
 
-def case_lines(session: Session, ids: Iterable[int], *, chunk: int = 1000) -> dict[int, CaseLine]:
-    """The lines of many cases from plain rows and each one's latest post: a storm's day of breaches may
-    name thousands, which as ORM objects with all their posts would cost seconds."""
+def _line(
+    case_id: int,
+    platform: str,
+    author_name: str | None,
+    author_handle: str,
+    priority: str,
+    owner_id: str | None,
+    channel: str,
+    ts: str | None,
+    created_at: datetime,
+    first_response_at: datetime | None,
+    latest: str | None,
+) -> CaseLine:
+    customer = f"{author_name} (@{author_handle})" if author_name else f"@{author_handle}"
+    return CaseLine(
+        case_id, platform, customer, priority, owner_id, channel, ts, created_at, first_response_at, clip(latest or "")
+    )
+
+
+def case_lines(session: Session, ids: Iterable[int], *, chunk: int = 2000) -> dict[int, CaseLine]:
+    """The lines of many cases, from plain rows with each one's latest post: a storm's day of breaches may
+    name tens of thousands, which as ORM objects with all their posts would cost seconds."""
+    latest = (
+        select(Mention.text)
+        .where(Mention.case_id == Case.id)
+        .order_by(Mention.id.desc())
+        .limit(1)
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    columns = (
+        Case.id,
+        Case.platform,
+        Case.author_name,
+        Case.author_handle,
+        Case.priority,
+        Case.owner_id,
+        Case.slack_channel,
+        Case.slack_ts,
+        Case.created_at,
+        Case.first_response_at,
+        latest,
+    )
     wanted = sorted(set(ids))
     found: dict[int, CaseLine] = {}
     for first in range(0, len(wanted), chunk):
-        part = wanted[first : first + chunk]
-        newest = select(func.max(Mention.id)).where(Mention.case_id.in_(part)).group_by(Mention.case_id)
-        latest = {
-            case_id: text
-            for case_id, text in session.execute(select(Mention.case_id, Mention.text).where(Mention.id.in_(newest)))
-        }
-        for row in session.execute(select(*LINE_COLUMNS).where(Case.id.in_(part))):
-            found[row.id] = _line(row, latest.get(row.id, ""))
+        for row in session.execute(select(*columns).where(Case.id.in_(wanted[first : first + chunk]))):
+            found[row[0]] = _line(*row)
     return found
 
 

@@ -31,7 +31,6 @@ from bot.services.stats import (
     ResponseTimes,
     first_response_outcome,
     open_at,
-    percentile,
 )
 from bot.sla import BusinessHours, SlaPolicy, SlaTargets
 
@@ -110,8 +109,8 @@ def random_desk(session: Session, seed: int, count: int = 300) -> None:
 # -- the reference: every case in Python --------------------------------------------------------------
 
 
-def whole_seconds(wait: timedelta) -> float:
-    return float(wait // timedelta(seconds=1))
+def whole_seconds(wait: timedelta) -> timedelta:
+    return timedelta(seconds=wait // timedelta(seconds=1))
 
 
 def reference_figures(cases: list[Case], *, start: datetime, end: datetime, pol: SlaPolicy) -> Figures:
@@ -121,16 +120,11 @@ def reference_figures(cases: list[Case], *, start: datetime, end: datetime, pol:
     ]
     waits = [whole_seconds(c.first_response_at - c.created_at) for c in created if c.first_response_at is not None]
     outcomes = [first_response_outcome(c, policy=pol, now=NOW) for c in created]
-    median, p90 = percentile(waits, 0.5), percentile(waits, 0.9)
     return Figures(
         new=PriorityCounts.of(created),
         resolved=PriorityCounts.of(resolved),
         open=PriorityCounts.of(c for c in cases if open_at(c, end)),
-        first_response=ResponseTimes(
-            len(waits),
-            None if median is None else timedelta(seconds=median),
-            None if p90 is None else timedelta(seconds=p90),
-        ),
+        first_response=ResponseTimes.of(waits),
         sla=Attainment(met=outcomes.count(MET), missed=outcomes.count(MISSED)),
     )
 
