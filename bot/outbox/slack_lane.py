@@ -110,10 +110,12 @@ class Pacer:
         while True:
             if self._stopping():
                 raise Stopping
-            now = self._clock.now()
             if self._interval <= 0:
                 return
             with session_scope(self._sessions) as session:
+                # the moment is read once the write lock is held: read before, a wait for the lock (tens of
+                # milliseconds under load) made two posts land closer than the interval, and Slack said 429
+                now = self._clock.now()
                 remaining = outbox.claim_post(session, channel=channel, now=now, interval=self._interval)
             if remaining <= 0:
                 return

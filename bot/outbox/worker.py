@@ -16,6 +16,7 @@ while a slow post is in flight.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,11 @@ from connectors.base import Connector
 logger = logging.getLogger(__name__)
 
 POSTS, UPDATES = "slack-posts", "slack-updates"  # the Slack lane's two workers
+# chat.update calls in flight at once. Each shows a staff member's click on its case message, and Slack may take
+# half a second per call: one at a time, fifty people claiming together waited 25 s for the last. Slack limits
+# chat.update per method tier, not per channel (a 429 pauses the lane, see SlackLane); a case's own updates
+# still go one after another (bot/services/outbox.py's lease order), so they never land out of order.
+UPDATES_IN_FLIGHT = 16
 
 
 class Deliverer:
@@ -60,6 +66,8 @@ class Deliverer:
         self._threads: list[threading.Thread] = []
         self._held: dict[int, outbox.Leased] = {}  # leased by this process and not yet finished
         self._held_lock = threading.Lock()
+        self._handoff: queue.SimpleQueue[tuple[outbox.Leased, threading.Semaphore] | None] = queue.SimpleQueue()
+        self._senders: list[threading.Thread] = []
         if sleep is time.sleep:  # a wait for the channel's next moment ends at once when we stop
             sleep = self._pause
         self.slack = SlackLane(
@@ -76,12 +84,21 @@ class Deliverer:
         self.platform = PlatformLane(sessions=session_factory, connectors=connectors, clock=clock, sent=self.wake_slack)
 
     # -- running ---------------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, *, updates_in_flight: int = UPDATES_IN_FLIGHT) -> None:
         self.end_orphan_leases()
-        for stream in (POSTS, UPDATES, outbox.PLATFORM):
+        for stream in (POSTS, outbox.PLATFORM):
             thread = threading.Thread(target=self._loop, args=(stream,), name=f"outbox-{stream}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        dispatcher = threading.Thread(
+            target=self._dispatch_updates, args=(updates_in_flight,), name=f"outbox-{UPDATES}", daemon=True
+        )
+        dispatcher.start()
+        self._threads.append(dispatcher)
+        for n in range(updates_in_flight):
+            sender = threading.Thread(target=self._send_updates, name=f"outbox-{UPDATES}-{n}", daemon=True)
+            sender.start()
+            self._senders.append(sender)
         renewer = threading.Thread(target=self._renew_loop, name="outbox-leases", daemon=True)
         renewer.start()
         self._threads.append(renewer)
@@ -93,8 +110,13 @@ class Deliverer:
             event.set()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
+            if thread.name == f"outbox-{UPDATES}":  # no more hand-offs after it ends: then tell the senders
+                thread.join(max(0.0, deadline - time.monotonic()))
+                for _ in self._senders:
+                    self._handoff.put(None)
+        for thread in [*self._threads, *self._senders]:
             thread.join(max(0.0, deadline - time.monotonic()))
-        stuck = [t.name for t in self._threads if t.is_alive()]
+        stuck = [t.name for t in [*self._threads, *self._senders] if t.is_alive()]
         if stuck:  # a call still hanging: its lease simply runs out, and another process finds its message
             logger.warning("outbox stopped with calls still in flight in %s", ", ".join(stuck))
 
@@ -137,6 +159,36 @@ class Deliverer:
             if not worked:
                 self._wake[stream].wait(self._poll)
                 self._wake[stream].clear()
+
+    def _dispatch_updates(self, in_flight: int) -> None:
+        """Lease updates while fewer than `in_flight` are under way, each handed to an idle sender thread."""
+        slots = threading.BoundedSemaphore(in_flight)
+        while not self._stop.is_set():
+            if not slots.acquire(timeout=self._poll):
+                continue
+            try:
+                leased = self.lease(outbox.SLACK, stream=UPDATES)
+            except Exception:  # a database blip: the dispatcher outlives it
+                slots.release()
+                logger.exception("outbox %s dispatcher failed; retrying shortly", UPDATES)
+                self._stop.wait(1.0)
+                continue
+            if leased is None:
+                slots.release()
+                self._wake[UPDATES].wait(self._poll)
+                self._wake[UPDATES].clear()
+                continue
+            self._handoff.put((leased, slots))
+
+    def _send_updates(self) -> None:
+        while (job := self._handoff.get()) is not None:
+            leased, slot = job
+            try:
+                self.deliver(outbox.SLACK, leased)
+            except Exception:  # deliver records every failure it knows; this is one it did not expect
+                logger.exception("outbox item %s failed unexpectedly", leased.id)
+            finally:
+                slot.release()
 
     def _renew_loop(self) -> None:
         while not self._stop.wait(outbox.RENEW_SECONDS):

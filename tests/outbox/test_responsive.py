@@ -14,6 +14,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.models import Case
 from bot.outbox.slack_lane import OUTAGE_TRIES
 from bot.runtime import Runtime, build_runtime
 from bot.services import outbox
@@ -246,3 +247,39 @@ def test_a_click_shows_while_a_slow_post_is_in_flight(app_url, rt, slack, listen
     finally:
         rt.deliverer.stop()
     assert len(slack.channel(CHANNEL)) == 2 and any("claimed" in m.text for m in slack.thread(CHANNEL, parent.ts))
+
+
+@pytest.mark.realtime
+def test_many_clicks_update_their_messages_side_by_side(app_url, rt, slack, listeners) -> None:
+    """Slack may take half a second per chat.update: one at a time, the last of many people clicking together
+    waits for all the others. Several are in flight at once (a case's own stay in order: see lease_next)."""
+    cases = [complaint(app_url, n) for n in range(6)]
+    rt.deliverer.drain()
+    with rt.sessions() as s:
+        timestamps = {case_id: s.get(Case, case_id).slack_ts for case_id in cases}
+    parents = {case_id: next(m for m in slack.channel(CHANNEL) if m.ts == ts) for case_id, ts in timestamps.items()}
+    for n in range(len(cases)):
+        slack.add_user(f"U0STAFF{n}", f"Staff Member{n}")
+    slack.slow("chat.update", 0.5)
+    for n, case_id in enumerate(cases):
+        user = f"U0STAFF{n}"
+        response = post_interaction(
+            app_url, block_action("case_claim", str(case_id), message_ts=parents[case_id].ts, user=user)
+        )
+        assert response.status_code == 200, response.text
+    listeners.wait_idle()
+    rt.deliverer.start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(slack.calls_to("chat.update")) < len(cases) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        rt.deliverer.stop()
+    updates = slack.calls_to("chat.update")
+    assert len(updates) == len(cases)  # one update per click, none repeated
+    arrivals = sorted(call.at for call in updates)
+    # one at a time they would arrive 0.5 s apart (2.5 s from first to last); side by side, together
+    assert arrivals[-1] - arrivals[0] < 1.0, arrivals
+    for n, case_id in enumerate(cases):
+        shown = next(m for m in slack.channel(CHANNEL) if m.ts == parents[case_id].ts)
+        assert f"<@U0STAFF{n}>" in str(shown.blocks)
