@@ -161,24 +161,28 @@ class Deliverer:
                 self._wake[stream].clear()
 
     def _dispatch_updates(self, in_flight: int) -> None:
-        """Lease updates while fewer than `in_flight` are under way, each handed to an idle sender thread."""
+        """Lease updates while fewer than `in_flight` are under way, each handed to an idle sender thread; as
+        many at once as there are idle senders (one transaction for a burst of clicks, not one per click)."""
         slots = threading.BoundedSemaphore(in_flight)
         while not self._stop.is_set():
             if not slots.acquire(timeout=self._poll):
                 continue
+            free = 1
+            while free < in_flight and slots.acquire(blocking=False):
+                free += 1
             try:
-                leased = self.lease(outbox.SLACK, stream=UPDATES)
+                leased = self.lease_many(outbox.SLACK, stream=UPDATES, limit=free)
             except Exception:  # a database blip: the dispatcher outlives it
-                slots.release()
+                leased = []
                 logger.exception("outbox %s dispatcher failed; retrying shortly", UPDATES)
                 self._stop.wait(1.0)
-                continue
-            if leased is None:
+            for _ in range(free - len(leased)):
                 slots.release()
+            for item in leased:
+                self._handoff.put((item, slots))
+            if not leased:
                 self._wake[UPDATES].wait(self._poll)
                 self._wake[UPDATES].clear()
-                continue
-            self._handoff.put((leased, slots))
 
     def _send_updates(self) -> None:
         while (job := self._handoff.get()) is not None:
@@ -230,29 +234,36 @@ class Deliverer:
     def lease(self, lane: str, *, stream: str | None = None) -> outbox.Leased | None:
         """The next item the lane (or one of the Slack lane's two workers, `stream`) may work on now, held
         (and its lease renewed) until `deliver` ends."""
+        found = self.lease_many(lane, stream=stream, limit=1)
+        return found[0] if found else None
+
+    def lease_many(self, lane: str, *, stream: str | None = None, limit: int) -> list[outbox.Leased]:
+        """Up to `limit` items the lane (or `stream`) may work on now, leased together."""
         if self._stop.is_set() and self._threads:
-            return None
+            return []
         now = self._clock.now()
         kinds = except_kinds = None
         if lane == outbox.SLACK:
             if self.slack.paused(now):
-                return None
+                return []
             kinds = self.slack.only_kinds(now)
             if stream == UPDATES:
                 kinds = outbox.UPDATE_KINDS
             elif stream == POSTS:
                 if kinds is not None:  # posts are paused, and the updates worker does the updates
-                    return None
+                    return []
                 except_kinds = outbox.UPDATE_KINDS
         with read_scope(self._reads) as session:  # the scan holds no write lock: ingest's writer never waits on it
-            found = outbox.ready(session, lane=lane, now=now, kinds=kinds, except_kinds=except_kinds)
+            found = outbox.ready(
+                session, lane=lane, now=now, kinds=kinds, except_kinds=except_kinds, limit=max(10, limit)
+            )
         if not found:
-            return None
+            return []
         with session_scope(self._sessions) as session:
-            leased = outbox.claim(session, found, owner=self.owner, now=now)
-        if leased is not None:
-            with self._held_lock:
-                self._held[leased.id] = leased
+            leased = outbox.claim_many(session, found, owner=self.owner, now=now, limit=limit)
+        with self._held_lock:
+            for item in leased:
+                self._held[item.id] = item
         return leased
 
     def deliver(self, lane: str, leased: outbox.Leased) -> None:

@@ -189,7 +189,18 @@ def _ready_query(
 
 def claim(session: Session, ids: list[int], *, owner: str, now: datetime) -> Leased | None:
     """Lease the first of `ids` still pending and free (a conditional UPDATE: one process wins each item)."""
+    found = claim_many(session, ids, owner=owner, now=now, limit=1)
+    return found[0] if found else None
+
+
+def claim_many(session: Session, ids: list[int], *, owner: str, now: datetime, limit: int) -> list[Leased]:
+    """Lease up to `limit` of `ids`, in their order, in one transaction (fifty clicks' updates were fifty
+    write transactions queueing behind the clicks' own). `ready` never offers two items of one case that
+    must go in order, so leasing several at once keeps each case's order."""
+    leased: list[Leased] = []
     for item_id in ids:
+        if len(leased) >= limit:
+            break
         claimed = updated(
             session,
             update(OutboxItem)
@@ -206,10 +217,12 @@ def claim(session: Session, ids: list[int], *, owner: str, now: datetime) -> Lea
         if claimed == 1:
             item = session.get(OutboxItem, item_id, populate_existing=True)
             assert item is not None
-            return Leased(
-                item.id, item.kind, item.case_id, dict(item.payload), item.attempts, owner, dict(item.result or {})
+            leased.append(
+                Leased(
+                    item.id, item.kind, item.case_id, dict(item.payload), item.attempts, owner, dict(item.result or {})
+                )
             )
-    return None
+    return leased
 
 
 def renew(session: Session, *, ids: list[int], owner: str, now: datetime) -> int:
