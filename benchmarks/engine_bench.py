@@ -1,6 +1,6 @@
 """The engine under load, measured beside the reference set-ups in the same run (ratios survive noisy machines).
 
-    python benchmarks/engine_bench.py [--cases 1000000] [--open 100000] [--only reads,ingest] [--keep DIR]
+    python benchmarks/engine_bench.py [--cases 1000000] [--open 100000] [--only reads,ingest,lane] [--keep DIR]
 
 Rows (issue "The engine under load"):
   reads   /care stats today / 7d / 30d, the digest's data, the Home tab's data and one reminder sweep, on a
@@ -10,6 +10,12 @@ Rows (issue "The engine under load"):
           with 32 connections of distinct signed generic-webhook bodies for 10 s; every 202 must be stored.
           Beside it, the anchors of ../shared/reference/perf-anchor/ingest_bench.py (insert in a thread, insert
           on the event loop), loaded the same way; skipped with a note where that folder or wrk is absent.
+  lane    the Slack lane (benchmarks/lane_bench.py, also runnable alone): 50 simultaneous Claims with Slack at
+          500 ms a call, the storm (1,000 mentions in 60 s, Slack at 1 post/s per channel), a 60 s Slack outage,
+          kill -9 while posting, two replicas on one channel, SIGTERM with 55 items pending.
+
+With DATABASE_URL pointing at PostgreSQL every row runs there; name a database made for the benchmark (the lane
+rows empty it).
 
 It generates its database itself (and keeps it with --keep DIR, so a second run starts at once). Timing lives
 here, never in the tests: the tests check the mechanisms.
@@ -457,7 +463,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=1_000_000)
     ap.add_argument("--open", type=int, default=100_000)
-    ap.add_argument("--only", default="reads,ingest")
+    ap.add_argument("--only", default="reads,ingest,lane")
+    ap.add_argument("--outage-seconds", type=float, default=60.0, help="the lane's Slack outage (issue: 60 s)")
     ap.add_argument("--keep", type=Path, help="keep the generated database here and reuse it next time")
     ap.add_argument("--reads-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -470,6 +477,7 @@ def main() -> int:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{keep / f'bench-{args.cases}-{args.open}.db'}"
     only = set(args.only.split(","))
     reads = ingest = None
+    lane: list[Any] | None = None
     try:
         if "reads" in only:
             marker = keep / f"bench-{args.cases}-{args.open}.ready"
@@ -487,10 +495,20 @@ def main() -> int:
                 ingest = measure_ingest(workdir, None if url.startswith("sqlite") else url)
             else:
                 print("ingest skipped: wrk is not installed (Debian package wrk)")
+        if "lane" in only:
+            import lane_bench
+
+            lane = lane_bench.run_lane(
+                keep, None if url.startswith("sqlite") else url, outage_seconds=args.outage_seconds
+            )
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     print_table(reads, ingest, args.cases, args.open)
+    if lane:
+        import lane_bench
+
+        lane_bench.print_rows(lane)
     return 0
 
 
