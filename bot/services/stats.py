@@ -35,10 +35,12 @@ bisection once per target and the cases before it are counted in SQL.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import accumulate
 from typing import Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
@@ -150,23 +152,8 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 def histogram_percentile(counts: Counter[int], q: float) -> float | None:
     """`percentile` of the values a histogram (value: how many) holds, without spelling them out."""
     ordered = sorted(counts.items())
-    ends = []  # the rank after each value's last copy
-    total = 0
-    for _, n in ordered:
-        total += n
-        ends.append(total)
-
-    def at(rank: int) -> float:
-        low, high = 0, len(ends) - 1
-        while low < high:  # the first value whose copies reach past `rank`
-            middle = (low + high) // 2
-            if ends[middle] > rank:
-                high = middle
-            else:
-                low = middle + 1
-        return float(ordered[low][0])
-
-    return _interpolate(total, q, at)
+    ends = list(accumulate(n for _, n in ordered))  # the rank just after each value's last copy
+    return _interpolate(ends[-1] if ends else 0, q, lambda rank: float(ordered[bisect_right(ends, rank)][0]))
 
 
 def _interpolate(count: int, q: float, at: Callable[[int], float]) -> float | None:
