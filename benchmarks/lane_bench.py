@@ -202,6 +202,8 @@ def wait_for(condition: Callable[[], Any], timeout: float, step: float = 0.05) -
 def fresh_database(workdir: Path, database_url: str | None, name: str) -> str:
     """A new SQLite file per row, or the PostgreSQL database at `database_url` emptied."""
     if not database_url or database_url.startswith("sqlite"):
+        for stale in workdir.glob(f"{name}.db*"):  # a kept directory from an earlier run: start empty all the same
+            stale.unlink()
         return f"sqlite:///{workdir / f'{name}.db'}"
     from sqlalchemy import text
 

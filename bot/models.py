@@ -213,8 +213,12 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    # Within a priority, worst first: a new case's post carries its sentiment (-1 the worst), so in a storm a
+    # furious complaint goes ahead of the milder ones that arrived before it. 0 for everything else.
+    severity: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
     __table_args__ = (
-        Index("ix_outbox_ready", "lane", "state", "priority_rank", "available_at"),
+        Index("ix_outbox_ready", "lane", "state", "priority_rank", "severity", "available_at"),
         # "is an older item of this case still pending?", asked of every candidate a worker looks at: without
         # it each question scanned the whole pending queue (a storm's thousands), 20 ms a lease
         Index("ix_outbox_case_state", "case_id", "state"),

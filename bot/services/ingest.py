@@ -109,10 +109,17 @@ def event_row(case_id: int, kind: str, now: datetime, detail: dict[str, Any]) ->
 
 
 def outbox_row(
-    kind: str, case_id: int, rank: int, now: datetime, payload: dict[str, Any] | None = None
+    kind: str,
+    case_id: int,
+    rank: int,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    *,
+    severity: float = 0.0,
 ) -> dict[str, Any]:
     """An outbox row as `outbox.enqueue` writes it."""
     return {
+        "severity": severity,
         "lane": outbox.SLACK,
         "kind": kind,
         "case_id": case_id,
@@ -202,7 +209,7 @@ def ingest(
     if new_case:
         detail = {"mention_id": mention_id, "priority_reason": assessment.reason}
         conn.execute(_NEW_EVENT, event_row(case_id, "received", now, detail))
-        conn.execute(_NEW_ITEM, outbox_row("post_parent", case_id, rank, now))
+        conn.execute(_NEW_ITEM, outbox_row("post_parent", case_id, rank, now, severity=assessment.sentiment))
         return IngestResult(case_id, mention_id, duplicate=False, new_case=True)
 
     assert case is not None

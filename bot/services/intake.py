@@ -252,7 +252,7 @@ class _Batch:
             if how == "new":
                 detail = {"mention_id": mention_id, "priority_reason": unit.assessment.reason}
                 events.append(event_row(state.id, "received", unit.now, detail))
-                items.append(outbox_row("post_parent", state.id, rank, unit.now))
+                items.append(outbox_row("post_parent", state.id, rank, unit.now, severity=unit.assessment.sentiment))
             else:
                 notes.append((len(events), len(items)))
                 events.append(event_row(state.id, "mention_added", unit.now, {"mention_id": mention_id}))

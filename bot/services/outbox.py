@@ -129,6 +129,9 @@ def ready(
 ) -> list[int]:
     """The most urgent ready items of `lane`, keeping each case's items in the order they were written.
 
+    Most urgent: by priority (the staff band first), then by severity (a new case's sentiment: in a storm the
+    worst complaint goes before the milder ones that came earlier), then the longest waiting.
+
     An item is ready when it is pending, due, unleased (or its lease expired) and no older pending item
     of the same case is still waiting: a thread note must not overtake the parent message it hangs on.
     `kinds` limits it to those kinds (only updates: the updates worker, or posts paused); `except_kinds`
@@ -182,7 +185,7 @@ def _ready_query(
             *([OutboxItem.kind.in_(kinds)] if kinds else []),
             *([OutboxItem.kind.not_in(except_kinds)] if except_kinds else []),
         )
-        .order_by(OutboxItem.priority_rank, OutboxItem.available_at, OutboxItem.id)
+        .order_by(OutboxItem.priority_rank, OutboxItem.severity, OutboxItem.available_at, OutboxItem.id)
         .limit(limit)
     )
 

@@ -122,6 +122,24 @@ def test_highest_priority_goes_first(app_url, rt, slack) -> None:
     assert order == ["urgent", "normal", "low"]
 
 
+def test_within_a_priority_the_worst_goes_first_whenever_it_arrived(app_url, rt, slack) -> None:
+    """A storm's queue: a furious complaint arriving last still goes before the milder ones of its priority."""
+    texts = [
+        "My refund is late and nobody answers.",  # high, sentiment 0.0
+        "Where is my refund? Delayed again, waiting for hours.",  # high, -0.23
+        "Still waiting for my refund, this is bad.",  # high, -0.54
+        "My refund is late. Absolutely disgusting, horrible, worst service ever, I am furious.",  # high, -0.95
+    ]
+    for n, text in enumerate(texts):
+        complaint(app_url, n, text=text)
+    complaint(app_url, 9, text="I am calling my lawyer about this fraud")  # urgent: a higher priority still leads
+    rt.deliverer.drain()
+    posted = [m.text for m in slack.channel(CHANNEL)]
+    assert all(p.startswith("[high]") for p in posted[1:]) and posted[0].startswith("[urgent]")
+    shown = [next(n for n, text in enumerate(texts) if text[:30] in str(m.blocks)) for m in slack.channel(CHANNEL)[1:]]
+    assert shown == [3, 2, 1, 0]
+
+
 def test_posts_are_paced_to_one_per_second_per_channel(app_url, rt, slack, clock) -> None:
     for n in range(5):
         complaint(app_url, n)
