@@ -315,7 +315,9 @@ def seed_posted_cases(url: str, slack: SlackStandIn, count: int) -> dict[int, st
 class Serve:
     """One `care-bot serve` subprocess, configured as the README documents, logging to a file in the workdir."""
 
-    def __init__(self, workdir: Path, slack: SlackStandIn, database_url: str, name: str) -> None:
+    def __init__(
+        self, workdir: Path, slack: SlackStandIn, database_url: str, name: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / f"{name}.log"
@@ -337,6 +339,7 @@ class Serve:
             "PORT": str(self.port),
             # the app of this checkout, whatever the venv has installed (a snapshot measures itself)
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
+            **(extra or {}),
         }
         self.started = time.monotonic()
         with self.log.open("ab") as out:

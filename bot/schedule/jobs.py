@@ -7,12 +7,15 @@ as often as they like (every minute is the intent) and a restarted process carri
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from bot.runtime import Runtime
-from bot.services import digest, erasure, once, reminders
+from bot.services import digest, erasure, once, reminders, surge
 
 logger = logging.getLogger(__name__)
+
+SWEEP_BREATH = 0.005  # seconds between a sweep's pages (a thread that just let go of a lock tends to take it again)
 
 
 def recheck_reminders(rt: Runtime) -> None:
@@ -41,6 +44,8 @@ def sweep_tick(rt: Runtime) -> list[reminders.Sent]:
             )
         sent += page.sent
         after = page.last_id
+        if after is not None:
+            time.sleep(SWEEP_BREATH)  # the lock is free for a moment: a waiting webhook takes it before the next page
     for item in sent:
         logger.info("reminder queued: case %s %s %s", item.case_id, item.clock, item.stage)
     return sent
@@ -89,3 +94,19 @@ def prune_tick(rt: Runtime) -> int:
     keys only grow the table. Returns how many went."""
     with rt.unit() as session:
         return once.prune(session, before=rt.now() - once.KEEP)
+
+
+def surge_tick(rt: Runtime) -> surge.Tick:
+    """Start, update in place or end the spike alert, as the last minute's mentions and the backlog say."""
+    settings = rt.settings
+    with rt.unit() as session:
+        done = surge.tick(
+            session,
+            now=rt.now(),
+            threshold=settings.spike_per_min,
+            channel=settings.care_channel,
+            escalate_to=settings.care_escalate_to,
+        )
+    if done.started or done.ended:
+        logger.info("surge %s %s", done.surge_id, "started" if done.started else "ended")
+    return done
