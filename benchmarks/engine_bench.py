@@ -1,6 +1,6 @@
 """The engine under load, measured beside the reference set-ups in the same run (ratios survive noisy machines).
 
-    python benchmarks/engine_bench.py [--cases 1000000] [--open 100000] [--only reads,ingest,lane] [--keep DIR]
+    python benchmarks/engine_bench.py [--cases 1000000] [--open 100000] [--only reads,stalls,ingest,lane] [--keep DIR]
 
 Rows (issue "The engine under load"):
   reads   /care stats today / 7d / 30d, the digest's data, the Home tab's data and one reminder sweep, on a
@@ -10,6 +10,8 @@ Rows (issue "The engine under load"):
           with 32 connections of distinct signed generic-webhook bodies for 10 s; every 202 must be stored.
           Beside it, the anchors of ../shared/reference/perf-anchor/ingest_bench.py (insert in a thread, insert
           on the event loop), loaded the same way; skipped with a note where that folder or wrk is absent.
+  stalls  benchmarks/stall_bench.py on that desk: webhooks while the first sweep after a start and while
+          `/care stats 30d` run (p99 and the slowest).
   lane    the Slack lane (benchmarks/lane_bench.py, also runnable alone): 50 simultaneous Claims with Slack at
           500 ms a call, the storm (1,000 mentions in 60 s, Slack at 1 post/s per channel), a 60 s Slack outage,
           kill -9 while posting, two replicas on one channel, SIGTERM with 55 items pending.
@@ -463,7 +465,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cases", type=int, default=1_000_000)
     ap.add_argument("--open", type=int, default=100_000)
-    ap.add_argument("--only", default="reads,ingest,lane")
+    ap.add_argument("--only", default="reads,stalls,ingest,lane")
     ap.add_argument("--outage-seconds", type=float, default=60.0, help="the lane's Slack outage (issue: 60 s)")
     ap.add_argument("--keep", type=Path, help="keep the generated database here and reuse it next time")
     ap.add_argument("--reads-child", help=argparse.SUPPRESS)
@@ -477,18 +479,23 @@ def main() -> int:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{keep / f'bench-{args.cases}-{args.open}.db'}"
     only = set(args.only.split(","))
     reads = ingest = None
-    lane: list[Any] | None = None
+    lane: list[Any] = []
     try:
-        if "reads" in only:
+        if "reads" in only or "stalls" in only:
             marker = keep / f"bench-{args.cases}-{args.open}.ready"
             if not marker.exists() or "sqlite" not in url:
                 print(f"Generating {args.cases:,} cases ({args.open:,} open) in {url} …", flush=True)
                 generate(url, cases=args.cases, open_cases=args.open)
                 marker.touch()
+        if "reads" in only:
             child = subprocess.run(
                 [sys.executable, __file__, "--reads-child", url], capture_output=True, text=True, check=True
             )
             reads = json.loads(child.stdout.strip().splitlines()[-1])
+        if "stalls" in only:
+            import stall_bench
+
+            lane += stall_bench.run_stalls(keep, url)
         if "ingest" in only:
             if shutil.which("wrk"):
                 # on PostgreSQL into the database named (its fresh posts are counted apart); on SQLite a new file
@@ -498,7 +505,7 @@ def main() -> int:
         if "lane" in only:
             import lane_bench
 
-            lane = lane_bench.run_lane(
+            lane += lane_bench.run_lane(
                 keep, None if url.startswith("sqlite") else url, outage_seconds=args.outage_seconds
             )
     finally:
