@@ -111,7 +111,9 @@ def connector(fake_x: FakeX) -> Iterator[Callable[..., x.XConnector]]:
 def test_a_documented_mentions_page_becomes_cases_in_slack(rt, slack, fake_x):
     fake_x.serve_mentions(fixture("mentions_page"))
     assert poll(rt) == 2  # Jane and Mo; the brand's own reply is not a case
-    jane, mo = parents(slack)
+    found = parents(slack)  # the worse of the two first (same priority: by sentiment), so found by name
+    jane = next(p for p in found if "@jane_doe" in p)
+    mo = next(p for p in found if "@mo_k" in p)
     for fact in (
         ":bird: X",
         "*Jane Doe* (@jane_doe)",
