@@ -209,6 +209,8 @@ class Settings:
     # erase cases closed longer ago than this many days (None keeps them)
     retention_days: int | None = None
     digest_time: time = time(9, 0)
+    # mentions a minute that make a surge: one spike alert in the care channel (bot/services/surge.py)
+    spike_per_min: int = 30
     platforms: PlatformSettings = field(default_factory=lambda: PlatformSettings())
     clock_offset: timedelta | None = None  # tests only: see _clock_offset
 
@@ -416,6 +418,18 @@ def _retention_days(env: Mapping[str, str]) -> int | None:
     return int(text)
 
 
+def _spike_per_min(env: Mapping[str, str]) -> int:
+    """CARE_SPIKE_PER_MIN: this many mentions within a minute (or that many case messages waiting) is a surge."""
+    text = _get(env, "CARE_SPIKE_PER_MIN")
+    if text is None:
+        return 30
+    if not re.fullmatch(r"[0-9]{1,6}", text) or int(text) < 1:
+        raise ConfigError(
+            f"CARE_SPIKE_PER_MIN must be a whole number of mentions a minute from 1 to 999999, got {text!r}."
+        )
+    return int(text)
+
+
 def _google_locations(env: Mapping[str, str]) -> tuple[str, ...]:
     """The Business Profile API v4 names locations `accounts/<account>/locations/<location>`."""
     locations = _csv(env, "GOOGLE_LOCATIONS")
@@ -619,6 +633,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         care_team=_team(env),
         retention_days=_retention_days(env),
         digest_time=_clock_setting(env, "CARE_DIGEST_TIME", time(9, 0)),
+        spike_per_min=_spike_per_min(env),
         platforms=platform_settings(env),
         clock_offset=_clock_offset(env, slack_api_url),
     )

@@ -398,3 +398,29 @@ class ChannelPace(Base):
 
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_at: Mapped[datetime]
+
+
+class Surge(Base):
+    """A spike of mentions, and the one alert in the care channel that shows it (bot/services/surge.py).
+
+    `ongoing` is 1 while the surge lasts and NULL once it is over: its unique constraint lets one surge last at a
+    time, so two processes that see the same spike start one between them (the second INSERT fails). Every change
+    is a conditional UPDATE on `revision`, so of two processes ticking at once only one queues the alert's update.
+    `shown` is what the alert shows (the figures the last tick measured), `calm_since` when the spike last went
+    quiet. The alert's ts is recorded once Slack has taken it; the alert's thread is where item 3 gathers mentions.
+    """
+
+    __tablename__ = "surges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ongoing: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]
+    calm_since: Mapped[datetime | None]
+    peak_per_min: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    shown: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    slack_channel: Mapped[str] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (UniqueConstraint("ongoing"),)

@@ -411,6 +411,11 @@ def test_sla_defaults_and_overrides():
         ("CARE_TEAM", "C0CHANNEL"),
         ("CARE_RETENTION_DAYS", "0"),
         ("CARE_RETENTION_DAYS", "1y"),
+        ("CARE_SPIKE_PER_MIN", "0"),
+        ("CARE_SPIKE_PER_MIN", "-5"),
+        ("CARE_SPIKE_PER_MIN", "2.5"),
+        ("CARE_SPIKE_PER_MIN", "lots"),
+        ("CARE_SPIKE_PER_MIN", "1234567"),
         ("X_POLL_SECONDS", "often"),
         ("X_API_URL", "api.x.com"),
         ("META_GRAPH_URL", "ftp://graph"),
@@ -419,6 +424,34 @@ def test_sla_defaults_and_overrides():
 )
 def test_bad_follow_through_and_platform_settings(variable, value):
     config_error(base_env(**{variable: value}), variable)
+
+
+def test_the_spike_threshold_defaults_to_thirty_mentions_a_minute_and_can_be_set():
+    assert load_settings(base_env()).spike_per_min == 30
+    assert load_settings(base_env(CARE_SPIKE_PER_MIN=" 120 ")).spike_per_min == 120
+    assert load_settings(base_env(CARE_SPIKE_PER_MIN="")).spike_per_min == 30
+
+
+def test_a_bad_spike_threshold_stops_serve_with_exit_status_2_and_one_sentence(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support.serve import clean_env, valid_settings
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=clean_env(**valid_settings(tmp_path, CARE_SPIKE_PER_MIN="many")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.splitlines() == [
+        "care-bot: CARE_SPIKE_PER_MIN must be a whole number of mentions a minute from 1 to 999999, got 'many'."
+    ]
+    assert result.stdout == ""
 
 
 def test_platform_settings_report_what_is_missing():

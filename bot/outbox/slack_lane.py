@@ -33,11 +33,12 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from bot.blocks import case as case_blocks
 from bot.blocks import digest as digest_blocks
 from bot.blocks import limits, mrkdwn
+from bot.blocks import surge as surge_blocks
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, read_scope, session_scope
 from bot.models import Case, CaseEvent, Mention
-from bot.services import digest, erasure, outbox, reminders
+from bot.services import digest, erasure, outbox, reminders, surge
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +230,8 @@ class SlackLane:
             return self._direct_message(item)
         if item.kind == erasure.REDACT:
             return self._redact(item)
+        if item.kind in surge.KINDS:
+            return self._surge_alert(item)
         with read_scope(self._reads) as session:  # rendering only reads: it never holds up a writer
             case = session.get(Case, item.case_id)
             if case is None:
@@ -267,6 +270,28 @@ class SlackLane:
             return {"ts": parent_ts}
         posted = self._post_parts(item, channel=channel, thread_ts=parent_ts, messages=messages, first=[])
         return {"ts": posted[0], **({"parts": len(messages), "part_ts": posted} if len(messages) > 1 else {})}
+
+    def _surge_alert(self, item: outbox.Leased) -> dict[str, Any]:
+        """The spike alert: posted once (its ts recorded on the surge), then updated in place, rendered from the
+        surge as it stands when sent. Only the post mentions CARE_ESCALATE_TO (the payload's `notify`)."""
+        surge_id = item.payload["surge_id"]
+        with read_scope(self._reads) as session:
+            found = surge.alert(session, surge_id=surge_id)
+            if found is None:
+                return {"skipped": "surge deleted"}
+            notify = (item.payload.get("notify") or ()) if item.kind == surge.POST else ()
+            text, message_blocks = surge_blocks.alert_message(found, notify=notify)
+        if item.kind == surge.POST:
+            if found.ts is not None:
+                return {"ts": found.ts, "already": True}
+            ts = self._post_once(item, channel=found.channel, text=text, blocks=message_blocks)
+            with session_scope(self._sessions) as session:
+                surge.record_alert(session, surge_id=surge_id, ts=ts)
+            return {"ts": ts}
+        if found.ts is None:  # the post is retried first; an update waits for it
+            raise SlackFailure("the surge alert is not posted yet", delay=backoff(item.attempts))
+        self._send("chat_update", channel=found.channel, ts=found.ts, text=text, blocks=message_blocks)
+        return {"ts": found.ts}
 
     def _redact(self, item: outbox.Leased) -> dict[str, Any]:
         """Replace one posted message's words in place (an erasure); a message already gone needs nothing."""

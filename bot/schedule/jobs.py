@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 from bot.runtime import Runtime
-from bot.services import digest, erasure, once, reminders
+from bot.services import digest, erasure, once, reminders, surge
 
 logger = logging.getLogger(__name__)
 
@@ -95,3 +95,18 @@ def prune_tick(rt: Runtime) -> int:
     with rt.unit() as session:
         return once.prune(session, before=rt.now() - once.KEEP)
 
+
+def surge_tick(rt: Runtime) -> surge.Tick:
+    """Start, update in place or end the spike alert, as the last minute's mentions and the backlog say."""
+    settings = rt.settings
+    with rt.unit() as session:
+        done = surge.tick(
+            session,
+            now=rt.now(),
+            threshold=settings.spike_per_min,
+            channel=settings.care_channel,
+            escalate_to=settings.care_escalate_to,
+        )
+    if done.started or done.ended:
+        logger.info("surge %s %s", done.surge_id, "started" if done.started else "ended")
+    return done

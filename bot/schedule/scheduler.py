@@ -20,11 +20,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.schedule.jobs import digest_tick, prune_tick, recheck_reminders, retention_tick, sweep_tick
+from bot.schedule.jobs import digest_tick, prune_tick, recheck_reminders, retention_tick, surge_tick, sweep_tick
 
 logger = logging.getLogger(__name__)
 
 RETENTION_SECONDS = 3600.0  # CARE_RETENTION_DAYS is counted in days; an hourly look is plenty
+SURGE_SECONDS = 10.0  # how soon a surge is noticed, and how often its alert may change while it lasts
 PRUNE_SECONDS = 3600.0  # handled deliveries are kept for a day (once.KEEP); an hourly prune keeps the table small
 
 
@@ -40,6 +41,7 @@ def jobs(settings: Settings) -> list[PeriodicJob]:
     periodic = [
         PeriodicJob("sla_sweep", sweep_tick, settings.sweep_seconds),
         PeriodicJob("daily_digest", digest_tick, min(30.0, settings.sweep_seconds)),
+        PeriodicJob("surge_watch", surge_tick, SURGE_SECONDS),
         PeriodicJob("prune_handled", prune_tick, PRUNE_SECONDS),
     ]
     if settings.retention_days is not None:  # a case is erased within the hour after its days are up

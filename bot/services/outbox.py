@@ -38,8 +38,9 @@ RENEW_SECONDS = 5
 # priority_rank below every case priority (0 = urgent), so the ready index still orders the queue.
 STAFF_RANK = -1
 # chat.update of a message already posted: rendered from the database when sent, so idempotent, and only
-# ever waiting for the case message itself to be posted (never for thread notes).
-UPDATE_KINDS = ("update_parent", "redact_message")
+# ever waiting for the case message itself to be posted (never for thread notes). "surge_update" is the spike
+# alert's (bot/services/surge.py UPDATE): it belongs to no case, so nothing waits on it.
+UPDATE_KINDS = ("update_parent", "redact_message", "surge_update")
 
 
 @dataclass(frozen=True)

@@ -128,9 +128,15 @@ def test_a_failing_job_is_logged_and_runs_again(rt, caplog) -> None:
 
 def test_the_sweep_runs_every_care_sweep_seconds_and_the_digest_is_checked_at_least_twice_a_minute(settings) -> None:
     hourly = [("prune_handled", 3600.0)]
-    assert [(job.id, job.seconds) for job in jobs(settings)] == [("sla_sweep", 1.0), ("daily_digest", 1.0), *hourly]
+    surge = [("surge_watch", 10.0)]
+    assert [(job.id, job.seconds) for job in jobs(settings)] == [
+        ("sla_sweep", 1.0),
+        ("daily_digest", 1.0),
+        *surge,
+        *hourly,
+    ]
     slower = jobs(load_settings({**_env_of(settings), "CARE_SWEEP_SECONDS": "45"}))
-    assert [(job.id, job.seconds) for job in slower] == [("sla_sweep", 45.0), ("daily_digest", 30.0), *hourly]
+    assert [(job.id, job.seconds) for job in slower] == [("sla_sweep", 45.0), ("daily_digest", 30.0), *surge, *hourly]
 
 
 def _env_of(settings: Any) -> dict[str, str]:

@@ -1,0 +1,199 @@
+"""Surges as the service decides them, over a real database and no Slack: the rate, the backlog, start, update,
+end, and the common terms. What the team sees in Slack is in tests/outbox/test_surge_alert.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot import db
+from bot.models import Mention, OutboxItem, Surge
+from bot.services import ingest, outbox, surge
+from connectors.base import Author, InboundMention
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a fixed moment: nothing here depends on the hour or the zone
+THRESHOLD = 5
+
+
+@pytest.fixture
+def sessions(database_url):
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    yield db.make_session_factory(engine)
+    engine.dispose()
+
+
+def arrive(sessions, n: int, at: datetime, text: str = "My refund is late, terrible service") -> None:
+    """Mention number `n`, by its own author (so its own case), received at `at`."""
+    m = InboundMention(
+        platform="twitter",
+        external_id=str(n),
+        author=Author(id=f"a{n}", handle=f"cust{n}", name=f"Customer {n}"),
+        text=text,
+        posted_at=at,
+    )
+    with db.session_scope(sessions) as s:
+        ingest.ingest(s, mention=m, connector="generic", channel="C0CARE", now=at)
+
+
+def posted_all(sessions) -> None:
+    """The Slack lane took every case message: the backlog is drained."""
+    with db.session_scope(sessions) as s:
+        s.execute(update(OutboxItem).where(OutboxItem.kind == "post_parent").values(state=outbox.DONE))
+
+
+def tick(sessions, at: datetime) -> surge.Tick:
+    with db.session_scope(sessions) as s:
+        return surge.tick(s, now=at, threshold=THRESHOLD, channel="C0CARE", escalate_to=("U0LEAD",))
+
+
+def alert_items(sessions) -> list[tuple[str, dict]]:
+    with sessions() as s:
+        rows = s.execute(
+            select(OutboxItem.kind, OutboxItem.payload).where(OutboxItem.kind.in_(surge.KINDS)).order_by(OutboxItem.id)
+        )
+        return [(kind, payload) for kind, payload in rows]
+
+
+def the_surge(sessions) -> Surge:
+    with sessions() as s:
+        found = s.scalars(select(Surge)).one()
+        s.expunge(found)
+        return found
+
+
+def test_the_rate_counts_the_last_minute_only(sessions) -> None:
+    arrive(sessions, 1, T0)  # exactly a minute before the reading: out
+    arrive(sessions, 2, T0 + timedelta(seconds=1))
+    arrive(sessions, 3, T0 + timedelta(seconds=60))
+    with sessions() as s:
+        found = surge.reading(s, now=T0 + timedelta(seconds=60))
+    assert found == surge.Reading(rate=2, backlog=3)
+
+
+def test_under_the_threshold_nothing_starts(sessions) -> None:
+    for n in range(THRESHOLD - 1):
+        arrive(sessions, n, T0 + timedelta(seconds=n))
+    posted_all(sessions)
+    assert tick(sessions, T0 + timedelta(seconds=10)) == surge.Tick()
+    assert alert_items(sessions) == []
+
+
+def test_reaching_the_threshold_starts_one_surge_and_queues_one_alert_ahead_of_the_case_messages(sessions) -> None:
+    for n in range(THRESHOLD):
+        arrive(sessions, n, T0 + timedelta(seconds=n))
+    started = tick(sessions, T0 + timedelta(seconds=10))
+    assert started.started and started.surge_id is not None
+    assert tick(sessions, T0 + timedelta(seconds=10)) == surge.Tick(surge_id=started.surge_id)  # again: nothing
+    assert alert_items(sessions) == [(surge.POST, {"surge_id": started.surge_id, "notify": ["U0LEAD"]})]
+    with sessions() as s:
+        queue = outbox.ready(s, lane=outbox.SLACK, now=T0 + timedelta(seconds=10))
+        assert s.get(OutboxItem, queue[0]).kind == surge.POST  # before the five case messages
+    shown = the_surge(sessions).shown
+    assert (shown["rate"], shown["peak"], shown["mentions"], shown["cases"], shown["backlog"]) == (5, 5, 5, 5, 5)
+
+
+def test_a_backlog_alone_starts_a_surge(sessions) -> None:
+    """Mentions slower than the threshold, but the case messages piling up unposted (Slack is behind)."""
+    for n in range(THRESHOLD):
+        arrive(sessions, n, T0 + timedelta(seconds=30 * n))  # two a minute
+    at = T0 + timedelta(seconds=30 * THRESHOLD)
+    with sessions() as s:
+        assert surge.reading(s, now=at).rate < THRESHOLD
+    assert tick(sessions, at).started
+    assert the_surge(sessions).shown["backlog"] == THRESHOLD
+
+
+def test_an_update_is_queued_only_when_what_is_shown_changed(sessions) -> None:
+    for n in range(THRESHOLD):
+        arrive(sessions, n, T0)
+    tick(sessions, T0 + timedelta(seconds=1))
+    with db.session_scope(sessions) as s:  # the alert was posted
+        s.execute(update(OutboxItem).where(OutboxItem.kind == surge.POST).values(state=outbox.DONE))
+    arrive(sessions, 100, T0 + timedelta(seconds=5))
+    assert tick(sessions, T0 + timedelta(seconds=11)).updated
+    assert [k for k, _ in alert_items(sessions)] == [surge.POST, surge.UPDATE]
+    # the update not yet sent will render the latest: a further change queues no second one
+    arrive(sessions, 101, T0 + timedelta(seconds=15))
+    assert tick(sessions, T0 + timedelta(seconds=21)).updated
+    assert [k for k, _ in alert_items(sessions)] == [surge.POST, surge.UPDATE]
+    shown = the_surge(sessions).shown
+    assert (shown["rate"], shown["peak"], shown["mentions"]) == (7, 7, 7)
+
+
+def test_it_ends_after_three_quiet_minutes_and_a_busy_moment_starts_the_count_again(sessions) -> None:
+    for n in range(THRESHOLD):
+        arrive(sessions, n, T0)
+    first = tick(sessions, T0 + timedelta(seconds=1))
+    posted_all(sessions)
+    calm = T0 + timedelta(minutes=2)  # the minute's mentions have aged out, nothing waits
+    assert not tick(sessions, calm).ended
+    assert the_surge(sessions).calm_since == calm
+    for n in range(10, 10 + THRESHOLD):  # busy again before three quiet minutes
+        arrive(sessions, n, calm + timedelta(minutes=1))
+    posted_all(sessions)
+    tick(sessions, calm + timedelta(minutes=1, seconds=5))
+    assert the_surge(sessions).calm_since is None
+    quiet = calm + timedelta(minutes=3)
+    tick(sessions, quiet)
+    assert not tick(sessions, quiet + timedelta(minutes=2, seconds=59)).ended
+    ended = tick(sessions, quiet + timedelta(minutes=3))
+    assert ended == surge.Tick(surge_id=first.surge_id, updated=True, ended=True)
+    over = the_surge(sessions)
+    assert over.ongoing is None and over.ended_at == quiet  # it lasted until it went quiet
+    assert (over.shown["mentions"], over.shown["cases"], over.shown["peak"]) == (10, 10, 5)
+    assert tick(sessions, quiet + timedelta(minutes=10)) == surge.Tick()  # over is over
+
+
+def test_a_new_spike_after_the_end_is_a_new_surge(sessions) -> None:
+    for n in range(THRESHOLD):
+        arrive(sessions, n, T0)
+    tick(sessions, T0)
+    posted_all(sessions)
+    tick(sessions, T0 + timedelta(minutes=2))
+    assert tick(sessions, T0 + timedelta(minutes=5)).ended
+    for n in range(10, 10 + THRESHOLD):
+        arrive(sessions, n, T0 + timedelta(hours=1))
+    assert tick(sessions, T0 + timedelta(hours=1)).started
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Surge)) == 2
+        assert s.scalar(select(func.count()).select_from(Surge).where(Surge.ongoing == 1)) == 1
+
+
+def test_the_sentiment_mix_uses_vaders_thresholds(sessions) -> None:
+    scores = [-0.05, -0.049, 0.0, 0.049, 0.05, -0.9]
+    for n, _ in enumerate(scores):
+        arrive(sessions, n, T0)
+    with db.session_scope(sessions) as s:
+        for n, score in enumerate(scores):
+            s.execute(update(Mention).where(Mention.external_id == str(n)).values(sentiment=score))
+    tick(sessions, T0)
+    shown = the_surge(sessions).shown
+    assert shown["mix"] == [2, 3, 1]  # negative ≤ -0.05, positive ≥ 0.05, the rest neutral
+    assert [w[0] for w in shown["worst"]] == [6, 1]  # the two negative ones, worst first, by case id
+
+
+def test_common_terms_leave_out_stop_words_links_and_handles_and_count_each_post_once() -> None:
+    texts = [
+        "@acme My flight was CANCELLED and my bag is lost lost lost https://t.co/xyz",
+        "@acme flight cancelled again, lost bag, no refund #acmefail",
+        "Flight cancelled. Where is my refund? #acmefail",
+        "I love the crew",
+    ]
+    terms, phrases = surge.common_terms(texts)
+    assert terms == [("cancelled", 3), ("flight", 3), ("#acmefail", 2), ("bag", 2), ("lost", 2), ("refund", 2)]
+    assert phrases == [("flight cancelled", 2)]  # "flight was cancelled" is not the phrase
+    assert surge.common_terms(reversed(texts)) == (terms, phrases)  # the order of the posts changes nothing
+
+
+def test_words_keep_apostrophes_inside_and_drop_what_says_nothing() -> None:
+    assert surge.words("Don’t @acme me: it's 2 late www.acme.com/x <!channel>") == [
+        "don't",
+        "me",
+        "it's",
+        "2",
+        "late",
+        "channel",
+    ]
