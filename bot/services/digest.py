@@ -25,13 +25,12 @@ from bot.services.queues import CaseLine, case_line, case_lines, clip, oldest_op
 from bot.services.stats import (
     FACT_COLUMNS,
     MICROSECOND,
-    MISSED,
     CaseFacts,
+    DueMoments,
     Figures,
     Tally,
+    due_by,
     first_instant,
-    first_response_due,
-    first_response_outcome,
     limit_groups,
     mean_sentiment,
     merged,
@@ -164,9 +163,10 @@ def breaches(session: Session, *, start: datetime, end: datetime, now: datetime,
 
     Only the cases created when their target would run out in [start, end) are read (`_started_for_due`).
     """
-    windows = []
+    windows, dues = [], {}
     for limit, rule in limit_groups(policy):
         first, last = _started_for_due(policy, limit, start=start, end=end)
+        dues[limit] = DueMoments(policy, limit, start=first, end=last)
         # an answer within the target on the wall clock met it under any hours; a case closed unanswered owed none
         late = or_(
             and_(Case.first_response_at.is_(None), Case.status == CaseStatus.OPEN),
@@ -182,11 +182,11 @@ def breaches(session: Session, *, start: datetime, end: datetime, now: datetime,
             )
         )
     ]
-    missed = {
-        c.id: first_response_due(c, policy)
-        for c in candidates
-        if start <= first_response_due(c, policy) < end and first_response_outcome(c, policy=policy, now=now) == MISSED
-    }
+    missed = {}
+    for c in candidates:
+        due = dues[policy.targets(c.priority).first_response](c.created_at)
+        if start <= due < end and _missed(c, due, policy=policy, now=now):
+            missed[c.id] = due
     lines = case_lines(session, missed)
     found = []
     for line in lines.values():
@@ -195,11 +195,6 @@ def breaches(session: Session, *, start: datetime, end: datetime, now: datetime,
         found.append(Breach(line, missed[line.case_id], waited, answered))
     found += other_breaches(session, start=start, end=end, policy=policy)
     return sorted(found, key=lambda b: (b.due, b.case.case_id, b.clock))
-
-
-def _due_by(policy: SlaPolicy, limit: timedelta, moment: datetime) -> Callable[[datetime], bool]:
-    """Whether a case created at a given instant is due at or after `moment`."""
-    return lambda created: policy.due(created, limit) >= moment
 
 
 def _limit(clock: str, priority: str, policy: SlaPolicy) -> timedelta:
@@ -212,6 +207,15 @@ CLOCK_TARGETS: dict[str, Callable[[SlaTargets], timedelta]] = {
 }
 
 
+def _missed(case: CaseFacts, due: datetime, *, policy: SlaPolicy, now: datetime) -> bool:
+    """`first_response_outcome(case) == MISSED`, asked from the due moment (exactly the target's working time
+    after the creation): the answer, or for an open case `now`, missed it if any working time lies between."""
+    if case.first_response_at is None and case.status != CaseStatus.OPEN:
+        return False  # closed without a reply: owed none
+    until = case.first_response_at if case.first_response_at is not None else now
+    return until > due and policy.elapsed(due, until) > timedelta(0)
+
+
 def _started_for_due(
     policy: SlaPolicy, limit: timedelta, *, start: datetime, end: datetime
 ) -> tuple[datetime, datetime]:
@@ -220,23 +224,26 @@ def _started_for_due(
     The due moment only moves later with the start, so two bisections find them, and only the rows
     between are read and judged per row.
     """
-    first = first_instant(start - BREACH_LOOKBACK, end, _due_by(policy, limit, start))
-    return first, first_instant(first, end, _due_by(policy, limit, end))
+    first = first_instant(start - BREACH_LOOKBACK, end, due_by(policy, limit, start))
+    return first, first_instant(first, end, due_by(policy, limit, end))
 
 
-def _due_windows(policy: SlaPolicy, *, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
-    """Per clock and target, the reminder rounds whose due moment falls in [start, end)."""
-    found = []
+def _due_windows(
+    policy: SlaPolicy, *, start: datetime, end: datetime
+) -> tuple[list[ColumnElement[bool]], dict[tuple[str, timedelta], DueMoments]]:
+    """Per clock and target, the reminder rounds whose due moment falls in [start, end), and their due moments."""
+    found, dues = [], {}
     for clock in (sla.NEXT_RESPONSE, sla.RESOLUTION, sla.OFFLINE):
         groups: list[tuple[timedelta, ColumnElement[bool]]] = (
             [(policy.offline, true())] if clock == sla.OFFLINE else limit_groups(policy, CLOCK_TARGETS[clock])
         )
         for limit, rule in groups:
             first, last = _started_for_due(policy, limit, start=start, end=end)
+            dues[(clock, limit)] = DueMoments(policy, limit, start=first, end=last)
             found.append(
                 and_(Reminder.clock == clock, rule, Reminder.clock_start >= first, Reminder.clock_start < last)
             )
-    return found
+    return found, dues
 
 
 def other_breaches(session: Session, *, start: datetime, end: datetime, policy: SlaPolicy) -> list[Breach]:
@@ -246,6 +253,7 @@ def other_breaches(session: Session, *, start: datetime, end: datetime, policy: 
     round, so those rows are the breaches; the due moment is recomputed from the round's start. Only the
     rounds whose start puts their due moment in [start, end) are read (`_due_windows`), on plain rows.
     """
+    windows, dues = _due_windows(policy, start=start, end=end)
     rows = session.execute(
         select(
             Reminder.case_id,
@@ -257,13 +265,14 @@ def other_breaches(session: Session, *, start: datetime, end: datetime, policy: 
         )
         .join(Case, Case.id == Reminder.case_id)
         .where(
-            or_(*_due_windows(policy, start=start, end=end)),
+            or_(*windows),
             Reminder.stage.in_((sla.BREACH, sla.ESCALATION, sla.DUE)),
         )
     ).all()
     due_in_day: dict[tuple[int, str, datetime], tuple[datetime, bool]] = {}
     for case_id, clock, clock_start, priority, status, awaiting_since in rows:
-        due = policy.due(clock_start, _limit(clock, priority, policy))
+        limit = _limit(clock, priority, policy)
+        due = dues[(clock, limit)](clock_start) if (clock, limit) in dues else policy.due(clock_start, limit)
         key = (case_id, clock, clock_start)
         if start <= due < end and key not in due_in_day:
             settled = status != CaseStatus.OPEN if clock != sla.NEXT_RESPONSE else awaiting_since != clock_start
