@@ -221,8 +221,13 @@ def measure_reads(url: str) -> dict[str, float]:
     def settle() -> None:  # the first sweep after a start looks at every open case and records its next check
         with db.session_scope(db.make_session_factory(engine)) as s:
             reminders.recheck_all(s)
-        with db.session_scope(db.make_session_factory(engine)) as s:
-            reminders.sweep(s, policy=policy, now=NOW, escalate_to=("U0LEAD",), managers=())
+        after: int | None = 0  # page by page, as the scheduler's sweep_tick does (one transaction per page)
+        while after is not None:
+            with db.session_scope(db.make_session_factory(engine)) as s:
+                page = reminders.sweep_page(
+                    s, policy=policy, now=NOW, escalate_to=("U0LEAD",), after_id=after, limit=reminders.SWEEP_PAGE
+                )
+            after = page.last_id
 
     found = {
         "stats today": median_seconds(figures("today")),
