@@ -109,6 +109,9 @@ class Case(Base):
     # `first_response_at - created_at` in microseconds, kept by _first_response_wait below: the figures
     # count and rank waits in SQL instead of subtracting timestamps per case in Python.
     first_response_wait: Mapped[int | None] = mapped_column(BigInteger)
+    # The surge batch (SurgeBatch.id) that lists this case in the spike alert's thread instead of a case message
+    # of its own; NULL for a case with its own message, and again once someone opens it as a case.
+    gathered_in: Mapped[int | None] = mapped_column(Integer)
 
     mentions: Mapped[list[Mention]] = relationship(
         back_populates="case", order_by="Mention.id", cascade="all, delete-orphan"
@@ -424,3 +427,20 @@ class Surge(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (UniqueConstraint("ongoing"),)
+
+
+class SurgeBatch(Base):
+    """One message in a surge alert's thread listing several low- and normal-priority posts (bot/services/surge.py).
+
+    `entries` are [case id, mention id, wrote again (0/1)], each post listed once in all batches; written in the
+    transaction that withdrew those cases' own messages, so every post is either a case message or in a batch.
+    The message's ts is recorded once Slack has taken it (an "Open as case" click updates it in place).
+    """
+
+    __tablename__ = "surge_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    surge_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime]
+    entries: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    slack_ts: Mapped[str | None] = mapped_column(String(32))

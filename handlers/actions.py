@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import ids, modals
 from bot.errors import OwnedByOther
-from bot.services import cases, followups, reminders, replies
+from bot.services import cases, followups, reminders, replies, surge
 from bot.services.access import NotAllowed
 from handlers.gate import TAKE_OVER, team
 from handlers.listener import ack_then, clicked_case_id, runtime, user_id
@@ -29,6 +29,7 @@ def register(app: App) -> None:
     ack_then(app.action(ids.ACTION_FOLLOW_UP_PICK), follow_up_pick)
     ack_then(app.action(ids.ACTION_SNOOZE), snooze)
     ack_then(app.action(ids.ACTION_REASSIGN), reassign)
+    ack_then(app.action(ids.ACTION_OPEN_GATHERED), open_gathered)
 
 
 def claim(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -153,3 +154,11 @@ def picked(body: dict[str, Any]) -> tuple[int, str]:
     """A follow-up menu choice: its option value is `<case id>:<choice>`."""
     case_id, _, choice = str(body["actions"][0]["selected_option"]["value"]).partition(":")
     return int(case_id), choice
+
+
+def open_gathered(body: dict[str, Any], context: BoltContext) -> None:
+    """The "Open as case" button on a post gathered in a surge's thread: its case message is posted, and the batch
+    says so."""
+    rt = runtime(context)
+    with rt.unit() as s:
+        surge.open_gathered(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())

@@ -41,6 +41,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     ids.ACTION_FOLLOW_UP_PICK: (TEAM, "set follow-ups"),
     ids.ACTION_SNOOZE: (TEAM, "snooze reminders"),
     ids.ACTION_REASSIGN: (MANAGERS, "reassign cases"),
+    ids.ACTION_OPEN_GATHERED: (TEAM, "open gathered posts as cases"),
 }
 VIEWS: dict[str, tuple[str, str]] = {
     ids.VIEW_REPLY: (TEAM, "reply to customers"),

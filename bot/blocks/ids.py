@@ -17,6 +17,7 @@ ACTION_FOLLOW_UP = "case_follow_up"
 ACTION_FOLLOW_UP_PICK = "case_follow_up_pick"
 ACTION_SNOOZE = "case_snooze"
 ACTION_REASSIGN = "case_reassign"
+ACTION_OPEN_GATHERED = "surge_open_case"  # "Open as case" on a post gathered in a surge alert's thread
 
 VIEW_REPLY = "reply_modal"
 VIEW_IGNORE = "ignore_modal"

@@ -12,10 +12,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot import sla
-from bot.blocks import limits
-from bot.blocks.case import _mention_list, author_line, case_buttons, slack_date, status_line
-from bot.blocks.mrkdwn import Blocks, clip, inert, platform_label, quote, sentiment_label
-from bot.services.surge import Alert, Example
+from bot.blocks import ids, limits
+from bot.blocks.case import _mention_list, author_line, case_buttons, customer_label, slack_date, status_line
+from bot.blocks.mrkdwn import (
+    PRIORITY_BADGES,
+    Blocks,
+    clip,
+    inert,
+    link,
+    platform_label,
+    quote,
+    sentiment_label,
+)
+from bot.services.surge import Alert, Batch, Entry, Example
 
 EXCERPT = 280  # characters of a worst example's post: enough to see what it is about, the case has the rest
 QUOTE_LIMIT, AUTHOR_ROOM = 700, 400  # as rendered, so five examples and the figures fit one message
@@ -104,3 +113,48 @@ def _example(example: Example) -> Blocks:
         f"{sentiment_label(mention.sentiment)} · Case #{case.id}"
     )
     return [limits.section(f"{head}\n{said}"), limits.context(status_line(case)), case_buttons(case)]
+
+
+# -- a batch of gathered posts, in the alert's thread ----------------------------------------------------------
+BATCH_EXCERPT = 240  # characters of a gathered post: enough to judge it; "Open as case" shows all of it
+BATCH_QUOTE, BATCH_AUTHOR, BATCH_LINK = 420, 160, 200  # as rendered: BATCH_SIZE entries fit one message's 11,000
+
+
+def batch_message(batch: Batch) -> tuple[str, Blocks]:
+    """Several low- and normal-priority posts of a surge, each with who, where, the post (inert), its priority, a
+    link, and "Open as case" (or who opened it). Updated in place when one is opened."""
+    count = len(batch.entries)
+    heading = (
+        f":inbox_tray: *{count} post{'s' if count != 1 else ''} gathered during the surge* (normal and low "
+        "priority). Each can be opened as a case with the usual buttons."
+    )
+    blocks: Blocks = [limits.section(heading)]
+    for entry in batch.entries:
+        blocks.append(_entry(entry))
+    names = ", ".join(customer_label(entry.case) for entry in batch.entries[:5])
+    fallback = f":inbox_tray: {count} posts gathered during the surge: {names}"
+    return limits.fallback(fallback), blocks
+
+
+def _entry(entry: Entry) -> dict[str, Any]:
+    case, mention = entry.case, entry.mention
+    said = quote(inert(clip(mention.text, BATCH_EXCERPT)), BATCH_QUOTE)
+    post_link = link(mention.url, "View post")
+    if limits.size(post_link) > BATCH_LINK:
+        post_link = ""  # an absurdly long URL would leave no room for the post
+    again = " · _wrote again_" if entry.again else ""
+    head = (
+        f"{author_line(case, BATCH_AUTHOR)} · {platform_label(case.platform)} · "
+        f"{PRIORITY_BADGES.get(case.priority, case.priority)} · Case #{case.id}{again}{post_link}"
+    )
+    if entry.opened:
+        who = f" by <@{entry.opened_by}>" if entry.opened_by and entry.opened_by[:1] in ("U", "W") else ""
+        return limits.section(limits.fit(f"{head}\n{said}\n:white_check_mark: _Opened as a case{who}._"))
+    block = limits.section(limits.fit(f"{head}\n{said}"))
+    block["accessory"] = {
+        "type": "button",
+        "text": limits.plain("Open as case", limits.BUTTON_TEXT),
+        "action_id": ids.ACTION_OPEN_GATHERED,
+        "value": str(case.id),
+    }
+    return block

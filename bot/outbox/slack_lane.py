@@ -232,6 +232,8 @@ class SlackLane:
             return self._redact(item)
         if item.kind in surge.KINDS:
             return self._surge_alert(item)
+        if item.kind in surge.BATCH_KINDS:
+            return self._surge_batch(item)
         with read_scope(self._reads) as session:  # rendering only reads: it never holds up a writer
             case = session.get(Case, item.case_id)
             if case is None:
@@ -290,6 +292,31 @@ class SlackLane:
             return {"ts": ts}
         if found.ts is None:  # the post is retried first; an update waits for it
             raise SlackFailure("the surge alert is not posted yet", delay=backoff(item.attempts))
+        self._send("chat_update", channel=found.channel, ts=found.ts, text=text, blocks=message_blocks)
+        return {"ts": found.ts}
+
+    def _surge_batch(self, item: outbox.Leased) -> dict[str, Any]:
+        """A batch of posts gathered in a surge: posted once into the alert's thread (after the alert itself; found by
+        its metadata after a crash), its ts recorded, then updated in place when one of them is opened as a case."""
+        batch_id = item.payload["batch_id"]
+        with read_scope(self._reads) as session:
+            found = surge.batch(session, batch_id=batch_id)
+            if found is None:
+                return {"skipped": "batch deleted"}
+            text, message_blocks = surge_blocks.batch_message(found)
+        if item.kind == surge.BATCH:
+            if found.ts is not None:
+                return {"ts": found.ts, "already": True}
+            if found.alert_ts is None:  # the alert goes first (the staff band); its thread is where this goes
+                raise SlackFailure("the surge alert is not posted yet", delay=backoff(item.attempts))
+            ts = self._post_once(
+                item, channel=found.channel, text=text, blocks=message_blocks, thread_ts=found.alert_ts
+            )
+            with session_scope(self._sessions) as session:
+                surge.record_batch(session, batch_id=batch_id, ts=ts)
+            return {"ts": ts}
+        if found.ts is None:  # the batch's post is retried first; an update waits for it
+            raise SlackFailure("the surge batch is not posted yet", delay=backoff(item.attempts))
         self._send("chat_update", channel=found.channel, ts=found.ts, text=text, blocks=message_blocks)
         return {"ts": found.ts}
 

@@ -39,8 +39,9 @@ RENEW_SECONDS = 5
 STAFF_RANK = -1
 # chat.update of a message already posted: rendered from the database when sent, so idempotent, and only
 # ever waiting for the case message itself to be posted (never for thread notes). "surge_update" is the spike
-# alert's (bot/services/surge.py UPDATE): it belongs to no case, so nothing waits on it.
-UPDATE_KINDS = ("update_parent", "redact_message", "surge_update")
+# alert's (bot/services/surge.py UPDATE): it belongs to no case, so nothing waits on it; "surge_batch_update" marks
+# a post gathered in the alert's thread as opened as a case (surge.BATCH_UPDATE).
+UPDATE_KINDS = ("update_parent", "redact_message", "surge_update", "surge_batch_update")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,16 @@ and how long it lasted (from its start to the moment it went quiet).
 Exactly once with any number of processes: the unique `surges.ongoing` lets one INSERT win a start, and every
 later change is a conditional UPDATE on `surges.revision`, so two ticks seeing the same state queue one
 update between them. Every Slack effect is an outbox item written with the state change that caused it.
+
+Gathered, not flooded: while a surge lasts, each tick also withdraws the waiting case messages of its new low- and
+normal-priority cases (a conditional UPDATE to `cancelled`: a worker that leased one first wins, and it is posted
+as usual) and lists those posts in batches of BATCH_SIZE in the alert's thread (`surge_batches`, one `surge_batch`
+item each), all in the tick's transaction: a post is either its case's message or in a batch, never both, never
+neither. Urgent and high cases keep their own messages. A gathered case has no message for its thread notes, so
+the tick withdraws those too: a customer's new post is listed again in the next batch as "wrote again" (no thread
+to join yet), a refresh is dropped (the batch is rendered when sent), and anything else (a person's action from
+the alert's buttons, an SLA reminder) opens the case as its own message and is queued again behind it. "Open as
+case" (`open_gathered`) does the same for a person who asks.
 """
 
 from __future__ import annotations
@@ -23,17 +33,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import updated
-from bot.models import Case, Mention, OutboxItem, Surge
-from bot.services import outbox
+from bot.models import Case, CaseEvent, Mention, OutboxItem, Surge, SurgeBatch
+from bot.services import cases, outbox, reminders, triage
 
 POST = "surge_alert"  # the alert's chat.postMessage
 UPDATE = "surge_update"  # its chat.update: one of outbox.UPDATE_KINDS, so the updates worker sends it
 KINDS = (POST, UPDATE)
+BATCH = "surge_batch"  # chat.postMessage of a batch into the alert's thread
+BATCH_UPDATE = "surge_batch_update"  # its chat.update (an entry was opened as a case): one of outbox.UPDATE_KINDS
+BATCH_KINDS = (BATCH, BATCH_UPDATE)
+BATCH_SIZE = 10  # posts a batch message lists: what fits one message after escaping (bot/blocks/surge.py)
+GATHERED = ("normal", "low")  # urgent and high cases always get their own message
+# A batch waits behind urgent and high case messages, as the posts it lists did; a normal one goes no later.
+BATCH_RANK = triage.PRIORITY_RANK["normal"]
+OPENED = "opened_from_surge"  # the case event of "Open as case" (or of a gathered case that needed a message)
+GATHER_LIMIT = 500  # case messages withdrawn per tick: a tick's transaction stays short in any storm
 # The alert goes before every new case message and beside what people did: a storm's whole point is that the
 # team hears of it at once, and it is one message per surge, so it can hold nothing up for long.
 ALERT_RANK = outbox.STAFF_RANK
@@ -66,10 +85,16 @@ def reading(session: Session, *, now: datetime) -> Reading:
     rate = session.scalar(
         select(func.count()).select_from(Mention).where(Mention.received_at > now - WINDOW, Mention.received_at <= now)
     )
+    # Every message still owed to the channel: case messages and the batches that gather posts in a surge (a
+    # gathered post is in a batch in the same transaction), so a surge whose batches wait does not look calm.
     backlog = session.scalar(
         select(func.count())
         .select_from(OutboxItem)
-        .where(OutboxItem.lane == outbox.SLACK, OutboxItem.state == outbox.PENDING, OutboxItem.kind == "post_parent")
+        .where(
+            OutboxItem.lane == outbox.SLACK,
+            OutboxItem.state == outbox.PENDING,
+            OutboxItem.kind.in_(("post_parent", BATCH)),
+        )
     )
     return Reading(rate=int(rate or 0), backlog=int(backlog or 0))
 
@@ -80,7 +105,14 @@ def current(session: Session) -> Surge | None:
 
 
 def tick(session: Session, *, now: datetime, threshold: int, channel: str, escalate_to: Iterable[str] = ()) -> Tick:
-    """Start, update or end the surge as the database says; idempotent, and safe in several processes at once."""
+    """Start, update or end the surge as the database says, then gather (`gather`); idempotent, and safe in several
+    processes at once."""
+    done = _judge(session, now=now, threshold=threshold, channel=channel, escalate_to=escalate_to)
+    gather(session, now=now)
+    return done
+
+
+def _judge(session: Session, *, now: datetime, threshold: int, channel: str, escalate_to: Iterable[str] = ()) -> Tick:
     found = reading(session, now=now)
     surge = current(session)
     if surge is None:
@@ -158,6 +190,255 @@ def record_alert(session: Session, *, surge_id: int, ts: str) -> None:
     session.execute(
         update(Surge)
         .where(Surge.id == surge_id, Surge.slack_ts.is_(None))
+        .values(slack_ts=ts)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# -- gathered, not flooded ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Gathered:
+    cases: int = 0  # case messages withdrawn into batches
+    again: int = 0  # posts of gathered cases listed again ("wrote again")
+    opened: int = 0  # gathered cases that needed a message of their own (a person acted, a reminder came due)
+    batches: int = 0
+
+
+def gather(session: Session, *, now: datetime) -> Gathered:
+    """Withdraw the ongoing surge's waiting low/normal case messages into batches, and settle what waits on cases
+    gathered earlier (their thread notes, refreshes, reminders: there is no message to hang them on).
+
+    Only items no worker holds and none has tried (`attempts == 0`) are withdrawn, with a conditional UPDATE, so an
+    item a worker leased meanwhile is posted as usual and one a dead worker may have posted is never listed too."""
+    surge = current(session)
+    fresh: list[list[int]] = []  # [case id, mention id, 0]
+    if surge is not None:
+        for item_id, case_id, mention_id in _waiting_parents(session, surge):
+            if _withdraw(session, item_id, now=now, strict=True, why="gathered into a surge batch"):
+                fresh.append([case_id, mention_id, 0])
+    batches = _batches(session, {surge.id: fresh} if surge is not None and fresh else {}, now=now)
+    again: dict[int, list[list[int]]] = {}  # surge id -> [case id, mention id, 1]
+    opened: set[int] = set()  # cases opened in this pass: their later items go behind the new message too
+    for item, case_id, gathered_in in _waiting_on_gathered(session, now=now):
+        mention_id = None if case_id in opened else _customer_post(session, item)
+        if item.kind == "update_parent":
+            _withdraw(session, item.id, now=now, why="the case is gathered in a surge batch: nothing to update")
+        elif mention_id is not None:
+            surge_id = session.scalar(select(SurgeBatch.surge_id).where(SurgeBatch.id == gathered_in))
+            if surge_id is not None and _withdraw(session, item.id, now=now, why="listed again in a surge batch"):
+                again.setdefault(surge_id, []).append([case_id, mention_id, 1])
+        elif _withdraw(session, item.id, now=now, why="moved behind the case's own message"):
+            # a person's action (from the alert's buttons) or a reminder needs the case's message: open the case,
+            # then the same item again behind its message
+            batch_id = _ungather(session, case_id)
+            if batch_id is not None:
+                _open(session, case_id=case_id, batch_id=batch_id, actor="surge", now=now, rank=item.priority_rank)
+                opened.add(case_id)
+            outbox.enqueue(
+                session,
+                lane=outbox.SLACK,
+                kind=item.kind,
+                case_id=case_id,
+                priority_rank=item.priority_rank,
+                payload=dict(item.payload),
+                now=now,
+            )
+    batches += _batches(session, again, now=now)
+    return Gathered(cases=len(fresh), again=sum(map(len, again.values())), opened=len(opened), batches=batches)
+
+
+def _batches(session: Session, entries: dict[int, list[list[int]]], *, now: datetime) -> int:
+    """Store the entries in batches of BATCH_SIZE, each with its post queued; a newly gathered case points at its
+    batch (`Case.gathered_in`). Returns how many batches."""
+    made = 0
+    for surge_id, listed in entries.items():
+        for start in range(0, len(listed), BATCH_SIZE):
+            chunk = listed[start : start + BATCH_SIZE]
+            batch = SurgeBatch(surge_id=surge_id, created_at=now, entries=chunk)
+            session.add(batch)
+            session.flush()
+            made += 1
+            fresh = [case_id for case_id, _, again in chunk if not again]
+            if fresh:
+                session.execute(
+                    update(Case)
+                    .where(Case.id.in_(fresh))
+                    .values(gathered_in=batch.id)
+                    .execution_options(synchronize_session=False)
+                )
+            outbox.enqueue(
+                session,
+                lane=outbox.SLACK,
+                kind=BATCH,
+                priority_rank=BATCH_RANK,
+                payload={"batch_id": batch.id},
+                now=now,
+            )
+    return made
+
+
+def _waiting_parents(session: Session, surge: Surge) -> list[Any]:
+    """The surge's new low/normal cases whose message has not started: (item id, case id, first mention id)."""
+    first = select(func.min(Mention.id)).where(Mention.case_id == Case.id).correlate(Case).scalar_subquery()
+    return list(
+        session.execute(
+            select(OutboxItem.id, Case.id, first)
+            .join(Case, Case.id == OutboxItem.case_id)
+            .where(
+                OutboxItem.lane == outbox.SLACK,
+                OutboxItem.kind == "post_parent",
+                OutboxItem.state == outbox.PENDING,
+                OutboxItem.lease_until.is_(None),
+                OutboxItem.attempts == 0,
+                Case.priority.in_(GATHERED),
+                Case.created_at >= surge.started_at,
+                Case.slack_ts.is_(None),
+                Case.gathered_in.is_(None),
+            )
+            .order_by(OutboxItem.id)
+            .limit(GATHER_LIMIT)
+        )
+    )
+
+
+def _waiting_on_gathered(session: Session, *, now: datetime) -> list[tuple[OutboxItem, int, int]]:
+    """Slack items of gathered cases (no message of their own) that no worker holds, oldest first."""
+    rows = session.execute(
+        select(OutboxItem, Case.id, Case.gathered_in)
+        .join(Case, Case.id == OutboxItem.case_id)
+        .where(
+            OutboxItem.lane == outbox.SLACK,
+            OutboxItem.state == outbox.PENDING,
+            OutboxItem.kind.in_(("thread_note", "update_parent", reminders.REMINDER)),
+            or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+            Case.gathered_in.is_not(None),
+            Case.slack_ts.is_(None),
+        )
+        .order_by(OutboxItem.id)
+        .limit(GATHER_LIMIT)
+    ).all()
+    return [(item, case_id, int(gathered_in or 0)) for item, case_id, gathered_in in rows]
+
+
+def _customer_post(session: Session, item: OutboxItem) -> int | None:
+    """The mention a thread note is about, when it is the customer's (wrote again, edited): listed in a batch."""
+    if item.kind != "thread_note" or "event_id" not in item.payload:
+        return None
+    event = session.get(CaseEvent, item.payload["event_id"])
+    if event is None or event.kind not in ("mention_added", "mention_edited"):
+        return None
+    mention_id = (event.detail or {}).get("mention_id")
+    return int(mention_id) if mention_id is not None else None
+
+
+def _withdraw(session: Session, item_id: int, *, now: datetime, why: str, strict: bool = False) -> bool:
+    """Cancel a pending item no worker holds (`strict`: never leased at all); False if a worker took it first."""
+    free = (
+        OutboxItem.lease_until.is_(None)
+        if strict
+        else or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now)
+    )
+    return bool(
+        updated(
+            session,
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id, OutboxItem.state == outbox.PENDING, free)
+            .values(state=outbox.CANCELLED, done_at=now, last_error=why)
+            .execution_options(synchronize_session=False),
+        )
+    )
+
+
+def _ungather(session: Session, case_id: int) -> int | None:
+    """Take the case out of its batch (a conditional UPDATE: of two clicks or ticks, one wins); its batch's id."""
+    batch_id = session.scalar(select(Case.gathered_in).where(Case.id == case_id))
+    if batch_id is None:
+        return None
+    won = updated(
+        session,
+        update(Case)
+        .where(Case.id == case_id, Case.gathered_in == batch_id, Case.slack_ts.is_(None))
+        .values(gathered_in=None)
+        .execution_options(synchronize_session=False),
+    )
+    return batch_id if won else None
+
+
+def _open(session: Session, *, case_id: int, batch_id: int, actor: str, now: datetime, rank: int) -> None:
+    """Queue the case's message as for any new case, record why, and mark it opened in the batches listing it."""
+    case = session.get(Case, case_id, populate_existing=True)
+    assert case is not None
+    # what waits on the case (a customer's note the tick has not listed yet, a reminder) goes behind its message,
+    # in order, instead of failing before it; a refresh is dropped, the message is rendered when sent
+    held = session.scalars(
+        select(OutboxItem)
+        .where(
+            OutboxItem.case_id == case_id,
+            OutboxItem.lane == outbox.SLACK,
+            OutboxItem.state == outbox.PENDING,
+            OutboxItem.kind.in_(("thread_note", "update_parent", reminders.REMINDER)),
+        )
+        .order_by(OutboxItem.id)
+    ).all()
+    moved = [item for item in held if _withdraw(session, item.id, now=now, why="moved behind the case's own message")]
+    outbox.enqueue(session, lane=outbox.SLACK, kind="post_parent", case_id=case_id, priority_rank=rank, now=now)
+    for item in moved:
+        if item.kind != "update_parent":
+            outbox.enqueue(
+                session,
+                lane=outbox.SLACK,
+                kind=item.kind,
+                case_id=case_id,
+                priority_rank=item.priority_rank,
+                payload=dict(item.payload),
+                now=now,
+            )
+    # no thread note: the case message itself shows it, and the batch says who opened it
+    cases.record(session, case, actor=actor, kind=OPENED, now=now, note=False, detail={"batch_id": batch_id})
+    surge_id = session.scalar(select(SurgeBatch.surge_id).where(SurgeBatch.id == batch_id))
+    later = session.execute(
+        select(SurgeBatch.id, SurgeBatch.entries).where(SurgeBatch.surge_id == surge_id, SurgeBatch.id >= batch_id)
+    )
+    for listing, listed in later:
+        if any(entry[0] == case_id for entry in listed):
+            _enqueue_batch_update(session, batch_id=listing, now=now)
+
+
+def _enqueue_batch_update(session: Session, *, batch_id: int, now: datetime) -> None:
+    """Queue a re-render of a batch message, unless one not yet started waits: it renders the latest when sent."""
+    waiting = session.scalars(
+        select(OutboxItem.payload).where(
+            OutboxItem.kind == BATCH_UPDATE, OutboxItem.state == outbox.PENDING, OutboxItem.lease_until.is_(None)
+        )
+    ).all()
+    if any(payload.get("batch_id") == batch_id for payload in waiting):
+        return
+    outbox.enqueue(
+        session,
+        lane=outbox.SLACK,
+        kind=BATCH_UPDATE,
+        priority_rank=outbox.STAFF_RANK,
+        payload={"batch_id": batch_id},
+        now=now,
+    )
+
+
+def open_gathered(session: Session, *, case_id: int, user_id: str, now: datetime) -> bool:
+    """The "Open as case" button: the gathered case gets its message with the usual buttons, in the staff band
+    (someone asked for it). False when it is not gathered any more (opened already: a second click does nothing)."""
+    batch_id = _ungather(session, case_id)
+    if batch_id is None:
+        return False
+    outbox.staff_action(session, case_id=case_id)
+    _open(session, case_id=case_id, batch_id=batch_id, actor=user_id, now=now, rank=outbox.STAFF_RANK)
+    return True
+
+
+def record_batch(session: Session, *, batch_id: int, ts: str) -> None:
+    """Slack took the batch: "Open as case" updates this message."""
+    session.execute(
+        update(SurgeBatch)
+        .where(SurgeBatch.id == batch_id, SurgeBatch.slack_ts.is_(None))
         .values(slack_ts=ts)
         .execution_options(synchronize_session=False)
     )
@@ -318,4 +599,53 @@ def alert(session: Session, *, surge_id: int) -> Alert | None:
         ended_at=surge.ended_at,
         shown=dict(surge.shown),
         examples=examples,
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One post listed in a batch, with its case as it stands: `opened_by` says who opened it as a case."""
+
+    case: Case
+    mention: Mention
+    again: bool
+    opened: bool
+    opened_by: str | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch message as the Slack lane renders it when sent (bot/blocks/surge.py `batch_message`)."""
+
+    batch_id: int
+    channel: str
+    alert_ts: str | None  # the alert's thread: the batch waits until Slack has taken the alert
+    ts: str | None
+    entries: list[Entry]
+
+
+def batch(session: Session, *, batch_id: int) -> Batch | None:
+    found = session.get(SurgeBatch, batch_id)
+    surge = session.get(Surge, found.surge_id) if found is not None else None
+    if found is None or surge is None:
+        return None
+    listed = []
+    for case_id, mention_id, again in found.entries:
+        listed_case, mention = session.get(Case, case_id), session.get(Mention, mention_id)
+        if listed_case is None or mention is None:  # erased since: no longer shown
+            continue
+        opened = listed_case.gathered_in is None
+        opened_by = (
+            session.scalar(
+                select(CaseEvent.actor)
+                .where(CaseEvent.case_id == case_id, CaseEvent.kind == OPENED)
+                .order_by(CaseEvent.id.desc())
+                .limit(1)
+            )
+            if opened
+            else None
+        )
+        listed.append(Entry(listed_case, mention, bool(again), opened, opened_by))
+    return Batch(
+        batch_id=found.id, channel=surge.slack_channel, alert_ts=surge.slack_ts, ts=found.slack_ts, entries=listed
     )

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot import db
-from bot.models import Mention, OutboxItem, Surge
+from bot.models import Case, Mention, OutboxItem, Surge, SurgeBatch
 from bot.services import ingest, outbox, surge
 from connectors.base import Author, InboundMention
 
@@ -197,3 +197,39 @@ def test_words_keep_apostrophes_inside_and_drop_what_says_nothing() -> None:
         "late",
         "channel",
     ]
+
+
+def test_gathering_withdraws_only_waiting_normal_messages_a_worker_has_not_taken(sessions) -> None:
+    """A case message a worker leased (or once tried) is posted as usual, never also listed in a batch."""
+    for n in range(THRESHOLD):
+        arrive(sessions, n, T0 + timedelta(seconds=n))
+    posted_all(sessions)
+    assert tick(sessions, T0 + timedelta(seconds=10)).started
+    later = T0 + timedelta(seconds=20)
+    for n in range(10, 14):
+        arrive(sessions, n, later, text="where is my parcel, can you check?")
+    arrive(sessions, 20, later, text="I will sue you, lawyer contacted")  # urgent: its own message
+    with db.session_scope(sessions) as s:
+        waiting = s.scalars(
+            select(OutboxItem).where(OutboxItem.kind == "post_parent", OutboxItem.state == outbox.PENDING)
+        ).all()
+        assert len(waiting) == 5
+        waiting[0].lease_owner, waiting[0].lease_until = "worker", later + timedelta(seconds=15)
+        waiting[1].attempts = 1  # a worker tried it once: it may be in Slack already
+        taken = {waiting[0].case_id, waiting[1].case_id}
+    tick(sessions, later + timedelta(seconds=1))
+    with sessions() as s:
+        [batch] = s.scalars(select(SurgeBatch)).all()
+        listed = [case_id for case_id, _, again in batch.entries]
+        assert len(listed) == 2 and not taken & set(listed)
+        states = dict(
+            s.execute(select(OutboxItem.case_id, OutboxItem.state).where(OutboxItem.kind == "post_parent")).all()
+        )
+        assert [states[c] for c in listed] == [outbox.CANCELLED] * 2
+        assert sorted(states[c] for c in taken) == [outbox.PENDING] * 2
+        assert s.scalar(select(func.count()).select_from(Case).where(Case.gathered_in == batch.id)) == 2
+        kinds = s.scalars(select(OutboxItem.kind).where(OutboxItem.kind == surge.BATCH)).all()
+        assert kinds == [surge.BATCH]
+    tick(sessions, later + timedelta(seconds=11))  # nothing new: nothing gathered twice
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(SurgeBatch)) == 1
