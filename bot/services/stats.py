@@ -20,17 +20,16 @@ How each figure is counted (the README repeats this for the people reading the n
 - *sentiment*: the mean VADER compound score of the mentions received, per local day and over the
   period, against the period of equal length just before it.
 
-How they are computed: in SQL, a handful of GROUP BY queries over covering indexes per period (a 30-day
-period at a million cases holds half a million), never by loading the cases. Each case's wait is a
-stored column (`Case.first_response_wait`), so the waits come back as one histogram per platform and
-owner, exact at one second and merged here into the team's, each platform's and each owner's. The SLA
-outcome is judged at read time, with the current priority and policy: `wait <= target` in SQL (working
-time never exceeds wall-clock time, so that answer *met* under any hours; with round-the-clock hours it
-is the whole answer, otherwise only the later answers are checked per case). An open unanswered case
-has missed when it was created before the instant from which the working time until `now` stays
-within its target: working time is monotone in the creation instant, so that instant is found by
-bisection once per target and the cases before it are counted in SQL.
-"""
+How they are computed: in SQL, a handful of GROUP BY queries over covering indexes per period (a 30-day period
+at a million cases holds half a million), never by loading the cases. Each case's wait is a stored column
+(`Case.first_response_wait`, microseconds), so the waits come back as one histogram of exact values per
+platform and owner (the figures are the database's own, to the microsecond), merged here into the team's, each
+platform's and each owner's. The SLA outcome is judged at read time, with the current priority and policy:
+`wait <= target` in SQL (working time never exceeds wall-clock time, so that answer *met* under any hours;
+with round-the-clock hours it is the whole answer, otherwise only the later answers are checked per case). An
+open unanswered case has missed when it was created before the instant from which the working time until `now`
+stays within its target: working time is monotone in the creation instant, so that instant is found by
+bisection once per target and the cases before it are counted in SQL."""
 
 from __future__ import annotations
 
@@ -199,21 +198,17 @@ class ResponseTimes:
 
     @classmethod
     def of(cls, waits: Sequence[timedelta]) -> ResponseTimes:
-        seconds = [w.total_seconds() for w in waits]
-        return cls._made(len(seconds), percentile(seconds, 0.5), percentile(seconds, 0.9))
+        """From the waits themselves (counted in whole microseconds, as the stored column holds them)."""
+        return cls.counted(Counter(w // MICROSECOND for w in waits))
 
     @classmethod
-    def counted(cls, seconds: Counter[int]) -> ResponseTimes:
-        """From a histogram of whole-second waits."""
-        median, p90 = histogram_percentile(seconds, 0.5), histogram_percentile(seconds, 0.9)
-        return cls._made(sum(seconds.values()), median, p90)
-
-    @classmethod
-    def _made(cls, answered: int, median: float | None, p90: float | None) -> ResponseTimes:
+    def counted(cls, microseconds: Counter[int]) -> ResponseTimes:
+        """From a histogram of exact waits (microseconds: how many)."""
+        median, p90 = histogram_percentile(microseconds, 0.5), histogram_percentile(microseconds, 0.9)
         return cls(
-            answered,
-            None if median is None else timedelta(seconds=median),
-            None if p90 is None else timedelta(seconds=p90),
+            sum(microseconds.values()),
+            None if median is None else timedelta(microseconds=median),
+            None if p90 is None else timedelta(microseconds=p90),
         )
 
 
@@ -321,7 +316,9 @@ class Tally:
     new: Counter[str] = field(default_factory=Counter)  # by priority
     resolved: Counter[str] = field(default_factory=Counter)
     open: Counter[str] = field(default_factory=Counter)
-    waits: Counter[int] = field(default_factory=Counter)  # whole seconds: how many
+    # exact waits in microseconds: how many. Exact, not whole seconds: the figures must be the database's own
+    # (a wait of 2.6 s is not one of 2 s). Real waits are seldom equal, so a big period brings many rows.
+    waits: Counter[int] = field(default_factory=Counter)
     met: int = 0
     missed: int = 0
 
@@ -569,12 +566,11 @@ def tallies(
                     tally = of(key_of(row))
                     tally.met, tally.missed = tally.met + 1, tally.missed - 1
 
-    seconds = wait // SECOND_US
     for row in session.execute(
-        select(*keys, seconds, func.count()).where(*created, wait.is_not(None)).group_by(*keys, seconds)
+        select(*keys, wait, func.count()).where(*created, wait.is_not(None)).group_by(*keys, wait)
     ):
-        second, n = row[width:]
-        of(key_of(row)).waits[int(second or 0)] += int(n)
+        exact, n = row[width:]
+        of(key_of(row)).waits[int(exact or 0)] += int(n)
 
     unanswered = (Case.status == CaseStatus.OPEN, wait.is_(None))
     for target, rule in limit_groups(policy):

@@ -120,16 +120,12 @@ def random_desk(session: Session, seed: int, count: int = 300, pol: SlaPolicy | 
 # -- the reference: every case in Python --------------------------------------------------------------
 
 
-def whole_seconds(wait: timedelta) -> timedelta:
-    return timedelta(seconds=wait // timedelta(seconds=1))
-
-
 def reference_figures(cases: list[Case], *, start: datetime, end: datetime, pol: SlaPolicy) -> Figures:
     created = [c for c in cases if start <= c.created_at < end]
     resolved = [
         c for c in cases if c.status == CaseStatus.RESOLVED and c.closed_at is not None and start <= c.closed_at < end
     ]
-    waits = [whole_seconds(c.first_response_at - c.created_at) for c in created if c.first_response_at is not None]
+    waits = [c.first_response_at - c.created_at for c in created if c.first_response_at is not None]
     outcomes = [first_response_outcome(c, policy=pol, now=NOW) for c in created]
     return Figures(
         new=PriorityCounts.of(created),
