@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.errors import UserError
 from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
-from bot.services import outbox, reminders, triage
+from bot.services import outbox, reminders, surge, triage
 from bot.services.cases import lock_author
 
 REMOVED = "[removed on request]"  # what is left of a text, and what Slack shows instead of it
@@ -125,6 +125,7 @@ def erase_case(session: Session, *, case: Case, now: datetime) -> Erased:
     session.flush()
     notes = [e.id for e in case.events if e.kind not in _STAFF_ONLY_NOTES]
     redactions = _redact_messages(session, case, notes=notes, first_post=True, about_them=True, now=now)
+    redactions += surge.redraw_listings(session, case_id=case.id, now=now)
     return replace(erased, slack_updates=redactions + _refresh_parent(session, case, now))
 
 
@@ -144,6 +145,7 @@ def forget_mention(session: Session, *, platform: str, external_id: str, now: da
     first_post = mention.id == case.mentions[0].id
     notes = [e.id for e in quoting]
     redactions = _redact_messages(session, case, notes=notes, first_post=first_post, about_them=False, now=now)
+    redactions += surge.redraw_listings(session, case_id=case.id, now=now)
     return Erased(posts=1, events=events, slack_updates=redactions + _refresh_parent(session, case, now))
 
 

@@ -423,6 +423,22 @@ def _enqueue_batch_update(session: Session, *, batch_id: int, now: datetime) -> 
     )
 
 
+def redraw_listings(session: Session, *, case_id: int, now: datetime) -> int:
+    """Re-render every surge message that shows this case: each batch listing its posts, and each alert naming it
+    among the worst. For an erasure (or a post deleted on the platform): they are rendered from the erased rows
+    when sent, so the quoted text leaves Slack. Returns how many messages were queued for a re-render."""
+    queued = 0
+    for batch_id, entries in session.execute(select(SurgeBatch.id, SurgeBatch.entries)):
+        if batch_id is not None and any(entry[0] == case_id for entry in entries or []):
+            _enqueue_batch_update(session, batch_id=batch_id, now=now)
+            queued += 1
+    for surge_id, shown in session.execute(select(Surge.id, Surge.shown)):
+        if any(example[0] == case_id for example in (shown or {}).get("worst", [])):
+            _enqueue_update(session, surge_id=surge_id, now=now)
+            queued += 1
+    return queued
+
+
 def open_gathered(session: Session, *, case_id: int, user_id: str, now: datetime) -> bool:
     """The "Open as case" button: the gathered case gets its message with the usual buttons, in the staff band
     (someone asked for it). False when it is not gathered any more (opened already: a second click does nothing)."""

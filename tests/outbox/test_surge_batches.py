@@ -349,3 +349,22 @@ def test_opened_before_the_tick_lists_it_again_the_new_post_joins_the_case_threa
         mention_count(desk)
     )  # the opened case is both a batch entry and a message; every other post once
     nothing_waits(desk)
+
+
+def test_erasing_a_gathered_customer_takes_their_post_out_of_the_batch_message(desk: Desk, slack) -> None:
+    """Erasure reaches every message that quotes the person: a batch in the alert's thread as well."""
+    from bot.services import erasure
+
+    alert = start_surge(desk, slack)
+    storm(desk, normal=3, low=0)
+    tick(desk)
+    [batch] = batches(slack, alert)
+    assert "my parcel number 11 is late" in json.dumps(batch.blocks) and "Customer 11" in json.dumps(batch.blocks)
+    with desk.rt.unit() as s:
+        erased = erasure.forget(s, platform="twitter", author_id="a11", now=desk.rt.now())
+    assert erased.slack_updates >= 1
+    desk.settle()
+    [batch] = batches(slack, alert)  # the same message, updated in place
+    shown = json.dumps(batch.blocks)
+    assert "parcel number 11" not in shown and "Customer 11" not in shown and "cust11" not in shown
+    assert "parcel number 10" in shown and "parcel number 12" in shown  # the others are still listed
