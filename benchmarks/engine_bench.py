@@ -74,6 +74,11 @@ def texts() -> list[str]:
     return [" ".join(rng.choice(words) for _ in range(rng.randint(6, 24))) for _ in range(2000)]
 
 
+# Bumped when the generated desk changes, so a kept one of another make is not reused. 2: waits to the
+# microsecond (real waits are seldom equal; whole minutes made the figures' histograms unrealistically small).
+DESK_VERSION = "v2"
+
+
 def generate(url: str, *, cases: int, open_cases: int) -> None:
     """`cases` cases over the last 60 days, one to three mentions each, with reminders on some; bulk inserted."""
     from sqlalchemy import insert
@@ -95,7 +100,7 @@ def generate(url: str, *, cases: int, open_cases: int) -> None:
             for n in range(first, min(cases, first + batch)):
                 is_open = n >= cases - open_cases  # the newest are open, as on a real desk
                 created = NOW - timedelta(seconds=span * (1 - n / cases) + rng.random() * 60)
-                answered = created + timedelta(minutes=rng.randint(2, 300)) if rng.random() < 0.8 else None
+                answered = created + timedelta(seconds=rng.uniform(90, 18_000)) if rng.random() < 0.8 else None
                 closed = None if is_open else created + timedelta(hours=rng.randint(1, 72))
                 platform_name = rng.choice(PLATFORMS)
                 author = f"{platform_name}-{rng.randint(1, cases // 3 + 1)}"
@@ -481,13 +486,14 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="engine-bench-"))
     keep = args.keep or workdir
     keep.mkdir(parents=True, exist_ok=True)
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{keep / f'bench-{args.cases}-{args.open}.db'}"
+    name = f"bench-{args.cases}-{args.open}-{DESK_VERSION}"
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{keep / f'{name}.db'}"
     only = set(args.only.split(","))
     reads = ingest = None
     lane: list[Any] = []
     try:
         if "reads" in only or "stalls" in only:
-            marker = keep / f"bench-{args.cases}-{args.open}.ready"
+            marker = keep / f"{name}.ready"
             if not marker.exists() or "sqlite" not in url:
                 print(f"Generating {args.cases:,} cases ({args.open:,} open) in {url} …", flush=True)
                 generate(url, cases=args.cases, open_cases=args.open)
