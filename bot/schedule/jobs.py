@@ -99,14 +99,23 @@ def prune_tick(rt: Runtime) -> int:
 def surge_tick(rt: Runtime) -> surge.Tick:
     """Start, update in place or end the spike alert, as the last minute's mentions and the backlog say."""
     settings = rt.settings
+    now = rt.now()
+    with rt.read() as session:  # the slow part (the words of thousands of posts) holds no write lock
+        terms = surge.terms_now(session, now=now)
     with rt.unit() as session:
         done = surge.tick(
             session,
-            now=rt.now(),
+            now=now,
             threshold=settings.spike_per_min,
             channel=settings.care_channel,
             escalate_to=settings.care_escalate_to,
+            terms=terms,
         )
+        gathered = done.gathered
+    while gathered >= surge.GATHER_LIMIT:  # a storm's backlog: the rest a page per transaction, as the sweep does
+        time.sleep(SWEEP_BREATH)
+        with rt.unit() as session:
+            gathered = surge.gather(session, now=now).cases
     if done.started or done.ended:
         logger.info("surge %s %s", done.surge_id, "started" if done.started else "ended")
     return done

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,7 +52,7 @@ GATHERED = ("normal", "low")  # urgent and high cases always get their own messa
 # A batch waits behind urgent and high case messages, as the posts it lists did; a normal one goes no later.
 BATCH_RANK = triage.PRIORITY_RANK["normal"]
 OPENED = "opened_from_surge"  # the case event of "Open as case" (or of a gathered case that needed a message)
-GATHER_LIMIT = 500  # case messages withdrawn per tick: a tick's transaction stays short in any storm
+GATHER_LIMIT = 100  # case messages withdrawn per transaction: the scheduler gathers page by page, each short
 # The alert goes before every new case message and beside what people did: a storm's whole point is that the
 # team hears of it at once, and it is one message per surge, so it can hold nothing up for long.
 ALERT_RANK = outbox.STAFF_RANK
@@ -78,6 +78,7 @@ class Tick:
     started: bool = False
     updated: bool = False
     ended: bool = False
+    gathered: int = 0  # case messages withdrawn into batches by this tick's gathering (GATHER_LIMIT: maybe more)
 
 
 def reading(session: Session, *, now: datetime) -> Reading:
@@ -104,27 +105,59 @@ def current(session: Session) -> Surge | None:
     return session.scalars(select(Surge).where(Surge.ongoing == 1)).first()
 
 
-def tick(session: Session, *, now: datetime, threshold: int, channel: str, escalate_to: Iterable[str] = ()) -> Tick:
+Terms = tuple[list[tuple[str, int]], list[tuple[str, int]]]  # common words, common phrases: (text, posts)
+
+
+def tick(
+    session: Session,
+    *,
+    now: datetime,
+    threshold: int,
+    channel: str,
+    escalate_to: Iterable[str] = (),
+    terms: Terms | None = None,
+) -> Tick:
     """Start, update or end the surge as the database says, then gather (`gather`); idempotent, and safe in several
-    processes at once."""
-    done = _judge(session, now=now, threshold=threshold, channel=channel, escalate_to=escalate_to)
-    gather(session, now=now)
-    return done
+    processes at once. `terms`, counted beforehand on a read snapshot (`terms_now`), keeps the slow part out of
+    this write transaction; without them they are counted here."""
+    done = _judge(session, now=now, threshold=threshold, channel=channel, escalate_to=escalate_to, terms=terms)
+    return replace(done, gathered=gather(session, now=now).cases)
 
 
-def _judge(session: Session, *, now: datetime, threshold: int, channel: str, escalate_to: Iterable[str] = ()) -> Tick:
+def terms_now(session: Session, *, now: datetime) -> Terms:
+    """The common terms and phrases the alert would show now (the ongoing surge's mentions, or the last minute's
+    if none is on): counting them reads thousands of posts, so the scheduler does it on a read snapshot first."""
+    surge = current(session)
+    since = (surge.started_at if surge is not None else now) - WINDOW
+    return _terms(session, (Mention.received_at > since, Mention.received_at <= now))
+
+
+def _terms(session: Session, window: tuple[Any, ...]) -> Terms:
+    texts = session.scalars(select(Mention.text).where(*window).order_by(Mention.id.desc()).limit(TEXT_SAMPLE))
+    return common_terms(texts)
+
+
+def _judge(
+    session: Session,
+    *,
+    now: datetime,
+    threshold: int,
+    channel: str,
+    escalate_to: Iterable[str] = (),
+    terms: Terms | None = None,
+) -> Tick:
     found = reading(session, now=now)
     surge = current(session)
     if surge is None:
         if found.rate < threshold and found.backlog < threshold:
             return Tick()
-        return _start(session, now=now, found=found, channel=channel, escalate_to=tuple(escalate_to))
+        return _start(session, now=now, found=found, channel=channel, escalate_to=tuple(escalate_to), terms=terms)
     calm = found.rate < threshold and found.backlog <= CALM_BACKLOG
     calm_since = (surge.calm_since or now) if calm else None
     ending = calm_since is not None and now - calm_since >= QUIET
     peak = max(surge.peak_per_min, found.rate)
     until = calm_since if ending and calm_since is not None else now
-    shown = summary(session, since=surge.started_at - WINDOW, until=until, found=found, peak=peak)
+    shown = summary(session, since=surge.started_at - WINDOW, until=until, found=found, peak=peak, terms=terms)
     changed = shown != surge.shown
     if not (changed or ending or calm_since != surge.calm_since or peak != surge.peak_per_min):
         return Tick(surge_id=surge.id)
@@ -145,7 +178,15 @@ def _judge(session: Session, *, now: datetime, threshold: int, channel: str, esc
     return Tick(surge_id=surge.id, updated=changed or ending, ended=ending)
 
 
-def _start(session: Session, *, now: datetime, found: Reading, channel: str, escalate_to: tuple[str, ...]) -> Tick:
+def _start(
+    session: Session,
+    *,
+    now: datetime,
+    found: Reading,
+    channel: str,
+    escalate_to: tuple[str, ...],
+    terms: Terms | None = None,
+) -> Tick:
     surge = Surge(
         ongoing=1,
         started_at=now,
@@ -159,7 +200,7 @@ def _start(session: Session, *, now: datetime, found: Reading, channel: str, esc
             session.add(surge)
     except IntegrityError:  # another process started it a moment ago: its alert is the one
         return Tick()
-    surge.shown = summary(session, since=now - WINDOW, until=now, found=found, peak=found.rate)
+    surge.shown = summary(session, since=now - WINDOW, until=now, found=found, peak=found.rate, terms=terms)
     outbox.enqueue(
         session,
         lane=outbox.SLACK,
@@ -461,10 +502,13 @@ def record_batch(session: Session, *, batch_id: int, ts: str) -> None:
 
 
 # -- what the alert shows -------------------------------------------------------------------------
-def summary(session: Session, *, since: datetime, until: datetime, found: Reading, peak: int) -> dict[str, Any]:
+def summary(
+    session: Session, *, since: datetime, until: datetime, found: Reading, peak: int, terms: Terms | None = None
+) -> dict[str, Any]:
     """The figures of the surge's mentions (received after `since`, up to `until`), as stored in `surges.shown`.
 
-    Plain JSON, compared with the stored one to decide whether the alert needs an update."""
+    Plain JSON, compared with the stored one to decide whether the alert needs an update. `terms` counted a moment
+    earlier (up to the tick's `now`) stand in for counting them here."""
     window = (Mention.received_at > since, Mention.received_at <= until)
     mix = session.execute(
         select(
@@ -479,8 +523,7 @@ def summary(session: Session, *, since: datetime, until: datetime, found: Readin
             Case.created_at > since, Case.created_at <= until
         )
     ).one()
-    texts = session.scalars(select(Mention.text).where(*window).order_by(Mention.id.desc()).limit(TEXT_SAMPLE))
-    terms, phrases = common_terms(texts)
+    words, phrases = terms if terms is not None else _terms(session, window)
     worst = _worst(session, window)
     states = {row.id: [row.status, row.owner_id] for row in _states(session, [c for c, _ in worst])}
     return {
@@ -491,7 +534,7 @@ def summary(session: Session, *, since: datetime, until: datetime, found: Readin
         "cases": int(cases[0]),
         "answered": int(cases[1]),
         "mix": [negative, mentions - negative - positive, positive],
-        "terms": [[t, n] for t, n in terms],
+        "terms": [[t, n] for t, n in words],
         "phrases": [[p, n] for p, n in phrases],
         # each shown with its case's buttons and state: a claim or a resolve changes what the alert must show
         "worst": [[case_id, mention_id, *states.get(case_id, [None, None])] for case_id, mention_id in worst],

@@ -368,3 +368,26 @@ def test_erasing_a_gathered_customer_takes_their_post_out_of_the_batch_message(d
     shown = json.dumps(batch.blocks)
     assert "parcel number 11" not in shown and "Customer 11" not in shown and "cust11" not in shown
     assert "parcel number 10" in shown and "parcel number 12" in shown  # the others are still listed
+
+
+def test_a_big_backlog_is_gathered_a_page_per_transaction_and_every_post_once(desk: Desk, slack, monkeypatch) -> None:
+    """In a storm thousands of case messages wait: the tick gathers them a page at a time (each transaction short,
+    so webhooks write between pages), and still lists every one exactly once."""
+    monkeypatch.setattr(surge_service, "GATHER_LIMIT", 4)
+    pages: list[int] = []
+    real_gather = surge_service.gather
+
+    def counting(session, **kwargs):  # type: ignore[no-untyped-def]
+        found = real_gather(session, **kwargs)
+        pages.append(found.cases)
+        return found
+
+    monkeypatch.setattr(surge_service, "gather", counting)
+    alert = start_surge(desk, slack)
+    pages.clear()
+    storm(desk, normal=9, low=2)
+    tick(desk)
+    assert pages == [4, 4, 3]  # 11 normal and low posts: two full pages, then the rest
+    listed = listed_cases(slack, alert)
+    assert len(listed) == len(set(listed)) == 11
+    assert len(case_messages(slack)) + len(listed) == mention_count(desk)
