@@ -115,4 +115,11 @@ def test_json_columns_hold_json(engine: Engine) -> None:
                 )
             ).all()
         )
-    assert set(types) == {"mentions.extra", "case_events.detail", "outbox.payload", "outbox.result"}
+    assert set(types) == {
+        "mentions.extra",
+        "case_events.detail",
+        "outbox.payload",
+        "outbox.result",
+        "surges.shown",
+        "surge_batches.entries",
+    }
