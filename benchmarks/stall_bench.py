@@ -24,7 +24,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine_bench import NOW  # noqa: E402
-from lane_bench import SIGNING_SECRET, STAFF, Row, Serve, mention, pct, standin  # noqa: E402
+from lane_bench import SIGNING_SECRET, STAFF, Row, Serve, mention, pct, post_mention, standin  # noqa: E402
 
 from bot.tools.slack_standin import signed_headers  # noqa: E402
 
@@ -38,16 +38,10 @@ def probe(url: str, seconds: float, prefix: str, every: float = 0.05) -> list[fl
         deadline = time.monotonic() + seconds
         n = 0
         while time.monotonic() < deadline:
-            body, signature = mention(n, "Where is my parcel? I have been waiting all week", prefix)
             started = time.monotonic()
-            response = client.post(
-                f"{url}/webhooks/generic",
-                content=body,
-                headers={"content-type": "application/json", "x-care-signature": signature},
-                timeout=60,
-            )
+            status = post_mention(client, url, mention(n, "Where is my parcel? I have been waiting all week", prefix))
             took = time.monotonic() - started
-            if response.status_code == 202:
+            if status == 202:
                 found.append(took)
             n += 1
             time.sleep(max(0.0, every - took))

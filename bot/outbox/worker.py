@@ -68,6 +68,7 @@ class Deliverer:
         self._held_lock = threading.Lock()
         self._handoff: queue.SimpleQueue[tuple[outbox.Leased, threading.Semaphore] | None] = queue.SimpleQueue()
         self._senders: list[threading.Thread] = []
+        self._dispatcher: threading.Thread | None = None
         if sleep is time.sleep:  # a wait for the channel's next moment ends at once when we stop
             sleep = self._pause
         self.slack = SlackLane(
@@ -90,11 +91,11 @@ class Deliverer:
             thread = threading.Thread(target=self._loop, args=(stream,), name=f"outbox-{stream}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        dispatcher = threading.Thread(
+        self._dispatcher = threading.Thread(
             target=self._dispatch_updates, args=(updates_in_flight,), name=f"outbox-{UPDATES}", daemon=True
         )
-        dispatcher.start()
-        self._threads.append(dispatcher)
+        self._dispatcher.start()
+        self._threads.append(self._dispatcher)
         for n in range(updates_in_flight):
             sender = threading.Thread(target=self._send_updates, name=f"outbox-{UPDATES}-{n}", daemon=True)
             sender.start()
@@ -109,11 +110,10 @@ class Deliverer:
         for event in self._wake.values():
             event.set()
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            if thread.name == f"outbox-{UPDATES}":  # no more hand-offs after it ends: then tell the senders
-                thread.join(max(0.0, deadline - time.monotonic()))
-                for _ in self._senders:
-                    self._handoff.put(None)
+        if self._dispatcher is not None:  # no more hand-offs once it has ended: then the senders may go
+            self._dispatcher.join(max(0.0, deadline - time.monotonic()))
+            for _ in self._senders:
+                self._handoff.put(None)
         for thread in [*self._threads, *self._senders]:
             thread.join(max(0.0, deadline - time.monotonic()))
         stuck = [t.name for t in [*self._threads, *self._senders] if t.is_alive()]

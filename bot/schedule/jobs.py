@@ -15,7 +15,9 @@ from bot.services import digest, erasure, once, reminders, surge
 
 logger = logging.getLogger(__name__)
 
-SWEEP_BREATH = 0.005  # seconds between a sweep's pages (a thread that just let go of a lock tends to take it again)
+# seconds between the pages of a job that works in pages (the sweep, a storm's gathering): a thread that just let
+# go of a lock tends to take it again, and a waiting webhook should get it first
+PAGE_BREATH = 0.005
 
 
 def recheck_reminders(rt: Runtime) -> None:
@@ -45,7 +47,7 @@ def sweep_tick(rt: Runtime) -> list[reminders.Sent]:
         sent += page.sent
         after = page.last_id
         if after is not None:
-            time.sleep(SWEEP_BREATH)  # the lock is free for a moment: a waiting webhook takes it before the next page
+            time.sleep(PAGE_BREATH)  # the lock is free for a moment: a waiting webhook takes it before the next page
     for item in sent:
         logger.info("reminder queued: case %s %s %s", item.case_id, item.clock, item.stage)
     return sent
@@ -113,7 +115,7 @@ def surge_tick(rt: Runtime) -> surge.Tick:
         )
         gathered = done.gathered
     while gathered >= surge.GATHER_LIMIT:  # a storm's backlog: the rest a page per transaction, as the sweep does
-        time.sleep(SWEEP_BREATH)
+        time.sleep(PAGE_BREATH)
         with rt.unit() as session:
             gathered = surge.gather(session, now=now).cases
     if done.started or done.ended:
