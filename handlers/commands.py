@@ -85,7 +85,7 @@ def _figures(rt: Runtime, period_name: str) -> tuple[str, Blocks]:
     with rt.read() as s:
         period = stats.period(period_name, now=now, tz=settings.timezone)
         found = stats.compute(s, period=period, now=now, policy=settings.sla, tz=settings.timezone)
-    return figures.stats_message(found)
+    return figures.stats_message(found, now=now, link=rt.thread_url)
 
 
 def _my_cases(rt: Runtime, user: str) -> tuple[str, Blocks]:

@@ -23,6 +23,7 @@ from bot.blocks.figures import (
     sentiment,
 )
 from bot.blocks.mrkdwn import Blocks, inert, link, platform_label, quote
+from bot.blocks.surge import surge_lines
 from bot.services.digest import COMPARE_DAYS, Breach, Digest, NotYet, Praise
 from bot.services.stats import Attainment, ResponseTimes
 from bot.sla import format_duration
@@ -106,6 +107,7 @@ def _figures_blocks(digest: Digest, inline: list[str], breaches: int, link_for: 
     )
     return [
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{day} against the seven days before."}]},
+        *sections(surge_lines(digest.surges, now=digest.now, link_for=link_for)),
         summary,
         {"type": "divider"},
         *sections(inline or ["None. :tada:"], title=f"SLA breaches ({breaches})"),
@@ -165,6 +167,8 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
             f"{title}: {y.new.total} new, {y.resolved.total} resolved, {digest.backlog} open, "
             f"SLA {attainment(y.sla)}, {len(breach_lines)} breaches"
         )
+        if digest.surges:
+            fallback += f", {len(digest.surges)} surge{'' if len(digest.surges) == 1 else 's'} in mentions"
     # a digest too big for one message (long names and posts) goes on in its thread rather than being cut
     main, *more = limits.group(blocks, room=0)
     messages: list[Message] = [(limits.fallback(fallback), main)]

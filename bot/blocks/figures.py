@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.blocks import limits
 from bot.blocks.mrkdwn import PRIORITY_BADGES, Blocks, escape, inert, platform_label
+from bot.blocks.surge import surge_lines
 from bot.services.queues import CaseLine
 from bot.services.stats import (
     Attainment,
@@ -148,8 +149,8 @@ def _staff_lines(rows: Sequence[Breakdown]) -> list[str]:
     return [breakdown_line(f"<@{r.key}>", r.figures) for r in rows] or ["No claimed cases."]
 
 
-def stats_message(stats: Stats) -> tuple[str, Blocks]:
-    """The ephemeral answer to `/care stats [today|7d|30d]`."""
+def stats_message(stats: Stats, *, now: datetime, link: Link | None = None) -> tuple[str, Blocks]:
+    """The ephemeral answer to `/care stats [today|7d|30d]`; a surge in the period is named first."""
     period, team, trend = stats.period, stats.team, stats.sentiment
     title = f"Care stats · {period_title(period)}"
     mood = (
@@ -160,6 +161,7 @@ def stats_message(stats: Stats) -> tuple[str, Blocks]:
         mood += "\n" + " · ".join(f"{d.day:%a} {d.day.day}: {sentiment(d.average)}" for d in trend.days)
     blocks: Blocks = [
         {"type": "header", "text": limits.plain(title, limits.HEADER_TEXT)},
+        *sections(surge_lines(stats.surges, now=now, link_for=link)),
         figure_fields(team),
         *sections(_platform_lines(stats.platforms), title="By platform"),
         *sections(_staff_lines(stats.staff), title="By staff member (owner)"),
@@ -180,6 +182,8 @@ def stats_message(stats: Stats) -> tuple[str, Blocks]:
         f"{title}: {team.new.total} new, {team.resolved.total} resolved, {team.open.total} open; "
         f"first response {response_times(team.first_response)}; SLA {attainment(team.sla)}"
     )
+    if stats.surges:
+        fallback += f"; {len(stats.surges)} surge{'' if len(stats.surges) == 1 else 's'} in mentions"
     return limits.fallback(fallback), blocks[: limits.MESSAGE_BLOCKS]
 
 

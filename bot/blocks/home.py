@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.blocks import limits
 from bot.blocks.figures import Link, figure_fields, listed, sections
 from bot.blocks.mrkdwn import PRIORITY_BADGES, Blocks
+from bot.blocks.surge import surge_lines
 from bot.services.queues import Queue
 from bot.services.stats import Stats
 from bot.services.triage import PRIORITIES
@@ -27,6 +28,7 @@ def home_view(
     *, mine: Queue, unclaimed: Queue, today: Stats, link: Link, now: datetime, tz: ZoneInfo
 ) -> dict[str, Any]:
     blocks: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Care desk"}}]
+    blocks += _surge_on(today, now, link)
     blocks += sections(
         listed(mine.lines, MINE_LIMIT, link, now, total=mine.total) or ["Nothing claimed by you is open. :tada:"],
         title=f"Your open cases ({mine.total})",
@@ -59,9 +61,16 @@ def outsider_view(*, today: Stats, channel: str, now: datetime, tz: ZoneInfo) ->
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "Care desk"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": about}},
+        *_surge_on(today, now, None),
         *_figures(today, now, tz, "`/care stats 7d` for the week."),
     ]
     return {"type": "home", "blocks": blocks}
+
+
+def _surge_on(today: Stats, now: datetime, link: Link | None) -> Blocks:
+    """A surge going on heads the tab while it lasts (today's figures hold it: it is on now). Its figures quote
+    no customer, so the outsider's tab shows it too, without the link to the alert in the care channel."""
+    return sections(surge_lines([f for f in today.surges if f.ended_at is None], now=now, link_for=link))
 
 
 def _figures(today: Stats, now: datetime, tz: ZoneInfo, hint: str) -> Blocks:

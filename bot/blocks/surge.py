@@ -8,7 +8,8 @@ the common terms) go through `mrkdwn.inert`; every text is fitted, and the whole
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from bot import sla
@@ -24,7 +25,7 @@ from bot.blocks.mrkdwn import (
     quote,
     sentiment_label,
 )
-from bot.services.surge import Alert, Batch, Entry, Example
+from bot.services.surge import Alert, Batch, Entry, Example, Figures
 
 EXCERPT = 280  # characters of a worst example's post: enough to see what it is about, the case has the rest
 QUOTE_LIMIT, AUTHOR_ROOM = 700, 400  # as rendered, so five examples and the figures fit one message
@@ -158,3 +159,37 @@ def _entry(entry: Entry) -> dict[str, Any]:
         "value": str(case.id),
     }
     return block
+
+
+# -- the surges in the figures ------------------------------------------------------------------------
+SurgeLink = Callable[[str, str | None], str | None]  # (channel, ts) -> the alert's URL, as figures.Link
+SURGES_LISTED = 5  # a stormy month names its latest few; the figures below still count every case
+
+
+def surge_lines(found: Iterable[Figures], *, now: datetime, link_for: SurgeLink | None = None) -> list[str]:
+    """The period's surges, latest first, at most SURGES_LISTED of them and a count of the rest."""
+    latest = sorted(found, key=lambda f: f.started_at, reverse=True)
+    lines = [surge_line(f, now=now, link_for=link_for) for f in latest[:SURGES_LISTED]]
+    if len(latest) > SURGES_LISTED:
+        rest = len(latest) - SURGES_LISTED
+        lines.append(f"…and {rest} earlier surge{'' if rest == 1 else 's'} in this period.")
+    return lines
+
+
+def surge_line(found: Figures, *, now: datetime, link_for: SurgeLink | None = None) -> str:
+    """One surge as `/care stats`, the digest and the Home tab name it: when, how many, how many answered so far,
+    and a link to its alert (whose thread holds what was gathered)."""
+    answered = f"{found.answered} answered" if found.cases else "none needed an answer"
+    counts = f"{found.mentions:,} mentions, {found.cases:,} new cases, {answered}; peak {found.peak_per_min:,} a minute"
+    if found.ended_at is None:
+        text = (
+            f":rotating_light: *A surge is on* since {slack_date(found.started_at)} "
+            f"({sla.format_duration(now - found.started_at)}): so far {counts}"
+        )
+    else:
+        text = (
+            f":rotating_light: *Surge* {slack_date(found.started_at)} to {slack_date(found.ended_at)} "
+            f"({sla.format_duration(found.ended_at - found.started_at)}): {counts}"
+        )
+    url = link_for(found.channel, found.ts) if link_for is not None and found.ts else None
+    return text + link(url, "the alert")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import sla
 from bot.models import Case, CaseStatus, DigestMarker, Mention, OutboxItem, Reminder
-from bot.services import desk, erasure, outbox
+from bot.services import desk, erasure, outbox, surge
 from bot.services.queues import CaseLine, case_line, case_lines, clip, oldest_open
 from bot.services.stats import (
     FACT_COLUMNS,
@@ -96,6 +96,7 @@ class Digest:
     praise: tuple[Praise, ...]
     daily: tuple[DayPoint, ...]  # the seven days and `day`, oldest first
     posts: int  # posts received on `day`, new cases or not
+    surges: tuple[surge.Figures, ...] = ()  # the surges on during `day` (storm mode), oldest first
 
     @property
     def quiet(self) -> bool:
@@ -155,6 +156,7 @@ def build(session: Session, *, day: date, now: datetime, policy: SlaPolicy, tz: 
         praise=tuple(praise(session, start=target.start, end=target.end)),
         daily=tuple(daily),
         posts=sentiments[-1].mentions,
+        surges=tuple(surge.during(session, start=target.start, end=target.end, now=now)),
     )
 
 

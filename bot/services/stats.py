@@ -48,6 +48,7 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
 from bot.models import Case, CaseStatus, Mention, UTCDateTime
+from bot.services import surge
 from bot.services.triage import PRIORITIES
 from bot.sla import SlaPolicy, SlaTargets
 
@@ -274,6 +275,7 @@ class Stats:
     platforms: tuple[Breakdown, ...]
     staff: tuple[Breakdown, ...]
     sentiment: SentimentTrend
+    surges: tuple[surge.Figures, ...] = ()  # the surges on during the period (storm mode), oldest first
 
 
 # -- per case --------------------------------------------------------------------------------------
@@ -675,4 +677,5 @@ def compute(session: Session, *, period: Period, now: datetime, policy: SlaPolic
         platforms=_breakdowns(found, lambda key: key[0]),
         staff=_breakdowns(found, lambda key: key[1]),
         sentiment=trend,
+        surges=tuple(surge.during(session, start=start, end=end, now=now)),
     )

@@ -518,11 +518,7 @@ def summary(
         ).where(*window)
     ).one()
     negative, positive, mentions = int(mix[0]), int(mix[1]), int(mix[2])
-    cases = session.execute(
-        select(func.count(), func.count(Case.first_response_wait)).where(
-            Case.created_at > since, Case.created_at <= until
-        )
-    ).one()
+    cases = _cases_answered(session, since=since, until=until)
     words, phrases = terms if terms is not None else _terms(session, window)
     worst = _worst(session, window)
     states = {row.id: [row.status, row.owner_id] for row in _states(session, [c for c, _ in worst])}
@@ -531,14 +527,69 @@ def summary(
         "backlog": found.backlog,
         "peak": peak,
         "mentions": mentions,
-        "cases": int(cases[0]),
-        "answered": int(cases[1]),
+        "cases": cases[0],
+        "answered": cases[1],
         "mix": [negative, mentions - negative - positive, positive],
         "terms": [[t, n] for t, n in words],
         "phrases": [[p, n] for p, n in phrases],
         # each shown with its case's buttons and state: a claim or a resolve changes what the alert must show
         "worst": [[case_id, mention_id, *states.get(case_id, [None, None])] for case_id, mention_id in worst],
     }
+
+
+def _cases_answered(session: Session, *, since: datetime, until: datetime) -> tuple[int, int]:
+    """New cases in the window, and how many of them have had their first response (the stored wait is set)."""
+    found = session.execute(
+        select(func.count(), func.count(Case.first_response_wait)).where(
+            Case.created_at > since, Case.created_at <= until
+        )
+    ).one()
+    return int(found[0]), int(found[1])
+
+
+# -- the surges in the figures -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Figures:
+    """A surge as `/care stats`, the digest and the Home tab name it: when, how many, how many answered so far."""
+
+    started_at: datetime
+    ended_at: datetime | None  # None: it is going on
+    mentions: int
+    cases: int  # new cases it brought
+    answered: int  # of those, how many have had their first response
+    peak_per_min: int
+    channel: str
+    ts: str | None  # the alert, once Slack has taken it
+
+
+def during(session: Session, *, start: datetime, end: datetime, now: datetime) -> list[Figures]:
+    """The surges that were on at some moment of [start, end), oldest first, with their totals as they stand at
+    `now` (a surge still on counts up to now). Counted as the alert counts: from a minute before it started."""
+    found = session.scalars(
+        select(Surge)
+        .where(Surge.started_at < end, or_(Surge.ended_at.is_(None), Surge.ended_at >= start))
+        .order_by(Surge.started_at)
+    ).all()
+    listed = []
+    for surge in found:
+        since, until = surge.started_at - WINDOW, surge.ended_at or now
+        mentions = session.scalar(
+            select(func.count()).select_from(Mention).where(Mention.received_at > since, Mention.received_at <= until)
+        )
+        new, answered = _cases_answered(session, since=since, until=until)
+        listed.append(
+            Figures(
+                started_at=surge.started_at,
+                ended_at=surge.ended_at,
+                mentions=int(mentions or 0),
+                cases=new,
+                answered=answered,
+                peak_per_min=surge.peak_per_min,
+                channel=surge.slack_channel,
+                ts=surge.slack_ts,
+            )
+        )
+    return listed
 
 
 def _worst(session: Session, window: tuple[Any, ...]) -> list[tuple[int, int]]:

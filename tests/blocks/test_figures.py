@@ -23,3 +23,30 @@ def test_without_a_total_the_lines_given_are_all_there_is() -> None:
     shown = listed([line(n) for n in range(12)], 10, lambda channel, ts: None, NOW)
     assert shown[-1] == "…and 2 more."
     assert len(listed([line(1)], 10, lambda channel, ts: None, NOW)) == 1  # nothing more to say
+
+
+def test_a_stormy_period_names_its_latest_surges_and_counts_the_rest() -> None:
+    from datetime import timedelta
+
+    from bot.blocks.surge import SURGES_LISTED, surge_lines
+    from bot.services.surge import Figures
+
+    def surge(hours: int, ended: bool = True) -> Figures:
+        start = NOW - timedelta(hours=hours)
+        end = start + timedelta(minutes=25) if ended else None
+        return Figures(start, end, 1200, 900, 450, 640, "C0CARE", f"1795{hours:06d}.000100")
+
+    found = [surge(h) for h in range(10, 3, -1)] + [surge(1, ended=False)]
+    lines = surge_lines(found, now=NOW, link_for=lambda channel, ts: f"https://x.slack.com/archives/{channel}/p{ts}")
+    assert len(lines) == SURGES_LISTED + 1 and lines[-1] == "…and 3 earlier surges in this period."
+    assert lines[0].startswith(":rotating_light: *A surge is on* since <!date^")
+    assert "(1 h): so far 1,200 mentions, 900 new cases, 450 answered; peak 640 a minute" in lines[0]
+    assert lines[1].startswith(":rotating_light: *Surge* <!date^") and "(25 min): 1,200 mentions" in lines[1]
+    assert lines[1].endswith("|the alert>") and "p1795000004.000100" in lines[1]  # the latest ended one first
+    quiet = Figures(NOW, NOW + timedelta(minutes=5), 40, 0, 0, 40, "C0CARE", None)
+    assert surge_lines([quiet], now=NOW) == [
+        ":rotating_light: *Surge* "
+        f"<!date^{int(NOW.timestamp())}^{{date_short_pretty}} at {{time}}|2026-11-23 09:00 UTC> "
+        f"to <!date^{int(NOW.timestamp()) + 300}^{{date_short_pretty}} at {{time}}|2026-11-23 09:05 UTC> (5 min): "
+        "40 mentions, 0 new cases, none needed an answer; peak 40 a minute"
+    ]

@@ -4,7 +4,9 @@ drained. CARE_SPIKE_PER_MIN is 5 here, so a surge is a handful of posts."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -12,16 +14,18 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.blocks.digest import digest_messages
 from bot.models import OutboxItem, Surge
 from bot.runtime import Runtime, build_runtime
 from bot.schedule.jobs import surge_tick
-from bot.services import outbox
+from bot.services import digest, outbox
 from bot.services import surge as surge_service
 from tests.blocks.slack_rules import live_sequences, message_problems, payload_texts
 from tests.schedule.test_scheduler import together
+from tests.support.blocks import all_text
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
-from tests.support.slack_requests import text_value
+from tests.support.slack_requests import post_command, post_event, text_value
 from tests.support.webhooks import post_webhook, webhook_body
 
 LEAD = "<@U0LEAD> <!subteam^S0MANAGERS>"  # CARE_ESCALATE_TO in tests/support/env.py
@@ -259,3 +263,98 @@ def test_hostile_customer_text_in_the_worst_examples_stays_inert_and_fits(desk: 
     assert "&lt;!channel&gt;" in shown and "<!channel>" not in shown and "<!here>" not in shown
     assert "\u2217URGENT\u2217" in shown  # their *bold* is shown as typed, not as ours
     assert len([b for b in alert.blocks if b["type"] == "actions"]) == 5
+
+
+# -- a surge in the figures (item 4): /care stats, the Home tab and the digest name it --------------------
+ASKED = itertools.count(1)
+ON = re.compile(
+    r":rotating_light: \*A surge is on\* since <!date\^(\d+)\^\{date_short_pretty\} at \{time\}\|[^>]+> \((\d+ min)\): "
+    r"so far (.+?)(?: · <(https://[^|>]+)\|the alert>)?$"
+)
+OVER = re.compile(
+    r":rotating_light: \*Surge\* <!date\^(\d+)\^[^>]+> to <!date\^(\d+)\^[^>]+> \((\d+ min)\): (.+?)"
+    r"(?: · <(https://[^|>]+)\|the alert>)?$"
+)
+
+
+def stats(desk: Desk, slack, period: str = "today", user: str = "U0ALICE") -> str:
+    """`/care stats <period>` as Slack sends it: the text of the private answer."""
+    before = len(slack.responses)
+    asked = slack.response_url(f"s{next(ASKED)}")
+    answer = post_command(desk.url, text=f"stats {period}", user=user, response_url=asked)
+    assert answer.status_code == 200
+    desk.listeners.wait_idle()
+    assert len(slack.responses) == before + 1
+    return all_text(slack.responses[-1]["blocks"])
+
+
+def home(desk: Desk, slack, user: str = "U0ALICE") -> str:
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home", "event_ts": "1.0"}
+    assert post_event(desk.url, event).status_code == 200
+    desk.listeners.wait_idle()
+    view = slack.home_view(user)
+    assert view is not None
+    return all_text(view["blocks"])
+
+
+def surge_lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.startswith(":rotating_light:")]
+
+
+def test_stats_the_home_tab_and_the_digest_name_the_surge(desk: Desk, slack, clock) -> None:
+    for n in range(6):
+        complain(desk, n)
+    assert surge_lines(stats(desk, slack)) == []  # not yet: no tick has judged it
+    began = clock.now()  # (each case message posted moved the clock on by the channel's pace)
+    tick(desk)
+    alert = the_alert(slack)
+    desk.click("case_reply", 1)
+    desk.submit(desk.last_view(), text_value("reply", "text", "So sorry, we are rebooking you now."))
+    clock.set(began + timedelta(minutes=4))
+
+    # while it lasts: the stats name it with its figures so far, and the Home tab heads with it
+    [line] = surge_lines(stats(desk, slack))
+    on = ON.match(line)
+    assert on, line
+    assert int(on.group(1)) == int(began.timestamp())  # Slack shows the moment in each reader's own zone
+    assert on.group(2) == "4 min"
+    assert on.group(3) == "6 mentions, 6 new cases, 1 answered; peak 6 a minute"
+    assert on.group(4) == desk.rt.thread_url("C0CARE", alert.ts)  # a link to the alert, whose thread gathers
+    shown = home(desk, slack)
+    assert surge_lines(shown) == [line]
+    assert shown.index(":rotating_light:") < shown.index("*Your open cases")  # at the top, where it is seen
+
+    # someone outside the team sees the figures but no link into the care channel
+    outsider = home(desk, slack, user="U0OUTSIDER")
+    [theirs] = surge_lines(outsider)
+    assert ON.match(theirs) and ON.match(theirs).group(4) is None  # type: ignore[union-attr]
+    assert "6 mentions, 6 new cases, 1 answered" in theirs
+
+    # it ends after three quiet minutes; from then on it is named with its span, and the Home tab drops it
+    quiet = began + timedelta(minutes=7)
+    clock.set(quiet)
+    tick(desk)
+    clock.set(quiet + timedelta(minutes=3))
+    tick(desk)
+    assert the_alert(slack).text.startswith(":white_check_mark: The surge is over")
+    [line] = surge_lines(stats(desk, slack, "7d"))
+    over = OVER.match(line)
+    assert over, line
+    assert over.group(3) == "7 min"
+    assert over.group(4) == "6 mentions, 6 new cases, 1 answered; peak 6 a minute"
+    assert surge_lines(home(desk, slack)) == []
+
+    # the next morning's digest is about the day it happened, and names it the same way
+    tz = desk.rt.settings.timezone
+    day = began.astimezone(tz).date()
+    later = clock.now() + timedelta(days=1)
+    with desk.rt.read() as s:
+        made = digest.build(s, day=day, now=later, policy=desk.rt.settings.sla, tz=tz)
+    fallback, blocks = digest_messages(made, link_for=desk.rt.thread_url, tz=tz)[0]
+    [line] = surge_lines(all_text(blocks))
+    assert OVER.match(line) and "6 mentions, 6 new cases, 1 answered" in line
+    assert fallback.endswith(", 1 surge in mentions")
+    # a day without one says nothing of surges
+    with desk.rt.read() as s:
+        calm = digest.build(s, day=day - timedelta(days=2), now=later, policy=desk.rt.settings.sla, tz=tz)
+    assert not any(surge_lines(all_text(b)) for _, b in digest_messages(calm, link_for=desk.rt.thread_url, tz=tz))

@@ -233,3 +233,34 @@ def test_gathering_withdraws_only_waiting_normal_messages_a_worker_has_not_taken
     tick(sessions, later + timedelta(seconds=11))  # nothing new: nothing gathered twice
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(SurgeBatch)) == 1
+
+
+def test_the_figures_name_each_surge_that_overlaps_the_period_with_its_totals(sessions) -> None:
+    for n in range(THRESHOLD):
+        arrive(sessions, n, T0)
+    tick(sessions, T0)
+    posted_all(sessions)
+    tick(sessions, T0 + timedelta(minutes=2))
+    tick(sessions, T0 + timedelta(minutes=5))  # the first surge: T0 to T0+2 min (when it went quiet)
+    later = T0 + timedelta(hours=1)
+    for n in range(10, 10 + THRESHOLD + 1):
+        arrive(sessions, n, later)
+    tick(sessions, later)  # the second is still on
+    with sessions() as s:
+        answered = s.get(Case, 1)
+        assert answered is not None
+        answered.first_response_at = T0 + timedelta(minutes=1)  # (the ORM keeps its stored wait)
+        s.commit()
+        now = later + timedelta(minutes=1)
+        both = surge.during(s, start=T0 - timedelta(hours=1), end=now, now=now)
+        only_first = surge.during(s, start=T0 + timedelta(minutes=2), end=T0 + timedelta(minutes=30), now=now)
+        after_first = surge.during(s, start=T0 + timedelta(minutes=2, microseconds=1), end=later, now=now)
+        before_both = surge.during(s, start=T0 - timedelta(hours=1), end=T0, now=now)
+    first, second = both
+    assert (first.started_at, first.ended_at) == (T0, T0 + timedelta(minutes=2))
+    assert (first.mentions, first.cases, first.answered, first.peak_per_min) == (THRESHOLD, THRESHOLD, 1, THRESHOLD)
+    assert (second.started_at, second.ended_at) == (later, None)
+    assert (second.mentions, second.cases, second.answered) == (THRESHOLD + 1, THRESHOLD + 1, 0)
+    assert only_first == [first]  # a surge that ended as the period began still counts in it
+    assert after_first == []  # over before the period; the second starts as it ends (the end is exclusive)
+    assert before_both == []
