@@ -319,7 +319,8 @@ def _batches(session: Session, entries: dict[int, list[list[int]]], *, now: date
 
 
 def _waiting_parents(session: Session, surge: Surge) -> list[Any]:
-    """The surge's new low/normal cases whose message has not started: (item id, case id, first mention id)."""
+    """The surge's new low/normal cases whose message has not started: (item id, case id, first mention id). The
+    surge counts from a minute before it was noticed, as its alert does."""
     first = select(func.min(Mention.id)).where(Mention.case_id == Case.id).correlate(Case).scalar_subquery()
     return list(
         session.execute(
@@ -332,7 +333,9 @@ def _waiting_parents(session: Session, surge: Surge) -> list[Any]:
                 OutboxItem.lease_until.is_(None),
                 OutboxItem.attempts == 0,
                 Case.priority.in_(GATHERED),
-                Case.created_at >= surge.started_at,
+                # the minute before the start is the surge's too (the alert counts it): its waiting posts are
+                # gathered like the rest instead of holding the channel for minutes once the surge is noticed
+                Case.created_at > surge.started_at - WINDOW,
                 Case.slack_ts.is_(None),
                 Case.gathered_in.is_(None),
             )

@@ -264,3 +264,18 @@ def test_the_figures_name_each_surge_that_overlaps_the_period_with_its_totals(se
     assert only_first == [first]  # a surge that ended as the period began still counts in it
     assert after_first == []  # over before the period; the second starts as it ends (the end is exclusive)
     assert before_both == []
+
+
+def test_posts_waiting_from_the_minute_before_the_surge_was_noticed_are_gathered_too(sessions) -> None:
+    """The tick notices a surge a few seconds late: the posts of the minute before are the surge's (its alert counts
+    them), so their waiting messages are gathered rather than holding the channel; older ones are not."""
+    arrive(sessions, 1, T0, text="where is my parcel, can you check?")  # 61 s before the surge: not the surge's
+    for n in range(2, 2 + THRESHOLD):
+        arrive(sessions, n, T0 + timedelta(seconds=50 + n), text="where is my parcel, can you check?")
+    noticed = T0 + timedelta(seconds=61)
+    assert tick(sessions, noticed).started
+    with sessions() as s:
+        [batch] = s.scalars(select(SurgeBatch)).all()
+        assert sorted(case_id for case_id, _, _ in batch.entries) == list(range(2, 2 + THRESHOLD))
+        first = s.scalar(select(OutboxItem.state).where(OutboxItem.kind == "post_parent", OutboxItem.case_id == 1))
+        assert first == outbox.PENDING  # older than the surge's minute: its own message, as before
