@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.runtime import Runtime
@@ -99,25 +100,28 @@ def prune_tick(rt: Runtime) -> int:
 
 
 def surge_tick(rt: Runtime) -> surge.Tick:
-    """Start, update in place or end the spike alert, as the last minute's mentions and the backlog say."""
+    """Start, update in place or end the spike alert, as the last minute's mentions and the backlog say, and gather
+    a storm's normal and low posts into batches. What it decides from (the figures of thousands of posts, the waiting
+    case messages) is read on a snapshot; the write lock is held only to write it, page by page."""
     settings = rt.settings
     now = rt.now()
-    with rt.read() as session:  # the slow part (the words of thousands of posts) holds no write lock
+    with rt.read() as session:
         terms = surge.terms_now(session, now=now)
+        verdict = surge.judge(session, now=now, threshold=settings.spike_per_min, terms=terms)
+        waiting = surge.waiting_parents(session, now=now)
     with rt.unit() as session:
-        done = surge.tick(
-            session,
-            now=now,
-            threshold=settings.spike_per_min,
-            channel=settings.care_channel,
-            escalate_to=settings.care_escalate_to,
-            terms=terms,
+        done = surge.write(
+            session, verdict, now=now, channel=settings.care_channel, escalate_to=settings.care_escalate_to
         )
-        gathered = done.gathered
-    while gathered >= surge.GATHER_LIMIT:  # a storm's backlog: the rest a page per transaction, as the sweep does
+        first = surge.gather(session, now=now, waiting=waiting)
+    gathered, looked = first.cases, first.looked
+    while looked >= surge.GATHER_LIMIT:  # a storm's backlog: the rest a page per transaction, as the sweep does
         time.sleep(PAGE_BREATH)
+        with rt.read() as session:
+            waiting = surge.waiting_parents(session, now=now)
         with rt.unit() as session:
-            gathered = surge.gather(session, now=now).cases
+            page = surge.gather(session, now=now, waiting=waiting)
+        gathered, looked = gathered + page.cases, page.looked
     if done.started or done.ended:
         logger.info("surge %s %s", done.surge_id, "started" if done.started else "ended")
-    return done
+    return replace(done, gathered=gathered)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -118,9 +118,10 @@ def tick(
     terms: Terms | None = None,
 ) -> Tick:
     """Start, update or end the surge as the database says, then gather (`gather`); idempotent, and safe in several
-    processes at once. `terms`, counted beforehand on a read snapshot (`terms_now`), keeps the slow part out of
-    this write transaction; without them they are counted here."""
-    done = _judge(session, now=now, threshold=threshold, channel=channel, escalate_to=escalate_to, terms=terms)
+    processes at once. All in one session: the scheduler splits it (`judge` and the candidates on a read snapshot,
+    then `write` and `gather` in a short write transaction, bot/schedule/jobs.py)."""
+    verdict = judge(session, now=now, threshold=threshold, terms=terms)
+    done = write(session, verdict, now=now, channel=channel, escalate_to=escalate_to)
     return replace(done, gathered=gather(session, now=now).cases)
 
 
@@ -137,21 +138,30 @@ def _terms(session: Session, window: tuple[Any, ...]) -> Terms:
     return common_terms(texts)
 
 
-def _judge(
-    session: Session,
-    *,
-    now: datetime,
-    threshold: int,
-    channel: str,
-    escalate_to: Iterable[str] = (),
-    terms: Terms | None = None,
-) -> Tick:
+@dataclass(frozen=True)
+class Verdict:
+    """What a tick writes, decided from what it read (`judge`, which only reads: on a read snapshot, the figures of
+    a big surge hold no write lock). `write` applies it in a short transaction, conditionally: a surge another
+    process changed meanwhile (its `revision` moved on) is left as that process wrote it."""
+
+    start: dict[str, Any] | None = None  # a surge starts: what its alert shows
+    peak: int = 0  # ... and its first minute's rate
+    surge_id: int | None = None  # or the ongoing surge, to change
+    revision: int = 0  # ... as it was read
+    values: dict[str, Any] | None = None  # ... its new columns (None: nothing changed)
+    show: bool = False  # ... and whether its alert must be re-rendered
+    ending: bool = False
+
+
+def judge(session: Session, *, now: datetime, threshold: int, terms: Terms | None = None) -> Verdict:
+    """Whether a surge starts, changes or ends now, with the figures its alert would show: reads only."""
     found = reading(session, now=now)
     surge = current(session)
     if surge is None:
         if found.rate < threshold and found.backlog < threshold:
-            return Tick()
-        return _start(session, now=now, found=found, channel=channel, escalate_to=tuple(escalate_to), terms=terms)
+            return Verdict()
+        shown = summary(session, since=now - WINDOW, until=now, found=found, peak=found.rate, terms=terms)
+        return Verdict(start=shown, peak=found.rate)
     calm = found.rate < threshold and found.backlog <= CALM_BACKLOG
     calm_since = (surge.calm_since or now) if calm else None
     ending = calm_since is not None and now - calm_since >= QUIET
@@ -160,39 +170,51 @@ def _judge(
     shown = summary(session, since=surge.started_at - WINDOW, until=until, found=found, peak=peak, terms=terms)
     changed = shown != surge.shown
     if not (changed or ending or calm_since != surge.calm_since or peak != surge.peak_per_min):
-        return Tick(surge_id=surge.id)
+        return Verdict(surge_id=surge.id, revision=surge.revision)
     values: dict[str, Any] = {"calm_since": calm_since, "peak_per_min": peak, "shown": shown}
     if ending:
         values.update(ongoing=None, ended_at=calm_since)
+    return Verdict(surge_id=surge.id, revision=surge.revision, values=values, show=changed or ending, ending=ending)
+
+
+def write(session: Session, verdict: Verdict, *, now: datetime, channel: str, escalate_to: Iterable[str] = ()) -> Tick:
+    """Apply a `judge`'s verdict: start the surge and queue its alert, or change it and queue the alert's update.
+    Of two processes with the same verdict one writes it (the unique `ongoing`, the conditional `revision`)."""
+    if verdict.start is not None:
+        return _start(
+            session, now=now, shown=verdict.start, peak=verdict.peak, channel=channel, escalate_to=tuple(escalate_to)
+        )
+    if verdict.surge_id is None or verdict.values is None:
+        return Tick(surge_id=verdict.surge_id)
     won = updated(
         session,
         update(Surge)
-        .where(Surge.id == surge.id, Surge.revision == surge.revision, Surge.ongoing == 1)
-        .values(revision=Surge.revision + 1, **values)
+        .where(Surge.id == verdict.surge_id, Surge.revision == verdict.revision, Surge.ongoing == 1)
+        .values(revision=Surge.revision + 1, **verdict.values)
         .execution_options(synchronize_session=False),
     )
     if not won:  # another process took this tick: it queued whatever was needed
-        return Tick(surge_id=surge.id)
-    if changed or ending:
-        _enqueue_update(session, surge_id=surge.id, now=now)
-    return Tick(surge_id=surge.id, updated=changed or ending, ended=ending)
+        return Tick(surge_id=verdict.surge_id)
+    if verdict.show:
+        _enqueue_update(session, surge_id=verdict.surge_id, now=now)
+    return Tick(surge_id=verdict.surge_id, updated=verdict.show, ended=verdict.ending)
 
 
 def _start(
     session: Session,
     *,
     now: datetime,
-    found: Reading,
+    shown: dict[str, Any],
+    peak: int,
     channel: str,
     escalate_to: tuple[str, ...],
-    terms: Terms | None = None,
 ) -> Tick:
     surge = Surge(
         ongoing=1,
         started_at=now,
-        peak_per_min=found.rate,
+        peak_per_min=peak,
         revision=0,
-        shown={},
+        shown=shown,
         slack_channel=channel,
     )
     try:
@@ -200,7 +222,6 @@ def _start(
             session.add(surge)
     except IntegrityError:  # another process started it a moment ago: its alert is the one
         return Tick()
-    surge.shown = summary(session, since=now - WINDOW, until=now, found=found, peak=found.rate, terms=terms)
     outbox.enqueue(
         session,
         lane=outbox.SLACK,
@@ -240,23 +261,30 @@ def record_alert(session: Session, *, surge_id: int, ts: str) -> None:
 @dataclass(frozen=True)
 class Gathered:
     cases: int = 0  # case messages withdrawn into batches
+    looked: int = 0  # waiting case messages it found (GATHER_LIMIT at most: maybe more wait)
     again: int = 0  # posts of gathered cases listed again ("wrote again")
     opened: int = 0  # gathered cases that needed a message of their own (a person acted, a reminder came due)
     batches: int = 0
 
 
-def gather(session: Session, *, now: datetime) -> Gathered:
+Waiting = list[tuple[int, int, int]]  # (post_parent item id, case id, first mention id), oldest item first
+
+
+def gather(session: Session, *, now: datetime, waiting: Waiting | None = None) -> Gathered:
     """Withdraw the ongoing surge's waiting low/normal case messages into batches, and settle what waits on cases
     gathered earlier (their thread notes, refreshes, reminders: there is no message to hang them on).
 
-    Only items no worker holds and none has tried (`attempts == 0`) are withdrawn, with a conditional UPDATE, so an
-    item a worker leased meanwhile is posted as usual and one a dead worker may have posted is never listed too."""
+    `waiting`, found beforehand on a read snapshot (`waiting_parents`), keeps that search out of the write
+    transaction. Only items no worker holds and none has tried (`attempts == 0`) are withdrawn, with one
+    conditional UPDATE, so an item a worker leased meanwhile is posted as usual and one a dead worker may have
+    posted is never listed too."""
     surge = current(session)
     fresh: list[list[int]] = []  # [case id, mention id, 0]
     if surge is not None:
-        for item_id, case_id, mention_id in _waiting_parents(session, surge):
-            if _withdraw(session, item_id, now=now, strict=True, why="gathered into a surge batch"):
-                fresh.append([case_id, mention_id, 0])
+        if waiting is None:
+            waiting = waiting_parents(session, now=now)
+        taken = _withdraw_waiting(session, [item_id for item_id, _, _ in waiting], now=now)
+        fresh = [[case_id, mention_id, 0] for item_id, case_id, mention_id in waiting if item_id in taken]
     batches = _batches(session, {surge.id: fresh} if surge is not None and fresh else {}, now=now)
     again: dict[int, list[list[int]]] = {}  # surge id -> [case id, mention id, 1]
     opened: set[int] = set()  # cases opened in this pass: their later items go behind the new message too
@@ -285,64 +313,110 @@ def gather(session: Session, *, now: datetime) -> Gathered:
                 now=now,
             )
     batches += _batches(session, again, now=now)
-    return Gathered(cases=len(fresh), again=sum(map(len, again.values())), opened=len(opened), batches=batches)
+    return Gathered(
+        cases=len(fresh),
+        looked=len(waiting or []),
+        again=sum(map(len, again.values())),
+        opened=len(opened),
+        batches=batches,
+    )
 
 
 def _batches(session: Session, entries: dict[int, list[list[int]]], *, now: datetime) -> int:
     """Store the entries in batches of BATCH_SIZE, each with its post queued; a newly gathered case points at its
-    batch (`Case.gathered_in`). Returns how many batches."""
-    made = 0
-    for surge_id, listed in entries.items():
-        for start in range(0, len(listed), BATCH_SIZE):
-            chunk = listed[start : start + BATCH_SIZE]
-            batch = SurgeBatch(surge_id=surge_id, created_at=now, entries=chunk)
-            session.add(batch)
-            session.flush()
-            made += 1
-            fresh = [case_id for case_id, _, again in chunk if not again]
-            if fresh:
-                session.execute(
-                    update(Case)
-                    .where(Case.id.in_(fresh))
-                    .values(gathered_in=batch.id)
-                    .execution_options(synchronize_session=False)
-                )
-            outbox.enqueue(
-                session,
-                lane=outbox.SLACK,
-                kind=BATCH,
-                priority_rank=BATCH_RANK,
-                payload={"batch_id": batch.id},
-                now=now,
-            )
-    return made
-
-
-def _waiting_parents(session: Session, surge: Surge) -> list[Any]:
-    """The surge's new low/normal cases whose message has not started: (item id, case id, first mention id). The
-    surge counts from a minute before it was noticed, as its alert does."""
-    first = select(func.min(Mention.id)).where(Mention.case_id == Case.id).correlate(Case).scalar_subquery()
-    return list(
+    batch (`Case.gathered_in`). Returns how many batches. A storm's page is ten batches: they are written in a few
+    statements (the rows, their posts, one UPDATE per batch), not an ORM flush each, so the lock is held briefly."""
+    chunks = [
+        (surge_id, listed[start : start + BATCH_SIZE])
+        for surge_id, listed in entries.items()
+        for start in range(0, len(listed), BATCH_SIZE)
+    ]
+    if not chunks:
+        return 0
+    batch_ids = session.scalars(
+        insert(SurgeBatch).returning(SurgeBatch.id, sort_by_parameter_order=True),
+        [{"surge_id": surge_id, "created_at": now, "entries": chunk} for surge_id, chunk in chunks],
+    ).all()
+    batch_of = {
+        case_id: batch_id
+        for batch_id, (_, chunk) in zip(batch_ids, chunks, strict=True)
+        for case_id, _, again in chunk
+        if not again
+    }
+    if batch_of:
         session.execute(
-            select(OutboxItem.id, Case.id, first)
-            .join(Case, Case.id == OutboxItem.case_id)
-            .where(
-                OutboxItem.lane == outbox.SLACK,
-                OutboxItem.kind == "post_parent",
-                OutboxItem.state == outbox.PENDING,
-                OutboxItem.lease_until.is_(None),
-                OutboxItem.attempts == 0,
-                Case.priority.in_(GATHERED),
-                # the minute before the start is the surge's too (the alert counts it): its waiting posts are
-                # gathered like the rest instead of holding the channel for minutes once the surge is noticed
-                Case.created_at > surge.started_at - WINDOW,
-                Case.slack_ts.is_(None),
-                Case.gathered_in.is_(None),
-            )
-            .order_by(OutboxItem.id)
-            .limit(GATHER_LIMIT)
+            update(Case)
+            .where(Case.id.in_(batch_of))
+            .values(gathered_in=case(batch_of, value=Case.id))
+            .execution_options(synchronize_session=False)
         )
+    session.execute(
+        insert(OutboxItem),
+        [
+            {
+                "lane": outbox.SLACK,
+                "kind": BATCH,
+                "case_id": None,
+                "priority_rank": BATCH_RANK,
+                "payload": {"batch_id": batch_id},
+                "state": outbox.PENDING,
+                "attempts": 0,
+                "available_at": now,
+                "created_at": now,
+                "result": {},
+            }
+            for batch_id in batch_ids
+        ],
     )
+    return len(batch_ids)
+
+
+def waiting_parents(session: Session, *, now: datetime) -> Waiting:
+    """The ongoing surge's new low/normal cases whose message has not started, oldest first, GATHER_LIMIT at most
+    (with no surge on, those of the minute before `now`: a tick about to start one gathers them). The surge counts
+    from a minute before it was noticed, as its alert does."""
+    surge = current(session)
+    since = (surge.started_at if surge is not None else now) - WINDOW
+    first = select(func.min(Mention.id)).where(Mention.case_id == Case.id).correlate(Case).scalar_subquery()
+    rows = session.execute(
+        select(OutboxItem.id, Case.id, first)
+        .join(Case, Case.id == OutboxItem.case_id)
+        .where(
+            OutboxItem.lane == outbox.SLACK,
+            OutboxItem.kind == "post_parent",
+            OutboxItem.state == outbox.PENDING,
+            OutboxItem.lease_until.is_(None),
+            OutboxItem.attempts == 0,
+            Case.priority.in_(GATHERED),
+            # the minute before the start is the surge's too (the alert counts it): its waiting posts are
+            # gathered like the rest instead of holding the channel for minutes once the surge is noticed
+            Case.created_at > since,
+            Case.slack_ts.is_(None),
+            Case.gathered_in.is_(None),
+        )
+        .order_by(OutboxItem.id)
+        .limit(GATHER_LIMIT)
+    )
+    return [(int(item_id), int(case_id), int(mention_id)) for item_id, case_id, mention_id in rows]
+
+
+def _withdraw_waiting(session: Session, item_ids: list[int], *, now: datetime) -> set[int]:
+    """Cancel, in one statement, those of these case messages no worker has leased or tried; the ids it did."""
+    if not item_ids:
+        return set()
+    taken = session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.id.in_(item_ids),
+            OutboxItem.state == outbox.PENDING,
+            OutboxItem.lease_until.is_(None),
+            OutboxItem.attempts == 0,
+        )
+        .values(state=outbox.CANCELLED, done_at=now, last_error="gathered into a surge batch")
+        .returning(OutboxItem.id)
+        .execution_options(synchronize_session=False)
+    )
+    return {int(item_id) for item_id in taken.scalars()}
 
 
 def _waiting_on_gathered(session: Session, *, now: datetime) -> list[tuple[OutboxItem, int, int]]:
@@ -375,18 +449,17 @@ def _customer_post(session: Session, item: OutboxItem) -> int | None:
     return int(mention_id) if mention_id is not None else None
 
 
-def _withdraw(session: Session, item_id: int, *, now: datetime, why: str, strict: bool = False) -> bool:
-    """Cancel a pending item no worker holds (`strict`: never leased at all); False if a worker took it first."""
-    free = (
-        OutboxItem.lease_until.is_(None)
-        if strict
-        else or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now)
-    )
+def _withdraw(session: Session, item_id: int, *, now: datetime, why: str) -> bool:
+    """Cancel a pending item no worker holds (a lapsed lease is nobody's); False if a worker took it first."""
     return bool(
         updated(
             session,
             update(OutboxItem)
-            .where(OutboxItem.id == item_id, OutboxItem.state == outbox.PENDING, free)
+            .where(
+                OutboxItem.id == item_id,
+                OutboxItem.state == outbox.PENDING,
+                or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+            )
             .values(state=outbox.CANCELLED, done_at=now, last_error=why)
             .execution_options(synchronize_session=False),
         )
