@@ -106,9 +106,10 @@ def surge_tick(rt: Runtime) -> surge.Tick:
     settings = rt.settings
     now = rt.now()
     with rt.read() as session:
-        terms = surge.terms_now(session, now=now)
-        verdict = surge.judge(session, now=now, threshold=settings.spike_per_min, terms=terms)
-        waiting = surge.waiting_parents(session, now=now)
+        verdict = surge.judge(session, now=now, threshold=settings.spike_per_min)
+        # a surge on or about to start: its waiting normal and low posts (the search is the slow part of a page)
+        on = verdict.start is not None or verdict.surge_id is not None
+        waiting = surge.waiting_parents(session, now=now) if on else []
     with rt.unit() as session:
         done = surge.write(
             session, verdict, now=now, channel=settings.care_channel, escalate_to=settings.care_escalate_to

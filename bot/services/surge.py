@@ -115,22 +115,13 @@ def tick(
     threshold: int,
     channel: str,
     escalate_to: Iterable[str] = (),
-    terms: Terms | None = None,
 ) -> Tick:
     """Start, update or end the surge as the database says, then gather (`gather`); idempotent, and safe in several
     processes at once. All in one session: the scheduler splits it (`judge` and the candidates on a read snapshot,
     then `write` and `gather` in a short write transaction, bot/schedule/jobs.py)."""
-    verdict = judge(session, now=now, threshold=threshold, terms=terms)
+    verdict = judge(session, now=now, threshold=threshold)
     done = write(session, verdict, now=now, channel=channel, escalate_to=escalate_to)
     return replace(done, gathered=gather(session, now=now).cases)
-
-
-def terms_now(session: Session, *, now: datetime) -> Terms:
-    """The common terms and phrases the alert would show now (the ongoing surge's mentions, or the last minute's
-    if none is on): counting them reads thousands of posts, so the scheduler does it on a read snapshot first."""
-    surge = current(session)
-    since = (surge.started_at if surge is not None else now) - WINDOW
-    return _terms(session, (Mention.received_at > since, Mention.received_at <= now))
 
 
 def _terms(session: Session, window: tuple[Any, ...]) -> Terms:
@@ -153,21 +144,21 @@ class Verdict:
     ending: bool = False
 
 
-def judge(session: Session, *, now: datetime, threshold: int, terms: Terms | None = None) -> Verdict:
+def judge(session: Session, *, now: datetime, threshold: int) -> Verdict:
     """Whether a surge starts, changes or ends now, with the figures its alert would show: reads only."""
     found = reading(session, now=now)
     surge = current(session)
     if surge is None:
         if found.rate < threshold and found.backlog < threshold:
             return Verdict()
-        shown = summary(session, since=now - WINDOW, until=now, found=found, peak=found.rate, terms=terms)
+        shown = summary(session, since=now - WINDOW, until=now, found=found, peak=found.rate)
         return Verdict(start=shown, peak=found.rate)
     calm = found.rate < threshold and found.backlog <= CALM_BACKLOG
     calm_since = (surge.calm_since or now) if calm else None
     ending = calm_since is not None and now - calm_since >= QUIET
     peak = max(surge.peak_per_min, found.rate)
     until = calm_since if ending and calm_since is not None else now
-    shown = summary(session, since=surge.started_at - WINDOW, until=until, found=found, peak=peak, terms=terms)
+    shown = summary(session, since=surge.started_at - WINDOW, until=until, found=found, peak=peak)
     changed = shown != surge.shown
     if not (changed or ending or calm_since != surge.calm_since or peak != surge.peak_per_min):
         return Verdict(surge_id=surge.id, revision=surge.revision)
@@ -315,7 +306,7 @@ def gather(session: Session, *, now: datetime, waiting: Waiting | None = None) -
     batches += _batches(session, again, now=now)
     return Gathered(
         cases=len(fresh),
-        looked=len(waiting or []),
+        looked=len(waiting or []) if surge is not None else 0,  # with no surge on, nothing is gathered
         again=sum(map(len, again.values())),
         opened=len(opened),
         batches=batches,
@@ -578,13 +569,11 @@ def record_batch(session: Session, *, batch_id: int, ts: str) -> None:
 
 
 # -- what the alert shows -------------------------------------------------------------------------
-def summary(
-    session: Session, *, since: datetime, until: datetime, found: Reading, peak: int, terms: Terms | None = None
-) -> dict[str, Any]:
+def summary(session: Session, *, since: datetime, until: datetime, found: Reading, peak: int) -> dict[str, Any]:
     """The figures of the surge's mentions (received after `since`, up to `until`), as stored in `surges.shown`.
 
-    Plain JSON, compared with the stored one to decide whether the alert needs an update. `terms` counted a moment
-    earlier (up to the tick's `now`) stand in for counting them here."""
+    Plain JSON, compared with the stored one to decide whether the alert needs an update. It reads thousands of
+    posts in a big surge: the scheduler asks it on a read snapshot (`judge`), never under the write lock."""
     window = (Mention.received_at > since, Mention.received_at <= until)
     mix = session.execute(
         select(
@@ -595,7 +584,7 @@ def summary(
     ).one()
     negative, positive, mentions = int(mix[0]), int(mix[1]), int(mix[2])
     cases = _cases_answered(session, since=since, until=until)
-    words, phrases = terms if terms is not None else _terms(session, window)
+    words, phrases = _terms(session, window)
     worst = _worst(session, window)
     states = {row.id: [row.status, row.owner_id] for row in _states(session, [c for c, _ in worst])}
     return {

@@ -279,3 +279,18 @@ def test_posts_waiting_from_the_minute_before_the_surge_was_noticed_are_gathered
         assert sorted(case_id for case_id, _, _ in batch.entries) == list(range(2, 2 + THRESHOLD))
         first = s.scalar(select(OutboxItem.state).where(OutboxItem.kind == "post_parent", OutboxItem.case_id == 1))
         assert first == outbox.PENDING  # older than the surge's minute: its own message, as before
+
+
+def test_with_no_surge_on_nothing_is_gathered_and_the_scheduler_has_no_page_to_follow(sessions) -> None:
+    """A full page of waiting normal posts and no surge (storm mode off, or a quiet desk): the tick's gathering
+    withdraws nothing and reports nothing looked at, so the scheduler does not go on page after page."""
+    for n in range(surge.GATHER_LIMIT + 5):
+        arrive(sessions, n, T0 + timedelta(milliseconds=n), text="where is my parcel, can you check?")
+    with sessions() as s:
+        waiting = surge.waiting_parents(s, now=T0 + timedelta(seconds=1))
+    assert len(waiting) == surge.GATHER_LIMIT  # the minute's posts, as a tick about to start a surge sees them
+    with db.session_scope(sessions) as s:
+        assert surge.gather(s, now=T0 + timedelta(seconds=1), waiting=waiting) == surge.Gathered()
+    with sessions() as s:
+        pending = s.scalar(select(func.count()).select_from(OutboxItem).where(OutboxItem.state == outbox.PENDING))
+    assert pending == surge.GATHER_LIMIT + 5
