@@ -8,9 +8,10 @@ build it here.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,9 @@ class Runtime:
     links: WorkspaceLinks
     intake: GroupCommit  # the webhooks' one writer: a batch of posts per transaction (bot/group_commit.py)
     poller: Poller | None = None
+    # set when the process is shutting down: a long paged job (the first sweep of a big desk, a storm's gathering)
+    # stops after its current page, so SIGTERM is not held up by it; the next run takes up what is left
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Runtime:
         """Shared, never copied: Bolt deep-copies a request's context for its lazy listeners, `rt` included."""

@@ -46,7 +46,7 @@ def sweep_tick(rt: Runtime) -> list[reminders.Sent]:
                 limit=reminders.SWEEP_PAGE,
             )
         sent += page.sent
-        after = page.last_id
+        after = page.last_id if not rt.stopping.is_set() else None  # shutting down: the next process goes on
         if after is not None:
             time.sleep(PAGE_BREATH)  # the lock is free for a moment: a waiting webhook takes it before the next page
     for item in sent:
@@ -116,7 +116,8 @@ def surge_tick(rt: Runtime) -> surge.Tick:
         )
         first = surge.gather(session, now=now, waiting=waiting)
     gathered, looked = first.cases, first.looked
-    while looked >= surge.GATHER_LIMIT:  # a storm's backlog: the rest a page per transaction, as the sweep does
+    # a storm's backlog: the rest a page per transaction, as the sweep does (until the process shuts down)
+    while looked >= surge.GATHER_LIMIT and not rt.stopping.is_set():
         time.sleep(PAGE_BREATH)
         with rt.read() as session:
             waiting = surge.waiting_parents(session, now=now)

@@ -82,6 +82,8 @@ class Scheduler:
         self._scheduler.start()
 
     def stop(self) -> None:
+        """Waits for a running job, which stops after its current page (`Runtime.stopping`)."""
+        self._rt.stopping.set()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
 

@@ -391,3 +391,20 @@ def test_a_big_backlog_is_gathered_a_page_per_transaction_and_every_post_once(de
     listed = listed_cases(slack, alert)
     assert len(listed) == len(set(listed)) == 11
     assert len(case_messages(slack)) + len(listed) == mention_count(desk)
+
+
+def test_shutting_down_stops_the_gathering_after_its_page_and_the_next_tick_goes_on(
+    desk: Desk, slack, monkeypatch
+) -> None:
+    """SIGTERM mid-storm: the tick's gathering stops after the page it is on (the shutdown is not held up by a
+    storm's backlog); the next process's tick gathers the rest, each post once."""
+    monkeypatch.setattr(surge_service, "GATHER_LIMIT", 4)
+    alert = start_surge(desk, slack)
+    storm(desk, normal=9, low=2)
+    desk.rt.stopping.set()
+    assert surge_tick(desk.rt).gathered == 4  # one page
+    desk.rt.stopping.clear()
+    assert surge_tick(desk.rt).gathered == 7
+    desk.settle()
+    listed = listed_cases(slack, alert)
+    assert len(listed) == len(set(listed)) == 11

@@ -226,3 +226,28 @@ def test_done_when_near_breach_and_breach_reminders_arrive_once_each_unless_clai
 
     assert [m for m in slack.thread(CHANNEL, str(case(answered).slack_ts)) if m.blocks] == []
     listeners.wait_idle()
+
+
+def test_shutting_down_a_paged_sweep_stops_after_its_page_and_the_next_run_goes_on(rt: Runtime, clock) -> None:
+    """SIGTERM during the first sweep of a big desk: the sweep stops after the page it is on instead of holding the
+    shutdown for every open case; the next process's sweep looks at the rest."""
+    from bot.services import ingest, reminders
+    from connectors.base import Author, InboundMention
+
+    count = reminders.SWEEP_PAGE * 2 + 7
+    with rt.unit() as s:
+        for n in range(count):
+            who = Author(id=f"a{n}", handle=f"cust{n}", name=f"Customer {n}")
+            post = InboundMention("twitter", f"p{n}", who, "where is my parcel?", posted_at=clock.now())
+            ingest.ingest(s, mention=post, connector="generic", channel=CHANNEL, now=clock.now())
+
+    def looked_at() -> int:
+        with rt.read() as s:
+            return len(s.scalars(select(Case.id).where(Case.reminder_check_at.is_not(None))).all())
+
+    rt.stopping.set()
+    sweep_tick(rt)
+    assert looked_at() == reminders.SWEEP_PAGE  # one page, then it stopped
+    rt.stopping.clear()  # the next process
+    sweep_tick(rt)
+    assert looked_at() == count
