@@ -8,8 +8,11 @@ Rows (issue 16, "The engine under load": a Slack lane that stays responsive):
   claims    50 cases already in the channel; 50 signed Claim clicks at once with Slack at 500 ms a call: the ack,
             and for each click the time until its case message in the stand-in names the clicker (chat.update).
   storm     1,000 mentions in 60 s through the signed generic webhook (tweets from ../shared/data/Tweets.csv
-            where present): parents posted in the first 60 s, the 429s the stand-in answered chat.postMessage
-            in the channel (self-caused: nothing else posts there), and a Claim clicked at t=30 s on a posted case.
+            where present), storm mode on (issue 17): when each of the 10 most negative reached the channel after
+            it was sent (as a case message or in a batch); case messages and batch messages in the first 60 s and
+            in all; the alert and its in-place updates; the 429s the stand-in answered chat.postMessage in the
+            channel (self-caused: nothing else posts there); a Claim clicked at t=30 s on a posted case; then,
+            once the queue has drained and the surge has ended, that every mention is in the channel exactly once.
   outage    Slack answers 503 to everything for --outage-seconds while 30 mentions of mixed priority arrive:
             after recovery, the first post's priority and how many pairs of posts are out of priority order.
   kill      kill -9 of serve while its chat.postMessage is in flight (Slack takes 4 s), restarted at once: the
@@ -390,8 +393,15 @@ def standin(*, delay: float = 0.0) -> Iterator[SlackStandIn]:
         yield slack
 
 
-def send_spread(url: str, bodies: list[tuple[bytes, str]], seconds: float, workers: int = 4) -> list[int]:
-    """Send `bodies` evenly over `seconds` (body i at i * seconds / len), from a few connections; the statuses."""
+def send_spread(
+    url: str,
+    bodies: list[tuple[bytes, str]],
+    seconds: float,
+    workers: int = 4,
+    sent_at: list[float] | None = None,
+) -> list[int]:
+    """Send `bodies` evenly over `seconds` (body i at i * seconds / len), from a few connections; the statuses
+    (and in `sent_at`, when each was sent, by time.monotonic())."""
     statuses = [0] * len(bodies)
     start = time.monotonic()
     step = seconds / max(1, len(bodies))
@@ -402,6 +412,8 @@ def send_spread(url: str, bodies: list[tuple[bytes, str]], seconds: float, worke
                 pause = start + i * step - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
+                if sent_at is not None:
+                    sent_at[i] = time.monotonic()
                 statuses[i] = post_mention(client, url, bodies[i])
 
     threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(workers)]
@@ -488,9 +500,53 @@ def row_claims(workdir: Path, database_url: str | None) -> list[Row]:
 
 
 # -- 2. the storm ----------------------------------------------------------------------------------------------------
-def row_storm(workdir: Path, database_url: str | None, api_delay: float) -> list[Row]:
+WORST_FIRST, WORST_WITHIN = 10, 15.0  # issue 17: the 10 most negative mentions reach the channel within 15 s
+
+
+ALERT_MARKS = (":rotating_light:", ":white_check_mark:")  # the spike alert's text, ongoing or over
+
+
+def case_ids_in(message: Message) -> tuple[int | None, list[int]]:
+    """What a channel message shows: the case of a case message (its Claim; the alert's examples carry Claims too,
+    but they are not the case's message), and the cases a batch lists (each entry's "Open as case")."""
+    if message.text.startswith(ALERT_MARKS):
+        return None, []
+    listed = []
+    for block in message.blocks or []:
+        for element in ([block.get("accessory")] if block.get("accessory") else []) + list(block.get("elements") or []):
+            if isinstance(element, dict) and element.get("action_id") == "surge_open_case":
+                listed.append(int(element["value"]))
+    return claim_value(message), listed
+
+
+def storm_mentions(url: str) -> list[tuple[int, int, float]]:
+    """(body index, case id, sentiment) of every stored mention, from the desk's own database."""
+    from sqlalchemy import text
+
+    from bot import db
+
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT external_id, case_id, sentiment FROM mentions")).all()
+    finally:
+        engine.dispose()
+    return [(int(external.split("-")[1]), int(case_id), float(score)) for external, case_id, score in rows]
+
+
+def pending_slack_items(url: str) -> int:
+    return sum(1 for item in outbox_items(url) if item.state == "pending")
+
+
+def row_storm(workdir: Path, database_url: str | None, api_delay: float, drain: float = 900.0) -> list[Row]:
+    """Issue 17's storm: 1,000 mentions in 60 s with Slack at 1 post/s. Measured: when each of the 10 most negative
+    reached the channel after it was sent, what the channel got in the first minute (case messages, the alert,
+    batches in its thread), a Claim at t=30 s, the 429s; then, once the queue has drained (at most `drain` s),
+    that every mention is in the channel exactly once, as a case message or in a batch, and that the alert said
+    the surge was over."""
     total, seconds, click_at = 1000, 60.0, 30.0
     bodies = generic_bodies(total)  # tweets where ../shared/data/Tweets.csv is present, distinct authors
+    sent_at = [0.0] * total
     with standin(delay=api_delay) as slack:
         url = fresh_database(workdir, database_url, "storm")
         serve = Serve(workdir, slack, url, "storm", extra={"CARE_SPIKE_PER_MIN": "30"})  # the default: storm mode on
@@ -499,11 +555,11 @@ def row_storm(workdir: Path, database_url: str | None, api_delay: float) -> list
             started = time.monotonic()
             statuses: list[int] = []
             sender = threading.Thread(
-                target=lambda: statuses.extend(send_spread(serve.url, bodies, seconds)), daemon=True
+                target=lambda: statuses.extend(send_spread(serve.url, bodies, seconds, sent_at=sent_at)), daemon=True
             )
             sender.start()
             time.sleep(max(0.0, started + click_at - time.monotonic()))
-            parents = [m for m in slack.channel(CHANNEL) if claim_value(m) is not None]  # case messages, not the alert
+            parents = [m for m in slack.channel(CHANNEL) if case_ids_in(m)[0] is not None]
             target = parents[-1] if parents else None
             clicked_at = effect = None
             late = ""
@@ -518,20 +574,51 @@ def row_storm(workdir: Path, database_url: str | None, api_delay: float) -> list
                 )
                 effect = shown - clicked_at if shown else None
             time.sleep(max(0.0, started + seconds - time.monotonic()))
-            in_first_minute = sum(1 for m in slack.channel(CHANNEL) if claim_value(m) is not None)
-            alerts = [m for m in slack.channel(CHANNEL) if m.text.startswith(":rotating_light: Surge")]
-            gathered = sum(
-                1 for alert in alerts for m in slack.thread(CHANNEL, alert.ts) if m.text.startswith(":inbox_tray:")
-            )
-            limited = slack.rate_limited_posts(CHANNEL)
-            detail = refusals(slack)
+            first_minute = [m for m in slack.history(CHANNEL) if m.posted_at <= started + seconds]
+            limited_first_minute = slack.rate_limited_posts(CHANNEL)
             if target is not None and clicked_at is not None and effect is None:  # not yet: 30 s more, for the record
                 ts = target.ts
                 shown = wait_for(lambda: shows_owner(slack, ts, STAFF[0]) and time.monotonic(), 30, 0.02)
                 late = f"{shown - clicked_at:.1f} s" if shown else "not within 60 s"
             sender.join(timeout=30)
+            drained = wait_for(lambda: pending_slack_items(url) == 0 and time.monotonic(), drain, step=1.0)
+
+            def alerts_now() -> list[Message]:
+                return [m for m in slack.channel(CHANNEL) if m.text.startswith(ALERT_MARKS)]
+
+            if drained and alerts_now():  # the surge ends after three calm minutes: wait for the alert to say so
+                wait_for(lambda: alerts_now()[0].text.startswith(":white_check_mark:"), 240, step=1.0)
+            history = slack.history(CHANNEL)
+            alerts = alerts_now()
+            alert_updates = sum(
+                1 for call in slack.calls_to("chat.update") if alerts and call.params.get("ts") == alerts[0].ts
+            )
+            limited = slack.rate_limited_posts(CHANNEL)
+            detail = refusals(slack)
+            mentions = storm_mentions(url)
         finally:
             serve.stop()
+
+    # where each mention's case reached the channel: as a case message, or listed in a batch
+    alert_ts = alerts[0].ts if alerts else None
+    parent_at: dict[int, list[float]] = {}
+    listed_at: dict[int, list[float]] = {}
+    batches = [m for m in history if alert_ts is not None and m.thread_ts == alert_ts]
+    for m in history:
+        parent, listed = case_ids_in(m)
+        if parent is not None and m.thread_ts is None:
+            parent_at.setdefault(parent, []).append(m.posted_at)
+        for case in listed:
+            listed_at.setdefault(case, []).append(m.posted_at)
+    shown_times = {c: parent_at.get(c, []) + listed_at.get(c, []) for c in {c for _, c, _ in mentions}}
+    once = sum(1 for times in shown_times.values() if len(times) == 1)
+    twice = sum(1 for times in shown_times.values() if len(times) > 1)
+    missing = total - sum(1 for _, c, _ in mentions if shown_times.get(c))
+    worst = sorted(mentions, key=lambda m: (m[2], sent_at[m[0]]))[:WORST_FIRST]
+    waits = [min(shown_times[c]) - sent_at[n] if shown_times.get(c) else None for n, c, _ in worst]
+    within = sum(1 for w in waits if w is not None and w <= WORST_WITHIN)
+    shown_waits = ", ".join(f"{w:.1f}" if w is not None else "never" for w in waits)
+
     source = "tweets" if TWEETS.is_file() else "generated text"
     if clicked_at is None:
         click = "no case message posted by t=30 s: no click"
@@ -540,13 +627,33 @@ def row_storm(workdir: Path, database_url: str | None, api_delay: float) -> list
     else:
         click = f"{late} (after the first 60 s)"
     accepted = sum(1 for s in statuses if s == 202)
+    parents_first = sum(1 for m in first_minute if m.thread_ts is None and case_ids_in(m)[0] is not None)
+    batches_first = sum(1 for m in first_minute if alert_ts is not None and m.thread_ts == alert_ts)
+    ended = bool(alerts) and alerts[0].text.startswith(":white_check_mark:")
+    drain_note = f"drained {drained - started:.0f} s after the start" if drained else f"not drained in {drain:.0f} s"
     return [
         Row(
-            f"storm: 1,000 mentions in 60 s ({source}), Slack 1 post/s/channel, {api_delay * 1000:.0f} ms/call",
-            f"{in_first_minute} case messages in the first 60 s, {len(alerts)} spike alert(s) with {gathered} batch "
-            f"message(s) in its thread, {detail} ({accepted}/{total} answered 202)",
-            "0 self-caused 429s",
-            limited == 0,
+            f"storm: 1,000 mentions in 60 s ({source}), Slack 1 post/s/channel, {api_delay * 1000:.0f} ms/call: "
+            f"the {WORST_FIRST} most negative reach the channel",
+            f"after {shown_waits} s ({within}/{WORST_FIRST} within {WORST_WITHIN:.0f} s)",
+            f"all within {WORST_WITHIN:.0f} s",
+            within == WORST_FIRST,
+        ),
+        Row(
+            "storm: what the channel got",
+            f"first 60 s: {parents_first} case messages, {batches_first} batch messages, "
+            f"{limited_first_minute} 429s; in all: {len(alerts)} spike alert(s) updated {alert_updates} times in "
+            f"place{' (it says the surge is over)' if ended else ''}, {len(parent_at)} case messages, {len(batches)} "
+            f"batch messages listing {sum(map(len, listed_at.values()))} posts; {detail}; {drain_note}",
+            "one alert, 0 self-caused 429s",
+            len(alerts) == 1 and limited == 0,
+        ),
+        Row(
+            "storm: every mention accounted for",
+            f"{accepted}/{total} answered 202; {once}/{total} in the channel exactly once "
+            f"({twice} more than once, {missing} not at all)",
+            "each exactly once",
+            accepted == total and once == total and twice == 0,
         ),
         Row("storm: a Claim clicked at t=30 s shows on its message", click, "< 2 s", effect is not None and effect < 2),
     ]

@@ -67,6 +67,7 @@ class Message:
     metadata: dict[str, Any] | None = None
     edits: int = 0
     files: list[dict[str, Any]] | None = None
+    posted_at: float = 0.0  # time.monotonic() when Slack took it, for measuring (the benchmark's clock)
 
     def as_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "user": self.user}
@@ -437,6 +438,7 @@ class SlackStandIn:
                 _json(p.get("blocks")),
                 thread_ts,
                 _json(p.get("metadata")),
+                posted_at=time.monotonic(),
             )
             s.messages[channel].append(message)
             return {"ok": True, "channel": channel, "ts": message.ts, "message": message.as_api()}
