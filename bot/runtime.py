@@ -54,6 +54,7 @@ class Runtime:
     # set when the process is shutting down: a long paged job (the first sweep of a big desk, a storm's gathering)
     # stops after its current page, so SIGTERM is not held up by it; the next run takes up what is left
     stopping: threading.Event = field(default_factory=threading.Event)
+    checkpointer: db.Checkpointer | None = None  # SQLite's WAL kept short outside the commits (bot/db.py)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Runtime:
         """Shared, never copied: Bolt deep-copies a request's context for its lazy listeners, `rt` included."""
@@ -65,6 +66,8 @@ class Runtime:
             self.poller.stop()
         self.intake.stop()  # writes what is queued: each of those requests is waiting for its answer
         self.deliverer.stop()
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.http.close()
         self.engine.dispose()
 
@@ -172,6 +175,7 @@ def build_runtime(
         # wakes the Slack lane (all a post queues) at once after a quiet spell, at most five times a second in a
         # storm (Slack takes one post a second anyway, and each wake costs each worker a look at the queue)
         intake=GroupCommit(sessions, on_commit=deliverer.wake_slack, name="webhook-writer", wake_every=0.2),
+        checkpointer=db.Checkpointer(engine).start(),
     )
     polling = [c for c in connectors.values() if isinstance(c, PollingConnector)]
     if polling:

@@ -80,3 +80,40 @@ def test_many_writers_at_once_all_commit(factories) -> None:
     assert failures == []
     with db.read_scope(reads) as session:
         assert session.scalar(select(func.count()).select_from(StaffMember)) == 40
+
+
+def test_the_checkpointer_moves_the_wal_into_the_file_outside_any_commit(tmp_path) -> None:
+    """SQLite's own checkpoint runs inside a commit only as a safety net (10,000 pages); the process's
+    checkpointer thread copies the WAL into the database file, so a commit never waits for that copy."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'care.db'}")
+    db.upgrade(engine)
+    sessions = db.make_session_factory(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == db.AUTOCHECKPOINT_PAGES
+    for batch in range(20):
+        with db.session_scope(sessions) as s:
+            s.add_all(staff(batch * 100 + n) for n in range(100))
+    checkpointer = db.Checkpointer(engine)
+    busy, frames, copied = checkpointer.run_once()
+    assert busy == 0 and frames > 0 and copied == frames  # every frame of the WAL is in the file now
+    running = db.Checkpointer(engine, every=0.01).start()
+    try:
+        with db.session_scope(sessions) as s:
+            s.add(staff(99_999))
+        deadline = time.monotonic() + 5
+        while (running.last is None or running.last[1] == 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert running.last is not None
+        busy, frames, copied = running.last
+        assert busy == 0 and frames > 0 and copied == frames  # the thread copied the new commit's pages
+    finally:
+        running.stop()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "postgresql://care@127.0.0.1:1/none"])
+def test_the_checkpointer_is_for_sqlite_files_only(url: str) -> None:
+    engine = db.make_engine(url)
+    assert not db.Checkpointer.applies(engine)
+    assert db.Checkpointer(engine).start()._thread is None  # nothing to do: no thread
+    engine.dispose()
