@@ -102,6 +102,9 @@ def _terms(shown: dict[str, Any]) -> str:
     terms = " · ".join(f"{inert(str(t))} ({n})" for t, n in shown.get("terms") or [])
     phrases = " · ".join(f"“{inert(str(p))}” ({n})" for p, n in shown.get("phrases") or [])
     lines = [f"*Most common terms:* {terms}" if terms else "", f"*Phrases:* {phrases}" if phrases else ""]
+    counted, mentions = shown.get("counted"), shown.get("mentions", 0)
+    if (terms or phrases) and isinstance(counted, int) and counted < mentions:
+        lines.append(f"_Counted in the latest {counted:,} of {mentions:,} posts._")
     return limits.fit("\n".join(line for line in lines if line))
 
 

@@ -294,3 +294,21 @@ def test_with_no_surge_on_nothing_is_gathered_and_the_scheduler_has_no_page_to_f
     with sessions() as s:
         pending = s.scalar(select(func.count()).select_from(OutboxItem).where(OutboxItem.state == outbox.PENDING))
     assert pending == surge.GATHER_LIMIT + 5
+
+
+def test_a_big_surges_terms_are_counted_in_its_latest_posts_and_the_alert_says_so(sessions, monkeypatch) -> None:
+    from bot.blocks.surge import alert_message
+
+    monkeypatch.setattr(surge, "TEXT_SAMPLE", 3)
+    for n in range(THRESHOLD):  # the two oldest say "parcel", the three latest "refund"
+        text = "parcel lost again" if n < 2 else "refund late again"
+        arrive(sessions, n, T0 + timedelta(seconds=n), text=text)
+    tick(sessions, T0 + timedelta(seconds=10))
+    shown = the_surge(sessions).shown
+    assert shown["counted"] == 3 and shown["mentions"] == THRESHOLD
+    assert shown["terms"] == [["late", 3], ["refund", 3]]  # "parcel" is only in the older two ("again": a stop word)
+    found = surge.Alert(1, "C0CARE", None, T0, None, shown, [])
+    text = str(alert_message(found)[1])
+    assert f"Counted in the latest 3 of {THRESHOLD} posts." in text
+    whole = surge.Alert(1, "C0CARE", None, T0, None, {**shown, "counted": THRESHOLD}, [])
+    assert "Counted in the latest" not in str(alert_message(whole)[1])  # every post counted: nothing to say
