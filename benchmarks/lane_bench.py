@@ -127,8 +127,9 @@ def post_mention(client: httpx.Client, url: str, signed: tuple[bytes, str]) -> i
     return response.status_code
 
 
-def claim_click(case_id: int, user: str, message_ts: str) -> tuple[str, dict[str, str]]:
-    """A Claim button's block_actions exactly as Slack sends it: form-encoded `payload=`, v0-signed."""
+def claim_click(case_id: int, user: str, message_ts: str, response_url: str) -> tuple[str, dict[str, str]]:
+    """A Claim button's block_actions exactly as Slack sends it: form-encoded `payload=`, v0-signed, with the
+    response_url of the message clicked (the stand-in's, which replaces that message as Slack's does)."""
     payload = {
         "type": "block_actions",
         "team": {"id": "T0STANDIN", "domain": "standin"},
@@ -138,7 +139,7 @@ def claim_click(case_id: int, user: str, message_ts: str) -> tuple[str, dict[str
         "container": {"type": "message", "message_ts": message_ts, "channel_id": CHANNEL, "is_ephemeral": False},
         "channel": {"id": CHANNEL, "name": "care"},
         "message": {"ts": message_ts, "type": "message"},
-        "response_url": "http://127.0.0.1:9/unused",
+        "response_url": response_url,
         "actions": [
             {
                 "action_id": "case_claim",  # bot/blocks/ids.py ACTION_CLAIM
@@ -442,7 +443,9 @@ def row_claims(workdir: Path, database_url: str | None) -> list[Row]:
             barrier = threading.Barrier(count)
 
             def click(case_id: int) -> None:
-                body, headers = claim_click(case_id, clicks[case_id], posted[case_id])
+                body, headers = claim_click(
+                    case_id, clicks[case_id], posted[case_id], slack.action_response_url(CHANNEL, posted[case_id])
+                )
                 with httpx.Client() as client:
                     barrier.wait()
                     clicked[case_id] = time.monotonic()
@@ -564,7 +567,7 @@ def row_storm(workdir: Path, database_url: str | None, api_delay: float, drain: 
             clicked_at = effect = None
             late = ""
             if target is not None and (case_id := claim_value(target)) is not None:
-                body, headers = claim_click(case_id, STAFF[0], target.ts)
+                body, headers = claim_click(case_id, STAFF[0], target.ts, slack.action_response_url(CHANNEL, target.ts))
                 clicked_at = time.monotonic()
                 httpx.post(f"{serve.url}/slack/events", content=body, headers=headers, timeout=30)
                 shown = wait_for(

@@ -14,7 +14,7 @@ from bot.errors import OwnedByOther
 from bot.services import cases, followups, reminders, replies, surge
 from bot.services.access import NotAllowed
 from handlers.gate import TAKE_OVER, team
-from handlers.listener import ack_then, clicked_case_id, runtime, user_id
+from handlers.listener import ack_then, clicked_case_id, clicked_message, runtime, user_id
 
 
 def register(app: App) -> None:
@@ -35,8 +35,11 @@ def register(app: App) -> None:
 def claim(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     rt, case_id = runtime(context), clicked_case_id(body)
     try:
-        with rt.unit() as s:
-            cases.claim(s, case_id=case_id, user_id=user_id(body), now=rt.now())
+        rt.change_case(
+            case_id,
+            lambda s: cases.claim(s, case_id=case_id, user_id=user_id(body), now=rt.now()),
+            clicked_message(body),
+        )
     except OwnedByOther as exc:  # only a manager is offered to take it over
         if not team(context).allows(user_id(body), TAKE_OVER[0]):
             raise NotAllowed(f"{exc} Only managers can take over a teammate's case.") from exc
@@ -83,11 +86,13 @@ def move_to_dm(body: dict[str, Any], context: BoltContext) -> None:
 
 
 def escalate(body: dict[str, Any], context: BoltContext) -> None:
-    rt = runtime(context)
-    with rt.unit() as s:
-        cases.escalate(
-            s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now(), targets=rt.settings.care_escalate_to
-        )
+    rt, case_id = runtime(context), clicked_case_id(body)
+    targets = rt.settings.care_escalate_to
+    rt.change_case(
+        case_id,
+        lambda s: cases.escalate(s, case_id=case_id, user_id=user_id(body), now=rt.now(), targets=targets),
+        clicked_message(body),
+    )
 
 
 def ignore(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -110,9 +115,10 @@ def resolve(body: dict[str, Any], client: WebClient, context: BoltContext) -> No
 
 
 def reopen(body: dict[str, Any], context: BoltContext) -> None:
-    rt = runtime(context)
-    with rt.unit() as s:
-        cases.reopen(s, case_id=clicked_case_id(body), user_id=user_id(body), now=rt.now())
+    rt, case_id = runtime(context), clicked_case_id(body)
+    rt.change_case(
+        case_id, lambda s: cases.reopen(s, case_id=case_id, user_id=user_id(body), now=rt.now()), clicked_message(body)
+    )
 
 
 def _open_follow_up_modal(case_id: int, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:

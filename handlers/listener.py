@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 
-from bot.runtime import Runtime
+from bot.runtime import Clicked, Runtime
 from handlers.errors import guarded
 
 
@@ -36,3 +36,13 @@ def ack_then(register: Callable[..., Any], work: Callable[..., None]) -> None:
     clicks while Slack is slow is still acknowledged in milliseconds.
     """
     register(ack=_ack, lazy=[guarded(work)])
+
+
+def clicked_message(body: dict[str, Any]) -> Clicked | None:
+    """(channel, message ts, response_url) of a button clicked in a channel message, if the payload has them."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts, url = container.get("message_ts"), body.get("response_url")
+    if container.get("type") != "message" or container.get("is_ephemeral") or not (channel and ts and url):
+        return None
+    return str(channel), str(ts), str(url)

@@ -22,11 +22,12 @@ import time
 from collections.abc import Callable
 
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, read_scope, session_scope
-from bot.outbox import owners
+from bot.outbox import echo, owners
 from bot.outbox.platform_lane import PlatformLane
 from bot.outbox.slack_lane import SlackLane, ThreadUrl
 from bot.services import outbox
@@ -265,6 +266,27 @@ class Deliverer:
             for item in leased:
                 self._held[item.id] = item
         return leased
+
+    def lease_echo(self, session: Session, case_id: int) -> outbox.Leased | None:
+        """In a click's unit of work: lease the case's refresh for `echo` (None if there is none to send now)."""
+        if self._stop.is_set():
+            return None
+        now = self._clock.now()
+        found = outbox.echo_refresh(session, case_id=case_id, now=now)
+        leased = outbox.claim_many(session, [found], owner=self.owner, now=now, limit=1) if found else []
+        return leased[0] if leased else None
+
+    def echo(self, leased: outbox.Leased, *, channel: str, ts: str, response_url: str) -> bool:
+        """Show a click on its case message at once through the click's response_url (bot/outbox/echo.py)."""
+        return echo.echo_case_message(
+            self._sessions,
+            self._reads,
+            leased,
+            now=self._clock.now,
+            channel=channel,
+            ts=ts,
+            response_url=response_url,
+        )
 
     def deliver(self, lane: str, leased: outbox.Leased) -> None:
         try:

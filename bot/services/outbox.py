@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from bot.db import updated
-from bot.models import CaseEvent, ChannelPace, OutboxItem
+from bot.models import Case, CaseEvent, ChannelPace, OutboxItem
 
 SLACK = "slack"
 PLATFORM = "platform"
@@ -64,6 +64,7 @@ def enqueue(
     case_id: int | None = None,
     priority_rank: int = 2,
     payload: dict[str, Any] | None = None,
+    delay: timedelta | None = None,
 ) -> OutboxItem:
     if lane == SLACK and _staff_caused(session, kind, payload or {}):
         priority_rank = STAFF_RANK
@@ -77,7 +78,7 @@ def enqueue(
         payload=payload or {},
         state=PENDING,
         attempts=0,
-        available_at=now,
+        available_at=now + delay if delay else now,
         created_at=now,
         result={},
     )
@@ -87,12 +88,57 @@ def enqueue(
 
 
 _STAFF_CASES = "care_outbox_staff_cases"  # session.info: cases a person acted on in this unit of work
+_ECHO_CASES = "care_outbox_echo_cases"  # session.info: cases whose click the listener shows in place itself
+# How long a clicked case's refresh waits for the listener to send it through the click's response_url
+# (bot/outbox/echo.py) before a worker sends it by chat.update: the echo's own timeout is shorter.
+ECHO_GRACE = timedelta(seconds=3)
 
 
 def staff_action(session: Session, *, case_id: int) -> None:
     """Mark this unit of work as a person's action on the case: its parent refresh goes in the staff band
     (a thread note of a person's event marks it by itself; this is for an action that writes no note)."""
     session.info.setdefault(_STAFF_CASES, set()).add(case_id)
+
+
+def answer_in_place(session: Session, *, case_id: int, channel: str, ts: str) -> bool:
+    """A click on message `ts`: when that is the case's own message, mark this unit of work so the refresh it
+    queues waits ECHO_GRACE for the listener to send it through the click's response_url (bot/outbox/echo.py)
+    instead of a worker sending it by chat.update. False for a click elsewhere (a spike alert's example)."""
+    case = session.get(Case, case_id)
+    if case is None or (case.slack_channel, case.slack_ts) != (channel, ts):
+        return False
+    session.info.setdefault(_ECHO_CASES, set()).add(case_id)
+    return True
+
+
+def echo_refresh(session: Session, *, case_id: int, now: datetime) -> int | None:
+    """The case's refresh a listener may send now, whatever its `available_at`: pending, free, and with no
+    earlier render of the case message still pending (its updates keep their order, as `ready` keeps them)."""
+    older = aliased(OutboxItem)
+    earlier = (
+        select(older.id)
+        .where(
+            older.case_id == case_id,
+            older.lane == SLACK,
+            older.state == PENDING,
+            older.id < OutboxItem.id,
+            older.kind.in_(("post_parent", "update_parent")),
+        )
+        .exists()
+    )
+    return session.scalar(
+        select(OutboxItem.id)
+        .where(
+            OutboxItem.case_id == case_id,
+            OutboxItem.lane == SLACK,
+            OutboxItem.kind == "update_parent",
+            OutboxItem.state == PENDING,
+            or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+            ~earlier,
+        )
+        .order_by(OutboxItem.id)
+        .limit(1)
+    )
 
 
 def _staff_caused(session: Session, kind: str, payload: dict[str, Any]) -> bool:
@@ -278,14 +324,24 @@ def end_orphan_leases(
     )
 
 
-def release(session: Session, leased: Leased, *, error: str | None = None, unsent: bool = False) -> None:
-    """Give the item back where it stood in the queue (its `available_at` untouched), for any worker to take
-    next: the lane is paused (an outage, a channel's pace) or stopping. `unsent`: nothing reached Slack in
-    this attempt, so it does not count as one (a later attempt need not look for an earlier post)."""
+def release(
+    session: Session,
+    leased: Leased,
+    *,
+    error: str | None = None,
+    unsent: bool = False,
+    available_at: datetime | None = None,
+) -> None:
+    """Give the item back where it stood in the queue (its `available_at` untouched unless given), for any
+    worker to take next: the lane is paused (an outage, a channel's pace) or stopping. `unsent`: nothing
+    reached Slack in this attempt, so it does not count as one (a later attempt need not look for an earlier
+    post)."""
     item = _owned(session, leased)
     if item is None:
         return
     item.lease_until = None
+    if available_at is not None:
+        item.available_at = available_at
     if unsent:
         item.attempts = max(0, item.attempts - 1)
     if error is not None:
@@ -375,13 +431,25 @@ def enqueue_parent_refresh(session: Session, *, case_id: int, priority_rank: int
     waiting = session.execute(
         select(OutboxItem.id, OutboxItem.kind).where(OutboxItem.case_id == case_id, PARENT_WAITING).limit(1)
     ).first()
+    echo = case_id in session.info.get(_ECHO_CASES, ())
     if waiting is None:
-        enqueue(session, lane=SLACK, kind="update_parent", case_id=case_id, priority_rank=priority_rank, now=now)
+        enqueue(
+            session,
+            lane=SLACK,
+            kind="update_parent",
+            case_id=case_id,
+            priority_rank=priority_rank,
+            now=now,
+            delay=ECHO_GRACE if echo else None,
+        )
     elif waiting.kind == "update_parent" and priority_rank == STAFF_RANK:  # it now carries a click: to the front
+        values: dict[str, Any] = {"priority_rank": STAFF_RANK}
+        if echo:  # ... and the listener will send it in place
+            values["available_at"] = now + ECHO_GRACE
         session.execute(
             update(OutboxItem)
             .where(OutboxItem.id == waiting.id)
-            .values(priority_rank=STAFF_RANK)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
 

@@ -5,7 +5,7 @@ the bot calls the way Slack does, records every call, keeps channel history (wit
 metadata), knows who is in which channel and user group, and can be told to fail: a 429 with
 Retry-After, a 5xx, an error code, or a slow answer. It also stands in for the two URLs Slack hands
 out: a file's `upload_url` (files_upload_v2 POSTs the bytes there; recorded as the call "upload_url")
-and a slash command's `response_url`.
+and the `response_url` of a slash command or of a click on a message's button (which can replace that message).
 
 For measuring the Slack lane under load (benchmarks/lane_bench.py) it can also: keep Slack's per-channel
 posting limit (`limit_posts`: chat.postMessage answers 429 `ratelimited` with Retry-After when a channel is
@@ -192,6 +192,11 @@ class SlackStandIn:
     def response_url(self, name: str = "1") -> str:
         """A slash command's response_url (Slack's hooks.slack.com/commands/…); POSTs are kept in order."""
         return f"{self.base_url}/commands/T0STANDIN/{name}"
+
+    def action_response_url(self, channel: str, ts: str, name: str = "1") -> str:
+        """The response_url of a click on a button in message `ts` (Slack's hooks.slack.com/actions/…): a POST
+        with `replace_original` replaces that message's text and blocks, as Slack does; every POST is kept."""
+        return f"{self.base_url}/actions/{channel}/{ts}/{name}"
 
     # -- test controls ---------------------------------------------------------------------------
     def add_user(self, user_id: str, real_name: str, first_name: str | None = None) -> None:
@@ -581,7 +586,7 @@ class SlackStandIn:
     def respond(self, path: str, body: bytes) -> int:
         """A POST to a response_url, kept with the path it was sent to."""
         with self._lock:
-            delay = self.state.delays.get("response_url", 0.0)
+            delay = self.state.delays.get("response_url", self.state.delays.get("*", 0.0))  # Slack is slow all over
         if delay:
             time.sleep(delay)
         try:
@@ -590,6 +595,16 @@ class SlackStandIn:
             return 400
         with self._lock:
             self.state.responses.append({"url": path, **payload})
+            if path.startswith("/actions/") and payload.get("replace_original"):
+                _, _, channel, ts, _ = path.split("/", 4)
+                original = self._find(channel, ts)
+                if original is None:
+                    return 404
+                if not payload.get("text") and not payload.get("blocks"):
+                    return 400
+                original.text = payload.get("text", "")
+                original.blocks = _json(payload.get("blocks"))
+                original.edits += 1
         return 200
 
     def reply_endpoint(self, body: bytes, headers: dict[str, str]) -> int:
@@ -649,7 +664,7 @@ class SlackStandIn:
                 if path.startswith("/upload/v1/"):
                     self._send_text(*standin.upload(path.rsplit("/", 1)[-1], body))
                     return
-                if path.startswith("/commands/"):
+                if path.startswith(("/commands/", "/actions/")):
                     status = standin.respond(path, body)
                     self._send_text(status, "ok" if status == 200 else "invalid_payload")
                     return

@@ -1,0 +1,73 @@
+"""The clicker sees their click at once: their case message, re-rendered, through the click's `response_url`.
+
+A click's effect on the case message normally reaches Slack as an outbox `chat.update`, which shares Slack's
+Tier 3 budget with every other update and waits its turn when fifty people click together. The button's own
+`response_url` (valid for 30 minutes, five uses) is not on that budget. So a click on a case's own message
+marks its unit of work (`outbox.answer_in_place`): the refresh it queues waits a few seconds for a worker, the
+click's own transaction leases it (bot/runtime.py `change_case`), and right after the commit the listener sends
+it through the response_url, in the case's order and once, like any outbox item. If Slack does not take it,
+the refresh goes back to the queue at once.
+
+Only a click on the case's own message is echoed (`outbox.answer_in_place` checks): the same buttons on a spike
+alert's examples would otherwise have the whole alert replaced by the case's message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.webhook import WebhookClient
+
+from bot.blocks import case as case_blocks
+from bot.db import SessionFactory, read_scope, session_scope
+from bot.models import Case
+from bot.services import outbox
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT = 2  # seconds, under the refresh's outbox.ECHO_GRACE: a worker sends it by chat.update after that
+
+
+def echo_case_message(
+    sessions: SessionFactory,
+    reads: SessionFactory,
+    leased: outbox.Leased,
+    *,
+    now: Callable[[], datetime],
+    channel: str,
+    ts: str,
+    response_url: str,
+) -> bool:
+    """Send the case's refresh, leased in the click's own transaction (so the case's updates keep their order
+    and it is sent once), through the click's response_url, rendered as the case stands; then record it as
+    delivered. When Slack does not take it, it goes back to the queue at once for a worker's chat.update."""
+    sent = False
+    try:
+        with read_scope(reads) as session:
+            case = session.get(Case, leased.case_id)
+            own = case is not None and (case.slack_channel, case.slack_ts) == (channel, ts)
+            shown = case_blocks.parent_message(case) if case is not None and own else None
+        if shown is not None:
+            sent = _send(response_url, *shown, case_id=leased.case_id or 0)
+    finally:
+        with session_scope(sessions) as session:
+            if sent:
+                outbox.complete(session, leased, now=now(), result={"ts": ts, "via": "response_url"})
+            else:
+                outbox.release(session, leased, unsent=True, available_at=now(), error="not shown in place")
+    return sent
+
+
+def _send(url: str, text: str, blocks: Any, *, case_id: int) -> bool:
+    try:
+        answer = WebhookClient(url, timeout=TIMEOUT).send(text=text, blocks=blocks, replace_original=True)
+    except OSError as exc:  # unreachable or timed out: a worker sends the update instead
+        logger.info("could not update case %s through the click's response_url (%s)", case_id, type(exc).__name__)
+        return False
+    if answer.status_code != 200:
+        logger.info("Slack refused the response_url update of case %s (%s)", case_id, answer.status_code)
+        return False
+    return True
