@@ -4,7 +4,8 @@
 
 Two rows of issue "The engine under load": a webhook while the reminder sweep runs, and a webhook while
 `/care stats 30d` runs, each measured as the latency of signed webhooks sent 20 a second meanwhile (p99 and
-the slowest). The sweep measured is the heaviest there is: the first after a start looks at every open case.
+the slowest). The sweep measured is the heaviest there is: the first after a start with new SLA settings looks at
+every open case (a restart with unchanged settings does not).
 The serve's clock is set to the desk's own "now" (CARE_TEST_CLOCK_OFFSET), so the sweep finds the steady state
 the generator wrote, not a day of reminders fallen due since.
 """
@@ -85,8 +86,26 @@ def verdict(latencies: list[float]) -> tuple[str, bool]:
     return f"p99 {p99 * 1000:.0f} ms, slowest {worst * 1000:.0f} ms ({len(latencies)} webhooks)", worst < TARGET
 
 
+def new_sla_settings(url: str) -> None:
+    """Make the serve's start look like one with new SLA settings: its first sweep then looks at every open case
+    (a restart with the settings the desk already planned with skips that, bot/services/reminders.py)."""
+    from sqlalchemy import update
+
+    from bot import db
+    from bot.models import DeskStart
+
+    engine = db.make_engine(url)
+    try:
+        db.upgrade(engine)
+        with engine.begin() as conn:
+            conn.execute(update(DeskStart).values(sla_fingerprint=None))
+    finally:
+        engine.dispose()
+
+
 def run_stalls(workdir: Path, desk_url: str) -> list[Row]:
     url = copy_sqlite(desk_url, workdir) if desk_url.startswith("sqlite") else desk_url
+    new_sla_settings(url)
     offset = (NOW - datetime.now(UTC)).total_seconds()
     rows: list[Row] = []
     with standin() as slack:
@@ -98,7 +117,8 @@ def run_stalls(workdir: Path, desk_url: str) -> list[Row]:
             text, met = verdict(during_sweep)
             rows.append(
                 Row(
-                    "a webhook while the first reminder sweep after a start runs (every open case looked at)",
+                    "a webhook while the first reminder sweep after a start with new SLA settings runs (every open "
+                    "case looked at; a restart with the same settings skips it)",
                     f"{text}; for 20 s from {up:.0f} s after the start",
                     f"< {TARGET * 1000:.0f} ms",
                     met,

@@ -333,6 +333,9 @@ class DeskStart(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # always 1: there is one desk
     started_at: Mapped[datetime]
+    # the SLA settings every open case's next reminder check was planned with (bot/services/reminders.py
+    # `recheck_if_changed`): a restart with the same settings need not look at every open case again
+    sla_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
 class HandledDelivery(Base):

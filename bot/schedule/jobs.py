@@ -21,10 +21,13 @@ logger = logging.getLogger(__name__)
 PAGE_BREATH = 0.005
 
 
-def recheck_reminders(rt: Runtime) -> None:
-    """At a process's start: every open case is looked at by the first sweep (the SLA settings may differ now)."""
+def recheck_reminders(rt: Runtime) -> bool:
+    """At a process's start: if the SLA settings changed, every open case is looked at by the first sweep."""
     with rt.unit() as session:
-        reminders.recheck_all(session)
+        changed = reminders.recheck_if_changed(session, policy=rt.settings.sla)
+    if changed:
+        logger.info("the SLA settings are new to this desk: the first sweep looks at every open case")
+    return changed
 
 
 def sweep_tick(rt: Runtime) -> list[reminders.Sent]:

@@ -34,6 +34,17 @@ def record_start(session: Session, *, now: datetime) -> datetime:
     return stored.started_at if stored is not None else now
 
 
+def sla_fingerprint(session: Session) -> str | None:
+    """The SLA settings the open cases' reminder checks were last planned with (bot/services/reminders.py)."""
+    return session.scalar(select(DeskStart.sla_fingerprint).where(DeskStart.id == _THE_DESK))
+
+
+def remember_sla(session: Session, fingerprint: str) -> None:
+    found = session.get(DeskStart, _THE_DESK)
+    if found is not None:  # recorded by every process's start (record_start)
+        found.sla_fingerprint = fingerprint
+
+
 def started_at(session: Session) -> datetime | None:
     """The earlier of the recorded start and the first case; None for a desk that has never run."""
     recorded = session.scalar(select(DeskStart.started_at).where(DeskStart.id == _THE_DESK))

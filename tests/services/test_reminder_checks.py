@@ -9,8 +9,8 @@ import pytest
 
 from bot import db
 from bot.models import Case
-from bot.services import cases, reminders
-from bot.sla import SlaPolicy
+from bot.services import cases, desk, reminders
+from bot.sla import SlaPolicy, SlaTargets
 from tests.support.stats_dataset import add_case
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -79,9 +79,24 @@ def test_a_snoozed_reminder_is_checked_when_the_snooze_ends(sessions) -> None:
     assert check(sessions, case_id) == until
 
 
-def test_a_process_start_has_every_open_case_looked_at_again(sessions) -> None:
+def test_a_start_with_new_sla_settings_has_every_open_case_looked_at_again_and_a_plain_restart_not(sessions) -> None:
+    """The checks were planned with the SLA settings: a process starting with other ones (or on a desk that never
+    recorded them) has the next sweep look at every open case; a restart with the same ones leaves them be."""
     case_id = new_case(sessions)
+
+    def start(policy: SlaPolicy) -> bool:
+        with db.session_scope(sessions) as s:
+            desk.record_start(s, now=START)
+            return reminders.recheck_if_changed(s, policy=policy)
+
+    assert start(POLICY)  # the first start on this desk
     sweep(sessions, START + timedelta(minutes=1))
-    with db.session_scope(sessions) as s:
-        reminders.recheck_all(s)
+    planned = check(sessions, case_id)
+    assert planned is not None
+    assert not start(POLICY)  # a restart, same settings
+    assert check(sessions, case_id) == planned
+    faster = SlaPolicy(normal=SlaTargets(first_response=timedelta(minutes=30)))
+    assert start(faster)  # CARE_SLA_FIRST_RESPONSE changed
     assert check(sessions, case_id) is None
+    assert not start(faster)
+    assert start(POLICY)  # and back again
