@@ -1,7 +1,7 @@
 """Block Kit for the managers' daily digest: data in, a list of messages out (the first is the digest,
 any further ones continue it in its thread: the digest itself when long names or posts make it too big for
-one message, then a long list of breaches; so everything is listed and no message passes Slack's block and
-text limits)."""
+one message, then the breaches past the first twenty, up to the service's BREACHES_LISTED, the rest counted;
+no message passes Slack's block and text limits)."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def _figures_blocks(digest: Digest, inline: list[str], breaches: int, link_for: 
         *sections(surge_lines(digest.surges, now=digest.now, link_for=link_for)),
         summary,
         {"type": "divider"},
-        *sections(inline or ["None. :tada:"], title=f"SLA breaches ({breaches})"),
+        *sections(inline or ["None. :tada:"], title=f"SLA breaches ({breaches:,})"),
         *sections(
             [case_text(c, link_for, digest.now, owner=True) for c in digest.oldest_open] or ["None open."],
             title="Oldest open cases",
@@ -141,7 +141,7 @@ def _quiet_blocks(digest: Digest, inline: list[str], breaches: int, link_for: Li
             title=_still_open(digest.backlog),
         )
     if inline:
-        blocks += sections(inline, title=f"SLA breaches ({breaches})")
+        blocks += sections(inline, title=f"SLA breaches ({breaches:,})")
     return blocks
 
 
@@ -153,19 +153,23 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
     day = day_label(digest.day)
     y = digest.yesterday
     breach_lines = [breach_text(b, link_for, tz) for b in digest.breaches]
+    total = digest.breaches_total
+    unlisted = total - len(breach_lines)  # past what a digest lists: counted, each still in its case thread
     inline, rest = breach_lines[:BREACHES_INLINE], breach_lines[BREACHES_INLINE:]
     if rest:
-        inline.append(f"…and {len(rest)} more in this message's thread.")
+        inline.append(f"…and {total - len(inline):,} more: the next {len(rest)} in this message's thread.")
+    elif unlisted > 0:
+        inline.append(f"…and {unlisted:,} more.")
     title = f"Care digest · {day}"
     header = {"type": "header", "text": limits.plain(title, limits.HEADER_TEXT)}
     if digest.quiet:
-        blocks = [header, *_quiet_blocks(digest, inline, len(breach_lines), link_for)]
+        blocks = [header, *_quiet_blocks(digest, inline, total, link_for)]
         fallback = f"{title}: {QUIET_DAY}" + (f" {_still_open(digest.backlog)}" if digest.backlog else "")
     else:
-        blocks = [header, *_figures_blocks(digest, inline, len(breach_lines), link_for)]
+        blocks = [header, *_figures_blocks(digest, inline, total, link_for)]
         fallback = (
             f"{title}: {y.new.total} new, {y.resolved.total} resolved, {digest.backlog} open, "
-            f"SLA {attainment(y.sla)}, {len(breach_lines)} breaches"
+            f"SLA {attainment(y.sla)}, {total} breaches"
         )
         if digest.surges:
             fallback += f", {len(digest.surges)} surge{'' if len(digest.surges) == 1 else 's'} in mentions"
@@ -176,7 +180,10 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
     for first in range(0, len(rest), BREACHES_PER_REPLY):
         chunk = rest[first : first + BREACHES_PER_REPLY]
         start = BREACHES_INLINE + first + 1
-        heading = f"SLA breaches on {day}, continued ({start}–{start + len(chunk) - 1} of {len(breach_lines)})"
+        heading = f"SLA breaches on {day}, continued ({start}–{start + len(chunk) - 1} of {total:,})"
+        last = first + BREACHES_PER_REPLY >= len(rest)
+        if last and unlisted > 0:
+            chunk = [*chunk, f"…and {unlisted:,} more, not listed here: each is in its case's thread."]
         for part in limits.group(sections(chunk, title=heading)):  # long names: more messages, none cut
             messages.append((heading, part))
     return messages

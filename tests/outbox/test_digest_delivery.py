@@ -216,7 +216,7 @@ def test_every_breach_is_listed_the_ones_past_twenty_in_the_digests_thread(rt, s
     digest_message, continued, chart = posted
     assert continued.thread_ts == digest_message.ts and chart.thread_ts is None and chart.files
     assert continued.text == "SLA breaches on Mon 23 Nov, continued (21–45 of 45)"
-    assert "…and 25 more in this message's thread." in all_text(digest_message.blocks)
+    assert "…and 25 more: the next 25 in this message's thread." in all_text(digest_message.blocks)
     for message in (digest_message, continued):  # within Slack's limits on blocks and on text
         assert len(message.blocks) <= 50 and len(all_text(message.blocks)) < 12_000
     listed = all_text(digest_message.blocks).split("*Oldest open cases*")[0] + all_text(continued.blocks)
@@ -225,6 +225,40 @@ def test_every_breach_is_listed_the_ones_past_twenty_in_the_digests_thread(rt, s
         "outbox_id": digest_message.metadata["event_payload"]["outbox_id"],
         "part": 1,
     }
+
+
+def test_a_day_of_more_breaches_than_a_digest_lists_lists_the_first_and_counts_the_rest(
+    rt, slack, clock, monkeypatch
+) -> None:
+    """An outage day: the digest lists the first BREACHES_LISTED by due moment (20 in it, the rest in its
+    thread) and counts the others, rather than posting hundreds of messages to each manager."""
+    from bot.services import digest as digest_service
+
+    monkeypatch.setattr(digest_service, "BREACHES_LISTED", 30)
+    with session_scope(rt.sessions) as s:  # 45 complaints on Monday morning, none answered
+        made = [
+            stats_dataset.add_case(
+                s,
+                f"N{n}",
+                platform="twitter",
+                priority="normal",
+                created=local(23, 9, n),
+                scores=[],
+                ts=f"1795100{n:03d}.000100",
+            ).id
+            for n in range(45)
+        ]
+    clock.set(TUESDAY_9)
+    digest_tick(rt)
+    rt.deliverer.drain()
+    digest_message, continued, _chart = slack.dm("U0MGR1")
+    head = all_text(digest_message.blocks)
+    assert "*SLA breaches (45)*" in head and digest_message.text.endswith(", 45 breaches")
+    assert "…and 25 more: the next 10 in this message's thread." in head
+    assert continued.text == "SLA breaches on Mon 23 Nov, continued (21–30 of 45)"
+    assert all_text(continued.blocks).endswith("…and 15 more, not listed here: each is in its case's thread.")
+    listed = head.split("*Oldest open cases*")[0] + all_text(continued.blocks)
+    assert [listed.count(f"|Case #{case_id}>") for case_id in made] == [1] * 30 + [0] * 15  # the earliest due
 
 
 def test_a_day_without_a_post_gets_one_plain_line_and_no_chart(rt, slack, clock) -> None:
