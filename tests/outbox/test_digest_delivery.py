@@ -195,9 +195,10 @@ def test_a_digest_slack_took_just_before_a_crash_is_found_not_posted_again(rt, s
     assert [c.params["channel"] for c in slack.calls_to("conversations.history")] == [slack.state.dms["U0MGR1"]]
 
 
-def test_every_breach_is_listed_the_ones_past_twenty_in_the_digests_thread(rt, slack, clock) -> None:
-    with session_scope(rt.sessions) as s:  # 45 complaints on Monday morning, none answered
-        made = [
+def unanswered_on_monday(rt, count: int) -> list[int]:
+    """`count` complaints on Monday morning, a minute apart, none answered: each a first-response breach."""
+    with session_scope(rt.sessions) as s:
+        return [
             stats_dataset.add_case(
                 s,
                 f"N{n}",
@@ -207,8 +208,12 @@ def test_every_breach_is_listed_the_ones_past_twenty_in_the_digests_thread(rt, s
                 scores=[],
                 ts=f"1795100{n:03d}.000100",
             ).id
-            for n in range(45)
+            for n in range(count)
         ]
+
+
+def test_breaches_past_twenty_are_listed_in_the_digests_thread(rt, slack, clock) -> None:
+    made = unanswered_on_monday(rt, 45)
     clock.set(TUESDAY_9)
     digest_tick(rt)
     rt.deliverer.drain()
@@ -235,19 +240,7 @@ def test_a_day_of_more_breaches_than_a_digest_lists_lists_the_first_and_counts_t
     from bot.services import digest as digest_service
 
     monkeypatch.setattr(digest_service, "BREACHES_LISTED", 30)
-    with session_scope(rt.sessions) as s:  # 45 complaints on Monday morning, none answered
-        made = [
-            stats_dataset.add_case(
-                s,
-                f"N{n}",
-                platform="twitter",
-                priority="normal",
-                created=local(23, 9, n),
-                scores=[],
-                ts=f"1795100{n:03d}.000100",
-            ).id
-            for n in range(45)
-        ]
+    made = unanswered_on_monday(rt, 45)
     clock.set(TUESDAY_9)
     digest_tick(rt)
     rt.deliverer.drain()
