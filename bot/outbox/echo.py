@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.webhook import WebhookClient
+import httpx
 
 from bot.blocks import case as case_blocks
 from bot.db import SessionFactory, read_scope, session_scope
@@ -62,9 +62,16 @@ def echo_case_message(
 
 
 def _send(url: str, text: str, blocks: Any, *, case_id: int) -> bool:
+    """POST the message to the response_url as Slack documents it (JSON, `replace_original`); one try, no retry:
+    the outbox update is the retry."""
     try:
-        answer = WebhookClient(url, timeout=TIMEOUT).send(text=text, blocks=blocks, replace_original=True)
-    except OSError as exc:  # unreachable or timed out: a worker sends the update instead
+        answer = httpx.post(
+            url,
+            json={"replace_original": True, "text": text, "blocks": blocks},
+            timeout=TIMEOUT,
+            follow_redirects=False,
+        )
+    except httpx.HTTPError as exc:  # unreachable or timed out: a worker sends the update instead
         logger.info("could not update case %s through the click's response_url (%s)", case_id, type(exc).__name__)
         return False
     if answer.status_code != 200:
