@@ -251,3 +251,16 @@ def test_shutting_down_a_paged_sweep_stops_after_its_page_and_the_next_run_goes_
     rt.stopping.clear()  # the next process
     sweep_tick(rt)
     assert looked_at() == count
+
+
+def test_a_paged_job_pauses_between_pages_as_long_as_a_page_took(monkeypatch) -> None:
+    """So the sweep or a storm's gathering holds SQLite's write lock half the time at most, webhooks the rest."""
+    from bot.schedule import jobs
+
+    slept: list[float] = []
+    monkeypatch.setattr(jobs.time, "sleep", slept.append)
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: 100.0)
+    jobs.breathe(100.0 - 0.03)  # a 30 ms page
+    jobs.breathe(100.0)  # a page that took no time: the least pause still lets a waiting webhook in
+    jobs.breathe(100.0 - 5)  # a page that took 5 s: the pause is bounded
+    assert slept == [pytest.approx(0.03), jobs.PAGE_BREATH, jobs.MAX_BREATH]
