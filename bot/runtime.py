@@ -26,7 +26,7 @@ from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import Settings
 from bot.credentials import DatabaseCredentials
 from bot.db import SessionFactory, read_scope, session_scope
-from bot.group_commit import GroupCommit
+from bot.group_commit import GroupCommit, Unit
 from bot.outbox.worker import Deliverer
 from bot.schedule.polling import Poller
 from bot.services import desk, outbox, staff
@@ -84,14 +84,22 @@ class Runtime:
             yield session
         self.deliverer.wake()
 
+    def write(self, unit: Unit[T], *, timeout: float | None = None) -> T:
+        """Write a small unit of work from a listener. On SQLite through the group-commit writer (its one write
+        lock: fifty clicks at once are a few transactions, not fifty queueing for it); on PostgreSQL in this
+        thread, where concurrent transactions do not queue and one writer thread would serialise them."""
+        if self.engine.url.get_backend_name() == "sqlite":
+            return self.intake.submit(unit).result(timeout=timeout)
+        with self.unit() as session:
+            return unit.write(session)
+
     def change_case(self, case_id: int, work: Callable[[Session], T], clicked: Clicked | None = None) -> T:
-        """Run a button's change to a case (`work`, database only: it may run again if its batch fails) as a unit
-        of the group-commit writer, so fifty clicks at once are a few transactions, not fifty queueing for the
-        write lock. `clicked` (channel, message ts, response_url): when the click was on the case's own message,
+        """Run a button's change to a case (`work`, database only: it may run again if its batch fails) as one
+        `write`. `clicked` (channel, message ts, response_url): when the click was on the case's own message,
         the refresh it queues is leased in the same transaction and, once committed, sent through the click's
         response_url (bot/outbox/echo.py): the clicker sees the change at once, not after its turn in the outbox.
         Returns what `work` returned; raises what it raised."""
-        result, leased = self.intake.submit(_CaseChange(work, case_id, clicked, self.deliverer)).result()
+        result, leased = self.write(_CaseChange(work, case_id, clicked, self.deliverer))
         if leased is not None and clicked is not None:
             self.deliverer.echo(leased, channel=clicked[0], ts=clicked[1], response_url=clicked[2])
         return result

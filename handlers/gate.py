@@ -92,7 +92,7 @@ def once_only(body: dict[str, Any], context: BoltContext, next: Callable[[], Non
         key, kind = found
         rt = context["rt"]
         try:
-            first = rt.intake.submit(once.Claiming(key=key, kind=kind, now=rt.now())).result(timeout=ONCE_WAIT)
+            first = rt.write(once.Claiming(key=key, kind=kind, now=rt.now()), timeout=ONCE_WAIT)
         except TimeoutError:  # the key is still being stored: act now rather than ack late (a retry finds it)
             logger.warning("storing a %s's delivery key took over %.1f s; acting on it all the same", kind, ONCE_WAIT)
             first = True

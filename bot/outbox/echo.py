@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import httpx
+from slack_sdk.webhook import WebhookClient
 
 from bot.blocks import case as case_blocks
 from bot.db import SessionFactory, read_scope, session_scope
@@ -27,6 +27,9 @@ from bot.models import Case
 from bot.services import outbox
 
 logger = logging.getLogger(__name__)
+_SDK_QUIET = logging.getLogger(f"{__name__}.sdk")
+_SDK_QUIET.setLevel(logging.CRITICAL + 1)
+_SDK_QUIET.propagate = False
 
 TIMEOUT = 2  # seconds, under the refresh's outbox.ECHO_GRACE: a worker sends it by chat.update after that
 
@@ -62,16 +65,13 @@ def echo_case_message(
 
 
 def _send(url: str, text: str, blocks: Any, *, case_id: int) -> bool:
-    """POST the message to the response_url as Slack documents it (JSON, `replace_original`); one try, no retry:
-    the outbox update is the retry."""
+    """POST the message to the response_url as Slack documents it (`replace_original`); one try: the outbox update
+    is the retry. The SDK's own chatter goes to a logger of ours that says nothing (a refused connection is not an
+    error here: the outbox delivers the update as usual); what matters is logged below, at INFO."""
     try:
-        answer = httpx.post(
-            url,
-            json={"replace_original": True, "text": text, "blocks": blocks},
-            timeout=TIMEOUT,
-            follow_redirects=False,
-        )
-    except httpx.HTTPError as exc:  # unreachable or timed out: a worker sends the update instead
+        client = WebhookClient(url, timeout=TIMEOUT, logger=_SDK_QUIET, retry_handlers=[])
+        answer = client.send(text=text, blocks=blocks, replace_original=True)
+    except OSError as exc:  # unreachable or timed out: a worker sends the update instead
         logger.info("could not update case %s through the click's response_url (%s)", case_id, type(exc).__name__)
         return False
     if answer.status_code != 200:

@@ -46,9 +46,10 @@ def claim(session: Session, *, key: str, kind: str, now: datetime) -> bool:
 
 @dataclass(frozen=True)
 class Claiming:
-    """`claim` as a unit of the group-commit writer (bot/group_commit.py): every click's ack waits for its key
-    to be stored, and fifty clicks at once were fifty write transactions queueing before their acks (p50 0.6 s
-    with Slack slow); in the writer's batches they are a few. Its result is `claim`'s."""
+    """`claim` as a unit of work (`Runtime.write`: on SQLite through the group-commit writer): every click's ack
+    waits for its key to be stored, and fifty clicks at once were fifty write transactions queueing for SQLite's
+    lock before their acks (p50 0.6 s with Slack slow); in the writer's batches they are a few. Its result is
+    `claim`'s."""
 
     key: str
     kind: str
