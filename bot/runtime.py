@@ -85,13 +85,11 @@ class Runtime:
         self.deliverer.wake()
 
     def write(self, unit: Unit[T], *, timeout: float | None = None) -> T:
-        """Write a small unit of work from a listener. On SQLite through the group-commit writer (its one write
-        lock: fifty clicks at once are a few transactions, not fifty queueing for it); on PostgreSQL in this
-        thread, where concurrent transactions do not queue and one writer thread would serialise them."""
-        if self.engine.url.get_backend_name() == "sqlite":
-            return self.intake.submit(unit).result(timeout=timeout)
-        with self.unit() as session:
-            return unit.write(session)
+        """Write a small unit of work from a listener through the group-commit writer: fifty clicks at once are a
+        few transactions, not fifty queueing for SQLite's write lock before their acks. On PostgreSQL too: run in
+        the listeners' own threads there, fifty clicks' acks took p50 1.4 s, p99 2.8 s (the server shares the
+        cores), against 0.5 s through the writer."""
+        return self.intake.submit(unit).result(timeout=timeout)
 
     def change_case(self, case_id: int, work: Callable[[Session], T], clicked: Clicked | None = None) -> T:
         """Run a button's change to a case (`work`, database only: it may run again if its batch fails) as one
