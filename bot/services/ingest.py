@@ -108,31 +108,6 @@ def event_row(case_id: int, kind: str, now: datetime, detail: dict[str, Any]) ->
     return {"case_id": case_id, "at": now, "actor": "customer", "kind": kind, "text_sent": None, "detail": detail}
 
 
-def outbox_row(
-    kind: str,
-    case_id: int,
-    rank: int,
-    now: datetime,
-    payload: dict[str, Any] | None = None,
-    *,
-    severity: float = 0.0,
-) -> dict[str, Any]:
-    """An outbox row as `outbox.enqueue` writes it."""
-    return {
-        "severity": severity,
-        "lane": outbox.SLACK,
-        "kind": kind,
-        "case_id": case_id,
-        "priority_rank": rank,
-        "payload": payload or {},
-        "state": outbox.PENDING,
-        "attempts": 0,
-        "available_at": now,
-        "created_at": now,
-        "result": {},
-    }
-
-
 def ingest(
     session: Session,
     *,
@@ -209,7 +184,7 @@ def ingest(
     if new_case:
         detail = {"mention_id": mention_id, "priority_reason": assessment.reason}
         conn.execute(_NEW_EVENT, event_row(case_id, "received", now, detail))
-        conn.execute(_NEW_ITEM, outbox_row("post_parent", case_id, rank, now, severity=assessment.sentiment))
+        conn.execute(_NEW_ITEM, outbox.row("post_parent", case_id, rank, now, severity=assessment.sentiment))
         return IngestResult(case_id, mention_id, duplicate=False, new_case=True)
 
     assert case is not None
@@ -233,9 +208,9 @@ def ingest(
         session.expire(held)
     event = event_row(case_id, "mention_added", now, {"mention_id": mention_id})
     event_id = conn.execute(_NEW_EVENT, event).scalar_one()
-    conn.execute(_NEW_ITEM, outbox_row("thread_note", case_id, rank, now, {"event_id": event_id}))
+    conn.execute(_NEW_ITEM, outbox.row("thread_note", case_id, rank, now, {"event_id": event_id}))
     if conn.execute(_WAITING_REFRESH, {"case_id": case_id}).first() is None:  # as outbox.enqueue_parent_refresh
-        conn.execute(_NEW_ITEM, outbox_row("update_parent", case_id, rank, now))
+        conn.execute(_NEW_ITEM, outbox.row("update_parent", case_id, rank, now))
     return IngestResult(case_id, mention_id, duplicate=False, new_case=False)
 
 

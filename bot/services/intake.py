@@ -32,7 +32,6 @@ from bot.services.ingest import (
     assess,
     event_row,
     ingest,
-    outbox_row,
     scored,
 )
 from connectors.base import Change, InboundMention
@@ -252,14 +251,14 @@ class _Batch:
             if how == "new":
                 detail = {"mention_id": mention_id, "priority_reason": unit.assessment.reason}
                 events.append(event_row(state.id, "received", unit.now, detail))
-                items.append(outbox_row("post_parent", state.id, rank, unit.now, severity=unit.assessment.sentiment))
+                items.append(outbox.row("post_parent", state.id, rank, unit.now, severity=unit.assessment.sentiment))
             else:
                 notes.append((len(events), len(items)))
                 events.append(event_row(state.id, "mention_added", unit.now, {"mention_id": mention_id}))
-                items.append(outbox_row("thread_note", state.id, rank, unit.now))
+                items.append(outbox.row("thread_note", state.id, rank, unit.now))
                 if state.stored is not None and state.id not in waiting and not state.refresh:
                     state.refresh = True
-                    items.append(outbox_row("update_parent", state.id, rank, unit.now))
+                    items.append(outbox.row("update_parent", state.id, rank, unit.now))
             results.append(IngestResult(state.id, mention_id, duplicate=False, new_case=how == "new"))
         if events:  # one per post written, and each brings an outbox item
             conn.execute(_EVENT_ROWS, [{**event, "id": n} for event, n in zip(events, event_ids, strict=True)])

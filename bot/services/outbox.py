@@ -87,6 +87,32 @@ def enqueue(
     return item
 
 
+def row(
+    kind: str,
+    case_id: int | None,
+    rank: int,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    *,
+    severity: float = 0.0,
+) -> dict[str, Any]:
+    """A Slack-lane outbox row as `enqueue` writes it, for Core INSERTs of many at once (ingest, a storm's
+    batches)."""
+    return {
+        "severity": severity,
+        "lane": SLACK,
+        "kind": kind,
+        "case_id": case_id,
+        "priority_rank": rank,
+        "payload": payload or {},
+        "state": PENDING,
+        "attempts": 0,
+        "available_at": now,
+        "created_at": now,
+        "result": {},
+    }
+
+
 _STAFF_CASES = "care_outbox_staff_cases"  # session.info: cases a person acted on in this unit of work
 _ECHO_CASES = "care_outbox_echo_cases"  # session.info: cases whose click the listener shows in place itself
 # How long a clicked case's refresh waits for the listener to send it through the click's response_url

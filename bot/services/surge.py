@@ -317,8 +317,9 @@ def gather(session: Session, *, now: datetime, waiting: Waiting | None = None) -
 
 def _batches(session: Session, entries: dict[int, list[list[int]]], *, now: datetime) -> int:
     """Store the entries in batches of BATCH_SIZE, each with its post queued; a newly gathered case points at its
-    batch (`Case.gathered_in`). Returns how many batches. A storm's page is ten batches: they are written in a few
-    statements (the rows, their posts, one UPDATE per batch), not an ORM flush each, so the lock is held briefly."""
+    batch (`Case.gathered_in`). Returns how many batches. A storm's page is ten batches: they are written in three
+    statements (the rows, one UPDATE of their cases, their posts), not an ORM flush each, so the lock is held
+    briefly."""
     chunks = [
         (surge_id, listed[start : start + BATCH_SIZE])
         for surge_id, listed in entries.items()
@@ -344,22 +345,7 @@ def _batches(session: Session, entries: dict[int, list[list[int]]], *, now: date
             .execution_options(synchronize_session=False)
         )
     session.execute(
-        insert(OutboxItem),
-        [
-            {
-                "lane": outbox.SLACK,
-                "kind": BATCH,
-                "case_id": None,
-                "priority_rank": BATCH_RANK,
-                "payload": {"batch_id": batch_id},
-                "state": outbox.PENDING,
-                "attempts": 0,
-                "available_at": now,
-                "created_at": now,
-                "result": {},
-            }
-            for batch_id in batch_ids
-        ],
+        insert(OutboxItem), [outbox.row(BATCH, None, BATCH_RANK, now, {"batch_id": batch_id}) for batch_id in batch_ids]
     )
     return len(batch_ids)
 
