@@ -23,7 +23,7 @@ from bot.blocks.figures import (
     sentiment,
 )
 from bot.blocks.mrkdwn import Blocks, inert, link, platform_label, quote
-from bot.blocks.surge import surge_lines
+from bot.blocks.surge import surge_count, surge_lines
 from bot.services.digest import COMPARE_DAYS, Breach, Digest, NotYet, Praise
 from bot.services.stats import Attainment, ResponseTimes
 from bot.sla import format_duration
@@ -172,7 +172,7 @@ def digest_messages(digest: Digest, *, link_for: Link, tz: ZoneInfo) -> list[Mes
             f"SLA {attainment(y.sla)}, {total} breaches"
         )
         if digest.surges:
-            fallback += f", {len(digest.surges)} surge{'' if len(digest.surges) == 1 else 's'} in mentions"
+            fallback += f", {surge_count(digest.surges)}"
     # a digest too big for one message (long names and posts) goes on in its thread rather than being cut
     main, *more = limits.group(blocks, room=0)
     messages: list[Message] = [(limits.fallback(fallback), main)]

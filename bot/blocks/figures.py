@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.blocks import limits
 from bot.blocks.mrkdwn import PRIORITY_BADGES, Blocks, escape, inert, platform_label
-from bot.blocks.surge import surge_lines
+from bot.blocks.surge import surge_count, surge_lines
 from bot.services.queues import CaseLine
 from bot.services.stats import (
     Attainment,
@@ -183,7 +183,7 @@ def stats_message(stats: Stats, *, now: datetime, link: Link | None = None) -> t
         f"first response {response_times(team.first_response)}; SLA {attainment(team.sla)}"
     )
     if stats.surges:
-        fallback += f"; {len(stats.surges)} surge{'' if len(stats.surges) == 1 else 's'} in mentions"
+        fallback += f"; {surge_count(stats.surges)}"
     return limits.fallback(fallback), blocks[: limits.MESSAGE_BLOCKS]
 
 

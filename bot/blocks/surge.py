@@ -8,7 +8,7 @@ the common terms) go through `mrkdwn.inert`; every text is fitted, and the whole
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -177,6 +177,11 @@ def surge_lines(found: Iterable[Figures], *, now: datetime, link_for: SurgeLink 
         rest = len(latest) - SURGES_LISTED
         lines.append(f"…and {rest} earlier surge{'' if rest == 1 else 's'} in this period.")
     return lines
+
+
+def surge_count(found: Sequence[Figures]) -> str:
+    """How many surges, for a message's fallback text: "1 surge in mentions"."""
+    return f"{len(found)} surge{'' if len(found) == 1 else 's'} in mentions"
 
 
 def surge_line(found: Figures, *, now: datetime, link_for: SurgeLink | None = None) -> str:
