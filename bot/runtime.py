@@ -99,7 +99,7 @@ class Runtime:
         Returns what `work` returned; raises what it raised."""
         result, leased = self.write(_CaseChange(work, case_id, clicked, self.deliverer))
         if leased is not None and clicked is not None:
-            self.deliverer.echo(leased, channel=clicked[0], ts=clicked[1], response_url=clicked[2])
+            self.deliverer.echo(leased, ts=clicked[1], response_url=clicked[2])
         return result
 
     @contextmanager

@@ -40,19 +40,18 @@ def echo_case_message(
     leased: outbox.Leased,
     *,
     now: Callable[[], datetime],
-    channel: str,
     ts: str,
     response_url: str,
 ) -> bool:
     """Send the case's refresh, leased in the click's own transaction (so the case's updates keep their order
-    and it is sent once), through the click's response_url, rendered as the case stands; then record it as
-    delivered. When Slack does not take it, it goes back to the queue at once for a worker's chat.update."""
+    and it is sent once; that transaction found message `ts` to be the case's own), through the click's
+    response_url, rendered as the case stands; then record it as delivered. When Slack does not take it, it goes
+    back to the queue at once for a worker's chat.update."""
     sent = False
     try:
         with read_scope(reads) as session:
             case = session.get(Case, leased.case_id)
-            own = case is not None and (case.slack_channel, case.slack_ts) == (channel, ts)
-            shown = case_blocks.parent_message(case) if case is not None and own else None
+            shown = case_blocks.parent_message(case) if case is not None else None  # None: erased since
         if shown is not None:
             sent = _send(response_url, *shown, case_id=leased.case_id or 0)
     finally:

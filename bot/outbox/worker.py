@@ -276,14 +276,13 @@ class Deliverer:
         leased = outbox.claim_many(session, [found], owner=self.owner, now=now, limit=1) if found else []
         return leased[0] if leased else None
 
-    def echo(self, leased: outbox.Leased, *, channel: str, ts: str, response_url: str) -> bool:
+    def echo(self, leased: outbox.Leased, *, ts: str, response_url: str) -> bool:
         """Show a click on its case message at once through the click's response_url (bot/outbox/echo.py)."""
         return echo.echo_case_message(
             self._sessions,
             self._reads,
             leased,
             now=self._clock.now,
-            channel=channel,
             ts=ts,
             response_url=response_url,
         )
