@@ -346,23 +346,11 @@ def _ingest_run(workdir: Path, url: str | None, *, storm_mode: bool) -> dict[str
 
     lua = workdir / "generic.lua"
     lua_script(lua, generic_bodies(60_000), "/webhooks/generic", "X-Care-Signature")
-    database = url or f"sqlite:///{workdir / 'ingest.db'}"
-    if url is None:
-        for stale in workdir.glob("ingest.db*"):  # each run starts with an empty desk
-            stale.unlink()
-    before = 0
-    if url:  # each run starts with an empty desk there too: the same bodies posted again would only be repeats
-        from sqlalchemy import text
+    import lane_bench  # (it imports this module: not at the top)
 
-        from bot import db
-
-        engine = db.make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        db.upgrade(engine)
-        engine.dispose()
-        before = count_mentions(url)
+    # each run starts from an empty desk (the same bodies posted again would only be repeats): a new SQLite file,
+    # or the PostgreSQL database emptied; serve creates the schema
+    database = lane_bench.fresh_database(workdir, url, "ingest")
     with SlackStandIn(token="xoxb-bench") as slack:
         port = free_port()
         env = {
@@ -387,7 +375,7 @@ def _ingest_run(workdir: Path, url: str | None, *, storm_mode: bool) -> dict[str
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
-    stored = count_mentions(database) - before
+    stored = count_mentions(database)
     return {"rps": rps, "p99": p99, **statuses, "stored": stored}
 
 
