@@ -147,13 +147,18 @@ def test_it_ends_after_three_quiet_minutes_and_a_busy_moment_starts_the_count_ag
     assert tick(sessions, quiet + timedelta(minutes=10)) == surge.Tick()  # over is over
 
 
-def test_a_new_spike_after_the_end_is_a_new_surge(sessions) -> None:
+def a_surge_that_ended(sessions) -> surge.Tick:
+    """A surge from T0: its posts all in the channel, quiet from T0+2 min, over at T0+5 min (the last tick)."""
     for n in range(THRESHOLD):
         arrive(sessions, n, T0)
     tick(sessions, T0)
     posted_all(sessions)
     tick(sessions, T0 + timedelta(minutes=2))
-    assert tick(sessions, T0 + timedelta(minutes=5)).ended
+    return tick(sessions, T0 + timedelta(minutes=5))
+
+
+def test_a_new_spike_after_the_end_is_a_new_surge(sessions) -> None:
+    assert a_surge_that_ended(sessions).ended
     for n in range(10, 10 + THRESHOLD):
         arrive(sessions, n, T0 + timedelta(hours=1))
     assert tick(sessions, T0 + timedelta(hours=1)).started
@@ -236,12 +241,7 @@ def test_gathering_withdraws_only_waiting_normal_messages_a_worker_has_not_taken
 
 
 def test_the_figures_name_each_surge_that_overlaps_the_period_with_its_totals(sessions) -> None:
-    for n in range(THRESHOLD):
-        arrive(sessions, n, T0)
-    tick(sessions, T0)
-    posted_all(sessions)
-    tick(sessions, T0 + timedelta(minutes=2))
-    tick(sessions, T0 + timedelta(minutes=5))  # the first surge: T0 to T0+2 min (when it went quiet)
+    a_surge_that_ended(sessions)  # the first surge: T0 to T0+2 min (when it went quiet)
     later = T0 + timedelta(hours=1)
     for n in range(10, 10 + THRESHOLD + 1):
         arrive(sessions, n, later)
