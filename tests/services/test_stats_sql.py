@@ -10,7 +10,6 @@ and zones with 30- and 45-minute offsets.
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -32,7 +31,6 @@ from bot.services.stats import (
     ResponseTimes,
     first_response_outcome,
     open_at,
-    percentile,
 )
 from bot.sla import BusinessHours, SlaPolicy, SlaTargets
 
@@ -154,15 +152,6 @@ def reference_mean(mentions: list[Mention], start: datetime, end: datetime) -> f
 
 
 # -- the checks -----------------------------------------------------------------------------------------
-
-
-def test_a_histograms_percentiles_are_those_of_the_values_it_counts() -> None:
-    rng = random.Random(11)
-    assert stats.histogram_percentile(Counter(), 0.5) is None
-    for size in (1, 2, 3, 10, 101, 1000):
-        values = [rng.choice((rng.randint(0, 30), rng.randint(0, 100_000))) for _ in range(size)]
-        for q in (0.0, 0.5, 0.9, 1.0):
-            assert stats.histogram_percentile(Counter(values), q) == percentile(values, q)
 
 
 CASES = [
