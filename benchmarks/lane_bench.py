@@ -67,9 +67,9 @@ TOKEN = "xoxb-lane-bench"
 SIGNING_SECRET = "lane-bench-signing-secret"
 STAFF = tuple(f"U0STAFF{n:02d}" for n in range(60))
 POST_LIMIT = 1.0  # Slack: about one chat.postMessage a second per channel
-# Texts bot/services/triage.py scores urgent / normal / low (checked when the outage row builds them)
+# Texts the default triage policy scores urgent / normal / low (checked when the outage row builds them)
 URGENT = "I am calling my lawyer about this fraud, order {n}"
-NORMAL = "Where is my parcel? Order {n}"
+NORMAL = "Is my parcel on its way? Order {n}"
 LOW = "Thanks, lovely service today! Order {n}"
 RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
@@ -664,7 +664,7 @@ def row_storm(workdir: Path, database_url: str | None, api_delay: float, drain: 
 
 # -- 3. after an outage ----------------------------------------------------------------------------------------------
 def row_outage(workdir: Path, database_url: str | None, api_delay: float, outage: float) -> list[Row]:
-    from bot.services import triage
+    from bot.services import triage_policy
 
     count = 30
     texts = [(URGENT, NORMAL, LOW)[n % 3].format(n=n) for n in range(count)]
@@ -672,7 +672,7 @@ def row_outage(workdir: Path, database_url: str | None, api_delay: float, outage
     texts = [texts[(7 * k) % count] for k in range(count)]  # ... shuffled deterministically (7 is prime to 30)
     for text in texts:
         expected = "urgent" if "lawyer" in text else "low" if "Thanks" in text else "normal"
-        assert triage.assess(text).priority == expected, (text, triage.assess(text))
+        assert triage_policy.assess(text).priority == expected, (text, triage_policy.assess(text))
     bodies = [mention(n, text, "outage") for n, text in enumerate(texts)]
     with standin(delay=api_delay) as slack:
         url = fresh_database(workdir, database_url, "outage")

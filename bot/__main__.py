@@ -68,8 +68,11 @@ def serve(settings: Settings) -> int:
 
     from bot.app import build_bolt_app
     from bot.runtime import build_runtime
+    from bot.services import triage_policy
     from bot.web.routes import build_http_app
 
+    # the policy first: a bad policy file is one sentence before anything else is opened
+    triage_policy.use(triage_policy.configured(settings.triage_file, settings.triage_model))
     try:
         rt = build_runtime(settings)
     except (DBAPIError, ImportError) as exc:
@@ -196,6 +199,16 @@ def connectors_report(*, check: bool) -> int:
         engine.dispose()
 
 
+def triage_command(args: argparse.Namespace) -> int:
+    """`care-bot triage check`: needs no Slack settings, only the policy and model files they name."""
+    from bot.config import read_environment, triage_paths
+    from bot.services import triage_policy
+    from bot.tools.triage_check import check
+
+    policy = triage_policy.configured(*triage_paths(read_environment()))
+    return check(policy, args.texts or (line.rstrip("\n") for line in sys.stdin))
+
+
 def forget(*, platform: str, author: str | None, handle: str | None) -> int:
     """`care-bot forget`: erase one customer in one transaction of the app's database and say what changed.
 
@@ -277,6 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="erase one customer's name, handle, posts and what was said to them (the counts stay)",
         description="Erase one customer's personal data everywhere the desk keeps it, and update Slack.",
     )
+    triage_cmd = sub.add_parser("triage", help="the triage policy: check what it makes of texts")
+    triage_sub = triage_cmd.add_subparsers(dest="triage_command", required=True, parser_class=PlainParser)
+    check = triage_sub.add_parser(
+        "check",
+        help="score texts (arguments, or one per line on standard input) with CARE_TRIAGE_FILE and CARE_TRIAGE_MODEL",
+    )
+    check.add_argument("texts", nargs="*", metavar="TEXT", help="texts to score (none: read standard input)")
     erase.add_argument("--platform", required=True, help="where they posted, as stored (twitter, facebook, ...)")
     who = erase.add_mutually_exclusive_group(required=True)
     who.add_argument("--author", metavar="ID", help="their id on the platform")
@@ -297,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             configure_logging("WARNING")
             return db_upgrade()
+        if args.command == "triage":
+            return triage_command(args)
         if args.command == "forget":
             configure_logging("WARNING")
             return forget(platform=args.platform, author=args.author, handle=args.handle)

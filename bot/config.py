@@ -213,6 +213,9 @@ class Settings:
     spike_per_min: int = 30
     platforms: PlatformSettings = field(default_factory=lambda: PlatformSettings())
     clock_offset: timedelta | None = None  # tests only: see _clock_offset
+    triage_file: Path | None = None  # CARE_TRIAGE_FILE: the team's triage policy (None: the shipped default)
+    triage_model: Path | None = None  # CARE_TRIAGE_MODEL: learned weights the policy scores with
+    wins_channel: str | None = None  # CARE_WINS_CHANNEL: where "Share win" posts praise
 
     @property
     def socket_mode(self) -> bool:
@@ -567,6 +570,21 @@ def _clock_offset(env: Mapping[str, str], slack_api_url: str) -> timedelta | Non
     return timedelta(seconds=seconds)
 
 
+def triage_paths(env: Mapping[str, str]) -> tuple[Path | None, Path | None]:
+    """CARE_TRIAGE_FILE and CARE_TRIAGE_MODEL as paths; the files themselves are read (and refused in one
+    sentence) by `bot.services.triage_policy.configured` when the app or `care-bot triage` starts."""
+    found = (_get(env, "CARE_TRIAGE_FILE"), _get(env, "CARE_TRIAGE_MODEL"))
+    return (Path(found[0]) if found[0] else None, Path(found[1]) if found[1] else None)
+
+
+def _wins_channel(env: Mapping[str, str]) -> str | None:
+    """CARE_WINS_CHANNEL: the channel "Share win" posts praise to (unset: the button is not offered)."""
+    channel = _get(env, "CARE_WINS_CHANNEL")
+    if channel is not None and not _CHANNEL_ID.match(channel):
+        raise ConfigError(f"CARE_WINS_CHANNEL must be a channel ID like C0123456789 (not a name), got {channel!r}.")
+    return channel
+
+
 def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Settings:
     env = read_environment(environ, env_file)
 
@@ -636,4 +654,6 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         spike_per_min=_spike_per_min(env),
         platforms=platform_settings(env),
         clock_offset=_clock_offset(env, slack_api_url),
+        **dict(zip(("triage_file", "triage_model"), triage_paths(env), strict=True)),
+        wins_channel=_wins_channel(env),
     )

@@ -163,6 +163,11 @@ class Mention(Base):
     posted_at: Mapped[datetime]
     received_at: Mapped[datetime]
     sentiment: Mapped[float] = mapped_column(Float)
+    # the triage policy's verdict on this post (bot/services/triage.py); None on posts stored before it gave one
+    needs_reply: Mapped[bool | None]
+    triage_score: Mapped[float | None] = mapped_column(Float)
+    triage_reason: Mapped[str | None] = mapped_column(String(300))  # "High · needs a reply: 'refund' · tone calm"
+    triage_kind: Mapped[str | None] = mapped_column(String(16))  # "praise", "troll" or ""
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]

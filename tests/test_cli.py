@@ -61,6 +61,10 @@ def assert_one_sentence(result: subprocess.CompletedProcess[str], variable: str)
         pytest.param({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL", id="api-url"),
         pytest.param({"CARE_GENERIC_REPLY_URL": "ftp://relay"}, "CARE_GENERIC_REPLY_URL", id="reply-url"),
         pytest.param({"CARE_MOVE_TO_DM_TEMPLATE": "Hi {name}"}, "CARE_MOVE_TO_DM_TEMPLATE", id="template"),
+        pytest.param({"CARE_TRIAGE_FILE": "no-such-policy.toml"}, "CARE_TRIAGE_FILE", id="triage-file-missing"),
+        pytest.param({"CARE_TRIAGE_FILE": "."}, "CARE_TRIAGE_FILE", id="triage-file-directory"),
+        pytest.param({"CARE_TRIAGE_MODEL": "no-such-model.json"}, "CARE_TRIAGE_MODEL", id="triage-model-missing"),
+        pytest.param({"CARE_WINS_CHANNEL": "#wins"}, "CARE_WINS_CHANNEL", id="wins-channel-name"),
     ],
 )
 def test_serve_with_a_bad_setting_exits_2_with_one_sentence(tmp_path, overrides, variable):
@@ -90,6 +94,60 @@ def test_serve_with_a_database_that_cannot_be_opened_exits_2(tmp_path):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("care-bot: DATABASE_URL"), result.stderr
     assert "unable to open database file" in last
+
+
+def test_serve_with_a_policy_file_that_has_a_mistake_names_it_before_opening_anything(tmp_path):
+    (tmp_path / "policy.toml").write_text('format = 1\n[cues.refund]\nwieght = 2\nwords = ["refund"]\n')
+    result = run_cli(tmp_path, "serve", env=valid_settings(tmp_path, CARE_TRIAGE_FILE="policy.toml"))
+    line = assert_one_sentence(result, "CARE_TRIAGE_FILE")
+    assert "[cues.refund] has an unknown setting 'wieght'" in line
+    assert not (tmp_path / "care.db").exists()  # refused before the database was opened or migrated
+
+
+# -- triage check ---------------------------------------------------------------------------------
+def test_triage_check_prints_one_json_object_per_text_given_as_arguments(tmp_path):
+    result = run_cli(
+        tmp_path, "triage", "check", "My flight was cancelled, I want a refund!", "Thanks, lovely crew", env={}
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert list(first) == ["needs_reply", "score", "priority", "reason"]
+    assert first["needs_reply"] is True and first["priority"] in ("high", "urgent") and 0.5 <= first["score"] <= 1
+    assert "'cancelled'" in first["reason"] and "'refund'" in first["reason"]
+    assert second["needs_reply"] is False and second["priority"] == "low" and 0 <= second["score"] < 0.5
+    assert second["reason"].startswith("Low · praise:")
+
+
+def test_triage_check_reads_one_text_per_line_from_standard_input_and_honours_the_policy_file(tmp_path):
+    (tmp_path / "policy.toml").write_text(
+        'format = 1\n[score]\nbias = -5.0\ntone = 0.0\n'
+        '[cues.parcel]\nweight = 10.0\npriority = "urgent"\nwords = ["parcel"]\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "triage", "check"],
+        cwd=tmp_path,
+        env=clean_env(CARE_TRIAGE_FILE="policy.toml"),
+        input="where is my parcel\n\nMy flight was cancelled!\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    verdicts = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(verdicts) == 2  # the blank line is skipped
+    assert (
+        verdicts[0]["priority"] == "urgent" and verdicts[0]["reason"] == "Urgent · needs a reply: 'parcel' · tone calm"
+    )
+    assert verdicts[1]["needs_reply"] is False  # this team's policy has no cue for a cancellation
+
+
+def test_triage_check_with_a_bad_policy_file_exits_2_with_one_sentence(tmp_path):
+    (tmp_path / "policy.toml").write_text("format = 1\n[score]\nhigh = 2\n")
+    result = run_cli(tmp_path, "triage", "check", "hello", env={"CARE_TRIAGE_FILE": "policy.toml"})
+    line = assert_one_sentence(result, "CARE_TRIAGE_FILE")
+    assert "[score] high must be between 0 and 1" in line
+    assert result.stdout == ""
 
 
 # -- db upgrade -----------------------------------------------------------------------------------

@@ -38,8 +38,8 @@ from bot.blocks.mrkdwn import (
     link,
     option,
     platform_label,
-    sentiment_label,
     stars,
+    verdict,
 )
 from bot.models import Case, CaseEvent, Mention
 from bot.services.cases import IGNORE_REASONS, OUTCOMES
@@ -143,10 +143,17 @@ def slack_date(at: datetime) -> str:
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
+def case_verdict(case: Case) -> str:
+    """Why the case has its priority: the reason of the latest post that gave it (a later, milder post does not
+    lower a case), else of the latest post (staff set the priority by hand)."""
+    title = f"{case.priority.capitalize()} · "
+    ruling = next((m for m in reversed(case.mentions) if (m.triage_reason or "").startswith(title)), case.mentions[-1])
+    return verdict(ruling.triage_reason, ruling.sentiment, needs_reply=ruling.needs_reply)
+
+
 def parent_message(case: Case) -> tuple[str, Blocks]:
     """The case's message in the care channel: who, what, how bad, where it stands, and what to do."""
     first: Mention = case.mentions[0]
-    latest: Mention = case.mentions[-1]
     post_link = link(first.url, "View post")
     if limits.size(post_link) > limits.SECTION_TEXT - 400:
         post_link = ""  # a URL this long once its & are escaped would leave no room to say who wrote
@@ -164,10 +171,7 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
         else ""
     )
     body = parts[0] + rest + state + (f"\n_+{more} more in thread_" if more else "")
-    facts = (
-        f"*Priority:* {PRIORITY_BADGES.get(case.priority, case.priority)} · "
-        f"*Sentiment:* {sentiment_label(latest.sentiment)} · Case #{case.id}"
-    )
+    facts = f"*Priority:* {PRIORITY_BADGES.get(case.priority, case.priority)} · {case_verdict(case)} · Case #{case.id}"
     blocks: Blocks = [
         limits.section(headline),
         limits.section(body),

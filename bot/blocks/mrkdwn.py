@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from bot.blocks import limits
+from bot.services.triage import tone_words
 
 Blocks = list[dict[str, Any]]
 
@@ -41,9 +42,13 @@ def stars(count: Any) -> str:
     return "★" * count + "☆" * (5 - count)
 
 
-def sentiment_label(score: float) -> str:
-    mood = "negative" if score <= -0.05 else "positive" if score >= 0.05 else "neutral"
-    return f"{score:+.2f} ({mood})"
+def verdict(reason: str | None, score: float, *, needs_reply: bool | None) -> str:
+    """A post's triage reason without its leading priority (the case's own is shown beside it), inert: the
+    reason quotes the customer's words. A post stored before reasons were kept shows its tone in words,
+    never as "+0.13 (positive)": VADER calls many complaints positive."""
+    if reason:
+        return inert(reason.split(" · ", 1)[-1])
+    return f"tone {tone_words(score, needs_reply=needs_reply is not False)}"
 
 
 def clip(text: str, limit: int) -> str:

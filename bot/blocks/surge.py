@@ -23,7 +23,7 @@ from bot.blocks.mrkdwn import (
     link,
     platform_label,
     quote,
-    sentiment_label,
+    verdict,
 )
 from bot.services.surge import Alert, Batch, Entry, Example, Figures
 
@@ -114,7 +114,7 @@ def _example(example: Example) -> Blocks:
     said = quote(inert(clip(mention.text, EXCERPT)), QUOTE_LIMIT)
     head = (
         f"{author_line(case, AUTHOR_ROOM)} · {platform_label(case.platform)} · "
-        f"{sentiment_label(mention.sentiment)} · Case #{case.id}"
+        f"{verdict(mention.triage_reason, mention.sentiment, needs_reply=mention.needs_reply)} · Case #{case.id}"
     )
     return [limits.section(f"{head}\n{said}"), limits.context(status_line(case)), case_buttons(case)]
 

@@ -34,7 +34,7 @@ REMOVED_ID = "[removed]"  # what is left of an author's id and handle: no platfo
 REDACT = "redact_message"  # outbox kind: chat.update of one posted message to REMOVED; payload channel, ts
 
 # Event detail fields that can hold words about the customer (theirs, staff's, or a platform's error quoting them).
-_FREE_TEXT = ("previous_text", "comment", "text", "note", "error")
+_FREE_TEXT = ("previous_text", "comment", "text", "note", "error", "priority_reason")  # priority_reason quotes the post
 # Platform payload fields of a send that identify the customer or repeat what was said.
 _SEND_PERSONAL = ("text", "author_id", "in_reply_to", "context")
 # The only platform details of a post that are kept: a review's stars are a count, not a person.
@@ -207,7 +207,8 @@ def _erase_author(case: Case) -> bool:
 def _erase_post(mention: Mention, *, keep_author: bool = False) -> bool:
     kept = {k: v for k, v in (mention.extra or {}).items() if k in _KEEP_EXTRA}
     author = {} if keep_author else {"author_id": REMOVED_ID, "author_handle": REMOVED_ID, "author_name": None}
-    return _set(mention, text=REMOVED, url=None, extra=kept, **author)
+    # the reason quotes the post's words: it goes with them (the message then shows the tone in words)
+    return _set(mention, text=REMOVED, url=None, extra=kept, triage_reason=None, **author)
 
 
 def _erase_event(event: CaseEvent) -> bool:

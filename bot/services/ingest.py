@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
-from bot.services import erasure, outbox, triage
+from bot.services import erasure, outbox, triage, triage_policy
 from bot.services.cases import lock_author, record
 from connectors.base import Change, InboundMention, MentionDeleted, MentionEdited
 
@@ -44,7 +44,18 @@ def _existing(session: Session, mention: Change) -> Mention | None:
 
 def assess(mention: InboundMention) -> triage.Assessment:
     """Score a post before its transaction opens: scoring is the slow part, and no lock waits for it."""
-    return triage.assess(mention.text, stars=mention.extra.get("stars"))
+    return triage_policy.assess(mention.text, stars=mention.extra.get("stars"))
+
+
+def verdict(assessment: triage.Assessment) -> dict[str, Any]:
+    """A post's stored triage columns (every path that writes a post's score writes these with it)."""
+    return {
+        "sentiment": assessment.sentiment,
+        "needs_reply": assessment.needs_reply,
+        "triage_score": assessment.score,
+        "triage_reason": assessment.reason,
+        "triage_kind": assessment.kind,
+    }
 
 
 # The hot path in Core statements, built once (SQLAlchemy caches their compiled form): the ORM's unit of work
@@ -169,7 +180,7 @@ def ingest(
             "url": mention.url,
             "posted_at": mention.posted_at,
             "received_at": now,
-            "sentiment": assessment.sentiment,
+            **verdict(assessment),
             "extra": dict(mention.extra),
         },
     ).scalar()
@@ -227,8 +238,9 @@ def apply_edit(session: Session, *, change: MentionEdited, now: datetime) -> boo
     row.text = change.text
     row.extra = extra
     row.edited_at = change.edited_at
-    assessment = triage.assess(change.text, stars=extra.get("stars"))
-    row.sentiment = assessment.sentiment
+    assessment = triage_policy.assess(change.text, stars=extra.get("stars"))
+    for column, value in verdict(assessment).items():
+        setattr(row, column, value)
     case = session.get(Case, row.case_id)
     assert case is not None
     if case.status == CaseStatus.OPEN:

@@ -33,6 +33,7 @@ from bot.services.ingest import (
     event_row,
     ingest,
     scored,
+    verdict,
 )
 from connectors.base import Change, InboundMention
 
@@ -296,7 +297,7 @@ class _Batch:
             "url": m.url,
             "posted_at": m.posted_at,
             "received_at": unit.now,
-            "sentiment": a.sentiment,
+            **verdict(a),
             "extra": dict(m.extra),
         }
 

@@ -38,7 +38,9 @@ def test_complaint_appears_with_its_buttons_and_its_facts(desk: Desk) -> None:
         "refund is three weeks late",
         "https://x.com/jane_doe/status/",
         "Priority",
-        "Sentiment",
+        "needs a reply: ",  # why it has its priority, in words: the post's own words quoted
+        "'refund'",
+        "tone negative",
         "Status:* Open",
         "unclaimed",
     ):

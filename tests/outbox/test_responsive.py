@@ -23,7 +23,7 @@ from tests.support.slack_requests import block_action, post_interaction
 from tests.support.webhooks import post_webhook, webhook_body
 
 URGENT = "I am calling my lawyer about this fraud"
-NORMAL = "Where is my parcel?"
+NORMAL = "Is my parcel on its way?"
 LOW = "Thanks, lovely service today!"
 
 

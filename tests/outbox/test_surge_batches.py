@@ -27,7 +27,7 @@ from tests.support.webhooks import post_webhook, webhook_body
 
 STRANGER = "U0MALLORY"
 ANGRY = "@acme flight cancelled, lost bag, worst airline ever. Furious."  # high
-NORMAL = "@acme my parcel number {n} is late, can you check?"  # normal
+NORMAL = "@acme any news on parcel number {n}, can you check?"  # normal
 LOW = "@acme love the new app, number {n}"  # low (positive)
 URGENT = "@acme my card was charged twice, fraud!"  # urgent
 HIGH = "@acme terrible service, never again"  # high
@@ -160,7 +160,7 @@ def test_normal_and_low_are_gathered_in_the_alerts_thread_urgent_and_high_get_th
     assert len(parents) + len(listed) == mention_count(desk) == 21
     first = entries(found[0])[0][2]
     assert "*Customer 10* (@cust10)" in first and ":large_yellow_circle: Normal" in first
-    assert "\n> @acme my parcel number 10 is late, can you check?" in first and "|View post>" in first
+    assert "\n> @acme any news on parcel number 10, can you check?" in first and "|View post>" in first
     assert all(button for m in found for _, button, _ in entries(m))
     assert found[0].text.startswith(":inbox_tray: 10 posts gathered during the surge: Customer 10, Customer 11")
     nothing_waits(desk)
@@ -180,7 +180,7 @@ def test_open_as_case_posts_its_message_once_and_marks_it_in_the_batch(desk: Des
     assert list(opened).count(first) == 1
     assert labels(opened[first]) == labels(other) == CASE_BUTTONS
     assert [c.params.get("thread_ts") for c in slack.calls_to("chat.postMessage")].count(None) == len(opened) + 1
-    assert "my parcel number" in json.dumps(opened[first].blocks)
+    assert "news on parcel number" in json.dumps(opened[first].blocks)
     [batch] = batches(slack, alert)  # updated in place
     shown = {case_id: (button, text) for case_id, button, text in entries(batch)}
     assert shown[first][0] is False and "Opened as a case by <@U0ALICE>" in shown[first][1]
@@ -359,7 +359,7 @@ def test_erasing_a_gathered_customer_takes_their_post_out_of_the_batch_message(d
     storm(desk, normal=3, low=0)
     tick(desk)
     [batch] = batches(slack, alert)
-    assert "my parcel number 11 is late" in json.dumps(batch.blocks) and "Customer 11" in json.dumps(batch.blocks)
+    assert "parcel number 11, can you check" in json.dumps(batch.blocks) and "Customer 11" in json.dumps(batch.blocks)
     with desk.rt.unit() as s:
         erased = erasure.forget(s, platform="twitter", author_id="a11", now=desk.rt.now())
     assert erased.slack_updates >= 1

@@ -115,7 +115,7 @@ def test_restart_with_items_in_the_queue_delivers_each_once(app_url, rt, setting
 
 def test_highest_priority_goes_first(app_url, rt, slack) -> None:
     complaint(app_url, 1, text="Thanks, lovely service today!")
-    complaint(app_url, 2, text="Where is my parcel?")
+    complaint(app_url, 2, text="Is my parcel on its way?")
     complaint(app_url, 3, text="I am calling my lawyer about this fraud")
     rt.deliverer.drain()
     order = [m.text.split("]")[0].strip("[") for m in slack.channel(CHANNEL)]

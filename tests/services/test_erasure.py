@@ -95,7 +95,14 @@ def test_forget_erases_the_customer_everywhere_and_the_case_message_says_so(desk
     erased = forget(desk, author_id="42")
 
     assert erased == erasure.Erased(
-        cases=1, posts=2, events=1, drafts=0, outbox_payloads=1, sends_withdrawn=0, slack_updates=erased.slack_updates
+        # events: the note quoting her second post, and the case's "received" with the priority reason quoting her
+        cases=1,
+        posts=2,
+        events=2,
+        drafts=0,
+        outbox_payloads=1,
+        sends_withdrawn=0,
+        slack_updates=erased.slack_updates,
     )
     assert erased.slack_updates >= 3  # the case message, the note quoting her second post, the note quoting the reply
     everything = stored(desk)

@@ -212,7 +212,7 @@ def test_gathering_withdraws_only_waiting_normal_messages_a_worker_has_not_taken
     assert tick(sessions, T0 + timedelta(seconds=10)).started
     later = T0 + timedelta(seconds=20)
     for n in range(10, 14):
-        arrive(sessions, n, later, text="where is my parcel, can you check?")
+        arrive(sessions, n, later, text="any news on my order, can you check?")
     arrive(sessions, 20, later, text="I will sue you, lawyer contacted")  # urgent: its own message
     with db.session_scope(sessions) as s:
         waiting = s.scalars(
@@ -269,9 +269,9 @@ def test_the_figures_name_each_surge_that_overlaps_the_period_with_its_totals(se
 def test_posts_waiting_from_the_minute_before_the_surge_was_noticed_are_gathered_too(sessions) -> None:
     """The tick notices a surge a few seconds late: the posts of the minute before are the surge's (its alert counts
     them), so their waiting messages are gathered rather than holding the channel; older ones are not."""
-    arrive(sessions, 1, T0, text="where is my parcel, can you check?")  # 61 s before the surge: not the surge's
+    arrive(sessions, 1, T0, text="any news on my order, can you check?")  # 61 s before the surge: not the surge's
     for n in range(2, 2 + THRESHOLD):
-        arrive(sessions, n, T0 + timedelta(seconds=50 + n), text="where is my parcel, can you check?")
+        arrive(sessions, n, T0 + timedelta(seconds=50 + n), text="any news on my order, can you check?")
     noticed = T0 + timedelta(seconds=61)
     assert tick(sessions, noticed).started
     with sessions() as s:
@@ -285,7 +285,7 @@ def test_with_no_surge_on_nothing_is_gathered_and_the_scheduler_has_no_page_to_f
     """A full page of waiting normal posts and no surge (storm mode off, or a quiet desk): the tick's gathering
     withdraws nothing and reports nothing looked at, so the scheduler does not go on page after page."""
     for n in range(surge.GATHER_LIMIT + 5):
-        arrive(sessions, n, T0 + timedelta(milliseconds=n), text="where is my parcel, can you check?")
+        arrive(sessions, n, T0 + timedelta(milliseconds=n), text="any news on my order, can you check?")
     with sessions() as s:
         waiting = surge.waiting_parents(s, now=T0 + timedelta(seconds=1))
     assert len(waiting) == surge.GATHER_LIMIT  # the minute's posts, as a tick about to start a surge sees them
