@@ -17,8 +17,8 @@ def test_clicks_are_acknowledged_fast_while_slack_is_slow(app_url, rt, slack, li
     response = post_webhook(app_url, webhook_body())
     case_id = response.json()["case_id"]
     rt.deliverer.drain()
-    slack.slow("views.open", 1.5)
-    slack.slow("users.info", 1.5)
+    slack.slow("views.open", 2.5)
+    slack.slow("users.info", 2.5)
 
     def click(n: int) -> float:
         action = "case_reply" if n % 2 else "case_move_to_dm"
@@ -31,7 +31,9 @@ def test_clicks_are_acknowledged_fast_while_slack_is_slow(app_url, rt, slack, li
         acks = sorted(pool.map(click, range(30)))
     listeners.wait_idle(timeout=60)
     print(f"ack p50 {acks[len(acks) // 2]:.3f}s, max {acks[-1]:.3f}s")
-    assert acks[-1] < 1.0, f"slowest ack {acks[-1]:.2f}s"  # far below Slack's 3 s, despite 1.5 s API calls
+    # an ack that waited for its modal's API call would take 2.5 s at least; thirty at once on a busy machine
+    # (CI shares two cores) take up to ~1.2 s without waiting for any
+    assert acks[-1] < 2.0, f"slowest ack {acks[-1]:.2f}s"
     assert len(slack.calls_to("views.open")) == 15
 
 
