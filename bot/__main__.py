@@ -12,11 +12,14 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger("bot")
 
@@ -200,13 +203,41 @@ def connectors_report(*, check: bool) -> int:
 
 
 def triage_command(args: argparse.Namespace) -> int:
-    """`care-bot triage check`: needs no Slack settings, only the policy and model files they name."""
+    """`care-bot triage check|learn`: needs no Slack settings, only the policy and model files they name (and
+    the desk's database to learn from its decisions)."""
     from bot.config import read_environment, triage_paths
     from bot.services import triage_policy
     from bot.tools.triage_check import check
 
-    policy = triage_policy.configured(*triage_paths(read_environment()))
-    return check(policy, args.texts or (line.rstrip("\n") for line in sys.stdin))
+    env = read_environment()
+    policy = triage_policy.configured(*triage_paths(env))
+    if args.triage_command == "check":
+        return check(policy, args.texts or (line.rstrip("\n") for line in sys.stdin))
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.config import read_database_url
+    from bot.db import make_engine, make_session_factory, session_scope, upgrade
+    from bot.errors import UserError
+    from bot.tools.triage_learn import learn
+
+    @contextlib.contextmanager
+    def desk() -> Iterator[Session]:
+        try:
+            engine = make_engine(read_database_url(env))
+            try:
+                upgrade(engine)
+                with session_scope(make_session_factory(engine)) as session:
+                    yield session
+            finally:
+                engine.dispose()
+        except (DBAPIError, ImportError) as exc:
+            raise database_error(exc) from exc
+
+    try:
+        return learn(args, policy, desk)
+    except UserError as exc:
+        print(f"care-bot: {exc}", file=sys.stderr)
+        return 1
 
 
 def forget(*, platform: str, author: str | None, handle: str | None) -> int:
@@ -297,6 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="score texts (arguments, or one per line on standard input) with CARE_TRIAGE_FILE and CARE_TRIAGE_MODEL",
     )
     check.add_argument("texts", nargs="*", metavar="TEXT", help="texts to score (none: read standard input)")
+    learn = triage_sub.add_parser(
+        "learn",
+        help="fit the learned layer from the desk's decisions (or a labelled CSV) and write it for CARE_TRIAGE_MODEL",
+    )
+    learn.add_argument("--out", required=True, metavar="FILE", help="where to write the model (JSON)")
+    learn.add_argument("--csv", metavar="FILE", help="learn from this labelled CSV instead of the desk's decisions")
+    learn.add_argument("--text-column", default="text", metavar="NAME", help="the CSV column holding the post")
+    learn.add_argument("--label-column", default="label", metavar="NAME", help="the CSV column holding its label")
+    learn.add_argument(
+        "--needs-reply-value", default="needs_reply", metavar="VALUE", help="the label that means it needs a reply"
+    )
+    learn.add_argument("--weight-column", metavar="NAME", help="a CSV column weighting each row (e.g. confidence)")
     erase.add_argument("--platform", required=True, help="where they posted, as stored (twitter, facebook, ...)")
     who = erase.add_mutually_exclusive_group(required=True)
     who.add_argument("--author", metavar="ID", help="their id on the platform")

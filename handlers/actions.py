@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import ids, modals
 from bot.errors import OwnedByOther
-from bot.services import cases, followups, reminders, replies, surge
+from bot.services import cases, followups, reminders, replies, surge, wins
 from bot.services.access import NotAllowed
 from handlers.gate import TAKE_OVER, team
 from handlers.listener import ack_then, clicked_case_id, clicked_message, runtime, user_id
@@ -30,6 +30,8 @@ def register(app: App) -> None:
     ack_then(app.action(ids.ACTION_SNOOZE), snooze)
     ack_then(app.action(ids.ACTION_REASSIGN), reassign)
     ack_then(app.action(ids.ACTION_OPEN_GATHERED), open_gathered)
+    ack_then(app.action(ids.ACTION_THANK), thank)
+    ack_then(app.action(ids.ACTION_SHARE_WIN), share_win)
 
 
 def claim(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -46,23 +48,41 @@ def claim(body: dict[str, Any], client: WebClient, context: BoltContext) -> None
         client.views_open(trigger_id=body["trigger_id"], view=modals.take_over_modal(case_id, exc.owner_id))
 
 
-def reply(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+def reply(body: dict[str, Any], client: WebClient, context: BoltContext, *, thanks: bool = False) -> None:
     rt, uid = runtime(context), user_id(body)
+    agent = rt.first_name(uid) if thanks else ""
     with rt.unit() as s:
         draft = cases.open_reply(s, case_id=clicked_case_id(body), user_id=uid, now=rt.now())
         case = draft.case
+        # Thank starts from a warm reply with both first names, unless a draft is waiting (it is never thrown away)
+        text = case.draft_text or (wins.thank_text(case, agent_first_name=agent) if thanks else None)
         rule = rt.length_rule(case.connector, case.platform)
         note = "Links count as 23 characters." if rule.count("http://x") != len("http://x") else ""
         warning = (
             f"<@{draft.other_drafter}> is drafting a reply to this customer right now." if draft.other_drafter else None
         )
-        view = modals.reply_modal(case, limit=rule.limit, limit_note=note, draft=case.draft_text, warning=warning)
+        view = modals.reply_modal(case, limit=rule.limit, limit_note=note, draft=text, warning=warning)
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError:
         with rt.unit() as s:  # no modal, so nobody is drafting
             cases.stop_drafting(s, case_id=case.id, user_id=uid, now=rt.now())
         raise
+
+
+def thank(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Praise: the Reply modal, with a thank-you in it to edit; it is sent through the normal Reply path."""
+    reply(body, client, context, thanks=True)
+
+
+def share_win(body: dict[str, Any], context: BoltContext) -> None:
+    rt, case_id = runtime(context), clicked_case_id(body)
+    channel = rt.settings.wins_channel
+    rt.change_case(
+        case_id,
+        lambda s: wins.share(s, case_id=case_id, user_id=user_id(body), channel=channel, now=rt.now()),
+        clicked_message(body),
+    )
 
 
 def move_to_dm(body: dict[str, Any], context: BoltContext) -> None:

@@ -16,7 +16,7 @@ from bot.blocks import figures
 from bot.blocks.mrkdwn import Blocks, escape
 from bot.errors import UserError
 from bot.runtime import Runtime
-from bot.services import digest, queues, stats
+from bot.services import digest, queues, stats, triage_learning
 from handlers.errors import guarded
 from handlers.gate import COMMANDS, check
 from handlers.listener import runtime
@@ -25,6 +25,7 @@ USAGE = (
     "*/care* — the social care desk\n"
     "• `/care stats [today|7d|30d]` — the team's figures (default today), shown only to you\n"
     "• `/care mine` — your open cases, with links to their threads\n"
+    "• `/care triage` — how often triage agreed with what the team did over the last 30 days\n"
     "• `/care digest` — the managers' daily digest, sent to you now by direct message (managers only)\n"
     "• `/care help` — this message\n"
     "Cases arrive in <#{channel}> with buttons: *Claim*, *Reply*, *Move to DM*, *Escalate*, *Ignore*, *Resolve*."
@@ -41,7 +42,7 @@ def problem(sub: str, args: list[str]) -> str | None:
     """What to say instead of running the command (help, an unknown subcommand, a bad period); None to run it."""
     if sub == "help":
         return ""
-    if sub not in ("stats", "mine", "digest"):
+    if sub not in ("stats", "mine", "digest", "triage"):
         return f"I don't know `/care {escape(sub)}`.\n"
     if sub == "stats" and (len(args) > 1 or (args and args[0] not in stats.PERIOD_DAYS)):
         return f"I don't know the period `{escape(' '.join(args))}`: use `today`, `7d` or `30d`.\n"
@@ -76,7 +77,10 @@ def answer(body: dict[str, Any], command: dict[str, Any], respond: Respond, cont
     if sub == "digest":
         respond(text=_digest(rt, user), response_type="ephemeral", replace_original=False)
         return
-    text, blocks = _figures(rt, args[0] if args else "today") if sub == "stats" else _my_cases(rt, user)
+    if sub == "triage":
+        text, blocks = _triage(rt)
+    else:
+        text, blocks = _figures(rt, args[0] if args else "today") if sub == "stats" else _my_cases(rt, user)
     respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 
@@ -86,6 +90,14 @@ def _figures(rt: Runtime, period_name: str) -> tuple[str, Blocks]:
         period = stats.period(period_name, now=now, tz=settings.timezone)
         found = stats.compute(s, period=period, now=now, policy=settings.sla, tz=settings.timezone)
     return figures.stats_message(found, now=now, link=rt.thread_url)
+
+
+def _triage(rt: Runtime) -> tuple[str, Blocks]:
+    now, tz = rt.now(), rt.settings.timezone
+    period = stats.period("30d", now=now, tz=tz)
+    with rt.read() as s:
+        found = triage_learning.agreement(s, start=period.start, end=period.end)
+    return figures.triage_message(found, period)
 
 
 def _my_cases(rt: Runtime, user: str) -> tuple[str, Blocks]:

@@ -43,6 +43,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     ids.ACTION_SNOOZE: (TEAM, "snooze reminders"),
     ids.ACTION_REASSIGN: (MANAGERS, "reassign cases"),
     ids.ACTION_OPEN_GATHERED: (TEAM, "open gathered posts as cases"),
+    ids.ACTION_THANK: (TEAM, "reply to customers"),
+    ids.ACTION_SHARE_WIN: (TEAM, "share wins"),
 }
 VIEWS: dict[str, tuple[str, str]] = {
     ids.VIEW_REPLY: (TEAM, "reply to customers"),

@@ -25,7 +25,9 @@ from bot.blocks.ids import (
     ACTION_REOPEN,
     ACTION_REPLY,
     ACTION_RESOLVE,
+    ACTION_SHARE_WIN,
     ACTION_SNOOZE,
+    ACTION_THANK,
 )
 from bot.blocks.mrkdwn import (
     PRIORITY_BADGES,
@@ -38,10 +40,12 @@ from bot.blocks.mrkdwn import (
     link,
     option,
     platform_label,
+    quote,
     stars,
     verdict,
 )
 from bot.models import Case, CaseEvent, Mention
+from bot.services import wins
 from bot.services.cases import IGNORE_REASONS, OUTCOMES
 from bot.services.followups import CLEAR
 from bot.services.followups import LABELS as FOLLOW_UP_LABELS
@@ -107,6 +111,11 @@ def case_buttons(case: Case) -> dict[str, Any]:
         elements = [
             _button("Claim", ACTION_CLAIM, case.id),
             _button("Reply", ACTION_REPLY, case.id, "primary"),
+            *(
+                [_button("Thank", ACTION_THANK, case.id), _button("Share win", ACTION_SHARE_WIN, case.id)]
+                if wins.is_praise(case)
+                else []
+            ),
             _button("Move to DM", ACTION_MOVE_TO_DM, case.id),
             _button("Escalate", ACTION_ESCALATE, case.id, "danger"),
             _button("Ignore", ACTION_IGNORE, case.id),
@@ -306,9 +315,21 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             )
         case "follow_up_cleared":
             return f":calendar: {who} cleared the follow-up."
+        case wins.SHARED:
+            return f":trophy: {who} shared this win in <#{d.get('channel')}>."
         case "closing_reply_sent":
             return f":speech_balloon: {who} posted a public closing reply to {customer}:\n{sent}"
     return f"{who}: {event.kind}"
+
+
+def win_message(case: Case, mention: Mention, sharer: str) -> Message:
+    """The win as the wider team sees it in CARE_WINS_CHANNEL: the customer's words (inert), who and where."""
+    said = quote(inert(clip(mention.text, 1500)))
+    where = link(mention.url, "View post") if mention.url and limits.size(link(mention.url, "View post")) < 600 else ""
+    head = f":trophy: *A customer win*, shared by <@{sharer}>"
+    who = f"— {author_line(case, 400)} on {platform_label(case.platform)}" + (f" · {where}" if where else "")
+    text = f"{head}\n{said}\n{who}"
+    return limits.fallback(f"A customer win: {inert(clip(mention.text, 200))}"), [limits.section(text)]
 
 
 def thread_note_messages(case: Case, event: CaseEvent, mention: Mention | None = None) -> list[Message]:

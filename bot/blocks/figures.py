@@ -23,6 +23,7 @@ from bot.services.stats import (
     ResponseTimes,
     Stats,
 )
+from bot.services.triage_learning import Agreement
 from bot.sla import format_duration
 
 Link = Callable[[str, str | None], str | None]  # (channel, ts) -> the thread's URL
@@ -201,3 +202,41 @@ def mine_message(lines: Sequence[CaseLine], *, link: Link, now: datetime) -> tup
 
 
 MORE_ON_HOME = "…and more: the Home tab lists every case."
+
+
+def triage_message(found: Agreement, period: Period) -> tuple[str, Blocks]:
+    """`/care triage`: how often the policy's "needs a reply" agreed with what the team did, and when to re-learn."""
+    title = f"*Triage agreement · {period_title(period)}*"
+    if not found.decided:
+        text = (
+            f"{title}\nNo decided cases yet: a case counts once the team has answered it (a reply or a move to DM) "
+            "or ignored it as spam, a troll or not for us."
+        )
+        return limits.fallback(text), [limits.section(text)]
+    flagged = found.agreed_needed + found.flagged_not_needed
+    lines = [
+        title,
+        f"The team decided on {found.decided} case{'s' * (found.decided != 1)} created in this period.",
+        f"• Said *needs a reply*: {flagged} — the team answered {found.agreed_needed}, "
+        f"ignored {found.flagged_not_needed}",
+        f"• Said *no reply needed*: {found.missed + found.agreed_not_needed} — the team answered {found.missed}, "
+        f"ignored {found.agreed_not_needed}",
+        f"*Precision* {_share(found.precision)} (of what it flagged, the team answered) · "
+        f"*Recall* {_share(found.recall)} (of what the team answered, it had flagged)",
+    ]
+    if found.unjudged:
+        lines.append(f"_{found.unjudged} decided case{'s' * (found.unjudged != 1)} came before verdicts were kept._")
+    if found.recall is not None and found.recall < RELEARN_BELOW:
+        lines.append(
+            f":warning: Recall is below {RELEARN_BELOW:.0%}: time to re-learn from the team's decisions "
+            "(`care-bot triage learn --out model.json`, then set CARE_TRIAGE_MODEL to it)."
+        )
+    text = "\n".join(lines)
+    return limits.fallback(text), [limits.section(text)]
+
+
+RELEARN_BELOW = 0.9  # recall under this: complaints are slipping past as "no reply needed"
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"

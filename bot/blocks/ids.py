@@ -17,6 +17,8 @@ ACTION_FOLLOW_UP = "case_follow_up"
 ACTION_FOLLOW_UP_PICK = "case_follow_up_pick"
 ACTION_SNOOZE = "case_snooze"
 ACTION_REASSIGN = "case_reassign"
+ACTION_THANK = "case_thank"  # praise: the Reply modal with a warm thank-you in it
+ACTION_SHARE_WIN = "case_share_win"  # praise: post it to CARE_WINS_CHANNEL, once
 ACTION_OPEN_GATHERED = "surge_open_case"  # "Open as case" on a post gathered in a surge alert's thread
 
 VIEW_REPLY = "reply_modal"

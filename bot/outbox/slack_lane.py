@@ -38,7 +38,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, read_scope, session_scope
 from bot.models import Case, CaseEvent, Mention
-from bot.services import digest, erasure, outbox, reminders, surge
+from bot.services import digest, erasure, outbox, reminders, surge, wins
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +234,8 @@ class SlackLane:
             return self._surge_alert(item)
         if item.kind in surge.BATCH_KINDS:
             return self._surge_batch(item)
+        if item.kind == wins.SHARE:
+            return self._share_win(item)
         with read_scope(self._reads) as session:  # rendering only reads: it never holds up a writer
             case = session.get(Case, item.case_id)
             if case is None:
@@ -319,6 +321,19 @@ class SlackLane:
             raise SlackFailure("the surge batch is not posted yet", delay=backoff(item.attempts))
         self._send("chat_update", channel=found.channel, ts=found.ts, text=text, blocks=message_blocks)
         return {"ts": found.ts}
+
+    def _share_win(self, item: outbox.Leased) -> dict[str, Any]:
+        """A win in CARE_WINS_CHANNEL: posted once (found by its metadata after a crash), rendered as stored."""
+        with read_scope(self._reads) as session:
+            event = session.get(CaseEvent, item.payload["event_id"])
+            case = session.get(Case, item.case_id)
+            if event is None or case is None:
+                return {"skipped": "case deleted"}
+            mention = session.get(Mention, event.detail.get("mention_id", -1)) or wins.praised(case)
+            if mention.text == erasure.REMOVED:
+                return {"skipped": "the customer's words were erased"}
+            text, message_blocks = case_blocks.win_message(case, mention, event.actor)
+        return {"ts": self._post_once(item, channel=item.payload["channel"], text=text, blocks=message_blocks)}
 
     def _redact(self, item: outbox.Leased) -> dict[str, Any]:
         """Replace one posted message's words in place (an erasure); a message already gone needs nothing."""

@@ -129,6 +129,7 @@ class Policy:
     needs_reply: float = 0.5
     high: float = 0.8
     stars_high_at_most: int = 2
+    high_tone: float = -0.6  # a tone this negative or worse (VADER's compound) is at least high: fury spreads
     source: str = "the default policy"
     model: Scorer | None = field(default=None, compare=False)
 
@@ -164,7 +165,8 @@ class Policy:
         priority = "high" if score >= self.high else "normal" if needs_reply else "low"
         floors = [cue.priority for cue, _ in matched if cue.priority]
         star_floor = stars is not None and stars <= self.stars_high_at_most
-        for floor in [*floors, "high" if star_floor else None]:
+        furious = compound <= self.high_tone and not any(cue.kind == TROLL for cue, _ in matched)
+        for floor in [*floors, "high" if star_floor or furious else None]:
             if floor is not None and PRIORITY_RANK[floor] < PRIORITY_RANK[priority]:
                 priority, needs_reply = floor, True
         kind = _kind(matched, needs_reply)

@@ -25,7 +25,7 @@ DEFAULT_FILE = Path(__file__).with_name("triage_policy.toml")
 FORMAT = 1
 _CUE_KEYS = {"label", "weight", "words", "patterns", "quote", "priority", "kind"}
 _TOP_KEYS = {"format", "score", "stars", "cues"}
-_SCORE_KEYS = {"bias", "tone", "needs_reply", "high"}
+_SCORE_KEYS = {"bias", "tone", "needs_reply", "high", "high_tone"}
 
 
 class _Bad(Exception):
@@ -126,6 +126,7 @@ def parse(data: Mapping[str, Any], *, source: str) -> Policy:
         needs_reply=needs_reply,
         high=high,
         stars_high_at_most=high_stars,
+        high_tone=_number(score, "high_tone", "[score]", -0.6, low=-1.0, high=1.0),
         source=source,
     )
 
