@@ -122,8 +122,13 @@ def case_buttons(case: Case) -> dict[str, Any]:
             _button("Resolve", ACTION_RESOLVE, case.id),
             _button("Follow up", ACTION_FOLLOW_UP, case.id),
         ]
-    else:
-        elements = [_button("Reopen", ACTION_REOPEN, case.id)]
+    else:  # praise thanked and resolved is still a win worth sharing
+        shared = (
+            [_button("Share win", ACTION_SHARE_WIN, case.id)]
+            if wins.is_praise(case) and case.status == "resolved"
+            else []
+        )
+        elements = [_button("Reopen", ACTION_REOPEN, case.id), *shared]
     return {"type": "actions", "block_id": f"case_actions_{case.id}", "elements": elements}
 
 

@@ -113,7 +113,7 @@ class _WordIndex:
 class Assessment:
     sentiment: float  # VADER's compound score, -1 … +1 (stored; the figures' sentiment trend reads it)
     priority: str
-    reason: str  # one line for the case message: "High · needs a reply: 'refund', a question to us · tone negative"
+    reason: str  # one line for the case message: "High · needs a reply: 'refund' · tone negative"
     needs_reply: bool = True
     score: float = 0.5  # 0 … 1, higher = more likely to need a reply
     kind: str = ""  # PRAISE, TROLL or ""
@@ -174,11 +174,14 @@ class Policy:
         return Assessment(compound, priority, reason, needs_reply, round(score, 4), kind)
 
 
+TROLL_OVERRULED_BY = 1.5  # a cue this heavy is a concrete problem (a refund, a lost bag): abuse beside it is anger
+
+
 def _kind(matched: list[tuple[CueGroup, str]], needs_reply: bool) -> str:
-    """TROLL when abuse or spam matched and nothing else that weighs towards a reply did ("you idiots lost my
-    bag" is a complaint, "you idiots" is not); PRAISE when praise matched on a post that needs no reply."""
+    """TROLL when abuse or spam matched and no concrete problem did ("you idiots lost my bag" is a complaint,
+    "you all deserve to crash" is not); PRAISE when praise matched on a post that needs no reply."""
     kinds = {cue.kind for cue, _ in matched if cue.kind}
-    if TROLL in kinds and not any(cue.weight > 0 and not cue.kind for cue, _ in matched):
+    if TROLL in kinds and not any(cue.weight >= TROLL_OVERRULED_BY and not cue.kind for cue, _ in matched):
         return TROLL
     return PRAISE if PRAISE in kinds and not needs_reply else ""
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.desk import Desk
 from tests.support.env import make_env
-from tests.support.slack_requests import text_value
+from tests.support.slack_requests import radio_value, text_value
 
 WINS = "C0WINS"
 PRAISE = "@acme the crew on my flight today were wonderful, thank you!"
@@ -71,6 +71,15 @@ def test_share_win_posts_the_praise_to_the_wins_channel_once_however_often_it_is
     assert wins[0].metadata["event_payload"]["outbox_id"]  # found again, not posted twice, after a crash
     assert desk.thread_texts()[-1] == f":trophy: <@U0ALICE> shared this win in <#{WINS}>."
     assert "<@U0ALICE> shared this win" in slack.state.ephemeral[-1]["text"]  # Bob is told, nothing is posted
+
+
+def test_praise_thanked_and_resolved_can_still_be_shared(desk: Desk, slack) -> None:
+    case_id = desk.new_case(text=PRAISE)
+    desk.click("case_resolve", case_id)
+    desk.submit(desk.last_view(), radio_value("resolved"))
+    assert desk.button_labels() == ["Reopen", "Share win"]
+    desk.click("case_share_win", case_id)
+    assert len(slack.channel(WINS)) == 1
 
 
 def test_a_hostile_post_is_inert_in_the_wins_channel(desk: Desk, slack) -> None:

@@ -20,15 +20,6 @@ MANAGERS = ("U0MGR1", "U0MGR2")
 
 
 @pytest.fixture
-def sessions(database_url):
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    factory = db.make_session_factory(engine)
-    yield factory
-    engine.dispose()
-
-
-@pytest.fixture
 def ids(sessions) -> dict[str, int]:
     with db.session_scope(sessions) as s:
         return build(s)

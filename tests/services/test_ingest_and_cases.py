@@ -16,14 +16,6 @@ from connectors.base import Author, InboundMention, XLengthRule, rule_for
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def sessions(database_url):
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    yield db.make_session_factory(engine)
-    engine.dispose()
-
-
 def mention(external_id: str = "1", author: str = "42", text: str = "My order never arrived", **kw) -> InboundMention:
     return InboundMention(
         platform="twitter",

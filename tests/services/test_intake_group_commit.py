@@ -30,14 +30,6 @@ ANGRY = "This is unacceptable, I want a refund now, the box was damaged"
 
 
 @pytest.fixture
-def sessions(database_url: str) -> Iterator[db.SessionFactory]:
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    yield db.make_session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
 def writer(sessions: db.SessionFactory) -> Iterator[GroupCommit]:
     wakes: list[int] = []
     group = GroupCommit(sessions, on_commit=lambda: wakes.append(1), wake_every=0)

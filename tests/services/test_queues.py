@@ -4,21 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from bot import db
 from bot.services import queues
 from tests.support.stats_dataset import add_case
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def sessions(database_url):
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    yield db.make_session_factory(engine)
-    engine.dispose()
 
 
 def test_a_long_queue_is_counted_whole_and_shown_most_urgent_and_longest_waiting_first(sessions) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from bot import db
 from bot.models import Case
 from bot.services import cases, desk, reminders
@@ -15,14 +13,6 @@ from tests.support.stats_dataset import add_case
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 POLICY = SlaPolicy()  # first response in 1 h: near 48 min, breach 60 min, escalation 120 min
-
-
-@pytest.fixture
-def sessions(database_url):
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    yield db.make_session_factory(engine)
-    engine.dispose()
 
 
 def new_case(sessions, priority: str = "normal") -> int:

@@ -10,7 +10,7 @@ and zones with 30- and 45-minute offsets.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -161,14 +161,6 @@ CASES = [
     (6, "Europe/Berlin", "Mon-Fri 09:00-17:30"),
     (4, "America/St_Johns", "24/7"),  # UTC-02:30 in summer, -03:30 in winter
 ]
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    yield db.make_session_factory(engine)
-    engine.dispose()
 
 
 @pytest.mark.parametrize(("seed", "zone", "hours"), CASES)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 from bot import db
@@ -15,14 +14,6 @@ from connectors.base import Author, InboundMention
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # a fixed moment: nothing here depends on the hour or the zone
 THRESHOLD = 5
-
-
-@pytest.fixture
-def sessions(database_url):
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    yield db.make_session_factory(engine)
-    engine.dispose()
 
 
 def arrive(sessions, n: int, at: datetime, text: str = "My refund is late, terrible service") -> None:

@@ -24,14 +24,6 @@ ANSWERED = "my parcel {n} arrived crushed and the box was soaked"
 IGNORED = "win a free raffle ticket {n} today follow and retweet"
 
 
-@pytest.fixture
-def sessions(database_url):
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    yield db.make_session_factory(engine)
-    engine.dispose()
-
-
 def decided_desk(sessions, count: int = 25) -> None:
     with db.session_scope(sessions) as s:
         for n in range(count):
