@@ -120,7 +120,7 @@ def test_triage_check_prints_one_json_object_per_text_given_as_arguments(tmp_pat
 
 def test_triage_check_reads_one_text_per_line_from_standard_input_and_honours_the_policy_file(tmp_path):
     (tmp_path / "policy.toml").write_text(
-        'format = 1\n[score]\nbias = -5.0\ntone = 0.0\n'
+        "format = 1\n[score]\nbias = -5.0\ntone = 0.0\n"
         '[cues.parcel]\nweight = 10.0\npriority = "urgent"\nwords = ["parcel"]\n'
     )
     result = subprocess.run(
