@@ -213,31 +213,35 @@ def triage_command(args: argparse.Namespace) -> int:
     policy = triage_policy.configured(*triage_paths(env))
     if args.triage_command == "check":
         return check(policy, args.texts or (line.rstrip("\n") for line in sys.stdin))
+    from bot.errors import UserError
+    from bot.tools.triage_learn import learn
+
+    try:
+        return learn(args, policy, lambda: desk_session(env))
+    except UserError as exc:
+        print(f"care-bot: {exc}", file=sys.stderr)
+        return 1
+
+
+@contextlib.contextmanager
+def desk_session(env: dict[str, str]) -> Iterator[Session]:
+    """One transaction of the app's database for a command (migrated first); one it cannot open is a
+    ConfigError naming DATABASE_URL."""
     from sqlalchemy.exc import DBAPIError
 
     from bot.config import read_database_url
     from bot.db import make_engine, make_session_factory, session_scope, upgrade
-    from bot.errors import UserError
-    from bot.tools.triage_learn import learn
-
-    @contextlib.contextmanager
-    def desk() -> Iterator[Session]:
-        try:
-            engine = make_engine(read_database_url(env))
-            try:
-                upgrade(engine)
-                with session_scope(make_session_factory(engine)) as session:
-                    yield session
-            finally:
-                engine.dispose()
-        except (DBAPIError, ImportError) as exc:
-            raise database_error(exc) from exc
 
     try:
-        return learn(args, policy, desk)
-    except UserError as exc:
-        print(f"care-bot: {exc}", file=sys.stderr)
-        return 1
+        engine = make_engine(read_database_url(env))
+        try:
+            upgrade(engine)
+            with session_scope(make_session_factory(engine)) as session:
+                yield session
+        finally:
+            engine.dispose()
+    except (DBAPIError, ImportError) as exc:
+        raise database_error(exc) from exc
 
 
 def forget(*, platform: str, author: str | None, handle: str | None) -> int:
@@ -245,11 +249,8 @@ def forget(*, platform: str, author: str | None, handle: str | None) -> int:
 
     Only the database is touched: the running app's outbox workers make the Slack updates it queued.
     """
-    from sqlalchemy.exc import DBAPIError
-
     from bot.clock import SystemClock
-    from bot.config import read_database_url, read_environment
-    from bot.db import make_engine, make_session_factory, session_scope, upgrade
+    from bot.config import read_environment
     from bot.errors import UserError
     from bot.services import erasure
 
@@ -258,17 +259,10 @@ def forget(*, platform: str, author: str | None, handle: str | None) -> int:
         raise ArgumentError("care-bot: forget needs a non-empty --platform and --author ID or --handle H.")
     who = f"{platform} author {author}" if author is not None else f"{platform} user @{handle}"
     try:
-        engine = make_engine(read_database_url(read_environment()))
-        try:
-            upgrade(engine)
-            with session_scope(make_session_factory(engine)) as session:
-                erased = erasure.forget(
-                    session, platform=platform, author_id=author, handle=handle, now=SystemClock().now()
-                )
-        finally:
-            engine.dispose()
-    except (DBAPIError, ImportError) as exc:
-        raise database_error(exc) from exc
+        with desk_session(read_environment()) as session:
+            erased = erasure.forget(
+                session, platform=platform, author_id=author, handle=handle, now=SystemClock().now()
+            )
     except UserError as exc:
         print(f"care-bot: {exc}", file=sys.stderr)
         return 1

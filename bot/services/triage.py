@@ -23,7 +23,6 @@ PRIORITIES = ("urgent", "high", "normal", "low")
 PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 PRAISE, TROLL = "praise", "troll"
 KINDS = ("", PRAISE, TROLL)
-TROLL_HINT = "looks like a troll: no reply needed?"
 REASON_CUES = 3  # the strongest few cues make a reason; more is noise on a case message
 QUOTED = 40  # characters of a customer's words quoted in a reason, at most
 
@@ -147,13 +146,13 @@ class Policy:
 
     def features(self, text: str, compound: float) -> dict[str, float]:
         """What a learned model reads besides the words: the tone and which cue groups matched."""
-        return {"tone": -compound, **{f"cue:{cue.name}": 1.0 for cue, _ in self.matched(text)}}
+        return _extras(compound, self.matched(text))
 
     def assess(self, text: str, *, stars: int | None = None) -> Assessment:
         compound = sentiment(text)
         matched = self.matched(text)
         if self.model is not None:
-            extra = {"tone": -compound, **{f"cue:{cue.name}": 1.0 for cue, _ in matched}}
+            extra = _extras(compound, matched)
             score = self.model.probability(text, extra)
             learned = [
                 e for e in self.model.evidence(text, extra, limit=REASON_CUES) if not e.startswith(("cue:", "tone"))
@@ -172,6 +171,10 @@ class Policy:
         kind = _kind(matched, needs_reply)
         reason = _reason(priority, needs_reply, kind, matched, learned, compound, stars if star_floor else None)
         return Assessment(compound, priority, reason, needs_reply, round(score, 4), kind)
+
+
+def _extras(compound: float, matched: list[tuple[CueGroup, str]]) -> dict[str, float]:
+    return {"tone": -compound, **{f"cue:{cue.name}": 1.0 for cue, _ in matched}}
 
 
 TROLL_OVERRULED_BY = 1.5  # a cue this heavy is a concrete problem (a refund, a lost bag): abuse beside it is anger
@@ -227,8 +230,8 @@ def _reason(
         if word not in said and len(said) < REASON_CUES:
             said.append(word)
     cues = ", ".join(said[:REASON_CUES])
-    if kind == TROLL:  # a question for the person deciding, with the words that raised it
-        why = f"looks like a troll ({cues}): no reply needed?" if cues else TROLL_HINT
+    if kind == TROLL:  # a question for the person deciding, with the words that raised it (a troll cue matched)
+        why = f"looks like a troll ({cues}): no reply needed?"
     else:
         head = "praise" if kind == PRAISE else "needs a reply" if needs_reply else "no reply needed"
         why = f"{head}: {cues}" if cues else head

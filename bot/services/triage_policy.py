@@ -1,6 +1,5 @@
 """The triage policy in force: read from the team's file (TOML) into a `triage.Policy`, installed at start-up.
 
-A bad file is refused in one sentence.
 The file is the team's to edit, so every mistake a person can make in it (a typo in a key, a weight written
 as text, a pattern that is not a regular expression, a threshold outside 0 … 1) is caught when the app starts
 and named with where it is: a policy that half-loads would triage a storm wrongly without anyone noticing.
@@ -13,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import MISSING, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,8 @@ FORMAT = 1
 _CUE_KEYS = {"label", "weight", "words", "patterns", "quote", "priority", "kind"}
 _TOP_KEYS = {"format", "score", "stars", "cues"}
 _SCORE_KEYS = {"bias", "tone", "needs_reply", "high", "high_tone"}
+# what a file that leaves a setting out gets: `triage.Policy`'s own defaults, so there is one place to change them
+_UNSET: dict[str, Any] = {f.name: f.default for f in fields(Policy) if f.default is not MISSING}
 
 
 class _Bad(Exception):
@@ -111,22 +112,22 @@ def parse(data: Mapping[str, Any], *, source: str) -> Policy:
     _known(score, _SCORE_KEYS, "[score]")
     stars = _table(data, "stars")
     _known(stars, {"high_at_most"}, "[stars]")
-    needs_reply = _number(score, "needs_reply", "[score]", 0.5, low=0.0, high=1.0)
-    high = _number(score, "high", "[score]", 0.8, low=0.0, high=1.0)
+    needs_reply = _number(score, "needs_reply", "[score]", _UNSET["needs_reply"], low=0.0, high=1.0)
+    high = _number(score, "high", "[score]", _UNSET["high"], low=0.0, high=1.0)
     if high < needs_reply:
         raise _Bad(f"[score] high ({high}) must not be below needs_reply ({needs_reply}).")
-    high_stars = stars.get("high_at_most", 2)
+    high_stars = stars.get("high_at_most", _UNSET["stars_high_at_most"])
     if type(high_stars) is not int or not 0 <= high_stars <= 5:
         raise _Bad(f"[stars] high_at_most must be a whole number of stars from 0 to 5, got {high_stars!r}.")
     cues = _table(data, "cues")
     return Policy(
         cues=tuple(_cue(name, cues[name]) for name in cues),
-        bias=_number(score, "bias", "[score]", -1.5),
-        tone=_number(score, "tone", "[score]", 2.0),
+        bias=_number(score, "bias", "[score]", _UNSET["bias"]),
+        tone=_number(score, "tone", "[score]", _UNSET["tone"]),
         needs_reply=needs_reply,
         high=high,
         stars_high_at_most=high_stars,
-        high_tone=_number(score, "high_tone", "[score]", -0.6, low=-1.0, high=1.0),
+        high_tone=_number(score, "high_tone", "[score]", _UNSET["high_tone"], low=-1.0, high=1.0),
         source=source,
     )
 
