@@ -9,6 +9,7 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.blocks import limits
+from bot.blocks.chart import NO_DATA, no_data
 from bot.blocks.figures import (
     CUSTOMER_LIMIT,
     Link,
@@ -24,7 +25,7 @@ from bot.blocks.figures import (
 )
 from bot.blocks.mrkdwn import Blocks, inert, link, platform_label, quote
 from bot.blocks.surge import surge_count, surge_lines
-from bot.services.digest import COMPARE_DAYS, Breach, Digest, NotYet, Praise
+from bot.services.digest import COMPARE_DAYS, Breach, DayPoint, Digest, NotYet, Praise
 from bot.services.stats import Attainment, ResponseTimes
 from bot.sla import format_duration
 
@@ -43,15 +44,41 @@ def _versus(value: float, average: float) -> str:
     return ""
 
 
-def _times(yesterday: ResponseTimes, week: ResponseTimes) -> str:
-    return (
-        f"median {duration(yesterday.median)} · 90th pct {duration(yesterday.p90)}\n"
-        f"_7 days: {duration(week.median)} · {duration(week.p90)}_"
+def _times(yesterday: ResponseTimes, week: ResponseTimes | None) -> str:
+    # nothing answered is said in words: "— · —" reads as a fault
+    shown = (
+        f"median {duration(yesterday.median)} · 90th pct {duration(yesterday.p90)}"
+        if yesterday.answered
+        else "no first responses yet"
     )
+    if week is None:
+        return shown
+    before = f"{duration(week.median)} · {duration(week.p90)}" if week.answered else "no first responses"
+    return f"{shown}\n_7 days: {before}_"
 
 
-def _sla(yesterday: Attainment, week: Attainment) -> str:
-    return f"{attainment(yesterday)}\n_7 days: {attainment(week)}_"
+def _sla(yesterday: Attainment, week: Attainment | None) -> str:
+    return attainment(yesterday) if week is None else f"{attainment(yesterday)}\n_7 days: {attainment(week)}_"
+
+
+def _mood(yesterday: float | None, week: float | None, *, earlier: bool) -> str:
+    shown = "no posts" if yesterday is None else sentiment(yesterday)
+    if not earlier:
+        return shown
+    return f"{shown} · _7 days {'no posts' if week is None else sentiment(week)}_"
+
+
+def has_earlier(digest: Digest) -> bool:
+    """Whether the seven days before held anything to compare with (not so on a new desk's first digest)."""
+    w = digest.week
+    return bool(
+        digest.week_sentiment is not None
+        or w.new.total
+        or w.resolved.total
+        or w.first_response.answered
+        or w.sla.counted
+        or digest.week_backlog
+    )
 
 
 OTHER_CLOCKS = {  # what missed its target, and what settled it since
@@ -93,20 +120,30 @@ QUIET_DAY = "A quiet day: no new posts."
 def _figures_blocks(digest: Digest, inline: list[str], breaches: int, link_for: Link) -> Blocks:
     day = day_label(digest.day)
     y, w = digest.yesterday, digest.week
-    new_avg, resolved_avg = w.new.total / COMPARE_DAYS, w.resolved.total / COMPARE_DAYS
-    backlog = f"{digest.backlog} open{_versus(digest.backlog, digest.week_backlog)}"
-    summary = fields(
-        [
+    earlier = has_earlier(digest)
+    if earlier:
+        new_avg, resolved_avg = w.new.total / COMPARE_DAYS, w.resolved.total / COMPARE_DAYS
+        backlog = f"{digest.backlog} open{_versus(digest.backlog, digest.week_backlog)}"
+        pairs = [
             ("New cases", f"{y.new.total}{_versus(y.new.total, new_avg)} · _7-day avg {new_avg:.1f}_"),
             ("Resolved", f"{y.resolved.total} · _7-day avg {resolved_avg:.1f}_"),
             ("First response", _times(y.first_response, w.first_response)),
             ("SLA met (first response)", _sla(y.sla, w.sla)),
             ("Backlog at midnight", f"{backlog} · _7-day avg {digest.week_backlog:.1f}_"),
-            ("Sentiment", f"{sentiment(digest.sentiment)} · _7 days {sentiment(digest.week_sentiment)}_"),
         ]
-    )
+        scope = f"{day} against the seven days before."
+    else:  # a new desk's first digest: averages of zero and up-arrows would compare with days it never saw
+        pairs = [
+            ("New cases", str(y.new.total)),
+            ("Resolved", str(y.resolved.total)),
+            ("First response", _times(y.first_response, None)),
+            ("SLA met (first response)", _sla(y.sla, None)),
+            ("Backlog at midnight", f"{digest.backlog} open"),
+        ]
+        scope = f"{day}; no earlier period to compare."
+    summary = fields([*pairs, ("Sentiment", _mood(digest.sentiment, digest.week_sentiment, earlier=earlier))])
     return [
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{day} against the seven days before."}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": scope}]},
         *sections(surge_lines(digest.surges, now=digest.now, link_for=link_for)),
         summary,
         {"type": "divider"},
@@ -124,8 +161,8 @@ def _figures_blocks(digest: Digest, inline: list[str], breaches: int, link_for: 
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": "The chart below shows daily volume and sentiment, and first-response times, "
-                    "over eight days.",
+                    "text": "The chart below shows new cases, the mood of posts and first-response times "
+                    "against the target, over eight days.",
                 }
             ],
         },
@@ -207,9 +244,14 @@ def chart_title(digest: Digest) -> str:
 
 
 def chart_alt_text(digest: Digest) -> str:
-    points = "; ".join(
-        f"{day_label(p.day)}: {p.new} new, sentiment {sentiment(p.sentiment)}, "
-        f"median first response {duration(p.median_first_response)}"
-        for p in digest.daily
-    )
+    points = "; ".join(_alt_point(p) for p in digest.daily)
     return f"Daily new cases, mean sentiment and median first-response time. {points}"[:1000]
+
+
+def _alt_point(point: DayPoint) -> str:
+    if no_data(point):
+        return f"{day_label(point.day)}: {NO_DATA}"
+    mood = "no posts" if point.sentiment is None else sentiment(point.sentiment)
+    median = point.median_first_response
+    answered = "none answered" if median is None else duration(median)
+    return f"{day_label(point.day)}: {point.new} new, sentiment {mood}, median first response {answered}"

@@ -21,6 +21,7 @@ from bot.services.stats import (
     Period,
     PriorityCounts,
     ResponseTimes,
+    SentimentTrend,
     Stats,
 )
 from bot.services.triage_learning import Agreement
@@ -150,16 +151,32 @@ def _staff_lines(rows: Sequence[Breakdown]) -> list[str]:
     return [breakdown_line(f"<@{r.key}>", r.figures) for r in rows] or ["No claimed cases."]
 
 
+def sentiment_line(trend: SentimentTrend, period: str) -> str:
+    """The period's mean sentiment against the one before; a missing side is said in words, never "unknown
+    against —"."""
+    before = PREVIOUS.get(period, "before")
+    if trend.average is None:
+        earlier = "" if trend.previous is None else f" ({sentiment(trend.previous)} {before})"
+        return f"*Sentiment:* no posts to score{earlier}."
+    if trend.previous is None:
+        return f"*Sentiment:* {sentiment(trend.average)} on average; no earlier period to compare."
+    return (
+        f"*Sentiment:* {sentiment(trend.average)} on average, *{trend.direction}* against "
+        f"{sentiment(trend.previous)} {before}"
+    )
+
+
+def _day_mood(score: float | None) -> str:
+    return "no posts" if score is None else sentiment(score)
+
+
 def stats_message(stats: Stats, *, now: datetime, link: Link | None = None) -> tuple[str, Blocks]:
     """The ephemeral answer to `/care stats [today|7d|30d]`; a surge in the period is named first."""
     period, team, trend = stats.period, stats.team, stats.sentiment
     title = f"Care stats · {period_title(period)}"
-    mood = (
-        f"*Sentiment:* {sentiment(trend.average)} on average, *{trend.direction}* against "
-        f"{sentiment(trend.previous)} {PREVIOUS.get(period.name, 'before')}"
-    )
+    mood = sentiment_line(trend, period.name)
     if len(trend.days) > 1:
-        mood += "\n" + " · ".join(f"{d.day:%a} {d.day.day}: {sentiment(d.average)}" for d in trend.days)
+        mood += "\n" + " · ".join(f"{d.day:%a} {d.day.day}: {_day_mood(d.average)}" for d in trend.days)
     blocks: Blocks = [
         {"type": "header", "text": limits.plain(title, limits.HEADER_TEXT)},
         *sections(surge_lines(stats.surges, now=now, link_for=link)),

@@ -597,7 +597,7 @@ class Expected:
 
     def sentiment(self) -> str:
         scores = self.desk.sentiments(self.start, self.end)
-        return f"*Sentiment:* {statistics.mean(scores):+.2f} on average" if scores else "*Sentiment:* — on average"
+        return f"*Sentiment:* {statistics.mean(scores):+.2f} on average" if scores else "*Sentiment:* no posts to score"
 
 
 def assert_figures(desk: Desk, shown: dict[str, str], asked: float, *, days: int = 1) -> None:

@@ -50,3 +50,23 @@ def test_a_stormy_period_names_its_latest_surges_and_counts_the_rest() -> None:
         f"to <!date^{int(NOW.timestamp()) + 300}^{{date_short_pretty}} at {{time}}|2026-11-23 09:05 UTC> (5 min): "
         "40 mentions, 0 new cases, none needed an answer; peak 40 a minute"
     ]
+
+
+def test_the_sentiment_line_compares_only_with_an_earlier_period_that_had_posts() -> None:
+    from datetime import date
+
+    from bot.blocks.figures import sentiment_line
+    from bot.services.stats import SentimentDay, SentimentTrend
+
+    assert sentiment_line(SentimentTrend((), -0.38, -0.10), "today") == (
+        "*Sentiment:* -0.38 on average, *worsening* against -0.10 yesterday"
+    )
+    assert sentiment_line(SentimentTrend((), 0.2, 0.18), "7d") == (
+        "*Sentiment:* +0.20 on average, *steady* against +0.18 the 7 days before"
+    )
+    first_day = SentimentTrend((SentimentDay(date(2026, 11, 23), -0.23, 4),), -0.23, None)
+    assert sentiment_line(first_day, "today") == "*Sentiment:* -0.23 on average; no earlier period to compare."
+    assert (
+        sentiment_line(SentimentTrend((), None, -0.1), "today") == "*Sentiment:* no posts to score (-0.10 yesterday)."
+    )
+    assert sentiment_line(SentimentTrend((), None, None), "30d") == "*Sentiment:* no posts to score."

@@ -72,6 +72,24 @@ def test_stats_answers_privately_with_the_figures_of_today(app_url, slack, liste
     assert slack.calls_to("chat.postEphemeral") == []
 
 
+def test_stats_of_a_desks_first_day_says_there_is_no_earlier_period(app_url, rt, clock, slack, listeners) -> None:
+    """Nothing came in before today: the sentiment line says so, instead of "unknown against — yesterday"."""
+    clock.set(NOW)
+    with session_scope(rt.sessions) as s:
+        stats_dataset.add_case(
+            s,
+            "A",
+            platform="twitter",
+            priority="normal",
+            created=stats_dataset.local(23, 10),
+            scores=[(stats_dataset.local(23, 10), -0.23)],
+        )
+    command(app_url, slack, "stats")
+    text = all_text(responded(slack, listeners)["blocks"])
+    assert "*Sentiment:* -0.23 on average; no earlier period to compare." in text
+    assert "unknown" not in text and "against" not in text
+
+
 @pytest.mark.parametrize(
     "period, title, new",
     [("7d", "Last 7 days · Tue 17 Nov – Mon 23 Nov", "8 "), ("30d", "Last 30 days · Sun 25 Oct – Mon 23 Nov", "9 ")],

@@ -115,6 +115,39 @@ def test_the_digest_says_how_yesterday_compares_and_lists_every_breach(rt, slack
     assert "> Post 1 by customer E" in praise and "<https://example.com/E/0|View post>" in praise
 
 
+def test_a_digest_with_nothing_in_the_seven_days_before_compares_with_nothing(rt, slack, clock) -> None:
+    """Monday 23 is the first day anything came in: no averages of zero, no arrows, no "7 days —"."""
+    with session_scope(rt.sessions) as s:
+        at = local(23, 9, 10)
+        stats_dataset.add_case(
+            s,
+            "A",
+            platform="twitter",
+            priority="normal",
+            created=at,
+            first_response=at + timedelta(minutes=30),
+            scores=[(at, -0.6)],
+        )
+    clock.set(TUESDAY_9)
+    digest_tick(rt)
+    rt.deliverer.drain()
+    message, _chart = slack.dm("U0MGR1")
+    assert message.blocks[1]["elements"][0]["text"] == "Mon 23 Nov; no earlier period to compare."
+    summary = {f["text"].split("\n")[0]: f["text"].split("\n", 1)[1] for f in message.blocks[2]["fields"]}
+    assert summary == {
+        "*New cases*": "1",
+        "*Resolved*": "0",
+        "*First response*": "median 30 min · 90th pct 30 min",
+        "*SLA met (first response)*": "100% met (1 of 1)",
+        "*Backlog at midnight*": "1 open",
+        "*Sentiment*": "-0.60",
+    }
+    assert "—" not in all_text(message.blocks) and "7-day" not in all_text(message.blocks)
+    [upload] = [u for u in slack.uploads if u.shared_to == slack.state.dms["U0MGR1"]]
+    assert "Mon 16 Nov: no data; Tue 17 Nov: no data" in upload.alt_txt
+    assert "Mon 23 Nov: 1 new, sentiment -0.60, median first response 30 min" in upload.alt_txt
+
+
 def test_two_processes_ticking_together_send_each_manager_one_digest_a_day(rt, settings, slack, clock, ids) -> None:
     other = build_runtime(settings, clock=clock, sleep=lambda s: clock.advance(s))
     try:
