@@ -46,6 +46,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+# CARE_ENV_FILE for the app under test: a settings file with nothing in it (a missing one is refused)
+EMPTY_ENV = Path(__file__).resolve().parent.parent / "tests" / "support" / "empty.env"
+
 ROOT = Path(__file__).resolve().parent.parent
 ANCHORS = ROOT.parent / "shared" / "reference" / "perf-anchor"
 TWEETS = ROOT.parent / "shared" / "data" / "Tweets.csv"
@@ -361,7 +364,7 @@ def _ingest_run(workdir: Path, url: str | None, *, storm_mode: bool) -> dict[str
             "CARE_CHANNEL": "C0BENCH",
             "DATABASE_URL": database,
             "CARE_WEBHOOK_SECRET": SECRET,
-            "CARE_ENV_FILE": "/nonexistent/.env",
+            "CARE_ENV_FILE": str(EMPTY_ENV),
             "LOG_LEVEL": "WARNING",
             "PORT": str(port),
             **({} if storm_mode else {"CARE_SPIKE_PER_MIN": "999999"}),

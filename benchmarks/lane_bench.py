@@ -61,6 +61,9 @@ from engine_bench import ROOT, SECRET, TWEETS, free_port, generic_bodies, wait_p
 sys.path.insert(0, str(ROOT))
 from bot.tools.slack_standin import Message, SlackStandIn, signed_headers  # noqa: E402
 
+# CARE_ENV_FILE for the app under test: a settings file with nothing in it (a missing one is refused)
+EMPTY_ENV = Path(__file__).resolve().parent.parent / "tests" / "support" / "empty.env"
+
 ROWS = ("claims", "storm", "outage", "kill", "replicas", "sigterm")
 CHANNEL = "C0LANE"
 TOKEN = "xoxb-lane-bench"
@@ -340,7 +343,7 @@ class Serve:
             "CARE_SPIKE_PER_MIN": "999999",
             "DATABASE_URL": database_url,
             "CARE_WEBHOOK_SECRET": SECRET,
-            "CARE_ENV_FILE": "/nonexistent/.env",
+            "CARE_ENV_FILE": str(EMPTY_ENV),
             "LOG_LEVEL": "INFO",
             "PORT": str(self.port),
             # the app of this checkout, whatever the venv has installed (a snapshot measures itself)

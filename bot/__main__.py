@@ -1,4 +1,4 @@
-"""The care-bot command line: serve, demo, connectors, db upgrade, forget.
+"""The care-bot command line: serve, demo, connectors, db upgrade|backup, forget, triage.
 
 A bad setting ends the program with one plain sentence on stderr and exit status 2, never a traceback.
 """
@@ -9,8 +9,8 @@ import argparse
 import contextlib
 import gc
 import logging
-import re
 import signal
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn
@@ -23,33 +23,12 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("bot")
 
-_TOKEN = re.compile(r"xox[a-z]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
 
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """The log's handler and format (bot/observe/logs.py); imported late so `--help` stays quick."""
+    from bot.observe import logs
 
-class RedactTokens(logging.Filter):
-    """Belt and braces: even if a library logs a Slack token, it never reaches the log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if _TOKEN.search(message):
-            record.msg, record.args = _TOKEN.sub("xox*-***", message), None
-        return True
-
-
-def configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(RedactTokens())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("slack_sdk", "urllib3"):
-        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(level)))
-    # Every platform call and every scheduler tick at INFO would drown what matters (and a request line
-    # is a URL, which some APIs would carry credentials in); our own code logs what each one did.
-    # Bolt logs the whole body of a request whose signature fails at INFO, response_url included.
-    for chatty in ("httpx", "httpcore", "apscheduler", "slack_bolt"):
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logs.configure(level, fmt)
 
 
 def database_error(exc: Exception) -> ConfigError:
@@ -65,17 +44,64 @@ def database_error(exc: Exception) -> ConfigError:
 
 
 def serve(settings: Settings) -> int:
+    from bot.services import triage_policy
+
+    # the policy first: a bad policy file is one sentence before anything else is opened
+    triage_policy.use(triage_policy.configured(settings.triage_file, settings.triage_model))
+    # then the port, before the migrations: one taken is one sentence, and since uvicorn serves on this very
+    # socket, no other program can take the port between this check and serving
+    sock = listening_socket(settings.host, settings.port)
+    try:
+        return _serve_on(sock, settings)
+    finally:
+        sock.close()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) as uvicorn binds one (SO_REUSEADDR: a restart need not wait out
+    TIME_WAIT), or a ConfigError naming HOST or PORT."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise bind_error(exc, host, port) from None
+    return sock
+
+
+def bind_error(exc: OSError, host: str, port: int) -> ConfigError:
+    """Why (host, port) could not be bound, as one sentence an operator can act on."""
+    import errno
+
+    if isinstance(exc, socket.gaierror):
+        return ConfigError(f"HOST {host} could not be resolved to an address of this machine ({exc.strerror}).")
+    if exc.errno == errno.EADDRINUSE:
+        return ConfigError(
+            f"PORT {port} is already in use on HOST {host}: stop the other program or set PORT to a free port."
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return ConfigError(
+            f"HOST {host} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all."
+        )
+    if exc.errno == errno.EACCES:
+        return ConfigError(
+            f"PORT {port} on HOST {host} may only be opened with privileges this process lacks: "
+            "set PORT to 1024 or above."
+        )
+    return ConfigError(f"PORT {port} on HOST {host} could not be opened ({exc.strerror or type(exc).__name__}).")
+
+
+def _serve_on(sock: socket.socket, settings: Settings) -> int:
     import uvicorn
     from slack_sdk.errors import SlackApiError
     from sqlalchemy.exc import DBAPIError
 
     from bot.app import build_bolt_app
     from bot.runtime import build_runtime
-    from bot.services import triage_policy
     from bot.web.routes import build_http_app
 
-    # the policy first: a bad policy file is one sentence before anything else is opened
-    triage_policy.use(triage_policy.configured(settings.triage_file, settings.triage_model))
     try:
         rt = build_runtime(settings)
     except (DBAPIError, ImportError) as exc:
@@ -127,20 +153,31 @@ def serve(settings: Settings) -> int:
     # uvicorn answers SIGTERM by shutting down (the lifespan drains the outbox), then raises the signal again
     # under the handler it found: this one turns that into a clean exit 0, as a process manager expects.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    # log_config=None: uvicorn's lines go through the app's handler and format (bot/observe/logs.py); its own
+    # default config would give its loggers handlers of their own again
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+    server = uvicorn.Server(config)
     _freeze_startup_heap()
+    # uvicorn says where it listens only when it binds the socket itself
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    logger.info("starting HTTP on http://%s:%s", shown_host, settings.port)
     try:
-        uvicorn.run(
-            app,
-            host="0.0.0.0",
-            port=settings.port,
-            log_level=settings.log_level.lower(),
-            access_log=False,
-            proxy_headers=True,
-        )
+        server.run(sockets=[sock])
     finally:
         if socket_handler is not None:
             socket_handler.close()  # type: ignore[no-untyped-call]
-    return 0
+    return 0 if server.started else STARTUP_FAILURE
+
+
+STARTUP_FAILURE = 3  # uvicorn's exit status when the app could not start (its lifespan failed)
 
 
 def _freeze_startup_heap() -> None:
@@ -299,7 +336,14 @@ class PlainParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("care-bot")
+    except PackageNotFoundError:  # a source tree that was never installed
+        installed = "unknown"
     parser = PlainParser(prog="care-bot", description="Social-media customer care desk for Slack.")
+    parser.add_argument("--version", action="version", version=f"care-bot {installed}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=PlainParser)
     sub.add_parser("serve", help="run the app (HTTP on $PORT; Socket Mode when SLACK_APP_TOKEN is set)")
     sub.add_parser("demo", help="run the whole app against a local Slack stand-in and print the channel")
@@ -310,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the newest schema")
+    backup = db_sub.add_parser(
+        "backup", help="copy the SQLite database to FILE while the app runs (PostgreSQL: use pg_dump)"
+    )
+    backup.add_argument("file", metavar="FILE", help="where to write the copy (not replaced unless --force)")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
     erase = sub.add_parser(
         "forget",
         help="erase one customer's name, handle, posts and what was said to them (the counts stay)",
@@ -353,6 +402,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return connectors_report(check=args.check)
         if args.command == "db":
             configure_logging("WARNING")
+            if args.db_command == "backup":
+                from bot.tools.backup import command as db_backup
+
+                return db_backup(args.file, force=args.force)
             return db_upgrade()
         if args.command == "triage":
             return triage_command(args)
@@ -360,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging("WARNING")
             return forget(platform=args.platform, author=args.author, handle=args.handle)
         settings = load_settings()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         return serve(settings)
     except ConfigError as exc:
         print(f"care-bot: {exc}", file=sys.stderr)

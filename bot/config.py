@@ -1,11 +1,20 @@
 """Settings: built once from the environment (and an optional `.env`); nothing else reads os.environ.
 
 Every problem is reported as one sentence naming the variable and what is expected, so an operator
-can fix it without reading code; the CLI turns that sentence into exit status 2.
+can fix it without reading code; the CLI turns that sentence into exit status 2. Whatever the value (huge
+numbers, full-width digits, NaN, control characters, a megabyte of text), reading it raises ConfigError
+or nothing.
+
+Besides the Slack, database and platform settings (see the README), the server reads:
+  HOST                       the address `care-bot serve` listens on: an IP address or a host name (0.0.0.0)
+  LOG_FORMAT                 text (the default) or json: one JSON object a line, for a log collector
+  CARE_READY_SLACK_FAILING   how long Slack may have been failing before /readyz answers 503 (5m)
+  CARE_READY_QUEUE_AGE       how old the oldest pending Slack delivery may be before /readyz answers 503 (5m)
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import string
@@ -47,7 +56,14 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _ESCALATION_TARGET = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _GOOGLE_LOCATION = re.compile(r"accounts/[0-9A-Za-z_-]+/locations/[0-9A-Za-z_-]+")
+# A token travels in an HTTP header: visible ASCII only (a space or an accented letter would fail every request)
+_TOKEN_TEXT = re.compile(r"[!-~]+")
+# A host name (RFC 1123): dot-separated labels of letters, digits and inner hyphens; the last not all digits
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9})?|\.[0-9]{1,9}")  # ASCII only: float() takes "３０" and "1e308"
 DATABASE_BACKENDS = ("sqlite", "postgresql", "postgres")
+DURATION_EXAMPLES = "a duration like 90s, 30m, 1h30m, 1.5h or 2d, up to a year"
+LOG_FORMATS = ("text", "json")
 
 
 class Secret(str):
@@ -192,6 +208,7 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     care_escalate_to: tuple[str, ...] = ()
     database_url: str = "sqlite:///care.db"
+    host: str = "0.0.0.0"  # HOST: the address `serve` listens on (an IP address or a host name)
     port: int = 3000
     care_webhook_secret: Secret | None = None
     care_generic_reply_url: str | None = None
@@ -200,6 +217,7 @@ class Settings:
     contact_route: str = DEFAULT_CONTACT_ROUTE
     closing_template: str = DEFAULT_CLOSING_TEMPLATE
     log_level: str = "INFO"
+    log_format: str = "text"  # LOG_FORMAT: "text" lines for a person, or "json" objects for a log collector
     sla: SlaPolicy = field(default_factory=SlaPolicy)
     sweep_seconds: float = 30.0
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
@@ -216,6 +234,10 @@ class Settings:
     triage_file: Path | None = None  # CARE_TRIAGE_FILE: the team's triage policy (None: the shipped default)
     triage_model: Path | None = None  # CARE_TRIAGE_MODEL: learned weights the policy scores with
     wins_channel: str | None = None  # CARE_WINS_CHANNEL: where "Share win" posts praise
+    # /readyz answers 503 once Slack calls have failed for longer than this (CARE_READY_SLACK_FAILING) ...
+    ready_slack_failing: timedelta = timedelta(minutes=5)
+    # ... or once the oldest pending Slack delivery is older than this (CARE_READY_QUEUE_AGE)
+    ready_queue_age: timedelta = timedelta(minutes=5)
 
     @property
     def socket_mode(self) -> bool:
@@ -236,11 +258,22 @@ class Settings:
 
 
 def read_environment(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> dict[str, str]:
-    """The process environment laid over `.env`; the real environment wins, as operators expect."""
+    """The process environment laid over `.env`; the real environment wins, as operators expect.
+
+    A missing `.env` is fine, but a file named in CARE_ENV_FILE (or passed as `env_file`) must be there: a
+    typo in its name would otherwise start the app on other settings without a word. CARE_ENV_FILE=/dev/null
+    reads no file at all.
+    """
     environ = dict(os.environ if environ is None else environ)
-    path = env_file or Path(environ.get("CARE_ENV_FILE", ".env"))
+    named = (environ.get("CARE_ENV_FILE") or "").strip()
+    path = env_file or Path(named or ".env")
     merged: dict[str, str] = {}
-    if path.is_file():
+    if (env_file or named) and not (_is_file(path) or path == Path(os.devnull)):
+        raise ConfigError(
+            f"CARE_ENV_FILE names {_quoted(str(path), PATH_LIMIT)}, which is "
+            f"{'not a regular file' if _exists(path) else 'missing'}: point it at the settings file or unset it."
+        )
+    if _is_file(path):
         try:
             values = dotenv_values(path, encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -253,12 +286,45 @@ def read_environment(environ: Mapping[str, str] | None = None, env_file: Path | 
     return merged
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL in it
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+PATH_LIMIT = 400  # a path is shown whole (up to this): an operator needs all of it to find the mistake
+
+
+def _quoted(value: str, limit: int = 60) -> str:
+    """A value as a sentence shows it: quoted, escaped onto one line, and cut short if long."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + "…"
+
+
 def _get(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name)
     if value is None:
         return None
     value = value.strip()
+    if "\x00" in value or not _encodes(value):
+        # bytes that are not UTF-8 reach os.environ as lone surrogates; they would fail wherever the value is used
+        raise ConfigError(f"{name} must be UTF-8 text without NUL characters: check the environment or .env file.")
     return value or None
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _require(env: Mapping[str, str], name: str, what: str) -> str:
@@ -285,9 +351,19 @@ def _http_url(env: Mapping[str, str], name: str, default: str | None) -> str | N
         parsed = urlparse(value)
     except ValueError:  # e.g. an unclosed IPv6 bracket
         parsed = urlparse("")
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"{name} must be an http:// or https:// URL, got {value!r}.")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or not _url_port_ok(parsed.netloc):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {_quoted(value)}.")
+    if any(char.isspace() or not char.isprintable() for char in value):
+        raise ConfigError(f"{name} must be a URL without spaces or control characters, got {_quoted(value)}.")
     return value
+
+
+def _url_port_ok(netloc: str) -> bool:
+    try:
+        port = urlparse(f"//{netloc}").port  # ValueError when not a number from 0 to 65535
+    except ValueError:
+        return False
+    return port is None or port > 0
 
 
 def _slack_api_url(env: Mapping[str, str]) -> str:
@@ -301,7 +377,7 @@ def read_database_url(env: Mapping[str, str]) -> str:
     value = _get(env, "DATABASE_URL") or "sqlite:///care.db"
     what = "a database URL like sqlite:///care.db or postgresql://user@host/db"
     if "://" not in value:
-        raise ConfigError(f"DATABASE_URL must be {what}, got {value!r}.")
+        raise ConfigError(f"DATABASE_URL must be {what}, got {_quoted(value)}.")
     try:
         backend = make_url(value).get_backend_name()
     except (ArgumentError, ValueError):  # not echoed: it may hold a password
@@ -311,25 +387,61 @@ def read_database_url(env: Mapping[str, str]) -> str:
             f"DATABASE_URL must be a SQLite or PostgreSQL URL like sqlite:///care.db or "
             f"postgresql://user@host/db, got a {backend} URL."
         )
+    _check_driver(value)
+    if backend == "sqlite":
+        _check_sqlite_file(value)
     return value
+
+
+def _check_driver(value: str) -> None:
+    """`postgresql+nosuch://` is a PostgreSQL URL whose driver SQLAlchemy cannot even name."""
+    from bot.db import normalise_url  # the URL as the engine will see it (plain postgresql:// means psycopg)
+
+    url = make_url(normalise_url(value))
+    try:
+        url.get_dialect()
+    except (ArgumentError, ImportError):  # ArgumentError: NoSuchModuleError, an unknown driver
+        raise ConfigError(
+            f"DATABASE_URL names a database driver SQLAlchemy does not know ({url.drivername}): use "
+            "sqlite:///… or postgresql://… (psycopg)."
+        ) from None
+
+
+def _check_sqlite_file(value: str) -> None:
+    """A SQLite database must be a file: an in-memory one is a new, empty database on every connection."""
+    url = make_url(value)
+    path = url.database or ""
+    if path in ("", ":memory:") or path.startswith("file:") or url.query.get("mode") == "memory":
+        raise ConfigError(
+            f"DATABASE_URL must name a SQLite database file, like sqlite:///care.db (in the working directory), "
+            f"but {_quoted(value)} is an in-memory database: empty, and a different one on every connection."
+        )
+    if url.query:  # the engine sets SQLite's options itself; one here would be ignored or fail at connect
+        raise ConfigError("DATABASE_URL must be a SQLite URL without options (?…), like sqlite:///care.db.")
+    directory = Path(path).parent
+    if not directory.is_dir():
+        shown = _quoted(str(directory), PATH_LIMIT)
+        raise ConfigError(
+            f"DATABASE_URL names a SQLite file in a directory that does not exist ({shown}): "
+            "create the directory or correct the path."
+        )
 
 
 def _template(env: Mapping[str, str], name: str, default: str, fields: tuple[str, ...] = TEMPLATE_FIELDS) -> str:
     value = _get(env, name) or default
     allowed = ", ".join(f"{{{f}}}" for f in fields[:-1]) + f" and {{{fields[-1]}}}"
     try:
-        names = {fname for _, fname, _, _ in string.Formatter().parse(value) if fname is not None}
+        parsed = [(fname, spec, conversion) for _, fname, spec, conversion in string.Formatter().parse(value)]
     except ValueError as exc:
         raise ConfigError(f"{name} is not a valid template ({exc}); use {allowed}.") from None
-    unknown = names - set(fields)
+    unknown = sorted({fname for fname, _, _ in parsed if fname is not None} - set(fields))
     if unknown:
-        raise ConfigError(f"{name} uses unknown placeholder {{{sorted(unknown)[0]}}}: only {allowed} are available.")
-    try:  # a bad conversion or format spec ({customer!x}, {customer:d}) only fails when filled in
-        value.format(**{f: "Jane" for f in fields})
-    except (ValueError, IndexError, KeyError, AttributeError):
-        raise ConfigError(
-            f"{name} is not a valid template: use {allowed} without conversions or format specs."
-        ) from None
+        shown = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"
+        raise ConfigError(f"{name} uses unknown placeholder {{{shown}}}: only {allowed} are available.")
+    # A conversion or format spec ({customer!x}, {customer:d}) could fail only when filled in, and a width
+    # ({customer:>999999999}) would build a gigabyte: a message to a customer needs neither.
+    if any(spec or conversion for _, spec, conversion in parsed):
+        raise ConfigError(f"{name} is not a valid template: use {allowed} without conversions or format specs.")
     return value
 
 
@@ -338,20 +450,39 @@ def _secret(env: Mapping[str, str], name: str) -> Secret | None:
     return Secret(value) if value else None
 
 
+def _header_token(env: Mapping[str, str], name: str) -> Secret | None:
+    """A platform token sent as `Authorization: Bearer …`."""
+    token = _secret(env, name)
+    if token is not None:
+        _check_token_text(name, token)
+    return token
+
+
+def _user_agent(env: Mapping[str, str]) -> str | None:
+    """REDDIT_USER_AGENT is a header too: printable ASCII (spaces allowed)."""
+    agent = _get(env, "REDDIT_USER_AGENT")
+    if agent is not None and not re.fullmatch(r"[ -~]+", agent):
+        raise ConfigError(
+            "REDDIT_USER_AGENT must be printable ASCII, like 'web:com.acme.care:1.0 (by /u/acme)', "
+            f"got {_quoted(agent)}."
+        )
+    return agent
+
+
 def _csv(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in (_get(env, name) or "").split(",") if part.strip())
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float = 1.0) -> float:
+def _seconds(
+    env: Mapping[str, str], name: str, default: float, *, minimum: float = 1.0, maximum: float = 86400.0
+) -> float:
+    """A number of seconds, at most a day: a longer poll or sweep is a typo (and 1e308 would overflow a timer)."""
     text = _get(env, name)
     if text is None:
         return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value >= minimum or value == float("inf"):  # also rejects NaN
-        raise ConfigError(f"{name} must be a number of seconds of at least {minimum:g}, got {text!r}.")
+    value = float(text) if _DECIMAL.fullmatch(text) else float("nan")
+    if not minimum <= value <= maximum:  # also rejects NaN
+        raise ConfigError(f"{name} must be a number of seconds from {minimum:g} to {maximum:g}, got {_quoted(text)}.")
     return value
 
 
@@ -361,8 +492,8 @@ def _duration(env: Mapping[str, str], name: str, default: timedelta) -> timedelt
         return default
     try:
         return parse_duration(text)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be {exc}, got {text!r}.") from None
+    except ValueError:  # one sentence for every refusal: the examples show both the forms and the limits
+        raise ConfigError(f"{name} must be {DURATION_EXAMPLES}, got {_quoted(text)}.") from None
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -371,15 +502,15 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"{name} must be true or false, got {text!r}.")
+    raise ConfigError(f"{name} must be true or false, got {_quoted(text)}.")
 
 
 def _timezone(env: Mapping[str, str]) -> ZoneInfo:
     name = _get(env, "CARE_TIMEZONE") or "UTC"
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"CARE_TIMEZONE must be an IANA time zone like Europe/Berlin, got {name!r}.") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory like America, a name too long
+        raise ConfigError(f"CARE_TIMEZONE must be an IANA time zone like Europe/Berlin, got {_quoted(name)}.") from None
 
 
 def _clock_setting(env: Mapping[str, str], name: str, default: time) -> time:
@@ -388,7 +519,7 @@ def _clock_setting(env: Mapping[str, str], name: str, default: time) -> time:
         return default
     match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", text)
     if not match:
-        raise ConfigError(f"{name} must be a time of day like 09:00, got {text!r}.")
+        raise ConfigError(f"{name} must be a time of day like 09:00, got {_quoted(text)}.")
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -396,7 +527,7 @@ def _user_ids(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     ids = _csv(env, name)
     for user in ids:
         if not _USER_ID.match(user):
-            raise ConfigError(f"{name} must be comma-separated Slack user IDs (U…/W…), got {user!r}.")
+            raise ConfigError(f"{name} must be comma-separated Slack user IDs (U…/W…), got {_quoted(user)}.")
     return ids
 
 
@@ -406,7 +537,8 @@ def _team(env: Mapping[str, str]) -> tuple[str, ...]:
     for member in team:
         if not _ESCALATION_TARGET.match(member):
             raise ConfigError(
-                f"CARE_TEAM must be comma-separated Slack user IDs (U…/W…) or user-group IDs (S…), got {member!r}."
+                "CARE_TEAM must be comma-separated Slack user IDs (U…/W…) or user-group IDs (S…), "
+                f"got {_quoted(member)}."
             )
     return team
 
@@ -417,7 +549,7 @@ def _retention_days(env: Mapping[str, str]) -> int | None:
     if text is None:
         return None
     if not re.fullmatch(r"[0-9]{1,5}", text) or int(text) < 1:
-        raise ConfigError(f"CARE_RETENTION_DAYS must be a whole number of days from 1 to 99999, got {text!r}.")
+        raise ConfigError(f"CARE_RETENTION_DAYS must be a whole number of days from 1 to 99999, got {_quoted(text)}.")
     return int(text)
 
 
@@ -428,7 +560,7 @@ def _spike_per_min(env: Mapping[str, str]) -> int:
         return 30
     if not re.fullmatch(r"[0-9]{1,6}", text) or int(text) < 1:
         raise ConfigError(
-            f"CARE_SPIKE_PER_MIN must be a whole number of mentions a minute from 1 to 999999, got {text!r}."
+            f"CARE_SPIKE_PER_MIN must be a whole number of mentions a minute from 1 to 999999, got {_quoted(text)}."
         )
     return int(text)
 
@@ -440,7 +572,7 @@ def _google_locations(env: Mapping[str, str]) -> tuple[str, ...]:
         if not _GOOGLE_LOCATION.fullmatch(location):
             raise ConfigError(
                 "GOOGLE_LOCATIONS must be comma-separated location names like "
-                f"accounts/123/locations/456, got {location!r}."
+                f"accounts/123/locations/456, got {_quoted(location)}."
             )
     return locations
 
@@ -487,8 +619,8 @@ def _x_settings(env: Mapping[str, str]) -> XSettings:
     return XSettings(
         api_url=api_url,
         user_id=_get(env, "X_USER_ID"),
-        bearer_token=_secret(env, "X_BEARER_TOKEN"),
-        user_token=_secret(env, "X_USER_TOKEN"),
+        bearer_token=_header_token(env, "X_BEARER_TOKEN"),
+        user_token=_header_token(env, "X_USER_TOKEN"),
         poll_seconds=_seconds(env, "X_POLL_SECONDS", XSettings.poll_seconds),
         contact_route=_get(env, "X_CONTACT_ROUTE") or XSettings.contact_route,
         allow_links=_flag(env, "X_ALLOW_LINKS"),
@@ -517,7 +649,7 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
             app_secret=_secret(env, "META_APP_SECRET"),
             verify_token=_secret(env, "META_VERIFY_TOKEN"),
             page_id=_get(env, "META_PAGE_ID"),
-            page_token=_secret(env, "META_PAGE_TOKEN"),
+            page_token=_header_token(env, "META_PAGE_TOKEN"),
             ig_account_id=_get(env, "META_IG_ACCOUNT_ID"),
             hide_after_move=_flag(env, "META_HIDE_AFTER_MOVE"),
         ),
@@ -530,7 +662,7 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
             password=_secret(env, "REDDIT_PASSWORD"),
             subreddits=tuple(sub.removeprefix("r/") for sub in _csv(env, "REDDIT_SUBREDDITS")),
             keywords=_csv(env, "REDDIT_KEYWORDS"),
-            user_agent=_get(env, "REDDIT_USER_AGENT"),
+            user_agent=_user_agent(env),
             poll_seconds=_seconds(env, "REDDIT_POLL_SECONDS", RedditSettings.poll_seconds),
         ),
         google=GoogleSettings(
@@ -539,7 +671,7 @@ def platform_settings(env: Mapping[str, str]) -> PlatformSettings:
             client_id=_get(env, "GOOGLE_CLIENT_ID"),
             client_secret=_secret(env, "GOOGLE_CLIENT_SECRET"),
             refresh_token=_secret(env, "GOOGLE_REFRESH_TOKEN"),
-            access_token=_secret(env, "GOOGLE_ACCESS_TOKEN"),
+            access_token=_header_token(env, "GOOGLE_ACCESS_TOKEN"),
             locations=_google_locations(env),
             poll_seconds=_seconds(env, "GOOGLE_POLL_SECONDS", GoogleSettings.poll_seconds),
         ),
@@ -566,7 +698,7 @@ def _clock_offset(env: Mapping[str, str], slack_api_url: str) -> timedelta | Non
     except ValueError:
         seconds = float("nan")
     if not abs(seconds) < 100 * 365 * 86400:  # also rejects NaN and infinities
-        raise ConfigError(f"CARE_TEST_CLOCK_OFFSET must be a number of seconds, got {text!r}.")
+        raise ConfigError(f"CARE_TEST_CLOCK_OFFSET must be a number of seconds, got {_quoted(text)}.")
     return timedelta(seconds=seconds)
 
 
@@ -581,8 +713,34 @@ def _wins_channel(env: Mapping[str, str]) -> str | None:
     """CARE_WINS_CHANNEL: the channel "Share win" posts praise to (unset: the button is not offered)."""
     channel = _get(env, "CARE_WINS_CHANNEL")
     if channel is not None and not _CHANNEL_ID.match(channel):
-        raise ConfigError(f"CARE_WINS_CHANNEL must be a channel ID like C0123456789 (not a name), got {channel!r}.")
+        raise ConfigError(
+            f"CARE_WINS_CHANNEL must be a channel ID like C0123456789 (not a name), got {_quoted(channel)}."
+        )
     return channel
+
+
+def _check_token_text(name: str, token: str) -> None:
+    """A token goes into an Authorization header: a space or a non-ASCII letter would fail every call. The
+    sentence never echoes the value, which may be a real token."""
+    if not _TOKEN_TEXT.fullmatch(token):
+        raise ConfigError(f"{name} must be a token of visible ASCII characters, without spaces or accents.")
+
+
+def _host(env: Mapping[str, str]) -> str:
+    """HOST: the address `serve` binds (0.0.0.0: every IPv4 interface; :: for IPv6 too; 127.0.0.1: this
+    machine only). Whether this machine has that address is found out when `serve` binds it."""
+    host = _get(env, "HOST") or Settings.host
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    if len(host) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit():
+        return host
+    raise ConfigError(
+        f"HOST must be an IP address like 0.0.0.0 or 127.0.0.1, or a host name like localhost, got {_quoted(host)}."
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | None = None) -> Settings:
@@ -591,10 +749,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
     bot_token = _require(env, "SLACK_BOT_TOKEN", "the bot token of the Slack app (xoxb-…)")
     if not bot_token.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-.")
+    _check_token_text("SLACK_BOT_TOKEN", bot_token)
 
     app_token = _get(env, "SLACK_APP_TOKEN")
     if app_token is not None and not app_token.startswith("xapp-"):
         raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp- (or be unset).")
+    if app_token is not None:
+        _check_token_text("SLACK_APP_TOKEN", app_token)
 
     signing_secret = _get(env, "SLACK_SIGNING_SECRET")
     if signing_secret is None and app_token is None:
@@ -605,26 +766,30 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
 
     channel = _require(env, "CARE_CHANNEL", "the ID of the care channel, like C0123456789")
     if not _CHANNEL_ID.match(channel):
-        raise ConfigError(f"CARE_CHANNEL must be a channel ID like C0123456789 (not a name), got {channel!r}.")
+        raise ConfigError(f"CARE_CHANNEL must be a channel ID like C0123456789 (not a name), got {_quoted(channel)}.")
 
     escalate = tuple(part.strip() for part in (_get(env, "CARE_ESCALATE_TO") or "").split(",") if part.strip())
     for target in escalate:
         if not _ESCALATION_TARGET.match(target):
             raise ConfigError(
                 "CARE_ESCALATE_TO must be comma-separated Slack user IDs (U…/W…) or user-group IDs (S…), "
-                f"got {target!r}."
+                f"got {_quoted(target)}."
             )
 
     port_text = _get(env, "PORT") or "3000"
     if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 0 < int(port_text) < 65536:
-        raise ConfigError(f"PORT must be a port number between 1 and 65535, got {port_text!r}.")
+        raise ConfigError(f"PORT must be a port number between 1 and 65535, got {_quoted(port_text)}.")
 
     database_url = read_database_url(env)
 
     webhook_secret = _get(env, "CARE_WEBHOOK_SECRET")
     log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got {log_level!r}.")
+        raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got {_quoted(log_level)}.")
+
+    log_format = (_get(env, "LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be text or json, got {_quoted(log_format)}.")
 
     timezone = _timezone(env)
     slack_api_url = _slack_api_url(env)
@@ -636,6 +801,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         care_channel=channel,
         care_escalate_to=escalate,
         database_url=database_url,
+        host=_host(env),
         port=int(port_text),
         care_webhook_secret=Secret(webhook_secret) if webhook_secret else None,
         care_generic_reply_url=_http_url(env, "CARE_GENERIC_REPLY_URL", None),
@@ -644,6 +810,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         contact_route=_get(env, "CARE_CONTACT_ROUTE") or DEFAULT_CONTACT_ROUTE,
         closing_template=_template(env, "CARE_CLOSING_TEMPLATE", DEFAULT_CLOSING_TEMPLATE, CLOSING_TEMPLATE_FIELDS),
         log_level=log_level,
+        log_format=log_format,
         sla=_sla_policy(env, timezone),
         sweep_seconds=_seconds(env, "CARE_SWEEP_SECONDS", 30.0),
         timezone=timezone,
@@ -656,4 +823,6 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         clock_offset=_clock_offset(env, slack_api_url),
         **dict(zip(("triage_file", "triage_model"), triage_paths(env), strict=True)),
         wins_channel=_wins_channel(env),
+        ready_slack_failing=_duration(env, "CARE_READY_SLACK_FAILING", Settings.ready_slack_failing),
+        ready_queue_age=_duration(env, "CARE_READY_QUEUE_AGE", Settings.ready_queue_age),
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from importlib import resources
 from typing import Any
@@ -186,28 +186,88 @@ def alembic_config(engine_url: str) -> Any:
     return cfg
 
 
+@contextmanager
+def alembic_at_debug() -> Iterator[None]:
+    """Alembic reports every step at INFO ("Context impl SQLiteImpl.", "Running upgrade 0016 -> 0017", a
+    "setup plugin" line per plugin when it is first imported): 7 to 25 lines on every start, before any line
+    of ours. They matter only when debugging, so below DEBUG they are held back; warnings still show.
+    Only alembic's level changes, and back again after: the app's handlers and format are never touched
+    (no fileConfig here or in migrations/env.py)."""
+    log = logging.getLogger("alembic")
+    with _MIGRATING:  # one migration at a time in a process, so two threads never restore each other's level
+        before = log.level
+        if not log.isEnabledFor(logging.DEBUG):
+            log.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            log.setLevel(before)
+
+
+_MIGRATING = threading.RLock()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to call on every start and from several processes."""
-    from alembic import command
+    with alembic_at_debug():
+        from alembic import command  # its first import logs each plugin it sets up
 
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # replicas starting together must not race each other through the same migration
-            conn.execute(text("SELECT pg_advisory_xact_lock(7283401)"))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # replicas starting together must not race each other through the same migration
+                conn.execute(text("SELECT pg_advisory_xact_lock(7283401)"))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    from alembic import command
+    with alembic_at_debug():
+        from alembic import command
 
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, revision)
 
 
 def ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+
+
+# -- what a unit of work did, told once it has committed ------------------------------------------------
+# Metrics and the INFO log lines ("case 12 opened") must count what really happened: a group-commit batch
+# that fails is written again unit by unit, and a rolled-back unit did nothing. So a service notes an event
+# on its session, and the observers hear of it only after the outermost transaction commits.
+
+CommittedObserver = Callable[[str, dict[str, Any]], None]
+_EVENTS_KEY = "care.committed_events"
+_OBSERVERS: list[CommittedObserver] = []
+
+
+def note(session: Session, event_name: str, **fields: Any) -> None:
+    """Tell the observers `event_name` happened, if and when this unit of work commits."""
+    session.info.setdefault(_EVENTS_KEY, []).append((event_name, fields))
+
+
+def on_committed(observer: CommittedObserver) -> None:
+    """Register an observer of committed events (once; registering it again does nothing)."""
+    if observer not in _OBSERVERS:
+        _OBSERVERS.append(observer)
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_observers(session: Session) -> None:
+    for event_name, fields in session.info.pop(_EVENTS_KEY, ()):
+        for observer in _OBSERVERS:
+            try:
+                observer(event_name, fields)
+            except Exception:  # an observer's bug must never undo or fail a committed unit
+                logger.exception("an observer of %s failed", event_name)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_uncommitted(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without a commit: nothing happened
+        session.info.pop(_EVENTS_KEY, None)

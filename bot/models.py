@@ -285,6 +285,8 @@ class PollCursor(Base):
     lease_until: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # "rate_limited", "refused" (credentials or permissions: a person must act) or "failed" (it retries)
+    last_error_kind: Mapped[str | None] = mapped_column(String(32))
     failures: Mapped[int] = mapped_column(Integer, default=0)
 
 

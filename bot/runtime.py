@@ -27,6 +27,9 @@ from bot.config import Settings
 from bot.credentials import DatabaseCredentials
 from bot.db import SessionFactory, read_scope, session_scope
 from bot.group_commit import GroupCommit, Unit
+from bot.observe import logs as _logs  # noqa: F401  (registers the committed-event log lines)
+from bot.observe.platform_calls import MeasuredTransport, connector_hosts
+from bot.observe.slack_calls import MeasuredWebClient, SlackHealth
 from bot.outbox.worker import Deliverer
 from bot.schedule.polling import Poller
 from bot.services import desk, outbox, staff
@@ -76,6 +79,12 @@ class Runtime:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    @property
+    def slack_health(self) -> SlackHealth | None:
+        """Slack as this process last saw it (None with a client that is not measured)."""
+        health = getattr(self.slack, "health", None)
+        return health if isinstance(health, SlackHealth) else None
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
@@ -191,8 +200,12 @@ def build_runtime(
     sessions, reads = db.make_session_factory(engine), db.make_read_factory(engine)
     with db.session_scope(sessions) as session:
         desk.record_start(session, now=clock.now())
-    slack = slack or WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
-    http = http_client or make_http_client()
+    slack = slack or MeasuredWebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15, now=clock.now
+    )
+    http = http_client or make_http_client(
+        MeasuredTransport(httpx.HTTPTransport(), connector_hosts(settings.platforms, settings.care_generic_reply_url))
+    )
     connectors = build_connectors(settings, http, credentials=DatabaseCredentials(sessions, clock), clock=clock)
     links = WorkspaceLinks(slack)
     deliverer = Deliverer(

@@ -13,13 +13,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.clock import as_utc
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# One part of a duration: an amount (ASCII digits, perhaps a decimal point) and its unit, short or spelt out:
+# `90s`, `1.5h`, `90 minutes`; parts combine largest unit first (`1h30m`, `1 hour 30 minutes`).
+_DURATION_PART = re.compile(
+    r"\s*(?P<amount>[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*"
+    r"(?P<unit>d|days?|h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)(?![a-z])\s*",
+    re.IGNORECASE | re.ASCII,
+)
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}  # keyed by the unit's first letter, largest first
+MAX_DURATION = timedelta(days=365)  # a longer SLA or reminder is a typo, and would overflow datetime arithmetic
 _RANGE = re.compile(
     r"^\s*(?P<d1>[a-z]{3})(?:\s*-\s*(?P<d2>[a-z]{3}))?\s+(?P<t1>\d{1,2}:\d{2})\s*-\s*(?P<t2>\d{1,2}:\d{2})\s*$",
     re.IGNORECASE,
@@ -27,14 +35,28 @@ _RANGE = re.compile(
 
 
 def parse_duration(text: str) -> timedelta:
-    """`90s`, `30m`, `4h`, `2d` → timedelta. ValueError with a plain message otherwise."""
-    match = _DURATION.match(text or "")
-    if not match:
+    """`90s`, `30m`, `1h30m`, `1.5h`, `2d`, `90 minutes` → timedelta, from a second up to a year.
+
+    ValueError with a plain message otherwise (garbage, zero, more than a year, a repeated unit)."""
+    parts: list[tuple[str, str]] = []
+    position, text = 0, text or ""
+    while position < len(text) or not parts:
+        match = _DURATION_PART.match(text, position)
+        if not match:
+            raise ValueError("a duration like 90s, 30m, 4h or 2d")
+        parts.append((match.group("amount"), match.group("unit")[0].lower()))
+        position = match.end()
+    units = [unit for _, unit in parts]
+    if units != sorted(set(units), key=list(_UNIT_SECONDS).index):  # each unit once, largest first
         raise ValueError("a duration like 90s, 30m, 4h or 2d")
-    amount = int(match.group(1))
-    if amount <= 0:
+    # Decimal: exact for `1.5h`, and no overflow or digit limit whatever the amount's length
+    seconds = sum((Decimal(amount) * _UNIT_SECONDS[unit] for amount, unit in parts), Decimal(0))
+    if seconds > Decimal(MAX_DURATION.total_seconds()):
+        raise ValueError("a duration of at most a year (365d), like 90s, 30m, 4h or 2d")
+    delta = timedelta(microseconds=int((seconds * 1_000_000).to_integral_value()))
+    if delta <= timedelta(0):
         raise ValueError("a duration greater than zero, like 90s, 30m, 4h or 2d")
-    return timedelta(seconds=amount * _UNIT_SECONDS[match.group(2).lower()])
+    return delta
 
 
 def format_duration(delta: timedelta) -> str:
@@ -50,6 +72,12 @@ def format_duration(delta: timedelta) -> str:
         return f"{hours} h" if minutes == 0 else f"{hours} h {minutes:02d} min"
     days, hours = divmod(hours, 24)
     return f"{days} d" if hours == 0 else f"{days} d {hours} h"
+
+
+def _shown(part: str, limit: int = 60) -> str:
+    """A range as an error message quotes it: on one line, and cut short if long."""
+    part = part.strip()
+    return repr(part) if len(part) <= limit else repr(part[:limit]) + "…"
 
 
 def _clock_time(text: str) -> time:
@@ -78,17 +106,17 @@ class BusinessHours:
         for part in text.split(","):
             match = _RANGE.match(part)
             if not match:
-                raise ValueError(f"could not read {part.strip()!r}")
+                raise ValueError(f"could not read {_shown(part)}")
             first = match.group("d1").lower()
             last = (match.group("d2") or first).lower()
             if first not in DAYS or last not in DAYS:
-                raise ValueError(f"unknown day in {part.strip()!r}")
+                raise ValueError(f"unknown day in {_shown(part)}")
             try:
                 start, end = _clock_time(match.group("t1")), _clock_time(match.group("t2"))
             except ValueError:
-                raise ValueError(f"bad time in {part.strip()!r}") from None
+                raise ValueError(f"bad time in {_shown(part)}") from None
             if end <= start:
-                raise ValueError(f"the range {part.strip()!r} ends before it starts")
+                raise ValueError(f"the range {_shown(part)} ends before it starts")
             index = DAYS.index(first)
             while True:
                 per_day[index].append((start, end))

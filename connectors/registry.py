@@ -28,8 +28,9 @@ HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 Builder = Callable[[PlatformSettings, httpx.Client, CredentialStore | None, Clock | None], Connector]
 
 
-def make_http_client() -> httpx.Client:
-    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False)
+def make_http_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """The one client every connector shares; `transport` lets the app measure each call (bot/observe)."""
+    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False, transport=transport)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from slack_bolt import App, BoltContext
 
 from bot.runtime import Runtime
 from bot.services.access import TeamCache
-from handlers import actions, commands, events, gate, home, views
+from handlers import actions, commands, events, gate, home, traffic, views
 
 
 def register_all(app: App, rt: Runtime) -> None:
@@ -33,6 +33,7 @@ def register_all(app: App, rt: Runtime) -> None:
         context["team"] = team
         next()
 
+    app.middleware(traffic.log_request)
     app.middleware(gate.once_only)
 
     for module in (actions, views, commands, events, home):

@@ -1,4 +1,9 @@
-"""Alembic environment: uses the connection handed over by bot.db, or builds one from the URL."""
+"""Alembic environment: uses the connection handed over by bot.db, or builds one from the URL.
+
+Logging belongs to the app: unlike alembic's template, this never calls logging.config.fileConfig (it would
+replace the app's handlers and format mid-start), and there is no alembic.ini with [loggers]; bot.db runs
+migrations with alembic's INFO lines held back unless the app logs at DEBUG.
+"""
 
 from __future__ import annotations
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.config import DEFAULT_MOVE_TO_DM_TEMPLATE, DEFAULT_SLACK_API_URL, Settings, load_settings
 from bot.errors import ConfigError
+from tests.support.env import EMPTY_ENV_FILE
 
 BOT_TOKEN = "xoxb-1111-2222-sEcReTbOtToKeN"
 SIGNING = "s1gning-s3cret-value"
@@ -20,7 +25,7 @@ def base_env(**overrides: str) -> dict[str, str]:
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING,
         "CARE_CHANNEL": "C0123456789",
-        "CARE_ENV_FILE": "/nonexistent/.env",
+        "CARE_ENV_FILE": EMPTY_ENV_FILE,
     }
     env.update(overrides)
     return env
@@ -209,8 +214,7 @@ def test_database_url_for_an_unsupported_database(url):
     "url",
     [
         "sqlite:///care.db",
-        "sqlite:////var/lib/care/care.db",
-        "sqlite://",
+        "sqlite:////tmp/care.db",
         "postgresql://care:pw@db:5432/care",
         "postgres://care@db/care",
         "postgresql+psycopg://care@db/care",
@@ -324,8 +328,52 @@ def test_unreadable_env_file_is_one_sentence(tmp_path):
     assert str(env_file) in message
 
 
-def test_missing_env_file_is_not_an_error():
-    assert load_settings(base_env(CARE_ENV_FILE="/nonexistent/dir/.env")).port == 3000
+@pytest.mark.parametrize("name", ["/nonexistent/dir/.env", "/"])
+def test_a_missing_care_env_file_is_refused_in_a_given_environment_too(name):
+    config_error(base_env(CARE_ENV_FILE=name), "CARE_ENV_FILE")
+    config_error({}, "CARE_ENV_FILE", env_file=Path(name))
+
+
+def process_env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    """The process's own environment (what `care-bot` reads) holding only base_env() and `values`."""
+    for name in list(os.environ):
+        if name.startswith(("SLACK_", "CARE_", "X_", "META_", "REDDIT_", "GOOGLE_")) or name in OTHER_SETTINGS:
+            monkeypatch.delenv(name)
+    for name, value in {**without("CARE_ENV_FILE"), **values}.items():
+        monkeypatch.setenv(name, value)
+
+
+OTHER_SETTINGS = ("DATABASE_URL", "PORT", "HOST", "LOG_LEVEL", "LOG_FORMAT")
+
+
+@pytest.mark.parametrize("name", ["missing.env", "no/such/dir/care.env", "."])
+def test_a_care_env_file_the_operator_names_must_be_a_file(tmp_path, monkeypatch, name):
+    process_env(monkeypatch, CARE_ENV_FILE=str(tmp_path / name))
+    message = config_error(None, "CARE_ENV_FILE")  # type: ignore[arg-type]
+    assert ("not a regular file" if name == "." else "missing") in message
+    assert message.endswith(": point it at the settings file or unset it.")
+
+
+def test_a_missing_default_dot_env_is_fine(tmp_path, monkeypatch):
+    process_env(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().care_channel == "C0123456789"
+    process_env(monkeypatch, CARE_ENV_FILE=" ")  # blank counts as unset, like every setting
+    assert load_settings().care_channel == "C0123456789"
+
+
+def test_care_env_file_dev_null_reads_no_file(tmp_path, monkeypatch):
+    write_env_file(tmp_path / ".env", CARE_CHANNEL="C0DOTENV")
+    monkeypatch.chdir(tmp_path)
+    process_env(monkeypatch, CARE_ENV_FILE=os.devnull)
+    assert load_settings().care_channel == "C0123456789"  # the .env in the working directory is not read
+
+
+def test_a_care_env_file_the_operator_names_is_read(tmp_path, monkeypatch):
+    env_file = write_env_file(tmp_path / "care.env", CARE_CHANNEL="C0FROMFILE")
+    process_env(monkeypatch, CARE_ENV_FILE=str(env_file))
+    monkeypatch.delenv("CARE_CHANNEL")
+    assert load_settings().care_channel == "C0FROMFILE"
 
 
 # -- secrets stay out of logs ---------------------------------------------------------------------
@@ -393,7 +441,7 @@ def test_sla_defaults_and_overrides():
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
-        ("CARE_SLA_FIRST_RESPONSE", "1 hour"),
+        ("CARE_SLA_FIRST_RESPONSE", "1 fortnight"),
         ("CARE_SLA_NEXT_RESPONSE", "0m"),
         ("CARE_SLA_RESOLUTION", "24"),
         ("CARE_SLA_OFFLINE", "-1d"),
@@ -507,3 +555,247 @@ def test_a_clock_shift_must_be_a_number_of_seconds(value):
         assert load_settings(env).clock_offset is None  # blank counts as unset, like every setting
         return
     config_error(env, "CARE_TEST_CLOCK_OFFSET")
+
+
+# -- durations ------------------------------------------------------------------------------------
+DURATION_SETTINGS = (
+    "CARE_SLA_FIRST_RESPONSE",
+    "CARE_SLA_NEXT_RESPONSE",
+    "CARE_SLA_RESOLUTION",
+    "CARE_SLA_URGENT_FIRST_RESPONSE",
+    "CARE_SLA_URGENT_NEXT_RESPONSE",
+    "CARE_SLA_URGENT_RESOLUTION",
+    "CARE_SLA_OFFLINE",
+    "CARE_READY_SLACK_FAILING",
+    "CARE_READY_QUEUE_AGE",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("1.5h", timedelta(hours=1, minutes=30)),
+        ("2d", timedelta(days=2)),
+        ("90 minutes", timedelta(minutes=90)),
+        ("1 hour", timedelta(hours=1)),
+        ("2 days", timedelta(days=2)),
+        ("45 sec", timedelta(seconds=45)),
+        (" 4H ", timedelta(hours=4)),
+        ("365d", timedelta(days=365)),
+    ],
+)
+def test_durations_are_read_in_every_documented_form(text, expected):
+    settings = load_settings(base_env(CARE_SLA_FIRST_RESPONSE=text, CARE_READY_QUEUE_AGE=text))
+    assert settings.sla.normal.first_response == expected
+    assert settings.ready_queue_age == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["99999999999d", "366d", "0m", "0s", "-1h", "nan", "inf", "1e9s", "90", "soon", "３０m", "1h1h", "1" * 5000 + "d"],
+)
+@pytest.mark.parametrize("variable", DURATION_SETTINGS)
+def test_a_bad_duration_is_one_sentence_naming_the_variable(variable, text):
+    message = config_error(base_env(**{variable: text}), variable)
+    shown = repr(text) if len(text) <= 60 else repr(text[:60]) + "…"
+    assert message == f"{variable} must be a duration like 90s, 30m, 1h30m, 1.5h or 2d, up to a year, got {shown}."
+
+
+# -- DATABASE_URL: a SQLite file, in a directory that exists ----------------------------------------
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite://", "sqlite:///:memory:", "sqlite:///file::memory:?uri=true"])
+def test_an_in_memory_sqlite_database_is_refused(url):
+    message = config_error(base_env(DATABASE_URL=url), "DATABASE_URL")
+    assert "sqlite:///care.db" in message and "in-memory" in message
+
+
+def test_a_sqlite_file_in_a_directory_that_does_not_exist_is_refused(tmp_path):
+    missing = tmp_path / "no" / "such"
+    message = config_error(base_env(DATABASE_URL=f"sqlite:///{missing / 'care.db'}"), "DATABASE_URL")
+    assert message == (
+        f"DATABASE_URL names a SQLite file in a directory that does not exist ({str(missing)!r}): "
+        "create the directory or correct the path."
+    )
+
+
+def test_an_absolute_sqlite_path_in_an_existing_directory_is_fine(tmp_path):
+    url = f"sqlite:///{tmp_path / 'care.db'}"
+    assert load_settings(base_env(DATABASE_URL=url)).database_url == url
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///care.db?timeout=abc", "postgresql+nosuch://care@db/care", "sqlite+nosuch:///care.db"]
+)
+def test_a_database_url_the_engine_could_not_use_is_refused(url):
+    config_error(base_env(DATABASE_URL=url), "DATABASE_URL")
+
+
+# -- HOST, LOG_FORMAT, readiness ------------------------------------------------------------------
+def test_host_log_format_and_readiness_defaults():
+    settings = load_settings(base_env())
+    assert settings.host == "0.0.0.0"
+    assert settings.log_format == "text"
+    assert settings.ready_slack_failing == timedelta(minutes=5)
+    assert settings.ready_queue_age == timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::", "::1", "fe80::1%eth0", "localhost", "care-bot.internal", "a1."])
+def test_host_may_be_an_ip_address_or_a_host_name(host):
+    assert load_settings(base_env(HOST=f" {host} ")).host == host
+
+
+@pytest.mark.parametrize(
+    "host", ["no such", "[::1]", "http://0.0.0.0", "0.0.0.0:3000", "-bad.example", "999.1.1.1", "a" * 64, "é.example"]
+)
+def test_a_bad_host_is_one_sentence(host):
+    message = config_error(base_env(HOST=host), "HOST")
+    assert message.startswith("HOST must be an IP address like 0.0.0.0 or 127.0.0.1, or a host name like localhost")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("text", "text"), ("json", "json"), (" JSON ", "json"), ("", "text")])
+def test_log_format(text, expected):
+    assert load_settings(base_env(LOG_FORMAT=text)).log_format == expected
+
+
+def test_a_bad_log_format_is_one_sentence():
+    assert config_error(base_env(LOG_FORMAT="xml"), "LOG_FORMAT") == "LOG_FORMAT must be text or json, got 'xml'."
+
+
+def test_readiness_thresholds_can_be_set():
+    settings = load_settings(base_env(CARE_READY_SLACK_FAILING="90s", CARE_READY_QUEUE_AGE="1h30m"))
+    assert settings.ready_slack_failing == timedelta(seconds=90)
+    assert settings.ready_queue_age == timedelta(hours=1, minutes=30)
+
+
+# -- numbers of seconds ---------------------------------------------------------------------------
+SECONDS_SETTINGS = ("CARE_SWEEP_SECONDS", "X_POLL_SECONDS", "REDDIT_POLL_SECONDS", "GOOGLE_POLL_SECONDS")
+
+
+@pytest.mark.parametrize("text", ["0", "0.5", "86401", "1e3", "1e308", "nan", "inf", "３０", "1_000", "-5", "30s"])
+@pytest.mark.parametrize("variable", SECONDS_SETTINGS)
+def test_a_bad_number_of_seconds_is_one_sentence(variable, text):
+    message = config_error(base_env(**{variable: text}), variable)
+    assert message == f"{variable} must be a number of seconds from 1 to 86400, got {text!r}."
+
+
+def test_numbers_of_seconds_in_range():
+    settings = load_settings(base_env(CARE_SWEEP_SECONDS="1.5", X_POLL_SECONDS="86400", GOOGLE_POLL_SECONDS=" 600 "))
+    assert settings.sweep_seconds == 1.5
+    assert settings.platforms.x.poll_seconds == 86400 and settings.platforms.google.poll_seconds == 600
+
+
+# -- hostile values: a ConfigError or nothing, never another exception -------------------------------
+EVERY_SETTING = (
+    *DURATION_SETTINGS,
+    *SECONDS_SETTINGS,
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "CARE_CHANNEL",
+    "CARE_ESCALATE_TO",
+    "DATABASE_URL",
+    "HOST",
+    "PORT",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    "CARE_WEBHOOK_SECRET",
+    "CARE_GENERIC_REPLY_URL",
+    "CARE_MOVE_TO_DM_TEMPLATE",
+    "CARE_PRIVATE_TEMPLATE",
+    "CARE_CLOSING_TEMPLATE",
+    "CARE_CONTACT_ROUTE",
+    "CARE_TIMEZONE",
+    "CARE_BUSINESS_HOURS",
+    "CARE_DIGEST_TIME",
+    "CARE_MANAGERS",
+    "CARE_TEAM",
+    "CARE_RETENTION_DAYS",
+    "CARE_SPIKE_PER_MIN",
+    "CARE_WINS_CHANNEL",
+    "CARE_TRIAGE_FILE",
+    "CARE_TEST_CLOCK_OFFSET",
+    "X_API_URL",
+    "X_TOKEN_URL",
+    "X_USER_ID",
+    "X_BEARER_TOKEN",
+    "X_USER_TOKEN",
+    "X_CLIENT_ID",
+    "X_REFRESH_TOKEN",
+    "X_ALLOW_LINKS",
+    "META_GRAPH_URL",
+    "META_PAGE_TOKEN",
+    "META_HIDE_AFTER_MOVE",
+    "REDDIT_API_URL",
+    "REDDIT_SUBREDDITS",
+    "REDDIT_USER_AGENT",
+    "GOOGLE_API_URL",
+    "GOOGLE_TOKEN_URL",
+    "GOOGLE_LOCATIONS",
+    "GOOGLE_ACCESS_TOKEN",
+)
+HOSTILE = (
+    "",
+    " \t\n ",
+    "３０００",  # full-width digits: int() and float() accept them
+    "٣٠",
+    "²",
+    "1e308",
+    "-1e308",
+    "1e400",
+    "nan",
+    "-inf",
+    "99999999999d",
+    "9" * 30,
+    "0",
+    "-1",
+    "1_000",
+    "0x10",
+    "x" * 100_000,
+    "a" * 300,  # a time zone this long was an OSError ("File name too long")
+    "America",  # a directory of time zones: IsADirectoryError
+    "\udcff",  # bytes that are not UTF-8, as os.environ carries them
+    "a\x00b",
+    "line\nbreak",
+    "{customer:>999999999}",  # would build a gigabyte string
+    "{customer!r}",
+    "{}",
+    "http://[::1",
+    "http://host:99999/",
+    "http://exa mple/",
+    "sqlite:///",
+    "postgresql+nosuch://u@h/d",
+    "sqlite:///x.db?timeout=abc",
+    "Mon-Fri ０９:00-17:30",
+    "Mon-Fri 99:00-17:30",
+    "xoxb-tök en",
+    "xapp-\x7f",
+)
+
+
+@pytest.mark.parametrize("variable", EVERY_SETTING)
+def test_a_hostile_value_is_a_config_error_or_nothing(variable):
+    """Each value in turn (one test per setting keeps the report short); the sentence stays one short line."""
+    for value in HOSTILE:
+        env = {**base_env(SLACK_API_URL="http://127.0.0.1:8999/api/"), variable: value}  # the clock shift needs it
+        try:
+            load_settings(env)
+        except ConfigError as exc:
+            message = str(exc)
+            assert "\n" not in message and len(message) < 500 and variable in message, (value[:40], message[:500])
+        except Exception as exc:  # noqa: BLE001 - the point of the test
+            raise AssertionError(f"{variable}={value[:40]!r} raised {exc!r:.300}") from exc
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    variable=st.sampled_from((*DURATION_SETTINGS, *SECONDS_SETTINGS, "PORT", "CARE_RETENTION_DAYS", "HOST")),
+    text=st.text(max_size=30),
+)
+def test_any_text_in_a_duration_or_number_setting_is_a_config_error_or_nothing(variable, text):
+    try:
+        load_settings(base_env(**{variable: text}))
+    except ConfigError as exc:
+        assert variable in str(exc)

@@ -111,6 +111,23 @@ RULES = [
         "the kernel depends on nothing above it",
     ),
     (
+        ("bot.observe",),
+        (
+            *WEB,
+            "bot.services",
+            "bot.blocks",
+            "bot.outbox",
+            "bot.web",
+            "bot.schedule",
+            "bot.tools",
+            "bot.app",
+            "bot.runtime",
+            "handlers",
+            "connectors",
+        ),
+        "metrics, logs and readiness are measured from outside: every room may use them, they use none",
+    ),
+    (
         ("handlers",),
         ("sqlalchemy", "bot.db", "bot.models", "bot.outbox", "bot.web", "bot.schedule", "connectors"),
         "a listener parses, calls a service and renders; it does not reach past the services",

@@ -6,21 +6,116 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from bot.sla import BusinessHours, SlaPolicy, SlaTargets, format_duration, parse_duration
+from bot.sla import MAX_DURATION, BusinessHours, SlaPolicy, SlaTargets, format_duration, parse_duration
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-@pytest.mark.parametrize("text,seconds", [("90s", 90), ("30m", 1800), ("4h", 14400), ("2d", 172800), (" 20S ", 20)])
-def test_durations(text: str, seconds: int) -> None:
+@pytest.mark.parametrize(
+    "text,seconds",
+    [
+        ("90s", 90),
+        ("30m", 1800),
+        ("4h", 14400),
+        ("2d", 172800),
+        (" 20S ", 20),
+        ("1h30m", 5400),
+        ("1h 30m", 5400),
+        ("2d4h", 187200),
+        ("1.5h", 5400),
+        (".5m", 30),
+        ("0.5s", 0.5),
+        ("90 minutes", 5400),
+        ("1 hour", 3600),
+        ("3 hours", 10800),
+        ("2 days", 172800),
+        ("1 day", 86400),
+        ("45 sec", 45),
+        ("10 secs", 10),
+        ("1 second", 1),
+        ("15 min", 900),
+        ("2 hrs", 7200),
+        ("1 hour 30 minutes", 5400),
+        ("1 Hour", 3600),
+        ("365d", 365 * 86400),
+        ("8760h", 365 * 86400),
+    ],
+)
+def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
-@pytest.mark.parametrize("text", ["", "90", "1.5h", "0m", "-3h", "3 hours", "h"])
-def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "90",  # no unit: seconds or minutes?
+        "1.5",
+        "h",
+        "hours",
+        "1x",
+        "1 fortnight",
+        "1hs",
+        "1 hourx",
+        "30m1h",  # largest unit first
+        "1h1h",  # a unit once
+        "1h-30m",
+        "1,5h",
+        "1e3s",
+        "nan",
+        "NaN s",
+        "inf",
+        "infh",
+        "３０m",  # full-width digits: int() takes them, a duration does not
+        "٣s",
+        "1\u00a0h",
+        "1h;rm",
+    ],
+)
+def test_garbage_is_not_a_duration(text: str) -> None:
+    with pytest.raises(ValueError, match="^a duration like 90s, 30m, 4h or 2d$"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["0m", "0s", "0.0h", "0h0m", "0.0000001s", "-3h", "-1d"])
+def test_a_duration_must_be_more_than_zero(text: str) -> None:
+    with pytest.raises(ValueError, match="a duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["366d", "365d1s", "8761h", "99999999999d", "1" * 5000 + "s", "1" + "0" * 30 + "d"])
+def test_a_duration_is_at_most_a_year(text: str) -> None:
+    """99999999999d raised OverflowError (a traceback at start-up); now every refusal is a ValueError."""
+    with pytest.raises(ValueError, match="at most a year"):
+        parse_duration(text)
+
+
+@given(st.text(max_size=40))
+def test_any_text_is_a_duration_or_a_value_error(text: str) -> None:
+    try:
+        delta = parse_duration(text)
+    except ValueError:
+        return
+    assert timedelta(0) < delta <= MAX_DURATION
+
+
+@given(
+    st.integers(min_value=0, max_value=400),
+    st.integers(min_value=0, max_value=30),
+    st.integers(min_value=0, max_value=100),
+    st.integers(min_value=0, max_value=100),
+)
+def test_combined_units_add_up(days: int, hours: int, minutes: int, seconds: int) -> None:
+    text = "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")) if n)
+    expected = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if not text or expected > MAX_DURATION:
+        with pytest.raises(ValueError):
+            parse_duration(text)
+    else:
+        assert parse_duration(text) == expected
 
 
 def test_format_duration() -> None:

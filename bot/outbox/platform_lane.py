@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.db import SessionFactory, session_scope
 from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
 from bot.models import Case
+from bot.observe import logs, metrics
 from bot.services import outbox, replies
 from connectors.base import Connector, Outbound
 
@@ -34,6 +35,12 @@ class PlatformLane:
         self._sessions, self._connectors, self._clock, self._sent = sessions, connectors, clock, sent
 
     def deliver(self, item: outbox.Leased) -> None:
+        with logs.context(outbox_id=item.id, case_id=item.case_id, kind=item.kind):
+            outcome = self._deliver(item)
+        metrics.DELIVERIES.labels(item.kind, outcome).inc()
+
+    def _deliver(self, item: outbox.Leased) -> str:
+        """Send one item; returns the outcome the metrics count it under."""
         payload = item.payload
         with session_scope(self._sessions) as session:
             case = session.get(Case, item.case_id)
@@ -45,7 +52,7 @@ class PlatformLane:
         if case is None:
             with session_scope(self._sessions) as session:
                 outbox.give_up(session, item, now=self._clock.now(), error="case deleted")
-            return
+            return "gave_up"
         if connector is None:
             error = f"the {connector_name} connector is not configured"
         else:
@@ -65,21 +72,21 @@ class PlatformLane:
             except RateLimited as exc:
                 if exc.retry_after <= MAX_PLATFORM_WAIT and item.attempts < PLATFORM_ATTEMPTS + 2:
                     self._retry(item, delay=exc.retry_after, error=str(exc))
-                    return
+                    return "rate_limited"
                 error = f"{exc}; try again later"
             except TransientError as exc:
                 if item.attempts < PLATFORM_ATTEMPTS:
                     self._retry(
                         item, delay=PLATFORM_BACKOFF[min(item.attempts, len(PLATFORM_BACKOFF)) - 1], error=str(exc)
                     )
-                    return
+                    return "retry"
                 error = str(exc)
             except (AuthError, PermanentError, ConnectorError) as exc:
                 error = str(exc)
         now = self._clock.now()
         with session_scope(self._sessions) as session:
             if not outbox.complete(session, item, now=now, result={"external_id": external_id, "error": error}):
-                return
+                return "lease_lost"
             if error is None:
                 replies.record_sent(
                     session, case_id=case.id, payload=payload, external_id=external_id, now=now, note=note
@@ -88,6 +95,9 @@ class PlatformLane:
                 logger.warning("send for case %s failed: %s", case.id, error)
                 replies.record_send_failed(session, case_id=case.id, payload=payload, error=error, now=now)
         self._sent()
+        if error is None:
+            logger.info("sent %s for case %s to %s", item.kind, case.id, payload["platform"])
+        return "delivered" if error is None else "send_failed"
 
     def _retry(self, item: outbox.Leased, *, delay: float, error: str) -> None:
         with session_scope(self._sessions) as session:

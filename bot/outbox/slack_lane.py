@@ -38,6 +38,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import SessionFactory, read_scope, session_scope
 from bot.models import Case, CaseEvent, Mention
+from bot.observe import logs, metrics
 from bot.services import digest, erasure, outbox, reminders, surge, wins
 
 logger = logging.getLogger(__name__)
@@ -191,6 +192,12 @@ class SlackLane:
         return None
 
     def deliver(self, item: outbox.Leased) -> None:
+        with logs.context(outbox_id=item.id, case_id=item.case_id, kind=item.kind):
+            outcome = self._deliver(item)
+        metrics.DELIVERIES.labels(item.kind, outcome).inc()
+
+    def _deliver(self, item: outbox.Leased) -> str:
+        """Deliver one item; returns the outcome the metrics count it under."""
         try:
             result = self._digest_item(item) if item.kind == digest.KIND else self._slack_item(item)
         except (ChannelPaused, Stopping) as held_back:
@@ -198,7 +205,7 @@ class SlackLane:
                 self.posts_paused_until = held_back.until
             with session_scope(self._sessions) as session:
                 outbox.release(session, item, unsent=True)
-            return
+            return "held_back"
         except SlackFailure as failure:
             now = self._clock.now()
             with session_scope(self._sessions) as session:
@@ -211,19 +218,24 @@ class SlackLane:
                         outbox.retry_later(session, item, now=now, delay=backoff(item.attempts), error=str(failure))
                     else:
                         outbox.release(session, item, error=str(failure))
-                elif failure.rate_limited:
+                    return "outage"
+                if failure.rate_limited:
                     outbox.release(session, item, error=str(failure), unsent=True)
-                elif failure.permanent:
+                    return "rate_limited"
+                if failure.permanent:
                     logger.error("giving up on outbox item %s (%s): %s", item.id, item.kind, failure)
                     outbox.give_up(session, item, now=now, error=str(failure))
-                else:
-                    delay = failure.delay if failure.delay is not None else backoff(item.attempts)
-                    logger.warning("outbox item %s (%s) failed, retry in %.1fs: %s", item.id, item.kind, delay, failure)
-                    outbox.retry_later(session, item, now=now, delay=delay, error=str(failure))
-            return
+                    return "gave_up"
+                delay = failure.delay if failure.delay is not None else backoff(item.attempts)
+                logger.warning("outbox item %s (%s) failed, retry in %.1fs: %s", item.id, item.kind, delay, failure)
+                outbox.retry_later(session, item, now=now, delay=delay, error=str(failure))
+                return "retry"
         self._outages = 0
         with session_scope(self._sessions) as session:
-            outbox.complete(session, item, now=self._clock.now(), result=result)
+            done = outbox.complete(session, item, now=self._clock.now(), result=result)
+        if done:
+            logger.info("delivered %s for case %s to Slack", item.kind, item.case_id)
+        return "delivered" if done else "lease_lost"
 
     def _slack_item(self, item: outbox.Leased) -> dict[str, Any]:
         if item.kind == reminders.DIRECT_MESSAGE:
@@ -562,7 +574,8 @@ class SlackLane:
             # matplotlib is imported by the worker that needs it, never by a listener
             from bot.blocks import chart
 
-            png = chart.render(report.daily, title=digest_blocks.chart_title(report))
+            target = self._settings.sla.normal.first_response if self._settings else None
+            png = chart.render(report.daily, title=digest_blocks.chart_title(report), first_response_target=target)
             uploaded = self._call(
                 "files_upload_v2",
                 channel=channel,

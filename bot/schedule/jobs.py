@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from datetime import timedelta
 
+from bot.observe import metrics
 from bot.runtime import Runtime
 from bot.services import digest, erasure, once, reminders, surge
 
@@ -62,7 +63,10 @@ def sweep_tick(rt: Runtime) -> list[reminders.Sent]:
         if after is not None:
             breathe(began)  # the lock is free for a while: waiting webhooks take it before the next page
     for item in sent:
-        logger.info("reminder queued: case %s %s %s", item.case_id, item.clock, item.stage)
+        metrics.REMINDERS.labels(item.clock, item.stage).inc()
+        logger.info(
+            "reminder queued: case %s %s %s", item.case_id, item.clock, item.stage, extra={"case_id": item.case_id}
+        )
     return sent
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.errors import AuthError, PermanentError, RateLimited, TransientError
+from bot.observe import metrics
 from bot.services import ingest, polls
 from connectors.base import PollingConnector
 
@@ -85,14 +86,16 @@ class Poller:
         try:
             result = connector.poll(held.cursor)
         except RateLimited as exc:
-            self._failed(held, wait=max(timedelta(seconds=exc.retry_after), interval), error=str(exc))
+            self._failed(
+                held, wait=max(timedelta(seconds=exc.retry_after), interval), error=str(exc), kind="rate_limited"
+            )
             return None
         except TransientError as exc:
             self._failed(held, wait=_backoff(interval, held.failures), error=str(exc))
             return None
         except (AuthError, PermanentError) as exc:
-            logger.error("%s polling refused: %s", name, exc)
-            self._failed(held, wait=max(REFUSED_RETRY, interval), error=str(exc))
+            logger.error("%s polling refused: %s", name, exc, extra={"connector": name})
+            self._failed(held, wait=max(REFUSED_RETRY, interval), error=str(exc), kind="refused")
             return None
         except Exception as exc:
             logger.exception("%s poll failed unexpectedly", name)
@@ -111,15 +114,23 @@ class Poller:
             # Our lease expired and another process took over: rolled back; it stores the same posts.
             logger.warning("%s: lease lost during a slow poll; another process carries on", name)
             return None
+        metrics.POLLS.labels(name, "ok").inc()
         if stored:
-            logger.info("%s: %d new or changed posts", name, stored)
+            logger.info("%s: %d new or changed posts", name, stored, extra={"connector": name})
         return stored
 
-    def _failed(self, held: polls.PollLease, *, wait: timedelta, error: str) -> None:
-        logger.warning("%s poll failed (%s); next try in %.0fs", held.connector, error, wait.total_seconds())
+    def _failed(self, held: polls.PollLease, *, wait: timedelta, error: str, kind: str = "failed") -> None:
+        metrics.POLLS.labels(held.connector, kind).inc()
+        logger.warning(
+            "%s poll failed (%s); next try in %.0fs",
+            held.connector,
+            error,
+            wait.total_seconds(),
+            extra={"connector": held.connector},
+        )
         retry_at = self._clock.now() + wait
         with self._unit() as session:
-            polls.failed(session, held, next_poll_at=retry_at, error=error)
+            polls.failed(session, held, next_poll_at=retry_at, error=error, kind=kind)
         self._not_before[held.connector] = retry_at
 
 

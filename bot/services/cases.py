@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bot.db import note as db_note
 from bot.errors import CaseClosed, CaseNotFound, OwnedByOther, UserError
 from bot.models import Case, CaseEvent, CaseStatus
 from bot.services import outbox, triage
@@ -68,6 +69,7 @@ def record(
     """Append an event; queue its thread note and a refresh of the parent message."""
     event = CaseEvent(case_id=case.id, at=now, actor=actor, kind=kind, text_sent=text_sent, detail=detail or {})
     session.add(event)
+    db_note(session, "case_event", case_id=case.id, platform=case.platform, kind=kind, actor=actor)
     case.updated_at = now
     session.flush()
     rank = triage.PRIORITY_RANK[case.priority]

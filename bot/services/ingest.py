@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from bot.db import note
 from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
 from bot.services import erasure, outbox, triage, triage_policy
 from bot.services.cases import lock_author, record
@@ -119,6 +120,13 @@ def event_row(case_id: int, kind: str, now: datetime, detail: dict[str, Any]) ->
     return {"case_id": case_id, "at": now, "actor": "customer", "kind": kind, "text_sent": None, "detail": detail}
 
 
+def stored(session: Session, *, case_id: int, platform: str, connector: str, new_case: bool) -> None:
+    """Note a post stored (and a case opened) for the metrics and the log, told once the unit commits."""
+    note(session, "mention_ingested", case_id=case_id, platform=platform, connector=connector)
+    if new_case:
+        note(session, "case_opened", case_id=case_id, platform=platform, connector=connector)
+
+
 def ingest(
     session: Session,
     *,
@@ -192,6 +200,7 @@ def ingest(
         return IngestResult(again.case_id, again.id, duplicate=True, new_case=False)
 
     rank = triage.PRIORITY_RANK[priority]
+    stored(session, case_id=case_id, platform=mention.platform, connector=connector, new_case=new_case)
     if new_case:
         detail = {"mention_id": mention_id, "priority_reason": assessment.reason}
         conn.execute(_NEW_EVENT, event_row(case_id, "received", now, detail))

@@ -33,6 +33,7 @@ from bot.services.ingest import (
     event_row,
     ingest,
     scored,
+    stored,
     verdict,
 )
 from connectors.base import Change, InboundMention
@@ -260,6 +261,13 @@ class _Batch:
                 if state.stored is not None and state.id not in waiting and not state.refresh:
                     state.refresh = True
                     items.append(outbox.row("update_parent", state.id, rank, unit.now))
+            stored(
+                self.session,
+                case_id=state.id,
+                platform=unit.mention.platform,
+                connector=unit.connector,
+                new_case=how == "new",
+            )
             results.append(IngestResult(state.id, mention_id, duplicate=False, new_case=how == "new"))
         if events:  # one per post written, and each brings an outbox item
             conn.execute(_EVENT_ROWS, [{**event, "id": n} for event, n in zip(events, event_ids, strict=True)])

@@ -529,3 +529,23 @@ def pending_counts(session: Session) -> dict[str, int]:
         select(OutboxItem.lane, func.count()).where(OutboxItem.state == PENDING).group_by(OutboxItem.lane)
     )
     return {lane: int(count) for lane, count in rows}
+
+
+@dataclass(frozen=True)
+class LaneQueue:
+    """A lane's waiting items: how many, and since when the oldest has waited (None: nothing waits)."""
+
+    pending: int
+    oldest_since: datetime | None
+
+
+def queues(session: Session) -> dict[str, LaneQueue]:
+    """Every lane's queue, both lanes always present: what /metrics and /readyz report, the same from every
+    replica because it is read from the database."""
+    rows = session.execute(
+        select(OutboxItem.lane, func.count(), func.min(OutboxItem.created_at))
+        .where(OutboxItem.state == PENDING)
+        .group_by(OutboxItem.lane)
+    )
+    found = {lane: LaneQueue(int(count), oldest) for lane, count, oldest in rows}
+    return {lane: found.get(lane, LaneQueue(0, None)) for lane in (SLACK, PLATFORM)} | found

@@ -77,13 +77,27 @@ def _release(session: Session, held: PollLease, **values: object) -> bool:
 def advance(session: Session, held: PollLease, *, cursor: str | None, next_poll_at: datetime, now: datetime) -> bool:
     """Store the new cursor (same transaction as the mentions). False if our lease was lost meanwhile."""
     return _release(
-        session, held, cursor=cursor, next_poll_at=next_poll_at, last_success_at=now, last_error=None, failures=0
+        session,
+        held,
+        cursor=cursor,
+        next_poll_at=next_poll_at,
+        last_success_at=now,
+        last_error=None,
+        last_error_kind=None,
+        failures=0,
     )
 
 
-def failed(session: Session, held: PollLease, *, next_poll_at: datetime, error: str) -> None:
-    """Keep the cursor; try again at `next_poll_at`."""
-    _release(session, held, next_poll_at=next_poll_at, last_error=error[:2000], failures=held.failures + 1)
+def failed(session: Session, held: PollLease, *, next_poll_at: datetime, error: str, kind: str = "failed") -> None:
+    """Keep the cursor; try again at `next_poll_at`. `kind`: rate_limited, refused or failed."""
+    _release(
+        session,
+        held,
+        next_poll_at=next_poll_at,
+        last_error=error[:2000],
+        last_error_kind=kind,
+        failures=held.failures + 1,
+    )
 
 
 def next_due(session: Session, *, connector: str) -> datetime | None:

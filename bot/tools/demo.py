@@ -243,7 +243,7 @@ def run_demo(out: Any = None) -> int:
                 "DATABASE_URL": f"sqlite:///{Path(tmp) / 'demo.db'}",
                 "CARE_WEBHOOK_SECRET": webhook_secret,
                 "CARE_GENERIC_REPLY_URL": slack.reply_url,
-                "CARE_ENV_FILE": str(Path(tmp) / "none.env"),
+                "CARE_ENV_FILE": str(_empty_file(Path(tmp) / "demo.env")),
             }
         )
         # The stand-in has no rate limit, so the demo paces posts faster than Slack's 1/s per channel.
@@ -322,3 +322,9 @@ def run_demo(out: Any = None) -> int:
             file=out,
         )
     return 0
+
+
+def _empty_file(path: Path) -> Path:
+    """A settings file with nothing in it: the demo sets every variable itself, so an operator's .env stays out."""
+    path.write_text("")
+    return path

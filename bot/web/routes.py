@@ -15,16 +15,18 @@ import anyio
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.db import ping
 from bot.errors import BadPayload
+from bot.observe import logs, metrics
 from bot.runtime import Runtime
 from bot.schedule.scheduler import Scheduler
-from bot.services import ingest, intake, outbox
-from bot.web import slack_gate
+from bot.services import ingest, intake
+from bot.web import operations, slack_gate
+from bot.web.observed import Observed
 from connectors import generic
 from connectors.base import WebhookConnector
 from connectors.registry import SPECS
@@ -50,6 +52,19 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def refused(request: Request, status: int, why: str, throttle: logs.Throttle) -> None:
+    """One WARNING per refused request (never its body), at most ten a minute per route: a flood of bad
+    signatures cannot fill the disk, and the line after a quiet spell says how many were left out."""
+    route = request.url.path
+    metrics.SIGNATURE_REFUSALS.labels(route).inc()
+    allowed, suppressed = throttle.allow(route)
+    if allowed:
+        more = f" ({suppressed} more refused since the last line)" if suppressed else ""
+        logger.warning(
+            "refused a request to %s (%d): %s%s", route, status, why, more, extra={"route": route, "status": status}
+        )
+
+
 def _error(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
@@ -60,6 +75,7 @@ def build_http_app(
     """`start_workers` runs the outbox workers and (unless `start_scheduler` says otherwise) the scheduler."""
     run_scheduler = start_workers if start_scheduler is None else start_scheduler
     limiter = anyio.CapacityLimiter(64)  # Slack requests in flight; each holds a thread only until its ack
+    refusals = logs.Throttle(per_minute=10)  # the app's own: a test's app starts with a clean allowance
 
     async def slack_events(request: Request) -> Response:
         if bolt is None:
@@ -72,7 +88,7 @@ def build_http_app(
             secret, now = rt.settings.slack_signing_secret, slack_gate.WALL_CLOCK.now()
             refusal = slack_gate.admit(secret, request.headers, body, now=now)
         if refusal is not None:
-            logger.warning("refused a request to /slack/events (%d): %s", refusal.status, refusal.message)
+            refused(request, refusal.status, refusal.message, refusals)
             return _error(refusal.status, refusal.message)
         bolt_request = to_bolt_request(request, body)
         bolt_response = await anyio.to_thread.run_sync(bolt.dispatch, bolt_request, limiter=limiter)
@@ -88,6 +104,7 @@ def build_http_app(
         connector = rt.connectors[generic.NAME]
         assert isinstance(connector, generic.GenericConnector)
         if not connector.verify(body, request.headers.get(generic.SIGNATURE_HEADER)):
+            refused(request, 401, "missing or invalid X-Care-Signature", refusals)
             return _error(401, "missing or invalid X-Care-Signature")
         try:
             mention = generic.parse(body)
@@ -104,6 +121,14 @@ def build_http_app(
         except Exception:
             logger.exception("could not store webhook mention %s/%s", mention.platform, mention.external_id)
             return _error(503, "the complaint could not be stored right now; please retry")
+        logger.info(
+            "webhook accepted: %s post %s in case %s%s",
+            mention.platform,
+            mention.external_id,
+            result.case_id,
+            " (a repeat delivery)" if result.duplicate else "",
+            extra={"case_id": result.case_id, "platform": mention.platform},
+        )
         return JSONResponse({"case_id": result.case_id, "duplicate": result.duplicate}, status_code=202)
 
     def platform_webhook(name: str, label: str, missing_settings: str) -> Route:
@@ -123,6 +148,7 @@ def build_http_app(
             except BodyTooLarge:
                 return _error(413, f"body is larger than {connector.max_body_bytes // 1024} KiB")
             if not connector.verify(body, request.headers):
+                refused(request, 401, "missing or invalid X-Hub-Signature-256", refusals)
                 return _error(401, "missing or invalid X-Hub-Signature-256")
             try:
                 changes = connector.parse(body)
@@ -138,22 +164,10 @@ def build_http_app(
             except Exception:
                 logger.exception("could not store a %s webhook delivery", name)
                 return _error(503, "the delivery could not be stored right now; please retry")
+            logger.info("webhook accepted: %d changes, %d stored", len(changes), stored, extra={"connector": name})
             return JSONResponse({"received": len(changes), "stored": stored})
 
         return Route(f"/webhooks/{name}", endpoint, methods=["GET", "POST"])
-
-    async def healthz(request: Request) -> Response:
-        def check() -> dict[str, int]:
-            ping(rt.engine)
-            with rt.read() as session:
-                return outbox.pending_counts(session)
-
-        try:
-            pending = await anyio.to_thread.run_sync(check)
-        except Exception as exc:
-            logger.warning("health check failed: %s", type(exc).__name__)
-            return JSONResponse({"ok": False, "database": "unreachable"}, status_code=503)
-        return JSONResponse({"ok": True, "database": "ok", "outbox_pending": pending})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -181,7 +195,7 @@ def build_http_app(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/webhooks/generic", generic_webhook, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
+            *operations.routes(rt),
             *(
                 platform_webhook(
                     spec.name, spec.label, ", ".join(spec.missing(rt.settings.platforms)) or "its settings"
@@ -191,4 +205,5 @@ def build_http_app(
             ),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(Observed)],
     )

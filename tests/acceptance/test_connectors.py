@@ -40,6 +40,7 @@ from tests.fakes.meta import (
 from tests.fakes.platform_standin import PlatformStandIn, Recorded
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.x import FakeX
+from tests.support.env import EMPTY_ENV_FILE
 from tests.support.serve import Served, free_port
 from tests.support.slack_requests import SIGNING_SECRET, block_action, post_interaction, view_payload
 
@@ -80,7 +81,7 @@ class World:
             "SLACK_API_URL": self.slack.api_url,
             "CARE_CHANNEL": CHANNEL,
             "DATABASE_URL": f"sqlite:///{self.tmp / 'care.db'}",
-            "CARE_ENV_FILE": str(self.tmp / "no.env"),
+            "CARE_ENV_FILE": EMPTY_ENV_FILE,
             "X_API_URL": self.x.url,
             "X_USER_ID": X_BRAND,
             "X_BEARER_TOKEN": X_APP_TOKEN,

@@ -42,7 +42,7 @@ from bot.clock import as_utc
 from bot.models import Case, DeskStart, Mention
 from bot.tools.slack_standin import Message, SlackStandIn
 from tests.support.blocks import all_text
-from tests.support.env import CHANNEL, WEBHOOK_SECRET
+from tests.support.env import CHANNEL, EMPTY_ENV_FILE, WEBHOOK_SECRET
 from tests.support.serve import Served, clean_env, free_port, stop, wait_healthy
 from tests.support.slack_requests import (
     SIGNING_SECRET,
@@ -187,7 +187,7 @@ def settings(slack: SlackStandIn, database_url: str, **overrides: str) -> dict[s
         "DATABASE_URL": database_url,
         "CARE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "CARE_GENERIC_REPLY_URL": slack.reply_url,
-        "CARE_ENV_FILE": "/nonexistent/.env",
+        "CARE_ENV_FILE": EMPTY_ENV_FILE,
         "LOG_LEVEL": "INFO",
         "CARE_SWEEP_SECONDS": f"{SWEEP:g}",
         "CARE_ESCALATE_TO": LEAD,
@@ -603,7 +603,12 @@ class Expected:
 def assert_figures(desk: Desk, shown: dict[str, str], asked: float, *, days: int = 1) -> None:
     """The figures match the database as it stood when the app answered (between asking and now)."""
     candidates = [Expected(desk, at=moment, days=days).team() for moment in (asked, time.time())]
-    assert shown in candidates, (shown, candidates)
+    differing = {
+        key: (shown.get(key), [c.get(key) for c in candidates])
+        for key in sorted({*shown, *candidates[0], *candidates[1]})
+        if any(shown.get(key) != c.get(key) for c in candidates)
+    }
+    assert shown in candidates, f"shown vs expected (when asked, now): {differing}"
 
 
 def assert_lines(desk: Desk, text: str, asked: float, *, days: int = 1) -> None:

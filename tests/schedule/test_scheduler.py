@@ -25,7 +25,7 @@ from bot.schedule.scheduler import PeriodicJob, Scheduler, jobs
 from bot.web.routes import build_http_app
 from bot.web.server import BackgroundServer
 from tests.support.desk import ReminderDesk
-from tests.support.env import CHANNEL, make_env
+from tests.support.env import CHANNEL, EMPTY_ENV_FILE, make_env
 from tests.support.slack_requests import block_action, post_interaction, text_value, view_payload
 from tests.support.waiting import TrackingExecutor, wait_for
 from tests.support.webhooks import post_webhook, webhook_body
@@ -144,7 +144,7 @@ def _env_of(settings: Any) -> dict[str, str]:
         "SLACK_BOT_TOKEN": settings.slack_bot_token,
         "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
         "CARE_CHANNEL": settings.care_channel,
-        "CARE_ENV_FILE": "/nonexistent/.env",
+        "CARE_ENV_FILE": EMPTY_ENV_FILE,
     }
 
 

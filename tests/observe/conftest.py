@@ -1,0 +1,3 @@
+from tests.services.conftest import sessions
+
+__all__ = ["sessions"]
