@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
 )
 from sqlalchemy.engine import Dialect
@@ -112,6 +114,11 @@ class Case(Base):
     # The surge batch (SurgeBatch.id) that lists this case in the spike alert's thread instead of a case message
     # of its own; NULL for a case with its own message, and again once someone opens it as a case.
     gathered_in: Mapped[int | None] = mapped_column(Integer)
+    # When the customer last wrote to us privately (a DM): the case message shows it, and Meta's 24-hour messaging
+    # window is counted from it. `last_customer_at` is their last message of any kind: the follow-through clock of a
+    # case moved to DM counts from it (see `follow_through_start`). Both are the post's time, never in the future.
+    last_private_at: Mapped[datetime | None]
+    last_customer_at: Mapped[datetime | None]
 
     mentions: Mapped[list[Mention]] = relationship(
         back_populates="case", order_by="Mention.id", cascade="all, delete-orphan"
@@ -135,11 +142,17 @@ class Case(Base):
         # a person's queue: counted by priority and listed oldest first, straight from the index
         Index("ix_cases_owner_queue", "owner_id", "status", "priority", "created_at"),
         Index("ix_cases_status_check", "status", "reminder_check_at"),
+        # a customer's earlier cases on the desk (bot/services/customers.py), newest first, from the index alone
+        Index("ix_cases_author_history", "platform", "author_id", "id"),
     )
 
     @property
     def is_open(self) -> bool:
         return self.status == CaseStatus.OPEN
+
+    @property
+    def follow_through_since(self) -> datetime | None:
+        return follow_through_start(self.moved_offline_at, self.last_customer_at)
 
     @property
     def latest_mention(self) -> Mention:
@@ -171,6 +184,8 @@ class Mention(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    # a message the customer sent us privately (a DM), not a public post
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     case: Mapped[Case] = relationship(back_populates="mentions")
 
@@ -369,6 +384,7 @@ CLOCK_INPUTS = (
     "first_response_at",
     "awaiting_reply_since",
     "moved_offline_at",
+    "last_customer_at",
     "snoozed_until",
     "follow_up_at",
     "owner_id",
@@ -381,6 +397,16 @@ def _clocks_changed(session: Session, _context: object, _instances: object) -> N
     for case in session.dirty:
         if isinstance(case, Case) and any(inspect(case).attrs[name].history.has_changes() for name in CLOCK_INPUTS):
             case.reminder_check_at = None
+
+
+def follow_through_start(moved_offline_at: datetime | None, last_customer_at: datetime | None) -> datetime | None:
+    """When the follow-through clock of a case moved to DM starts: the move, or the customer's last message after
+    it (public or private: a conversation going on in the DM is not a case left alone). None: not moved."""
+    if moved_offline_at is None:
+        return None
+    if last_customer_at is None or last_customer_at <= moved_offline_at:
+        return moved_offline_at
+    return last_customer_at
 
 
 def wait_microseconds(created_at: datetime, first_response_at: datetime | None) -> int | None:

@@ -8,11 +8,12 @@ What a connector needs from the app (a place for credentials that rotate) it is 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from connectors import x_text
 
 Visibility = Literal["public", "private"]
 # A connector's first poll (no cursor yet) brings in only the newest matches, whatever their age: the team sees
@@ -43,6 +44,14 @@ class InboundMention:
     posted_at: datetime
     url: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # A message the customer sent the brand privately (a DM), not a public post. `extra` then carries what a
+    # private reply into that conversation needs (DM_CONTEXT, and e.g. the conversation id).
+    private: bool = False
+
+
+# The key a connector sets (True) in a private message's `extra`: a private reply to it goes into the customer's
+# DM conversation (Outbound.into_conversation), not as a private reply to a public post.
+DM_CONTEXT = "dm"
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,11 @@ class Outbound:
     context: Mapping[str, Any] = field(default_factory=dict)  # the answered mention's `extra` (e.g. media id)
     purpose: str = "reply"  # "reply", "move_to_dm" or "private_message"
 
+    @property
+    def into_conversation(self) -> bool:
+        """A private message answering the customer's own private message: it goes into their DM conversation."""
+        return self.visibility == "private" and self.context.get(DM_CONTEXT) is True
+
 
 @dataclass(frozen=True)
 class SendResult:
@@ -98,51 +112,127 @@ class SendResult:
 
 @dataclass(frozen=True)
 class LengthRule:
-    """A platform's reply limit; `count` lets platforms such as X weigh links differently."""
+    """How much a platform takes in one message, and how it measures it: characters (code points) here.
+
+    `describe()` is what staff are told about the counting where the limit is stated (the Reply modal);
+    `problem()` is the sentence shown when a text does not fit.
+    """
 
     limit: int
+    unit: ClassVar[str] = "characters"
 
     def count(self, text: str) -> int:
         return len(text)
+
+    def describe(self) -> str:
+        """How this platform counts, for staff beside "up to {limit} {unit}"; empty when it is plain counting."""
+        return ""
 
     def problem(self, text: str) -> str | None:
         used = self.count(text)
         if used > self.limit:
             return (
-                f"That is {used} characters; the limit here is {self.limit}. Please shorten it by {used - self.limit}."
+                f"That is {used} {self.unit}; the limit here is {self.limit}. Please shorten it by {used - self.limit}."
             )
         return None
 
 
-_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+@dataclass(frozen=True)
+class Utf8LengthRule(LengthRule):
+    """A limit in bytes of UTF-8 (Google's review replies, Instagram's messages): an accented letter takes 2, an
+    emoji 4, a Chinese or Japanese character 3."""
+
+    unit: ClassVar[str] = "bytes"
+
+    def count(self, text: str) -> int:
+        return len(text.encode("utf-8"))
+
+    def describe(self) -> str:
+        return "Counted in bytes: accented letters take 2, most emoji 4."
+
+    def problem(self, text: str) -> str | None:
+        used = self.count(text)
+        if used > self.limit:
+            return (
+                f"That is {used} bytes; the limit here is {self.limit} (accented letters take 2 bytes, most emoji 4). "
+                f"Please shorten it by {used - self.limit}."
+            )
+        return None
 
 
 @dataclass(frozen=True)
 class XLengthRule(LengthRule):
-    """X counts every link as 23 characters (t.co wrapping), whatever its real length."""
-
-    link_weight: int = 23
+    """X's weighted count (twitter-text, config v3; see connectors/x_text.py): a link weighs 23 whatever its
+    length, bare domains such as example.com included; an emoji or a CJK character 2; Latin and most other
+    scripts 1. The limit is on that count (280 for a post)."""
 
     def count(self, text: str) -> int:
-        links = _URL.findall(text)
-        return len(_URL.sub("", text)) + self.link_weight * len(links)
+        return x_text.weighted_length(text)
+
+    def describe(self) -> str:
+        return "X counts links as 23 and emoji/CJK as 2."
+
+    def problem(self, text: str) -> str | None:
+        used = self.count(text)
+        if used > self.limit:
+            return (
+                f"X counts this as {used} characters; the limit here is {self.limit} (links count 23, emoji and CJK "
+                f"characters count 2). Please shorten it by {used - self.limit}."
+            )
+        if any(ch in text for ch in x_text.INVALID_CHARACTERS):  # often pasted along from elsewhere
+            return "X refuses text with an invisible U+FEFF, U+FFFE or U+FFFF character in it: please remove it."
+        return None
 
 
-# The platforms' reply limits, in one table so the Reply modal and the senders agree.
+# What each platform takes in a public reply, in one table so the Reply modal and the senders agree.
 PLATFORM_RULES: dict[str, LengthRule] = {
+    # twitter-text's config/v3.json (maxWeightedTweetLength 280, weighted as XLengthRule says):
+    # https://github.com/twitter/twitter-text/blob/master/config/v3.json
+    # https://docs.x.com/fundamentals/counting-characters
     "twitter": XLengthRule(280),
     "x": XLengthRule(280),
+    # A comment on a Page post. Meta's Graph API reference documents no limit for `message`
+    # (https://developers.facebook.com/docs/graph-api/reference/object/comments/); 8,000 characters is the
+    # limit of Facebook's comment box, as third-party references give it.
     "facebook": LengthRule(8000),
+    # A reply to a comment (POST /{ig-comment-id}/replies, whose reference documents no limit:
+    # https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment/replies).
+    # 2,200 characters is what Meta documents for a caption ("Maximum 2200 characters, 30 hashtags, and 20 @
+    # tags": https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media);
+    # third-party references give 2,200 for a comment too (some say 1,000).
     "instagram": LengthRule(2200),
+    # POST /api/comment: comment=VMarkdownLength(['text', 'comment'], max_length=10000) in
+    # https://github.com/reddit-archive/reddit/blob/master/r2/r2/controllers/api.py
     "reddit": LengthRule(10000),
-    "google": LengthRule(4096),
+    # ReviewReply.comment: "The maximum length is 4096 bytes."
+    # https://developers.google.com/my-business/reference/rest/v4/accounts.locations.reviews#ReviewReply
+    "google": Utf8LengthRule(4096),
+    # Not checked against Trustpilot's documentation (it arrives through the generic connector).
     "trustpilot": LengthRule(2048),
+}
+# What each platform takes in a private message.
+PRIVATE_RULES: dict[str, LengthRule] = {
+    # X's Direct Message endpoints (POST /2/dm_conversations/…/messages): "Text messages support up to 10,000
+    # characters." https://developer.x.com/en/docs/twitter-api/direct-messages/manage/api-reference/post-dm_conversations-dm_conversation_id-messages
+    "twitter": LengthRule(10000),
+    "x": LengthRule(10000),
+    # Send API, message.text (a private reply to a comment is a Messenger message): "Must be UTF-8 and has a
+    # 2000 character limit." https://developers.facebook.com/docs/messenger-platform/reference/send-api/
+    "facebook": LengthRule(2000),
+    # "Message text must be UTF-8 and be a 1000 bytes or less."
+    # https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message
+    "instagram": Utf8LengthRule(1000),
+    # POST /api/compose: body=VMarkdownLength(['text', 'message'], max_length=10000) in
+    # https://github.com/reddit-archive/reddit/blob/master/r2/r2/controllers/api.py
+    "reddit": LengthRule(10000),
 }
 DEFAULT_RULE = LengthRule(2000)
 
 
-def rule_for(platform: str) -> LengthRule:
-    return PLATFORM_RULES.get(platform.lower(), DEFAULT_RULE)
+def rule_for(platform: str, private: bool = False) -> LengthRule:
+    """The limit of a public reply on `platform`, or with `private` of a private message (as far as known)."""
+    rules = PRIVATE_RULES if private else PLATFORM_RULES
+    return rules.get(platform.lower(), DEFAULT_RULE)
 
 
 @dataclass(frozen=True)
@@ -240,8 +330,11 @@ class PlatformConnector:
     def can_message_privately(self, platform: str) -> bool:
         return self.private_messages
 
-    def private_message_problem(self, posted_at: datetime, now: datetime) -> str | None:
-        """Why a private message about a post of `posted_at` is not possible any more (None if it is)."""
+    def private_message_problem(self, posted_at: datetime, now: datetime, *, dm: bool = False) -> str | None:
+        """Why a private message about a post of `posted_at` is not possible any more (None if it is).
+
+        With `dm`, the message answers the customer's own private message and `posted_at` is when they last wrote
+        privately (Case.last_private_at): some platforms take such a reply only for a while after it."""
         return None
 
     def check(self) -> str:

@@ -1,7 +1,9 @@
 """The generic webhook: any system that can sign a small JSON body can feed complaints in.
 
-Inbound:  POST /webhooks/generic, `X-Care-Signature: sha256=<hex HMAC of the raw body>`.
-Outbound: replies are POSTed as signed JSON to CARE_GENERIC_REPLY_URL; any non-2xx is a failed send.
+Inbound:  POST /webhooks/generic, `X-Care-Signature: sha256=<hex HMAC of the raw body>`. An optional
+          `"visibility": "private"` says the post is a private message the customer sent the brand (a DM).
+Outbound: replies are POSTed as signed JSON to CARE_GENERIC_REPLY_URL; any non-2xx is a failed send. A reply's
+          `visibility` says whether it is to be posted publicly or sent to the customer privately.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import httpx
 
 from bot.errors import BadPayload, PermanentError, RateLimited, TransientError
 from connectors import signing
-from connectors.base import Author, InboundMention, LengthRule, Outbound, SendResult, rule_for
+from connectors.base import DM_CONTEXT, Author, InboundMention, LengthRule, Outbound, SendResult, rule_for
 
 logger = logging.getLogger(__name__)
 
 NAME = "generic"
 MAX_BODY_BYTES = 64 * 1024
 SIGNATURE_HEADER = "x-care-signature"
+VISIBILITIES = ("public", "private")
 _PLATFORM = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
 # Characters that are never part of a URL as sent; `<`, `>` and `|` would also break Slack's link markup.
 _URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f<>|]")
@@ -107,6 +110,9 @@ def parse(body: bytes) -> InboundMention:
     if url is not None:
         url = _http_url(url, "url")
     created = _timestamp(_string(data, "created_at", "created_at", max_len=64) or "", "created_at")
+    visibility = data.get("visibility", "public")
+    if visibility not in VISIBILITIES:
+        raise BadPayload('field \'visibility\' must be "public" or "private"', field="visibility")
     return InboundMention(
         platform=platform.lower(),
         external_id=external_id,
@@ -114,6 +120,8 @@ def parse(body: bytes) -> InboundMention:
         text=text,
         url=url,
         posted_at=created,
+        private=visibility == "private",
+        extra={DM_CONTEXT: True} if visibility == "private" else {},
     )
 
 

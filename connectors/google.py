@@ -36,6 +36,7 @@ from connectors.base import (
     PlatformConnector,
     PollResult,
     SendResult,
+    rule_for,
 )
 from connectors.oauth import read_grant
 from connectors.transport import call, json_body
@@ -52,30 +53,12 @@ RATING_ONLY = "(rating only, no text)"
 ANONYMOUS = "Google user"
 CONTACT_ROUTE = "by phone or through our website (both are listed on our Google profile)"
 STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
-REPLY_LIMIT = 4096  # ReviewReply.comment, in bytes
 _SEGMENT = r"[^/\s?#%.][^/\s?#%]*"  # safe in a URL path: no separators, escapes or dot segments
 _REVIEW_NAME = re.compile(rf"accounts/{_SEGMENT}/locations/{_SEGMENT}/reviews/{_SEGMENT}")
 _TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
 
 
-@dataclass(frozen=True)
-class Utf8LengthRule(LengthRule):
-    """Google limits a reply to 4096 bytes: an accented letter counts 2, most emoji 4."""
-
-    def count(self, text: str) -> int:
-        return len(text.encode("utf-8"))
-
-    def problem(self, text: str) -> str | None:
-        used = self.count(text)
-        if used > self.limit:
-            return (
-                f"That is {used} bytes; Google allows {self.limit} (accented letters and emoji take 2-4 each). "
-                f"Please shorten it by {used - self.limit}."
-            )
-        return None
-
-
-REPLY_RULE = Utf8LengthRule(REPLY_LIMIT)
+REPLY_RULE = rule_for(NAME)  # ReviewReply.comment: 4096 bytes of UTF-8 (connectors/base.py gives the source)
 NANOS = 1_000_000_000
 
 

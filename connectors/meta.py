@@ -6,6 +6,14 @@ the app secret), the Page token, the Graph error body and its throttling codes, 
 rule (one message per comment, within 7 days). `MetaConnector` holds that; `FacebookConnector` reads Page
 `feed` changes and `InstagramConnector` reads `comments`, each answering on its own endpoints.
 
+Private messages are shared too. A customer's message to the Page (Messenger) or to the Instagram account arrives
+in the same delivery as `entry[].messaging[]` (the `messages` webhook field): `sender.id` is their Page- or
+Instagram-scoped id (PSID, IGSID), `message.mid` the message's id, `message.text` and/or `message.attachments`.
+It becomes a private `InboundMention`; the brand's own messages (`message.is_echo`, or sent by the account itself)
+never do. A private reply to one goes back through the Send API, `POST /{account}/messages` with
+`recipient.id` and `messaging_type: RESPONSE`, which Meta takes only within 24 hours of the customer's last
+message (`private_message_problem(..., dm=True)` says so beforehand).
+
 The Page token goes as the `access_token` parameter in the body of every POST; the one GET (`check`)
 sends it in the Authorization header, because a query string would land in httpx's request log.
 """
@@ -34,6 +42,7 @@ from bot.errors import (
 )
 from connectors import signing, transport
 from connectors.base import (
+    DM_CONTEXT,
     Author,
     Change,
     InboundMention,
@@ -49,6 +58,8 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 2 * 1024 * 1024  # Meta batches many changes into one delivery
 SIGNATURE_HEADER = "x-hub-signature-256"
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
+MESSAGING_WINDOW = timedelta(hours=24)  # the Send API's standard window after the customer's last message
+NOT_AVAILABLE = 551  # "This person isn't available right now": they blocked the Page or left the conversation
 # Graph `error.code`s. Throttling: 4 app, 17 user, 32 Page, 613 custom; 80001/80002/80006 are the
 # Business Use Case limits of Pages, Instagram and Messenger (what a Page token is counted against).
 THROTTLED = frozenset({4, 17, 32, 613, 80001, 80002, 80006})
@@ -60,6 +71,7 @@ OUTSIDE_WINDOW_SUBCODE = 2018278  # code 10: "This message is sent outside of al
 TEMPORARY_CODES = frozenset({1, 2})  # "An unknown error occurred" / "Service temporarily unavailable"
 MIN_THROTTLE_WAIT = 60.0  # when Meta gives no estimate (or 0 minutes) for a throttled call
 _ID = re.compile(r"[A-Za-z0-9_]{1,128}")  # Graph ids: digits, and `<post>_<comment>` on Facebook
+_MID = re.compile(r"[A-Za-z0-9_.:$=+/-]{1,256}")  # message ids: `m_…`, `mid.…:…` (Messenger), base64 (Instagram)
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -102,6 +114,21 @@ def _timestamp(value: Any) -> datetime | None:
     except (ValueError, OverflowError, OSError):
         pass
     return None
+
+
+def _attachments(message: dict[str, Any]) -> str:
+    """What a message held besides text, for the thread: `[image]`, `[image] [video]` (Meta's URLs expire, so
+    they are not kept); empty for none."""
+    kinds = [_obj(a).get("type") for a in _items(message.get("attachments"))]
+    shown = [f"[{k}]" if isinstance(k, str) and k.isidentifier() and len(k) <= 32 else "[attachment]" for k in kinds]
+    if message.get("is_unsupported") is True:
+        shown.append("[a kind of message Meta does not show to apps]")
+    return " ".join(shown)
+
+
+def _hours(age: timedelta) -> str:
+    hours = int(age.total_seconds() // 3600)
+    return f"{hours} hours" if hours < 48 else f"{hours // 24} days"
 
 
 def _code(value: Any) -> int | None:
@@ -199,7 +226,49 @@ class MetaConnector(PlatformConnector):
                 parsed = self._change(_obj(change.get("value")), when)
                 if parsed is not None:
                     changes.append(parsed)
+            for event in map(_obj, _items(entry.get("messaging"))):
+                parsed = self._message(event, when)
+                if parsed is not None:
+                    changes.append(parsed)
         return changes
+
+    def _message(self, event: dict[str, Any], when: datetime | None) -> Change | None:
+        """A `messaging` event: a customer's private message, or None (the brand's own, receipts, reactions...)."""
+        message = event.get("message")
+        edit = event.get("message_edit")  # Messenger's `message_edits` field: the customer changed a message
+        if isinstance(edit, dict) and _id(_obj(event.get("sender")).get("id")) not in (None, self._account_id):
+            mid, text = edit.get("mid"), _clean(edit.get("text"))
+            if isinstance(mid, str) and _MID.fullmatch(mid) and text is not None:
+                at = _timestamp(event.get("timestamp")) or when or datetime.now(UTC)
+                return MentionEdited(self.name, mid, text, edited_at=at)
+        if not isinstance(message, dict):
+            keys = ", ".join(sorted(k for k in map(str, event) if k not in ("sender", "recipient", "timestamp")))
+            logger.info("%s webhook: skipping a messaging event that is not a message (%s)", self.name, keys or "none")
+            return None
+        sender = _id(_obj(event.get("sender")).get("id"))
+        recipient = _id(_obj(event.get("recipient")).get("id"))
+        if message.get("is_echo") is True or sender == self._account_id:
+            return None  # the brand's own message (our reply, or one sent from the inbox) coming back
+        mid = message.get("mid")
+        if sender is None or not isinstance(mid, str) or not _MID.fullmatch(mid):
+            self._unknown(event)
+            return None
+        if recipient is not None and recipient != self._account_id:
+            logger.warning("%s webhook: ignoring a message to %r, which is not our account", self.name, recipient)
+            return None
+        at = _timestamp(event.get("timestamp")) or when or datetime.now(UTC)
+        if message.get("is_deleted") is True:  # Instagram: the customer unsent it
+            return MentionDeleted(self.name, mid, deleted_at=at)
+        return InboundMention(
+            platform=self.name,
+            external_id=mid,
+            author=Author(id=sender, handle=sender),  # Meta sends only the scoped id; a name costs a Graph call
+            text=" ".join(filter(None, (_clean(message.get("text")), _attachments(message)))) or "(no text)",
+            posted_at=at,
+            url=None,
+            extra={DM_CONTEXT: True},
+            private=True,
+        )
 
     def _change(self, value: dict[str, Any], when: datetime | None) -> Change | None:
         raise NotImplementedError
@@ -212,8 +281,15 @@ class MetaConnector(PlatformConnector):
         )
 
     # -- outbound ----------------------------------------------------------------------------------
-    def private_message_problem(self, posted_at: datetime, now: datetime) -> str | None:
+    def private_message_problem(self, posted_at: datetime, now: datetime, *, dm: bool = False) -> str | None:
         age = as_utc(now) - as_utc(posted_at)
+        if dm:  # `posted_at`: the customer's last private message
+            if age < MESSAGING_WINDOW:
+                return None
+            return (
+                f"{self.label} accepts a message only within 24 hours of the customer's last message, and theirs "
+                f"was {_hours(age)} ago: answer publicly, or wait until they write again"
+            )
         if age < PRIVATE_REPLY_WINDOW:
             return None
         return (
@@ -222,6 +298,8 @@ class MetaConnector(PlatformConnector):
         )
 
     def send(self, message: Outbound) -> SendResult:
+        if message.into_conversation:  # answering the customer's own message: into their conversation with us
+            return self._direct_message(message)
         comment_id = _id(message.in_reply_to)
         if comment_id is None:
             raise PermanentError(f"{message.in_reply_to!r} is not a {self.label} comment id")
@@ -232,6 +310,15 @@ class MetaConnector(PlatformConnector):
         sent = self._post(self._reply_path(comment_id), {"message": message.text})
         note = self._hide(comment_id) if message.purpose == "move_to_dm" and self._settings.hide_after_move else None
         return SendResult(external_id=_id(sent.get("id")), note=note)
+
+    def _direct_message(self, message: Outbound) -> SendResult:
+        """Send API: `POST /{account}/messages` to the customer's scoped id, as a response within the 24 hours."""
+        recipient = _id(message.author_id)
+        if recipient is None:
+            raise PermanentError(f"{message.author_id!r} is not a {self.label} user id")
+        body = {"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": {"text": message.text}}
+        sent = self._post(f"{self._account_id}/messages", body, dm=True)
+        return SendResult(external_id=_clean(sent.get("message_id"), 256))
 
     def _reply_path(self, comment_id: str) -> str:
         raise NotImplementedError
@@ -258,25 +345,27 @@ class MetaConnector(PlatformConnector):
         raise NotImplementedError
 
     # -- Graph API ---------------------------------------------------------------------------------
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self._graph("POST", path, json={**body, "access_token": str(self._settings.page_token or "")})
+    def _post(self, path: str, body: dict[str, Any], *, dm: bool = False) -> dict[str, Any]:
+        token = str(self._settings.page_token or "")
+        return self._graph("POST", path, json={**body, "access_token": token}, dm=dm)
 
-    def _graph(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def _graph(self, method: str, path: str, *, dm: bool = False, **kwargs: Any) -> dict[str, Any]:
         response = transport.call(
             self._client,
             method,
             f"{self._graph_url}/{path}",
             platform=self.label,
             wait_seconds=throttle_wait,
-            classify=self._classify,
+            classify=lambda answer: self._classify(answer, dm=dm),
             **kwargs,
         )
         answer = transport.json_body(response, platform=self.label)
         return answer if isinstance(answer, dict) else {}
 
-    def _classify(self, response: httpx.Response) -> ConnectorError | None:
+    def _classify(self, response: httpx.Response, *, dm: bool = False) -> ConnectorError | None:
         """Meta's error body says more than its status: throttling, a dead token and the private-reply
-        rules all arrive as HTTP 400 with a code. None leaves the status-based mapping to `transport.call`."""
+        rules all arrive as HTTP 400 with a code. None leaves the status-based mapping to `transport.call`.
+        `dm`: the call answered a customer's private message (the Send API's 24-hour window applies)."""
         try:
             error = _obj(_obj(response.json()).get("error"))
         except ValueError:
@@ -294,7 +383,13 @@ class MetaConnector(PlatformConnector):
         if code == CANNOT_REPLY:
             return PermanentError(f"{self.label} does not let this person receive a private reply ({said})")
         if subcode == OUTSIDE_WINDOW_SUBCODE or (code == 10 and "window" in message.lower()):
+            if dm:
+                return PermanentError(
+                    f"{self.label} accepts a message only within 24 hours of the customer's last message ({said})"
+                )
             return PermanentError(f"{self.label} accepts a private reply only within 7 days of a comment ({said})")
+        if code == NOT_AVAILABLE:
+            return PermanentError(f"{self.label} says this person cannot receive messages from us now ({said})")
         if code in TOKEN_REFUSED:
             return AuthError(f"{self.label} refused the Page token, check META_PAGE_TOKEN ({said})")
         if code in PERMISSION_CODES:

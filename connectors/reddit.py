@@ -9,6 +9,15 @@ is returned twice. The newest matches are re-checked with `/api/info` for edits 
 
 Keyword rule: a keyword (or a phrase of several words) matches case-insensitively as whole words, in a
 post's title and text or in a comment's body: `acme` matches "Acme's app" and "#acme", not "acmeville".
+
+Private messages: every poll also reads the brand account's inbox (`/message/inbox`, newest first, with the same
+time-based overlap cursor as the listings, so a message someone already opened on reddit.com is not missed, as it
+would be by reading `/message/unread`). Each private message (`t4`, not a comment reply, not from the brand, a
+subreddit or Reddit itself) becomes a private mention of its author, whatever it says. It is marked read on Reddit
+once stored: the cursor lists the unread ones this poll returned (`mark`), and as that cursor is stored in the
+same transaction as the mentions, the next poll starts by marking them read (`POST /api/read_message`). A failed
+store leaves them unmarked (and unlisted: they come again, and ingest is idempotent); a failed mark is tried again
+at the next poll. So a message is marked read one poll interval after it is stored, never before.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from bot import __version__
 from bot.config import PlatformSettings, RedditSettings
 from bot.errors import AuthError, PermanentError, RateLimited, TransientError
 from connectors.base import (
+    DM_CONTEXT,
     FIRST_POLL_LIMIT,
     Author,
     Change,
@@ -60,6 +70,10 @@ POLL_RESERVE = 5  # polling stops this many requests short of the window's end, 
 GONE = frozenset({"[deleted]", "[removed]"})
 _RATELIMIT_WAIT = re.compile(r"(\d+)\s*(second|minute)", re.IGNORECASE)
 _FULLNAME = re.compile(r"t[13]_[0-9a-z]+")
+_MESSAGE = re.compile(r"t4_[0-9a-z]+")
+INBOX = "/message/inbox"
+MARK_LIMIT = 100  # fullnames per /api/read_message call
+MARK_KEEP = 1000  # unmarked messages a cursor remembers
 
 
 def keyword_pattern(keywords: Iterable[str]) -> re.Pattern[str]:
@@ -143,6 +157,10 @@ class Cursor:
     seen: dict[str, dict[str, float]] = field(default_factory=dict)  # listing -> {fullname: created}
     watch: dict[str, list[float]] = field(default_factory=dict)  # fullname -> [created, edited]
     first: bool = False  # no cursor yet: read one page and take only the newest matches
+    # the inbox, as a listing: how far back to read and which messages were returned there; None: never read
+    # (a cursor from before private messages were read, or none): its first read takes only the unread ones
+    inbox: dict[str, Any] | None = None
+    mark: list[str] = field(default_factory=list)  # unread messages returned by the last poll, to mark read now
 
     @classmethod
     def load(cls, text: str | None) -> Cursor:
@@ -155,6 +173,13 @@ class Cursor:
                     cursor.since[listing] = float(part["since"])
                     cursor.seen[listing] = {str(k): float(v) for k, v in part["seen"].items()}
                 cursor.watch = {str(k): [float(v[0]), float(v[1])] for k, v in raw.get("watch", {}).items()}
+                if "inbox" in raw:
+                    inbox = raw["inbox"]
+                    cursor.inbox = {
+                        "since": float(inbox["since"]),
+                        "seen": {str(k): float(v) for k, v in inbox["seen"].items()},
+                    }
+                    cursor.mark = [str(name) for name in raw.get("mark", []) if _MESSAGE.fullmatch(str(name))]
                 return cursor
             except (ValueError, KeyError, TypeError, IndexError, AttributeError):
                 logger.warning("reddit: the stored poll cursor is unreadable; starting again from the newest posts")
@@ -165,13 +190,64 @@ class Cursor:
         return cursor
 
     def dump(self) -> str:
+        inbox = {"inbox": self.inbox, "mark": self.mark} if self.inbox is not None else {}
         return json.dumps(
             {
                 **{listing: {"since": self.since[listing], "seen": self.seen[listing]} for listing in LISTINGS},
                 "watch": self.watch,
+                **inbox,
             },
             sort_keys=True,
         )
+
+
+@dataclass(frozen=True)
+class Message:
+    """A private message (t4) in the brand's inbox, reduced to what the desk needs."""
+
+    fullname: str
+    author: str
+    author_id: str
+    subject: str
+    body: str
+    created: float
+    unread: bool
+    conversation: str  # the fullname of the conversation's first message
+
+    @property
+    def opens_conversation(self) -> bool:
+        return self.conversation == self.fullname
+
+
+def _has_data(child: dict[str, Any]) -> bool:
+    return isinstance(child.get("data"), dict)
+
+
+def parse_message(child: Any, *, brand: str) -> Message | None:
+    """An inbox entry as a customer's private message; None for a comment reply or a post reply (t1: not private),
+    the brand's own message, one from a subreddit (modmail) or from Reddit itself, or one we cannot read."""
+    data = child.get("data") if isinstance(child, dict) else None
+    if not isinstance(child, dict) or child.get("kind") != "t4" or not isinstance(data, dict):
+        return None
+    name, author = data.get("name"), data.get("author")
+    if not isinstance(name, str) or not _MESSAGE.fullmatch(name) or data.get("was_comment") is True:
+        return None
+    if not isinstance(author, str) or not author or author in GONE or author.lower() == brand.lower():
+        return None
+    if data.get("subreddit") or data.get("distinguished") == "admin":
+        return None  # a subreddit's modmail or a message from Reddit's admins: not a customer
+    first = data.get("first_message_name")
+    author_id = data.get("author_fullname")
+    return Message(
+        fullname=name,
+        author=author,
+        author_id=author_id if isinstance(author_id, str) and author_id else author,
+        subject=str(data.get("subject") or ""),
+        body=str(data.get("body") or ""),
+        created=_number(data.get("created_utc")),
+        unread=data.get("new") is True,
+        conversation=first if isinstance(first, str) and _MESSAGE.fullmatch(first) else name,
+    )
 
 
 class RedditConnector(PlatformConnector):
@@ -312,11 +388,14 @@ class RedditConnector(PlatformConnector):
     # -- polling -----------------------------------------------------------------------------------
     def poll(self, cursor: str | None) -> PollResult:
         state = Cursor.load(cursor)
+        self._mark_read(state)
         fresh: list[Thing] = []
         for listing in LISTINGS:
             fresh += self._read_listing(listing, state)
-        fresh.sort(key=lambda thing: (thing.created, thing.fullname))
-        changes: list[Change] = [self._mention(thing) for thing in fresh]
+        messages = self._read_inbox(state)
+        arrived = [(t.created, t.fullname, self._mention(t)) for t in fresh]
+        arrived += [(m.created, m.fullname, self._private(m)) for m in messages]
+        changes: list[Change] = [change for _, _, change in sorted(arrived, key=lambda a: (a[0], a[1]))]
         changes += self._recheck(state)
         for thing in fresh:
             state.watch[thing.fullname] = [thing.created, thing.edited]
@@ -362,6 +441,81 @@ class RedditConnector(PlatformConnector):
         known = {**seen, **{t.fullname: t.created for t in matches}}
         state.seen[listing] = {name: created for name, created in known.items() if created >= state.since[listing]}
         return new
+
+    def _read_inbox(self, state: Cursor) -> list[Message]:
+        """New private messages in the inbox (pages until past `since`); moves the inbox cursor along and lists
+        the unread ones among them to be marked read at the next poll. The first read (no inbox cursor yet) takes
+        only unread messages of the newest page: the ones read already were dealt with on Reddit."""
+        first = state.inbox is None
+        inbox: dict[str, Any] = state.inbox if state.inbox is not None else {"since": 0.0, "seen": {}}
+        since, seen = float(inbox["since"]), dict(inbox["seen"])
+        read: list[Message] = []
+        newest = since
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {"limit": PAGE_SIZE, "raw_json": 1}
+            if after:
+                params["after"] = after
+            try:
+                page = self._api("GET", INBOX, params=params, reserve=POLL_RESERVE)
+            except (AuthError, PermanentError) as exc:
+                raise type(exc)(f"reading {INBOX} (the privatemessages scope): {exc}") from None
+            data = page.get("data") if isinstance(page, dict) else None
+            if not isinstance(data, dict) or not isinstance(data.get("children"), list):
+                raise TransientError(f"Reddit answered {INBOX} with something that is not a Listing")
+            children = data["children"]
+            times = [_number(c["data"].get("created_utc")) for c in children if isinstance(c, dict) and _has_data(c)]
+            newest = max([newest, *times])
+            read += [m for m in (parse_message(c, brand=self._username) for c in children) if m and m.created >= since]
+            after = data.get("after") if isinstance(data.get("after"), str) else None
+            if first or not after or not times or min(times) < since:
+                break
+        new = [m for m in read if m.fullname not in seen]
+        if first:
+            new = sorted((m for m in new if m.unread), key=lambda m: (m.created, m.fullname))[-FIRST_POLL_LIMIT:]
+        floor = max(since, newest - OVERLAP)
+        known = {**seen, **{m.fullname: m.created for m in read}}
+        state.inbox = {"since": floor, "seen": {name: at for name, at in known.items() if at >= floor}}
+        marks = [*state.mark, *(m.fullname for m in new if m.unread and m.fullname not in state.mark)]
+        state.mark = marks[-MARK_KEEP:]  # while marking fails (it is logged), the cursor stays small
+        return new
+
+    def _mark_read(self, state: Cursor) -> None:
+        """Mark read the messages the last poll returned and stored (see the module's docstring)."""
+        if not state.mark:
+            return
+        done: list[str] = []
+        try:
+            for start in range(0, len(state.mark), MARK_LIMIT):
+                batch = state.mark[start : start + MARK_LIMIT]
+                self._api("POST", "/api/read_message", data={"id": ",".join(batch)}, reserve=POLL_RESERVE)
+                done += batch
+        except (AuthError, PermanentError, TransientError, RateLimited) as exc:
+            logger.warning(
+                "reddit: could not mark %d stored messages read (%s); trying again next poll",
+                len(state.mark) - len(done),
+                exc,
+            )
+        state.mark = [name for name in state.mark if name not in done]
+
+    def _private(self, message: Message) -> InboundMention:
+        starts = message.opens_conversation and message.subject.strip()
+        return InboundMention(
+            platform=NAME,
+            external_id=message.fullname,
+            author=Author(id=message.author_id, handle=message.author),
+            text=f"{message.subject.strip()}\n\n{message.body}" if starts else message.body,
+            posted_at=_utc(message.created),
+            url=f"{WEB_URL}/message/messages/{message.conversation[3:]}",
+            extra={
+                DM_CONTEXT: True,
+                "author": message.author,
+                "subject": message.subject[:300],
+                "kind": "message",
+                "conversation": message.conversation,
+            },
+            private=True,
+        )
 
     def _wanted(self, thing: Thing) -> bool:
         """A customer's live post that names the brand; never our own account's, never a deleted one."""
@@ -414,7 +568,9 @@ class RedditConnector(PlatformConnector):
         Reddit has no idempotency key: when an attempt failed in a way that may have reached Reddit (a
         timeout, a 5xx), the retry first looks for it among our own recent comments or sent messages.
         """
-        if not _FULLNAME.fullmatch(message.in_reply_to):
+        if message.into_conversation and not _MESSAGE.fullmatch(message.in_reply_to):
+            raise PermanentError(f"{message.in_reply_to!r} is not a Reddit private message id")
+        if not message.into_conversation and not _FULLNAME.fullmatch(message.in_reply_to):
             raise PermanentError(f"{message.in_reply_to!r} is not a Reddit post or comment id")
         key = message.idempotency_key
         if key and key in self._unsure:
@@ -453,18 +609,19 @@ class RedditConnector(PlatformConnector):
         return to
 
     def _private_message(self, message: Outbound) -> SendResult:
+        """`POST /api/compose`: about a post or comment, or in answer to the customer's own message (its subject)."""
         context: Mapping[str, Any] = message.context
-        what = "post" if message.in_reply_to.startswith("t3_") else "comment"
-        where = f" in r/{context['subreddit']}" if context.get("subreddit") else ""
+        if message.into_conversation:
+            subject = str(context.get("subject") or "").strip()
+            subject = subject if subject.lower().startswith("re:") else f"re: {subject or 'your message'}"
+        else:
+            what = "post" if message.in_reply_to.startswith("t3_") else "comment"
+            where = f" in r/{context['subreddit']}" if context.get("subreddit") else ""
+            subject = f"About your {what}{where}"
         answer = self._api(
             "POST",
             "/api/compose",
-            data={
-                "api_type": "json",
-                "to": self._recipient(message),
-                "subject": f"About your {what}{where}"[:100],
-                "text": message.text,
-            },
+            data={"api_type": "json", "to": self._recipient(message), "subject": subject[:100], "text": message.text},
         )
         _raise_json_errors(answer, "private message")
         return SendResult()

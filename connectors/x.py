@@ -14,10 +14,19 @@ single-use refresh token on every refresh, so the newest one is kept in an injec
 
 X's machine spec renames some fields (`post.fields`, `edit_history_post_ids`, `note_post`) while its prose
 docs keep the `tweet` spellings; we send the documented `tweet.fields` and read either spelling.
+
+Direct messages: with a user-context token (X_USER_TOKEN, or X_CLIENT_ID + X_REFRESH_TOKEN; the brand must have
+granted `dm.read`), each poll also reads the brand's DM events (`GET /2/dm_events`, MessageCreate only, newest
+first), page by page until the last event seen. The customers' messages become private mentions; the brand's own
+(sender_id == X_USER_ID) never do. A failure there (no dm.read, X's DM rate limit) is logged and leaves the DM
+cursor where it was, and mentions are polled as ever. The poll cursor is then JSON, `{"mentions": since_id,
+"dms": last event id}`; a plain since_id stored by an earlier version (or while DMs are off) is read as the mentions
+cursor, and without a user-context token the cursor stays a plain since_id.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -32,6 +41,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import PlatformSettings, XSettings
 from bot.errors import AuthError, ConnectorError, PermanentError, RateLimited, TransientError
 from connectors.base import (
+    DM_CONTEXT,
     FIRST_POLL_LIMIT,
     Author,
     Change,
@@ -54,6 +64,8 @@ NAME = "x"
 LABEL = "X"
 PAGE_SIZE = 100  # the most X returns per page
 MAX_PAGES = 8  # X serves only the 800 most recent mentions (8 pages of 100); past that it returns nothing
+DM_EVENT_FIELDS = "id,text,event_type,created_at,sender_id,dm_conversation_id"
+MAX_DM_PAGES = 10  # X keeps 30 days of DM events; a poll reads back at most 1,000 of them
 TWEET_FIELDS = (
     "author_id,conversation_id,created_at,edit_history_tweet_ids,in_reply_to_user_id,note_tweet,referenced_tweets"
 )
@@ -184,6 +196,69 @@ def _mention(post: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], *,
     if original == post_id:
         return [mention]
     return [mention, MentionEdited(platform=NAME, external_id=original, text=text, edited_at=version_at)]
+
+
+def parse_dm_events(pages: Iterable[Mapping[str, Any]], *, brand_id: str, after: int = 0) -> list[InboundMention]:
+    """DM-events pages (X's documented JSON) → the customers' messages newer than event `after`, oldest first.
+
+    The brand's own messages (sender_id == brand) never become mentions; nor do other event types, or an event
+    without an id, a sender or text."""
+    events: dict[int, Mapping[str, Any]] = {}
+    users: dict[str, Mapping[str, Any]] = {}
+    for page in pages:
+        includes = page.get("includes")
+        includes = includes if isinstance(includes, dict) else {}
+        users.update({str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u})
+        data = page.get("data")
+        for event in data if isinstance(data, list) else []:
+            if isinstance(event, dict) and _POST_ID.fullmatch(str(event.get("id", ""))):
+                events[int(event["id"])] = event
+    found: list[InboundMention] = []
+    for event_id in sorted(e for e in events if e > after):
+        event = events[event_id]
+        sender, text = str(event.get("sender_id") or ""), event.get("text")
+        if event.get("event_type", "MessageCreate") != "MessageCreate" or not sender or sender == brand_id:
+            continue  # a join or leave, or our own message
+        if not isinstance(text, str) or not text.strip():
+            logger.warning("X: skipping direct message %s without text", event_id)
+            continue
+        conversation = str(event.get("dm_conversation_id") or "")
+        user = users.get(sender) or {}
+        found.append(
+            InboundMention(
+                platform=NAME,
+                external_id=str(event_id),
+                author=Author(
+                    id=sender, handle=str(user.get("username") or "") or sender, name=user.get("name") or None
+                ),
+                text=text,
+                posted_at=_timestamp(event.get("created_at"), str(event_id)),
+                url=f"https://x.com/messages/{conversation}" if re.fullmatch(r"[0-9-]{1,64}", conversation) else None,
+                extra={DM_CONTEXT: True, **({"dm_conversation_id": conversation} if conversation else {})},
+                private=True,
+            )
+        )
+    return found
+
+
+def read_cursor(cursor: str | None) -> tuple[str | None, str | None]:
+    """The stored poll cursor as (mentions since_id, last DM event id): JSON when DMs are read, else a plain
+    since_id (what every earlier version stored). Anything unreadable is logged and read as no cursor."""
+    if cursor is None:
+        return None, None
+    if _POST_ID.fullmatch(cursor):
+        return cursor, None
+    try:
+        raw = json.loads(cursor)
+        mentions, dms = raw.get("mentions"), raw.get("dms")
+    except (ValueError, AttributeError):
+        mentions = dms = None
+    else:
+        ok = all(v is None or (isinstance(v, str) and _POST_ID.fullmatch(v)) for v in (mentions, dms))
+        if ok:
+            return mentions, dms
+    logger.warning("X: ignoring an unreadable cursor %r; starting from the newest mentions", cursor[:100])
+    return None, None
 
 
 def rate_limit_wait(response: httpx.Response, now: float) -> float | None:
@@ -363,6 +438,10 @@ class XConnector(PlatformConnector):
         )
         self._posting_hint = RENEWED_HINT if self._tokens else POSTING_HINT
         self._unconfirmed: set[str] = set()  # sends whose outcome X never told us (timeout, 5xx)
+        # DMs are read with the user-context token; without one, only mentions are polled
+        self.reads_dms = self._tokens is not None or bool(settings.user_token)
+        self._dms_not_before = 0.0  # after X's DM rate limit: wall-clock seconds
+        self._dm_problem: str | None = None  # the last DM read failure, logged once until it changes
         if contains_link(settings.contact_route) and not settings.allow_links:
             logger.warning(
                 "X_CONTACT_ROUTE contains a link: X move-to-DM posts will be refused until it is "
@@ -375,10 +454,19 @@ class XConnector(PlatformConnector):
 
     # -- reading -----------------------------------------------------------------------------------
     def poll(self, cursor: str | None) -> PollResult:
-        """Every mention newer than `cursor` (the newest post id seen), all pages, oldest first."""
-        if cursor is not None and not _POST_ID.fullmatch(cursor):
-            logger.warning("X: ignoring an unreadable cursor %r; starting from the newest mentions", cursor)
-            cursor = None
+        """Every mention newer than the cursor (the newest post id seen), all pages, oldest first; then, when DMs
+        are read, every customer's direct message newer than the last event seen."""
+        since_id, last_dm = read_cursor(cursor)
+        mentions = self._poll_mentions(since_id)
+        if not self.reads_dms:
+            return mentions
+        messages, last_dm = self._poll_dms(last_dm)
+        if mentions.cursor is None and last_dm is None:
+            return PollResult(changes=[*mentions.changes, *messages], cursor=None)  # nothing seen yet: nothing to keep
+        state = json.dumps({"mentions": mentions.cursor, "dms": last_dm}, sort_keys=True)
+        return PollResult(changes=[*mentions.changes, *messages], cursor=state)
+
+    def _poll_mentions(self, cursor: str | None) -> PollResult:
         params: dict[str, Any] = {
             "expansions": "author_id",
             "tweet.fields": TWEET_FIELDS,
@@ -416,6 +504,58 @@ class XConnector(PlatformConnector):
         return PollResult(
             changes=parse_mentions(pages, brand_id=self._user_id), cursor=str(newest) if newest else cursor
         )
+
+    def _poll_dms(self, last: str | None) -> tuple[list[InboundMention], str | None]:
+        """The customers' new direct messages and the new DM cursor. The first read (no cursor) takes the newest
+        page only; a failure is logged (once) and leaves the cursor as it was, so nothing is missed."""
+        if self._wall_clock() < self._dms_not_before:
+            return [], last
+        params: dict[str, Any] = {
+            "event_types": "MessageCreate",
+            "dm_event.fields": DM_EVENT_FIELDS,
+            "expansions": "sender_id",
+            "user.fields": USER_FIELDS,
+            "max_results": PAGE_SIZE if last else FIRST_POLL_LIMIT,
+        }
+        pages: list[dict[str, Any]] = []
+        try:
+            for _ in range(MAX_DM_PAGES if last else 1):
+                page = json_body(self._user_get("/2/dm_events", params), platform=LABEL)
+                if not isinstance(page, dict):
+                    raise TransientError("X sent a DM events page that is not a JSON object")
+                pages.append(page)
+                ids = [int(e["id"]) for e in _events(page)]
+                meta = page.get("meta")
+                next_token = meta.get("next_token") if isinstance(meta, dict) else None
+                if not ids or (last and min(ids) <= int(last)) or not isinstance(next_token, str) or not next_token:
+                    break
+                params["pagination_token"] = next_token
+        except ConnectorError as exc:
+            if isinstance(exc, RateLimited):
+                self._dms_not_before = self._wall_clock() + exc.retry_after
+            problem = f"X: direct messages could not be read ({exc})"
+            if isinstance(exc, (AuthError, PermanentError)) and not isinstance(exc, RefreshRefused):
+                problem += "; the brand's user-context token needs the dm.read scope (see the README)"
+            if problem != self._dm_problem:
+                logger.warning("%s; mentions are polled as usual", problem)
+            self._dm_problem = problem
+            return [], last
+        self._dm_problem = None
+        newest = max([int(last or 0), *(int(e["id"]) for page in pages for e in _events(page))])
+        found = parse_dm_events(pages, brand_id=self._user_id, after=int(last or 0))
+        if not last:  # first read: the newest few, as for mentions
+            found = found[-FIRST_POLL_LIMIT:]
+        return found, str(newest) if newest else last
+
+    def _user_get(self, path: str, params: dict[str, Any]) -> httpx.Response:
+        """GET with the brand's user-context token; a renewed token X refuses with 401 is renewed once."""
+        token = self._poster_token()
+        renewable = self._tokens is not None
+        try:
+            return self._call("GET", path, token, params=params, classify=_expired if renewable else None)
+        except _Expired:
+            assert self._tokens is not None
+            return self._call("GET", path, self._tokens.after_refusal(token), params=params)
 
     # -- answering ---------------------------------------------------------------------------------
     def contact_route(self, default: str) -> str:
@@ -564,6 +704,15 @@ class XConnector(PlatformConnector):
 
 class _Duplicate(PermanentError):
     """X's "duplicate content" refusal: after an unanswered attempt, it means the post is already there."""
+
+
+def _events(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    data = page.get("data")
+    return (
+        [e for e in data if isinstance(e, dict) and _POST_ID.fullmatch(str(e.get("id", "")))]
+        if isinstance(data, list)
+        else []
+    )
 
 
 def _data(response: httpx.Response) -> dict[str, str]:

@@ -57,7 +57,7 @@ def reply(body: dict[str, Any], client: WebClient, context: BoltContext, *, than
         # Thank starts from a warm reply with both first names, unless a draft is waiting (it is never thrown away)
         text = case.draft_text or (wins.thank_text(case, agent_first_name=agent) if thanks else None)
         rule = rt.length_rule(case.connector, case.platform)
-        note = "Links count as 23 characters." if rule.count("http://x") != len("http://x") else ""
+        note = rule.describe()
         warning = (
             f"<@{draft.other_drafter}> is drafting a reply to this customer right now." if draft.other_drafter else None
         )

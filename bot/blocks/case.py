@@ -5,10 +5,15 @@ Plain data in, (fallback text, blocks) out; no Slack client here. A customer's w
 limits after escaping and quoting (bot/blocks/limits.py). A post longer than the case message can hold is
 never cut: the rest follows in the case thread (`post_continuations`), and a thread note too long for one
 message is split into several (`thread_note_messages`), in order.
+
+A customer's private message (a DM) is marked :lock: wherever it shows: its note in the thread, and the case
+message of a case it opened; the case message also says the case is in DM and when they last wrote privately,
+and names their earlier cases on the desk (bot/services/customers.py), so a returning customer is known.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +52,7 @@ from bot.blocks.mrkdwn import (
 from bot.models import Case, CaseEvent, Mention
 from bot.services import wins
 from bot.services.cases import IGNORE_REASONS, OUTCOMES
+from bot.services.customers import EarlierCases
 from bot.services.followups import CLEAR
 from bot.services.followups import LABELS as FOLLOW_UP_LABELS
 
@@ -60,6 +66,7 @@ CLOCK_LABELS = {
 
 
 Message = tuple[str, Blocks | None]  # (fallback text, blocks): one chat.postMessage
+ThreadUrl = Callable[[str, str | None], str | None]  # a case message's link, from its channel and ts
 NAME_LIMIT, HANDLE_LIMIT = 600, 300  # a name or handle as rendered (inert), so a headline always fits
 BODY_LIMIT = limits.SECTION_TEXT - 200  # the case message's part of the post, with room for its remarks
 
@@ -139,7 +146,9 @@ def status_line(case: Case) -> str:
         status += f" ({outcome})"
     owner = f"<@{case.owner_id}>" if case.owner_id else "unclaimed"
     parts = [f"*Status:* {status}", f"*Owner:* {owner}"]
-    if case.moved_offline_at and case.is_open:
+    if case.last_private_at and case.is_open:  # the customer writes to us privately: the conversation is there
+        parts.append(f":lock: in DM · last private message {slack_date(case.last_private_at)}")
+    elif case.moved_offline_at and case.is_open:
         parts.append(":lock: moved to DM")
     if case.drafting_by and case.is_open:
         parts.append(f":pencil2: <@{case.drafting_by}> is drafting a reply")
@@ -165,14 +174,41 @@ def case_verdict(case: Case) -> str:
     return verdict(ruling.triage_reason, ruling.sentiment, needs_reply=ruling.needs_reply)
 
 
-def parent_message(case: Case) -> tuple[str, Blocks]:
-    """The case's message in the care channel: who, what, how bad, where it stands, and what to do."""
+def _is_private(mention: Mention | None) -> bool:
+    return mention is not None and mention.private is True
+
+
+def _where(mention: Mention) -> str:
+    """The link to a post (or to a private message's conversation, where the platform has one), or nothing."""
+    return link(mention.url, "View conversation" if _is_private(mention) else "View post")
+
+
+def returning_line(earlier: EarlierCases, thread_url: ThreadUrl | None = None) -> str:
+    """The customer's earlier cases on the desk: how many, how the last one ended, and its thread."""
+    status = STATUS_LABELS.get(earlier.last_status, earlier.last_status)
+    outcome = IGNORE_REASONS.get(earlier.last_outcome or "") or OUTCOMES.get(
+        earlier.last_outcome or "", earlier.last_outcome or ""
+    )
+    if outcome and outcome != status:
+        status += f" ({escape(outcome)})"
+    url = thread_url(earlier.last_channel, earlier.last_ts) if thread_url else None
+    where = f" · {_thread_link(url, 'Open its thread')}" if url else ""
+    cases = "1 earlier case" if earlier.count == 1 else f"{earlier.count} earlier cases"
+    return f":leftwards_arrow_with_hook: *Returning customer:* {cases} · the last, #{earlier.last_id}: {status}{where}"
+
+
+def parent_message(
+    case: Case, earlier: EarlierCases | None = None, thread_url: ThreadUrl | None = None
+) -> tuple[str, Blocks]:
+    """The case's message in the care channel: who, what, how bad, where it stands, and what to do.
+
+    `earlier` (bot/services/customers.py) names the customer's earlier cases, linked with `thread_url`."""
     first: Mention = case.mentions[0]
-    post_link = link(first.url, "View post")
+    post_link = _where(first)
     if limits.size(post_link) > limits.SECTION_TEXT - 400:
         post_link = ""  # a URL this long once its & are escaped would leave no room to say who wrote
     star_text = f" · {stars(first.extra.get('stars'))}" if first.extra.get("stars") else ""
-    label = platform_label(case.platform)
+    label = platform_label(case.platform) + (" · :lock: *Private message*" if _is_private(first) else "")
     room = limits.SECTION_TEXT - limits.size(f"{label} · {star_text}{post_link}")
     headline = f"{label} · {author_line(case, room)}{star_text}{post_link}"
     more = len(case.mentions) - 1
@@ -191,11 +227,13 @@ def parent_message(case: Case) -> tuple[str, Blocks]:
         limits.section(body),
         limits.context(facts),
         limits.context(status_line(case)),
+        *([limits.context(limits.fit(returning_line(earlier, thread_url)))] if earlier else []),
         case_buttons(case),
     ]
     # the fallback is what notifications show: the customer's words are as inert here as in the blocks
     said = inert(clip(first.text, 200))
-    fallback = f"[{case.priority}] {platform_label(case.platform)} · {customer_label(case)}: {said}"
+    privately = " (private message)" if _is_private(first) else ""
+    fallback = f"[{case.priority}] {platform_label(case.platform)}{privately} · {customer_label(case)}: {said}"
     return limits.fallback(fallback), blocks
 
 
@@ -234,6 +272,8 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
     match event.kind:
         case "mention_added":
             assert mention is not None
+            if _is_private(mention):
+                return f":lock: Private message from *{customer}*{_where(mention)}:\n{_full_quote(inert(mention.text))}"
             return (
                 f":speech_balloon: *{customer}* wrote again{link(mention.url, 'View post')}:\n"
                 f"{_full_quote(inert(mention.text))}"
@@ -246,8 +286,9 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
                 if mention.text == d.get("previous_text"):
                     return f":pencil2: *{customer}* changed their rating: {rating}\n{now_text}"
                 rating = f"\nRating: {rating}"
+            what = "private message" if _is_private(mention) else "post"
             return (
-                f":pencil2: *{customer}* edited their post. Now:\n{now_text}\n"
+                f":pencil2: *{customer}* edited their {what}. Now:\n{now_text}\n"
                 f"Before:\n{_full_quote(inert(d.get('previous_text', '')))}{rating}"
             )
         case "mention_deleted":
@@ -396,8 +437,14 @@ def reminder_text(case: Case, facts: dict[str, Any]) -> str:
         promised = f"<@{facts['set_by']}> promised" if facts.get("set_by") else "Someone promised"
         return f":calendar: {who} *Follow-up due:* {promised} to follow up with {customer} now."
     if clock == sla.OFFLINE:
+        moved = case.moved_offline_at is not None and facts.get("clock_start") == case.moved_offline_at.isoformat()
+        since = (
+            f"this case moved to DM {span['waited']} ago and is still open"
+            if moved
+            else f"{customer} last wrote {span['waited']} ago and this case (in DM) is still open"
+        )
         return (
-            f":lock: {who} *Follow through:* this case moved to DM {span['waited']} ago and is still open. "
+            f":lock: {who} *Follow through:* {since}. "
             f"Finish with {customer} privately, then *Resolve* it (you can post a public closing reply)."
         )
     if stage == sla.NEAR:
@@ -426,9 +473,9 @@ def reminder_message(case: Case, facts: dict[str, Any]) -> tuple[str, Blocks]:
     ]
 
 
-def _thread_link(url: str | None) -> str:
+def _thread_link(url: str | None, label: str = "Open the thread") -> str:
     if url and (url.startswith("slack://") or SAFE_URL.match(url)):
-        return f"<{escape(url)}|Open the thread>"
+        return f"<{escape(url)}|{label}>"
     return "(the case message is not posted yet)"
 
 

@@ -46,9 +46,8 @@ class _Fields(logging.Filter):
         for name, value in _CONTEXT.get().items():
             if not hasattr(record, name):
                 setattr(record, name, value)
-        message = record.getMessage()
-        if _TOKEN.search(message):
-            record.msg, record.args = _TOKEN.sub("xox*-***", message), None
+        message = record.getMessage()  # formatted once here: the formatter reuses it
+        record.msg, record.args = (_TOKEN.sub("xox*-***", message) if _TOKEN.search(message) else message), None
         return True
 
 

@@ -39,7 +39,7 @@ from bot.config import Settings
 from bot.db import SessionFactory, read_scope, session_scope
 from bot.models import Case, CaseEvent, Mention
 from bot.observe import logs, metrics
-from bot.services import digest, erasure, outbox, reminders, surge, wins
+from bot.services import customers, digest, erasure, outbox, reminders, surge, wins
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +255,8 @@ class SlackLane:
             channel, parent_ts = case.slack_channel, case.slack_ts
             messages: list[case_blocks.Message]
             if item.kind in ("post_parent", "update_parent"):
-                messages = [case_blocks.parent_message(case)]
+                earlier = customers.earlier_for(session, case)  # a returning customer is named on the message
+                messages = [case_blocks.parent_message(case, earlier, self._thread_url)]
                 if item.kind == "post_parent":
                     messages += case_blocks.post_continuations(case)
             elif item.kind == "thread_note":

@@ -1,7 +1,10 @@
 """Ingest: a customer's post becomes a mention of a case, once, and its Slack delivery is queued.
 
 Idempotent on (platform, external_id). A new post by an author whose case is still open joins that
-case (it appears in the case's thread) instead of opening a second parent message.
+case (it appears in the case's thread) instead of opening a second parent message. A customer's private message
+(a DM, `InboundMention.private`) is ingested the same way: it joins their open case or opens one, and the case
+remembers when they last wrote privately (`last_private_at`) and at all (`last_customer_at`, which the
+follow-through clock of a case moved to DM counts from).
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from bot.db import note
-from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem
+from bot.models import Case, CaseEvent, CaseStatus, Mention, OutboxItem, follow_through_start
 from bot.services import erasure, outbox, triage, triage_policy
 from bot.services.cases import lock_author, record
-from connectors.base import Change, InboundMention, MentionDeleted, MentionEdited
+from connectors.base import Author, Change, InboundMention, MentionDeleted, MentionEdited
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,9 @@ _FIND_OPEN_CASE = (
         _cases.c.first_response_at,
         _cases.c.awaiting_reply_since,
         _cases.c.reminder_check_at,
+        _cases.c.moved_offline_at,
+        _cases.c.last_private_at,
+        _cases.c.last_customer_at,
     )
     .where(
         _cases.c.platform == bindparam("platform"),
@@ -97,6 +103,8 @@ JOIN_CASE = (
         updated_at=bindparam("updated_at"),
         awaiting_reply_since=bindparam("awaiting_reply_since"),
         reminder_check_at=bindparam("reminder_check_at"),
+        last_private_at=bindparam("last_private_at"),
+        last_customer_at=bindparam("last_customer_at"),
     )
 )
 _DROP_CASE = delete(_cases).where(_cases.c.id == bindparam("case_id"))
@@ -113,6 +121,48 @@ _NEW_MENTION = {
     .returning(_mentions.c.id),
 }
 _WAITING_REFRESH = select(_outbox.c.id).where(_outbox.c.case_id == bindparam("case_id"), outbox.PARENT_WAITING).limit(1)
+
+
+def wrote_at(mention: InboundMention, now: datetime) -> datetime:
+    """When the customer wrote this post, for the case's clocks: its time on the platform, never in the future."""
+    return min(mention.posted_at, now)
+
+
+def latest(known: datetime | None, new: datetime | None) -> datetime | None:
+    """The later of two moments, either perhaps unknown (posts may arrive out of order)."""
+    if known is None or new is None:
+        return new if known is None else known
+    return max(known, new)
+
+
+def handle_for(author: Author, known: str | None) -> str:
+    """The handle a joined case keeps: a connector that knows only the author's id (a Messenger DM gives no name)
+    uses the id as the handle, and that must not replace the @username a public post taught us."""
+    if known and author.handle == author.id:
+        return known
+    return author.handle or known or author.id
+
+
+def case_times(mention: InboundMention, now: datetime) -> dict[str, Any]:
+    """The customer-message columns of a case a post opens."""
+    at = wrote_at(mention, now)
+    return {"last_private_at": at if mention.private else None, "last_customer_at": at}
+
+
+def joined_times(row: Any, mention: InboundMention, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """A joined case's (last_private_at, last_customer_at) once `mention` is in; `row` has both columns."""
+    at = wrote_at(mention, now)
+    private = latest(row["last_private_at"], at) if mention.private else row["last_private_at"]
+    return private, latest(row["last_customer_at"], at)
+
+
+def clocks_moved(row: Any, changed: dict[str, Any]) -> bool:
+    """Whether a post joining a case (`row` as read, `changed` its new values) moves a clock's start or target,
+    so the reminder sweep must look at the case again (what the models' before_flush hook does for the ORM)."""
+    if changed["priority"] != row["priority"] or changed["awaiting_reply_since"] != row["awaiting_reply_since"]:
+        return True
+    before = follow_through_start(row["moved_offline_at"], row["last_customer_at"])
+    return before != follow_through_start(row["moved_offline_at"], changed["last_customer_at"])
 
 
 def event_row(case_id: int, kind: str, now: datetime, detail: dict[str, Any]) -> dict[str, Any]:
@@ -171,6 +221,7 @@ def ingest(
                 "slack_channel": channel,
                 "created_at": now,
                 "updated_at": now,
+                **case_times(mention, now),
             },
         ).scalar_one()
     else:
@@ -190,6 +241,7 @@ def ingest(
             "received_at": now,
             **verdict(assessment),
             "extra": dict(mention.extra),
+            "private": mention.private,
         },
     ).scalar()
     if mention_id is None:
@@ -210,18 +262,20 @@ def ingest(
     assert case is not None
     awaiting = case.awaiting_reply_since
     if case.first_response_at is not None and awaiting is None:
-        awaiting = now  # the customer wrote again after we answered: the next-response clock runs
-    clocks_changed = priority != case.priority or awaiting != case.awaiting_reply_since
+        awaiting = now  # the customer wrote again (in public or in a DM) after our answer: the next-response clock runs
+    last_private, last_customer = joined_times(case._mapping, mention, now)
     joined = {
         "case_id": case_id,
         "priority": priority,
         "author_name": author.name or case.author_name,
-        "author_handle": author.handle or case.author_handle,
+        "author_handle": handle_for(author, case.author_handle),
         "updated_at": now,
         "awaiting_reply_since": awaiting,
-        # what the models' before_flush hook does for the ORM: the sweep must look at this case again
-        "reminder_check_at": None if clocks_changed else case.reminder_check_at,
+        "last_private_at": last_private,
+        "last_customer_at": last_customer,
     }
+    # what the models' before_flush hook does for the ORM: the sweep must look at this case again
+    joined["reminder_check_at"] = None if clocks_moved(case._mapping, joined) else case.reminder_check_at
     conn.execute(JOIN_CASE, joined)
     held = session.identity_map.get(identity_key(Case, case_id))
     if held is not None:

@@ -30,8 +30,12 @@ from bot.services.ingest import (
     Scored,
     apply_changes,
     assess,
+    case_times,
+    clocks_moved,
     event_row,
+    handle_for,
     ingest,
+    joined_times,
     scored,
     stored,
     verdict,
@@ -290,6 +294,7 @@ class _Batch:
             "slack_channel": unit.channel,
             "created_at": unit.now,
             "updated_at": unit.now,
+            **case_times(m, unit.now),
         }
 
     @staticmethod
@@ -307,6 +312,7 @@ class _Batch:
             "received_at": unit.now,
             **verdict(a),
             "extra": dict(m.extra),
+            "private": m.private,
         }
 
     @staticmethod
@@ -315,8 +321,9 @@ class _Batch:
         row, author = state.row, unit.mention.author
         row["priority"] = triage.escalate_priority(row["priority"], a.priority)
         row["author_name"] = author.name or row["author_name"]
-        row["author_handle"] = author.handle or row["author_handle"]
+        row["author_handle"] = handle_for(author, row["author_handle"])
         row["updated_at"] = unit.now
+        row["last_private_at"], row["last_customer_at"] = joined_times(row, unit.mention, unit.now)
         if state.stored is not None and row["first_response_at"] is not None and row["awaiting_reply_since"] is None:
             row["awaiting_reply_since"] = unit.now  # the customer wrote again after we answered
 
@@ -324,7 +331,6 @@ class _Batch:
     def _join_params(state: _CaseState) -> dict[str, Any]:
         row, stored = state.row, state.stored
         assert stored is not None
-        changed = row["priority"] != stored["priority"] or row["awaiting_reply_since"] != stored["awaiting_reply_since"]
         return {
             "case_id": state.id,
             "priority": row["priority"],
@@ -332,5 +338,7 @@ class _Batch:
             "author_handle": row["author_handle"],
             "updated_at": row["updated_at"],
             "awaiting_reply_since": row["awaiting_reply_since"],
-            "reminder_check_at": None if changed else stored["reminder_check_at"],
+            "last_private_at": row["last_private_at"],
+            "last_customer_at": row["last_customer_at"],
+            "reminder_check_at": None if clocks_moved(stored, row) else stored["reminder_check_at"],
         }

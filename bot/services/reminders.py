@@ -61,8 +61,9 @@ def running_clocks(case: Case, policy: sla.SlaPolicy) -> list[RunningClock]:
     if case.awaiting_reply_since is not None:
         clocks.append(RunningClock(sla.NEXT_RESPONSE, case.awaiting_reply_since, targets.next_response, sla.SLA_STAGES))
     clocks.append(RunningClock(sla.RESOLUTION, case.created_at, targets.resolution, sla.SLA_STAGES))
-    if case.moved_offline_at is not None:
-        clocks.append(RunningClock(sla.OFFLINE, case.moved_offline_at, policy.offline, sla.OFFLINE_STAGES))
+    follow_through = case.follow_through_since  # the move to DM, or the customer's last message after it
+    if follow_through is not None:
+        clocks.append(RunningClock(sla.OFFLINE, follow_through, policy.offline, sla.OFFLINE_STAGES))
     return clocks
 
 
@@ -332,8 +333,8 @@ def cancelled(case: Case, facts: dict[str, Any]) -> str | None:
             return "claimed"
     if clock == sla.NEXT_RESPONSE and _iso(case.awaiting_reply_since) != start:
         return "answered"
-    if clock == sla.OFFLINE and _iso(case.moved_offline_at) != start:
-        return "no longer moved to DM"
+    if clock == sla.OFFLINE and _iso(case.follow_through_since) != start:
+        return "no longer moved to DM" if case.moved_offline_at is None else "the customer wrote again"
     return None
 
 

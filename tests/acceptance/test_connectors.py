@@ -624,3 +624,46 @@ def test_connectors_names_missing_settings_and_check_tells_working_from_misconfi
     assert "check: FAILED" in x_line and "Unauthorized" in x_line, x_line
     for secret in ("EAAGexpired", "wrong-password", "revoked-bearer", *SECRETS):
         assert secret not in broken.stdout + broken.stderr
+
+
+# -- 6. a customer's private messages reach the case thread, marked private; the brand's own never do ---------
+def test_a_dm_on_each_platform_reaches_the_case_thread_marked_private(cases: World) -> None:
+    w = cases
+    x_case, reddit_case, ig_case = (w.parent(SHOWN[p][0]) for p in ("x", "reddit", "instagram"))
+    # X and Reddit: the next poll; the brand's own DMs and messages in the same lists are skipped
+    w.x.dm_from(X_JANE, "Booking ref QX7P2L, as you asked")
+    w.reddit.send_message(author=w.reddit.username, body="Our own message, never a case")
+    jane_on_reddit = w.reddit.send_message(author="jane_doe", subject="Refund", body="Order 5521, still no refund")
+    # Meta: one signed webhook each; Meta's echo of the Page's own message is acknowledged and dropped
+    for platform, name in (("instagram", "message"), ("facebook", "message"), ("facebook", "message_echo")):
+        response = deliver(w.url, platform, fixture(platform, name))
+        assert response.status_code == 200, response.text
+    assert deliver(w.url, "instagram", fixture("instagram", "message_echo")).json() == {"received": 0, "stored": 0}
+
+    expected = {
+        "x": (x_case, ":lock: Private message from *Jane*", "Booking ref QX7P2L, as you asked"),
+        "reddit": (reddit_case, ":lock: Private message from *@jane_doe*", "Order 5521, still no refund"),
+        "instagram": (ig_case, ":lock: Private message from *@jane.doe*", "My refund for order 8841"),
+    }
+    for platform, (parent, head, words) in expected.items():
+        wait_until(
+            lambda parent=parent, head=head, words=words: any(
+                t.startswith(head) and words in t for t in w.thread(parent)
+            ),
+            what=f"the {platform} DM in its case thread",
+            log=w.log,
+        )
+    # Messenger's sender id is not the commenter's: a case of its own, shown as a private message
+    messenger = w.parent("Hi, it's Jane from the comments")
+    assert ":lock: *Private message*" in json.dumps(messenger.blocks, ensure_ascii=False)
+    for platform in expected:  # and each case message says the conversation is in DM now
+        wait_until(
+            lambda platform=platform: (
+                "in DM · last private message" in json.dumps(w.parent(SHOWN[platform][0]).blocks, ensure_ascii=False)
+            ),
+            what=f"the {platform} case message to say it is in DM",
+            log=w.log,
+        )
+    assert w.everywhere("Our own message, never a case") == 0 and w.everywhere("Thanks, checking order 8841") == 0
+    assert w.everywhere("found order 5521 and will update you today") == 0  # the Page's echo
+    wait_until(lambda: jane_on_reddit not in w.reddit.unread(), what="the stored Reddit message marked read", log=w.log)

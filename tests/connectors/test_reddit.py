@@ -287,7 +287,7 @@ def test_care_bot_connectors_check_tells_working_from_misconfigured(reddit, http
 def test_an_exhausted_window_is_waited_out_without_calling_reddit(reddit, http):
     ticker = Ticker()
     connector = make(reddit, http, ticker)
-    reddit.rate_remaining, reddit.rate_reset = 6, 42  # the token call is free; two listing calls are not
+    reddit.rate_remaining, reddit.rate_reset = 7, 42  # the token call is free; two listings and the inbox are not
     state = connector.poll(None).cursor
     calls = len(reddit.standin.requests)
     with pytest.raises(RateLimited) as limited:

@@ -115,9 +115,11 @@ def check_line(env: dict[str, str]) -> tuple[int, str]:
 # -- renewing --------------------------------------------------------------------------------------------
 def test_the_first_reply_renews_the_user_token_with_the_refresh_token(desk, fake_x, first_refresh_token):
     case_id = case_from_jane(desk, fake_x)
-    assert fake_x.token_requests() == []  # reading mentions uses the app's bearer token
+    # reading mentions uses the app's bearer token; reading DMs needs the user-context token, renewed for it
+    assert all(bearer(r) == APP_TOKEN for r in fake_x.mention_requests())
+    assert bearer(fake_x.dm_event_requests()[0]).startswith("YWNjZXNzLXRva2Vu")
     reply(desk, case_id, TEXT)
-    (renewal,) = fake_x.token_requests()
+    (renewal,) = fake_x.token_requests()  # the reply reuses it
     assert renewal.form == {"grant_type": "refresh_token", "refresh_token": first_refresh_token, "client_id": CLIENT_ID}
     assert "authorization" not in renewal.headers  # a public client: no HTTP Basic
     (post,) = fake_x.post_requests()
@@ -227,6 +229,7 @@ def test_two_replicas_renewing_at_once_call_the_token_endpoint_once(rt, settings
 def test_a_refused_refresh_token_is_reported_in_the_thread_and_by_check(desk, env, fake_x):
     case_id = case_from_jane(desk, fake_x)
     fake_x.revoke_refresh_tokens()  # the brand revoked the app, or the token was already used
+    desk.rt.clock.advance(TWO_HOURS)  # and the access token the DM read renewed has expired
     reply(desk, case_id, "Hi Jane, on it.")
     note = desk.thread_texts()[-1]
     assert (

@@ -2,7 +2,9 @@
 
 It serves the endpoints the Facebook and Instagram connectors call, answering with Meta's documented
 shapes (tests/fixtures/facebook|instagram): `{"id"}` for a public reply, `{"recipient_id",
-"message_id"}` for a private reply, `{"success": true}` for a hide, and Meta's error body
+"message_id"}` for a private reply and for a message into a customer's conversation (the Send API,
+`recipient.id` + `messaging_type`, refused with code 10 / subcode 2018278 once the 24-hour window has
+closed: `close_window`), `{"success": true}` for a hide, and Meta's error body
 `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}` for a bad token (190), a second
 private reply to one comment (10900) or a missing parameter (100). Meta takes the token as an
 `access_token` parameter (body or query) or as a Bearer header; so does the fake.
@@ -96,6 +98,7 @@ class FakeGraph:
     def __init__(self, standin: PlatformStandIn, *, token: str = PAGE_TOKEN) -> None:
         self.standin, self.token = standin, token
         self._private_replied: set[str] = set()
+        self._window_closed: set[str] = set()  # customers whose last message is more than 24 hours old
         self._lock = threading.Lock()
         v = VERSION
         standin.route("GET", rf"/{v}/{PAGE_ID}", lambda r, m: self._read(r, fixture("facebook", "page")))
@@ -117,6 +120,15 @@ class FakeGraph:
 
     def fail(self, path: str, reply: Reply, times: int = 1, method: str = "POST") -> None:
         self.standin.fail(method, rf"/{VERSION}/{path}", reply, times)
+
+    def close_window(self, scoped_id: str) -> None:
+        """The customer's last message is more than 24 hours old: the Send API refuses a response to them."""
+        with self._lock:
+            self._window_closed.add(scoped_id)
+
+    def messages_sent(self, account: str) -> list[dict[str, Any]]:
+        """The Send API calls into customers' conversations (`recipient.id`), as the bot made them."""
+        return [c for c in self.calls("POST", f"{account}/messages") if "id" in (c.get("recipient") or {})]
 
     def already_replied_privately(self, comment_id: str) -> None:
         """Someone used this comment's one private reply already (e.g. from Meta Business Suite)."""
@@ -146,6 +158,8 @@ class FakeGraph:
         if refused := self._token_error(request):
             return refused
         params = _params(request)
+        if "id" in (params.get("recipient") or {}):
+            return self._send_api(params, instagram=match.group(1) == IG_ACCOUNT_ID)
         comment_id = (params.get("recipient") or {}).get("comment_id")
         if not comment_id or not (params.get("message") or {}).get("text"):
             return _invalid("(#100) The parameter recipient is required")
@@ -154,6 +168,18 @@ class FakeGraph:
                 return graph_error("already_replied")
             self._private_replied.add(comment_id)
         return Reply(200, fixture("instagram" if match.group(1) == IG_ACCOUNT_ID else "facebook", "private_reply"))
+
+    def _send_api(self, params: dict[str, Any], *, instagram: bool) -> Reply:
+        """A message into a customer's conversation: needs the type, the text, and an open 24-hour window."""
+        recipient = str(params["recipient"]["id"])
+        if params.get("messaging_type") not in ("RESPONSE", "UPDATE", "MESSAGE_TAG"):
+            return _invalid("(#100) param messaging_type must be one of {RESPONSE, UPDATE, MESSAGE_TAG}")
+        if not (params.get("message") or {}).get("text"):
+            return _invalid("(#100) The parameter message is required")
+        with self._lock:
+            if recipient in self._window_closed:
+                return graph_error("outside_window")
+        return Reply(200, {**fixture("instagram" if instagram else "facebook", "dm_sent"), "recipient_id": recipient})
 
     def _hide(self, request: Recorded, match: re.Match[str]) -> Reply:
         if refused := self._token_error(request):

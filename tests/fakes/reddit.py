@@ -3,6 +3,10 @@ answering in Reddit's documented shapes (tests/fixtures/reddit/), with X-Ratelim
 
 Posts and comments are Things built from the recorded listing fixtures. The brand's own comments
 (`/api/comment`) land in the comments listing, as on Reddit, so a test sees that they are never ingested.
+
+The brand account's inbox (`/message/inbox`, newest first) holds private messages (t4, built from
+tests/fixtures/reddit/inbox.json: `send_message`) and comment replies (t1, `reply_in_inbox`); the brand's own
+messages in a conversation are there too, as on Reddit. `POST /api/read_message` marks them read (`new: false`).
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ class FakeReddit:
         self.lose_answers = 0  # take the next N comments/messages, then answer 504 (a lost answer)
         self.rate_remaining, self.rate_used, self.rate_reset = 996.0, 4, 420
         self.now = time.time() - 3600  # created_utc of the next Thing; moves one second per Thing
-        self._ids = {"t3": int("1abcde", 36), "t1": int("kq1x2y3", 36)}
+        self._ids = {"t3": int("1abcde", 36), "t1": int("kq1x2y3", 36), "t4": int("2j8k4m1", 36)}
+        self.inbox: dict[str, dict[str, Any]] = {}  # fullname -> {"kind", "data"}
         self._lock = threading.Lock()
         standin.route("POST", "/api/v1/access_token", self._token)
         standin.route("GET", "/api/v1/me", self._api(lambda r, m: Reply(200, fixture("me") | {"name": self.username})))
@@ -65,6 +70,8 @@ class FakeReddit:
         standin.route("POST", "/api/compose", self._api(self._compose))
         standin.route("GET", r"/user/(?P<user>[^/]+)/comments", self._api(self._own_comments))
         standin.route("GET", "/message/sent", self._api(self._sent_messages))
+        standin.route("GET", "/message/inbox", self._api(self._inbox))
+        standin.route("POST", "/api/read_message", self._api(self._read_message))
 
     @property
     def url(self) -> str:
@@ -139,6 +146,56 @@ class FakeReddit:
         data = self.things[name]["data"]
         data["permalink"] = f"/r/{subreddit}/comments/{link[3:]}/thread/{data['id']}/"
         return name
+
+    def send_message(
+        self,
+        *,
+        author: str = "jane_doe",
+        body: str,
+        subject: str = "My refund",
+        reply_to: str | None = None,
+        created: float | None = None,
+        unread: bool = True,
+    ) -> str:
+        """A private message to the brand account (or, `reply_to`, a reply in that conversation) in its inbox."""
+        with self._lock:
+            self._ids["t4"] += 1
+            message_id = to36(self._ids["t4"])
+            self.now += 1
+            stamp = self.now if created is None else created
+        message = copy.deepcopy(fixture("inbox")["data"]["children"][0])
+        first = self.inbox[reply_to]["data"].get("first_message_name") or reply_to if reply_to else None
+        message["data"].update(
+            id=message_id,
+            name=f"t4_{message_id}",
+            author=author,
+            author_fullname=f"t2_{author.lower()}",
+            subject=f"re: {subject}" if reply_to else subject,
+            body=body,
+            dest=self.username,
+            new=unread,
+            created=stamp,
+            created_utc=stamp,
+            first_message=int(first[3:], 36) if first else None,
+            first_message_name=first,
+            parent_id=reply_to,
+        )
+        self.inbox[message["data"]["name"]] = message
+        return str(message["data"]["name"])
+
+    def reply_in_inbox(self, *, author: str = "jane_doe", body: str) -> str:
+        """A reply to one of the brand's comments, as the inbox lists it (t1, `was_comment`): not a private message."""
+        reply = copy.deepcopy(fixture("inbox")["data"]["children"][1])
+        with self._lock:
+            self._ids["t1"] += 1
+            self.now += 1
+            reply["data"].update(id=to36(self._ids["t1"]), name=f"t1_{to36(self._ids['t1'])}", author=author, body=body)
+            reply["data"].update(created=self.now, created_utc=self.now)
+        self.inbox[reply["data"]["name"]] = reply
+        return str(reply["data"]["name"])
+
+    def unread(self) -> list[str]:
+        return sorted(name for name, m in self.inbox.items() if m["data"]["new"])
 
     def edit(self, fullname: str, text: str, *, at: float | None = None) -> None:
         data = self.things[fullname]["data"]
@@ -272,7 +329,8 @@ class FakeReddit:
 
     def _compose(self, request: Recorded, match: re.Match[str]) -> Reply:
         form = request.form
-        if form.get("to", "").lower() not in {t["data"]["author"].lower() for t in self.things.values()}:
+        known = {t["data"]["author"].lower() for t in self.inbox.values()}
+        if form.get("to", "").lower() not in {t["data"]["author"].lower() for t in self.things.values()} | known:
             return Reply(200, fixture("compose_user_doesnt_exist"))
         self.messages.append({k: form.get(k, "") for k in ("to", "subject", "text", "api_type")})
         return self._maybe_lost(Reply(200, fixture("compose_sent")))
@@ -292,6 +350,23 @@ class FakeReddit:
                 },
             },
         )
+
+    def _inbox(self, request: Recorded, match: re.Match[str]) -> Reply:
+        items = sorted(self.inbox.values(), key=lambda m: m["data"]["created_utc"], reverse=True)
+        names = [m["data"]["name"] for m in items]
+        start = names.index(request.query["after"]) + 1 if request.query.get("after") in names else 0
+        limit = int(request.query.get("limit", 25))
+        page = items[start : start + limit]
+        listing = self._listing_of(copy.deepcopy(page))
+        if page and start + limit < len(items):
+            listing.body["data"]["after"] = page[-1]["data"]["name"]
+        return listing
+
+    def _read_message(self, request: Recorded, match: re.Match[str]) -> Reply:
+        for name in request.form.get("id", "").split(","):
+            if name in self.inbox:
+                self.inbox[name]["data"]["new"] = False
+        return Reply(200, fixture("read_message"))
 
     def _own_comments(self, request: Recorded, match: re.Match[str]) -> Reply:
         mine = [
@@ -322,6 +397,12 @@ class FakeReddit:
     # -- what the bot asked --------------------------------------------------------------------------
     def token_requests(self) -> list[Recorded]:
         return self.standin.requests_to("POST", "/api/v1/access_token")
+
+    def inbox_requests(self) -> list[Recorded]:
+        return self.standin.requests_to("GET", "/message/inbox")
+
+    def read_requests(self) -> list[list[str]]:
+        return [r.form["id"].split(",") for r in self.standin.requests_to("POST", "/api/read_message")]
 
     def listing_requests(self) -> list[Recorded]:
         return self.standin.requests_to("GET", r"/r/[^/]+/(new|comments)")

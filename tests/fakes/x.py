@@ -5,6 +5,11 @@ It holds users and posts, serves the brand's mentions timeline (newest first, `s
 only the fields asked for), accepts reply posts and direct messages with a user-context token only, and
 puts X's rate-limit headers on every answer. Error bodies come from tests/fixtures/x/.
 
+The brand's direct messages are DM events (`GET /2/dm_events`, user context only, newest first, `max_results`
+1–100, `pagination_token`, `event_types`, the `dm_event.fields` asked for, `expansions=sender_id`): a customer's
+message is added with `dm_from`, and every DM the bot sends is an event too, as on X. `forbid_dm_reads` answers
+as X does to a token without the dm.read scope.
+
 With `oauth_client` it also runs X's OAuth 2.0 token endpoint (`POST /2/oauth2/token`, refresh_token grant):
 confidential clients authenticate with HTTP Basic, public ones send `client_id` in the form; every refresh
 token works once and each refresh returns a new one; access tokens expire after `expires_in` seconds.
@@ -77,6 +82,8 @@ class FakeX:
         self.users: dict[str, dict[str, str]] = {}
         self.posts: dict[str, Post] = {}
         self.dms: list[dict[str, Any]] = []
+        self.dm_events: list[dict[str, Any]] = []  # every DM event of the brand's conversations, oldest first
+        self.dm_reads_forbidden = False
         self._now = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
         self._lock = threading.Lock()
         self._lose_answers = 0
@@ -97,6 +104,7 @@ class FakeX:
         standin.route("POST", r"/2/tweets", self._create_post)
         standin.route("POST", r"/2/dm_conversations/with/(?P<id>[0-9]+)/messages", self._create_dm)
         standin.route("POST", r"/2/oauth2/token", self._token)
+        standin.route("GET", r"/2/dm_events", self._dm_events)
 
     @property
     def url(self) -> str:
@@ -113,6 +121,31 @@ class FakeX:
             post_id = snowflake(self._now)
             self.posts[post_id] = Post(post_id, author_id, text, self._now, post_id, [post_id])
             return post_id
+
+    def dm_from(self, sender_id: str, text: str, *, minutes: float = 1.0) -> str:
+        """A customer's direct message to the brand, `minutes` after the previous event; returns its event id."""
+        with self._lock:
+            self._now += timedelta(minutes=minutes)
+            return self._dm_event(sender_id, sender_id, text)
+
+    def forbid_dm_reads(self) -> None:
+        """The user-context token lacks the dm.read scope: X answers 403 to every DM read."""
+        self.dm_reads_forbidden = True
+
+    def _dm_event(self, sender_id: str, other: str, text: str) -> str:
+        event_id = snowflake(self._now, 200 + len(self.dm_events))
+        pair = "-".join(sorted([other, self.brand_id], key=int))
+        self.dm_events.append(
+            {
+                "id": event_id,
+                "event_type": "MessageCreate",
+                "text": text,
+                "sender_id": sender_id,
+                "created_at": self._now.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "dm_conversation_id": pair,
+            }
+        )
+        return event_id
 
     def edit(self, post_id: str, text: str) -> str:
         """The author edits a post: a new id, the same chain; timelines now show only the new version."""
@@ -187,6 +220,9 @@ class FakeX:
 
     def dm_requests(self) -> list[Recorded]:
         return self.standin.requests_to("POST", r"/2/dm_conversations/with/[0-9]+/messages")
+
+    def dm_event_requests(self) -> list[Recorded]:
+        return self.standin.requests_to("GET", r"/2/dm_events")
 
     def token_requests(self) -> list[Recorded]:
         return self.standin.requests_to("POST", r"/2/oauth2/token")
@@ -300,6 +336,43 @@ class FakeX:
             body["meta"]["next_token"] = f"7140dibdnow9c7btw4{start + size}"
         return Reply(200, body, self._limits())
 
+    def _dm_events(self, request: Recorded, match: re.Match[str]) -> Reply:
+        refused = self._auth(request, user_context=True)
+        if refused:
+            return refused
+        if self.dm_reads_forbidden:
+            return Reply(403, fixture("error_403_dm_forbidden"), self._limits(15, 14))
+        q = request.query
+        size = int(q.get("max_results", "100"))
+        if not 1 <= size <= 100:
+            return Reply(
+                400,
+                {
+                    "title": "Invalid Request",
+                    "detail": "One or more parameters to your request was invalid.",
+                    "type": "https://api.x.com/2/problems/invalid-request",
+                },
+                self._limits(15, 14),
+            )
+        types = set(q.get("event_types", "MessageCreate,ParticipantsJoin,ParticipantsLeave").split(","))
+        with self._lock:
+            events = [e for e in reversed(self.dm_events) if e["event_type"] in types]
+        start = int(q["pagination_token"].removeprefix("dm9xs4")) if "pagination_token" in q else 0
+        page = events[start : start + size]
+        if not page:
+            return Reply(200, {"meta": {"result_count": 0}}, self._limits(15, 14))
+        fields = set(q.get("dm_event.fields", "").split(",")) | {"id", "event_type", "text"}
+        body: dict[str, Any] = {
+            "data": [{k: v for k, v in e.items() if k in fields} for e in page],
+            "meta": {"result_count": len(page)},
+        }
+        if "sender_id" in q.get("expansions", "").split(","):
+            senders = dict.fromkeys(e["sender_id"] for e in page)
+            body["includes"] = {"users": [self.users[u] for u in senders if u in self.users]}
+        if start + size < len(events):
+            body["meta"]["next_token"] = f"dm9xs4{start + size}"
+        return Reply(200, body, self._limits(15, 14))
+
     def _me(self, request: Recorded, match: re.Match[str]) -> Reply:
         refused = self._auth(request, user_context=True)
         return refused or Reply(200, {"data": self.users[self.brand_id]}, self._limits(75, 74))
@@ -369,7 +442,9 @@ class FakeX:
                 },
                 self._limits(),
             )
-        event_id = snowflake(self._now, 100 + len(self.dms))
+        with self._lock:
+            self._now += timedelta(seconds=30)
+            event_id = self._dm_event(self.brand_id, match["id"], text)
         pair = sorted([match["id"], self.brand_id], key=int)
         self.dms.append({"to": match["id"], "text": text, "dm_event_id": event_id})
         return Reply(

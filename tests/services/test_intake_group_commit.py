@@ -65,13 +65,16 @@ class Failing:
         raise RuntimeError("the unit failed after writing")
 
 
-def post(external_id: str, author: str = "42", text: str = CALM) -> InboundMention:
+def post(
+    external_id: str, author: str = "42", text: str = CALM, *, private: bool = False, posted_at: datetime = NOW
+) -> InboundMention:
     return InboundMention(
         platform="twitter",
         external_id=external_id,
         author=Author(id=author, handle=f"h{author}", name=f"Customer {author}"),
         text=text,
-        posted_at=NOW,
+        posted_at=posted_at,
+        private=private,
     )
 
 
@@ -256,10 +259,21 @@ def snapshot(sessions: db.SessionFactory) -> dict[str, Any]:
     with sessions() as s:
         number = {cid: n for n, cid in enumerate(s.scalars(select(Case.id).order_by(Case.id)))}
         cases = [
-            (c.author_id, c.priority, c.status, c.author_handle, c.awaiting_reply_since, c.reminder_check_at)
+            (
+                c.author_id,
+                c.priority,
+                c.status,
+                c.author_handle,
+                c.awaiting_reply_since,
+                c.reminder_check_at,
+                c.last_private_at,
+                c.last_customer_at,
+            )
             for c in s.scalars(select(Case).order_by(Case.id))
         ]
-        mentions = [(m.external_id, number[m.case_id]) for m in s.scalars(select(Mention).order_by(Mention.id))]
+        mentions = [
+            (m.external_id, number[m.case_id], m.private) for m in s.scalars(select(Mention).order_by(Mention.id))
+        ]
         kinds = {e.id: (number[e.case_id], e.kind) for e in s.scalars(select(CaseEvent))}
         events = [(number[e.case_id], e.kind) for e in s.scalars(select(CaseEvent).order_by(CaseEvent.id))]
         items = [
@@ -274,19 +288,33 @@ def test_batches_store_exactly_what_one_post_at_a_time_stores(database_url, tmp_
     rng = random.Random(seed)
     texts = [CALM, ANGRY, "my card was charged twice, fraud", "ok"]
     ids = [rng.randint(1, 25) for _ in range(60)]  # repeats included; a post's author is always the same
-    posts = [post(str(n), author=f"a{n % 6}", text=rng.choice(texts)) for n in ids]
+    # every third post a private message (a DM), each posted a little before or after the others (a DM may be
+    # delivered late, out of order): the case's last message times must come out the same either way
+    offsets = {n: timedelta(seconds=rng.randint(-90, 90)) for n in set(ids)}
+    posts = [
+        post(str(n), author=f"a{n % 6}", text=rng.choice(texts), private=n % 3 == 0, posted_at=NOW + offsets[n])
+        for n in ids
+    ]
     desks = []
     for url in (f"sqlite:///{tmp_path / 'one-at-a-time.db'}", database_url):
         engine = db.make_engine(url)
         db.upgrade(engine)
         desks.append((engine, db.make_session_factory(engine)))
     (one_engine, one), (batch_engine, batched) = desks
-    for sessions in (one, batched):  # a case already in Slack and answered: a new post refreshes its message
+    for sessions in (one, batched):  # cases already in Slack and answered: a new post refreshes their messages
         with db.session_scope(sessions) as s:
             ingest.ingest(s, mention=post("100", author="a1"), connector="generic", channel="C0CARE", now=NOW)
-            case = s.scalars(select(Case)).one()
-            case.first_response_at, case.reminder_check_at = NOW, NOW + timedelta(hours=2)
-            s.scalars(select(OutboxItem)).one().state = "done"
+            ingest.ingest(s, mention=post("101", author="a2"), connector="generic", channel="C0CARE", now=NOW)
+            answered, moved = s.scalars(select(Case).order_by(Case.id)).all()
+            answered.first_response_at, answered.reminder_check_at = NOW, NOW + timedelta(hours=2)
+            # moved to DM: a later message of the customer moves the follow-through clock, so the sweep looks again
+            moved.first_response_at = moved.moved_offline_at = NOW - timedelta(seconds=30)
+            moved.awaiting_reply_since = NOW - timedelta(seconds=20)  # only the follow-through clock can move
+            for item in s.scalars(select(OutboxItem)):
+                item.state = "done"
+        with db.session_scope(sessions) as s:  # the sweep planned their next looks (after the flush that moved it)
+            for case in s.scalars(select(Case)):
+                case.reminder_check_at = NOW + timedelta(hours=2)
     for n, p in enumerate(posts):
         with db.session_scope(one) as s:
             ingest.ingest(s, mention=p, connector="generic", channel="C0CARE", now=NOW + timedelta(seconds=n))
@@ -301,6 +329,11 @@ def test_batches_store_exactly_what_one_post_at_a_time_stores(database_url, tmp_
     finally:
         writer.stop()
     assert snapshot(batched) == snapshot(one)
+    shown = snapshot(one)
+    assert any(private for _, _, private in shown["mentions"]) and any(c[6] for c in shown["cases"])
+    moved = any(p.author.id == "a2" and p.posted_at > NOW - timedelta(seconds=30) for p in posts)
+    assert shown["cases"][0][5] is None  # the answered customer wrote again: the sweep looks again
+    assert (shown["cases"][1][5] is None) == moved  # so it does when they wrote after the move to DM, only then
     one_engine.dispose()
     batch_engine.dispose()
 
