@@ -411,19 +411,10 @@ class RedditConnector(PlatformConnector):
         read: list[Thing] = []
         after: str | None = None
         for _ in range(MAX_PAGES):
-            params: dict[str, Any] = {"limit": PAGE_SIZE, "raw_json": 1}
-            if after:
-                params["after"] = after
-            try:
-                page = self._api("GET", path, params=params, reserve=POLL_RESERVE)
-            except (AuthError, PermanentError) as exc:  # e.g. a private or banned subreddit (403, 404)
-                raise type(exc)(f"reading {path}: {exc}") from None
-            data = page.get("data") if isinstance(page, dict) else None
-            if not isinstance(data, dict) or not isinstance(data.get("children"), list):
-                raise TransientError(f"Reddit answered {path} with something that is not a Listing")
-            things = [t for t in map(parse_thing, data["children"]) if t is not None]
+            # e.g. a private or banned subreddit (403, 404) is refused naming the listing
+            children, after = self._listing_page(path, after, refused_reading=path)
+            things = [t for t in map(parse_thing, children) if t is not None]
             read += [t for t in things if t.created >= since]
-            after = data.get("after") if isinstance(data.get("after"), str) else None
             if state.first or not after or not things or things[-1].created < since:
                 break
         else:
@@ -442,6 +433,21 @@ class RedditConnector(PlatformConnector):
         state.seen[listing] = {name: created for name, created in known.items() if created >= state.since[listing]}
         return new
 
+    def _listing_page(self, path: str, after: str | None, *, refused_reading: str) -> tuple[list[Any], str | None]:
+        """One page of a Reddit Listing: its children and the `after` of the next page (None: the last page).
+        A refusal says what was being read (`refused_reading`); anything not a Listing is a temporary failure."""
+        params: dict[str, Any] = {"limit": PAGE_SIZE, "raw_json": 1}
+        if after:
+            params["after"] = after
+        try:
+            page = self._api("GET", path, params=params, reserve=POLL_RESERVE)
+        except (AuthError, PermanentError) as exc:
+            raise type(exc)(f"reading {refused_reading}: {exc}") from None
+        data = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("children"), list):
+            raise TransientError(f"Reddit answered {path} with something that is not a Listing")
+        return data["children"], data.get("after") if isinstance(data.get("after"), str) else None
+
     def _read_inbox(self, state: Cursor) -> list[Message]:
         """New private messages in the inbox (pages until past `since`); moves the inbox cursor along and lists
         the unread ones among them to be marked read at the next poll. The first read (no inbox cursor yet) takes
@@ -453,21 +459,10 @@ class RedditConnector(PlatformConnector):
         newest = since
         after: str | None = None
         for _ in range(MAX_PAGES):
-            params: dict[str, Any] = {"limit": PAGE_SIZE, "raw_json": 1}
-            if after:
-                params["after"] = after
-            try:
-                page = self._api("GET", INBOX, params=params, reserve=POLL_RESERVE)
-            except (AuthError, PermanentError) as exc:
-                raise type(exc)(f"reading {INBOX} (the privatemessages scope): {exc}") from None
-            data = page.get("data") if isinstance(page, dict) else None
-            if not isinstance(data, dict) or not isinstance(data.get("children"), list):
-                raise TransientError(f"Reddit answered {INBOX} with something that is not a Listing")
-            children = data["children"]
+            children, after = self._listing_page(INBOX, after, refused_reading=f"{INBOX} (the privatemessages scope)")
             times = [_number(c["data"].get("created_utc")) for c in children if isinstance(c, dict) and _has_data(c)]
             newest = max([newest, *times])
             read += [m for m in (parse_message(c, brand=self._username) for c in children) if m and m.created >= since]
-            after = data.get("after") if isinstance(data.get("after"), str) else None
             if first or not after or not times or min(times) < since:
                 break
         new = [m for m in read if m.fullname not in seen]

@@ -130,6 +130,20 @@ def _either(post: Mapping[str, Any], tweet_key: str, post_key: str) -> Any:
     return post.get(tweet_key) if post.get(tweet_key) is not None else post.get(post_key)
 
 
+def _read_pages(pages: Iterable[Mapping[str, Any]]) -> tuple[list[Any], dict[str, Mapping[str, Any]]]:
+    """Every page's `data` items (unchecked, in page order) and the users its `includes` expand, by id: the
+    shape X's v2 endpoints share (the mentions timeline and the DM events alike)."""
+    items: list[Any] = []
+    users: dict[str, Mapping[str, Any]] = {}
+    for page in pages:
+        includes = page.get("includes")
+        includes = includes if isinstance(includes, dict) else {}
+        users.update({str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u})
+        data = page.get("data")
+        items += data if isinstance(data, list) else []
+    return items, users
+
+
 def parse_mentions(pages: Iterable[Mapping[str, Any]], *, brand_id: str) -> list[Change]:
     """Mentions-timeline pages (X's documented JSON) → changes, oldest first, without the brand's own posts.
 
@@ -138,20 +152,15 @@ def parse_mentions(pages: Iterable[Mapping[str, Any]], *, brand_id: str) -> list
     post first seen already edited is stored once, with its latest text).
     """
     posts: dict[str, Mapping[str, Any]] = {}
-    users: dict[str, Mapping[str, Any]] = {}
-    for page in pages:
-        includes = page.get("includes")
-        includes = includes if isinstance(includes, dict) else {}
-        users.update({str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u})
-        data = page.get("data")
-        for post in data if isinstance(data, list) else []:
-            if isinstance(post, dict) and _POST_ID.fullmatch(str(post.get("id", ""))):
-                posts[str(post["id"])] = post
-            else:
-                logger.warning(
-                    "X: skipping a mention without a post id (keys: %s)",
-                    sorted(post)[:10] if isinstance(post, dict) else type(post).__name__,
-                )
+    items, users = _read_pages(pages)
+    for post in items:
+        if isinstance(post, dict) and _POST_ID.fullmatch(str(post.get("id", ""))):
+            posts[str(post["id"])] = post
+        else:
+            logger.warning(
+                "X: skipping a mention without a post id (keys: %s)",
+                sorted(post)[:10] if isinstance(post, dict) else type(post).__name__,
+            )
     changes: list[Change] = []
     for post_id in sorted(posts, key=int):
         changes.extend(_mention(posts[post_id], users, brand_id=brand_id))
@@ -204,15 +213,10 @@ def parse_dm_events(pages: Iterable[Mapping[str, Any]], *, brand_id: str, after:
     The brand's own messages (sender_id == brand) never become mentions; nor do other event types, or an event
     without an id, a sender or text."""
     events: dict[int, Mapping[str, Any]] = {}
-    users: dict[str, Mapping[str, Any]] = {}
-    for page in pages:
-        includes = page.get("includes")
-        includes = includes if isinstance(includes, dict) else {}
-        users.update({str(u["id"]): u for u in includes.get("users") or [] if isinstance(u, dict) and "id" in u})
-        data = page.get("data")
-        for event in data if isinstance(data, list) else []:
-            if isinstance(event, dict) and _POST_ID.fullmatch(str(event.get("id", ""))):
-                events[int(event["id"])] = event
+    items, users = _read_pages(pages)
+    for event in items:
+        if isinstance(event, dict) and _POST_ID.fullmatch(str(event.get("id", ""))):
+            events[int(event["id"])] = event
     found: list[InboundMention] = []
     for event_id in sorted(e for e in events if e > after):
         event = events[event_id]

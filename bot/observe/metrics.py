@@ -15,6 +15,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 
 from bot import db
+from bot.models import CaseStatus
 
 # Slack waits 3 s for an acknowledgement: the buckets resolve the range that matters around it.
 _ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
@@ -73,8 +74,6 @@ POLLS = Counter(
 )
 REMINDERS = Counter("care_reminders_sent_total", "SLA reminders queued, by clock and stage.", ["clock", "stage"])
 
-CLOSING_KINDS = {"resolved": "resolved", "ignored": "ignored"}
-
 
 def _count_committed(event: str, fields: dict[str, Any]) -> None:
     if event == "mention_ingested":
@@ -85,8 +84,8 @@ def _count_committed(event: str, fields: dict[str, Any]) -> None:
         kind, actor = str(fields["kind"]), str(fields.get("actor") or "")
         if actor[:1] in ("U", "W"):  # a teammate's step, not the app's own (reminders, edits)
             STAFF_ACTIONS.labels(kind).inc()
-        if kind in CLOSING_KINDS:
-            CASES_CLOSED.labels(CLOSING_KINDS[kind]).inc()
+        if kind in CaseStatus.CLOSED:  # a case's closing step is named after its new status
+            CASES_CLOSED.labels(kind).inc()
 
 
 db.on_committed(_count_committed)
