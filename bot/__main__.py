@@ -44,10 +44,11 @@ def database_error(exc: Exception) -> ConfigError:
 
 
 def serve(settings: Settings) -> int:
-    from bot.services import triage_policy
+    from bot.services import playbook, triage_policy
 
     # the policy first: a bad policy file is one sentence before anything else is opened
     triage_policy.use(triage_policy.configured(settings.triage_file, settings.triage_model))
+    playbook.configured(settings.playbook_file)  # and so is a bad playbook (CARE_PLAYBOOK_FILE)
     # then the port, before the migrations: one taken is one sentence, and since uvicorn serves on this very
     # socket, no other program can take the port between this check and serving
     sock = listening_socket(settings.host, settings.port)

@@ -35,13 +35,15 @@ from bot.sla import BusinessHours, SlaPolicy, SlaTargets, parse_duration
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
+# Move to DM, as good practice has it: say what happened (a DM is on its way), when they will hear back ({due}, from
+# the first-response target), and ask for the one thing needed rather than a retelling of what they already wrote.
 DEFAULT_MOVE_TO_DM_TEMPLATE = (
-    "Hi {customer}, I'm {agent} from the care team. I'm sorry about this, and I'd like to sort it "
-    "out with you properly. Could we continue {contact}?"
+    "Hi {customer}, I'm {agent} from the care team. I'm sorry about this, and I'd like to sort it out with you "
+    "properly: I've sent you a DM, and you'll hear back from me {due}."
 )
 DEFAULT_PRIVATE_TEMPLATE = (
-    "Hi {customer}, it's {agent} from the care team, following up on your post. "
-    "Could you tell me a little more here so I can look into it for you?"
+    "Hi {customer}, it's {agent} from the care team, about your post. I've read what you wrote, so there's no "
+    "need to repeat it: could you send me your booking reference? I'll get back to you {due}."
 )
 DEFAULT_CONTACT_ROUTE = "by direct message"
 # The public closing reply offered when a case that moved to DM is resolved, so onlookers see it was sorted.
@@ -49,7 +51,7 @@ DEFAULT_CLOSING_TEMPLATE = (
     "Hi {customer}, thanks for sorting this out with us by direct message. "
     "If anything else comes up, we're here. {agent} from the care team"
 )
-TEMPLATE_FIELDS = ("customer", "agent", "contact")
+TEMPLATE_FIELDS = ("customer", "agent", "contact", "due")
 CLOSING_TEMPLATE_FIELDS = ("customer", "agent")
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -234,6 +236,7 @@ class Settings:
     triage_file: Path | None = None  # CARE_TRIAGE_FILE: the team's triage policy (None: the shipped default)
     triage_model: Path | None = None  # CARE_TRIAGE_MODEL: learned weights the policy scores with
     wins_channel: str | None = None  # CARE_WINS_CHANNEL: where "Share win" posts praise
+    playbook_file: Path | None = None  # CARE_PLAYBOOK_FILE: saved replies and the reply coach (None: the default)
     # /readyz answers 503 once Slack calls have failed for longer than this (CARE_READY_SLACK_FAILING) ...
     ready_slack_failing: timedelta = timedelta(minutes=5)
     # ... or once the oldest pending Slack delivery is older than this (CARE_READY_QUEUE_AGE)
@@ -709,6 +712,13 @@ def triage_paths(env: Mapping[str, str]) -> tuple[Path | None, Path | None]:
     return (Path(found[0]) if found[0] else None, Path(found[1]) if found[1] else None)
 
 
+def _playbook_file(env: Mapping[str, str]) -> Path | None:
+    """CARE_PLAYBOOK_FILE as a path; the file is read (and refused in one sentence) by
+    `bot.services.playbook.configured` when `care-bot serve` starts."""
+    found = _get(env, "CARE_PLAYBOOK_FILE")
+    return Path(found) if found else None
+
+
 def _wins_channel(env: Mapping[str, str]) -> str | None:
     """CARE_WINS_CHANNEL: the channel "Share win" posts praise to (unset: the button is not offered)."""
     channel = _get(env, "CARE_WINS_CHANNEL")
@@ -823,6 +833,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, env_file: Path | 
         clock_offset=_clock_offset(env, slack_api_url),
         **dict(zip(("triage_file", "triage_model"), triage_paths(env), strict=True)),
         wins_channel=_wins_channel(env),
+        playbook_file=_playbook_file(env),
         ready_slack_failing=_duration(env, "CARE_READY_SLACK_FAILING", Settings.ready_slack_failing),
         ready_queue_age=_duration(env, "CARE_READY_QUEUE_AGE", Settings.ready_queue_age),
     )

@@ -11,7 +11,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import ids, modals
 from bot.errors import OwnedByOther
-from bot.services import cases, followups, reminders, replies, surge, wins
+from bot.runtime import Runtime
+from bot.services import cases, followups, playbook, reminders, replies, surge, wins
 from bot.services.access import NotAllowed
 from handlers.gate import TAKE_OVER, team
 from handlers.listener import ack_then, clicked_case_id, clicked_message, runtime, user_id
@@ -20,7 +21,7 @@ from handlers.listener import ack_then, clicked_case_id, clicked_message, runtim
 def register(app: App) -> None:
     ack_then(app.action(ids.ACTION_CLAIM), claim)
     ack_then(app.action(ids.ACTION_REPLY), reply)
-    ack_then(app.action(ids.ACTION_MOVE_TO_DM), move_to_dm)
+    ack_then(app.action(ids.ACTION_MOVE_TO_DM), move_to_dm)  # opens the Move to DM modal (handlers/views.py sends)
     ack_then(app.action(ids.ACTION_ESCALATE), escalate)
     ack_then(app.action(ids.ACTION_IGNORE), ignore)
     ack_then(app.action(ids.ACTION_RESOLVE), resolve)
@@ -50,18 +51,33 @@ def claim(body: dict[str, Any], client: WebClient, context: BoltContext) -> None
 
 def reply(body: dict[str, Any], client: WebClient, context: BoltContext, *, thanks: bool = False) -> None:
     rt, uid = runtime(context), user_id(body)
-    agent = rt.first_name(uid) if thanks else ""
+    agent, book = rt.first_name(uid), playbook.configured(rt.settings.playbook_file)
     with rt.unit() as s:
         draft = cases.open_reply(s, case_id=clicked_case_id(body), user_id=uid, now=rt.now())
         case = draft.case
-        # Thank starts from a warm reply with both first names, unless a draft is waiting (it is never thrown away)
-        text = case.draft_text or (wins.thank_text(case, agent_first_name=agent) if thanks else None)
+        # A waiting draft comes first (it is never thrown away); else Thank's warm reply naming both, or the
+        # playbook's greeting and sign-off with a line to write in
+        start = (
+            wins.thank_text(case, agent_first_name=agent)
+            if thanks
+            else replies.reply_start(book, _names(rt, case, agent))
+        )
         rule = rt.length_rule(case.connector, case.platform)
-        note = rule.describe()
         warning = (
             f"<@{draft.other_drafter}> is drafting a reply to this customer right now." if draft.other_drafter else None
         )
-        view = modals.reply_modal(case, limit=rule.limit, limit_note=note, draft=text, warning=warning)
+        view = modals.reply_modal(
+            case,
+            limit=rule.limit,
+            limit_note=rule.describe(),
+            unit=rule.unit,
+            draft=case.draft_text or start,
+            warning=warning,
+            saved=book.replies,
+            agent=agent,
+            last_note=draft.last_note,
+            started=not case.draft_text,
+        )
     try:
         client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError:
@@ -85,24 +101,43 @@ def share_win(body: dict[str, Any], context: BoltContext) -> None:
     )
 
 
-def move_to_dm(body: dict[str, Any], context: BoltContext) -> None:
+def _names(rt: Runtime, case: Any, agent: str) -> playbook.Names:
+    contact = rt.contact_route(case.connector)
+    return replies.names_for(case, agent=agent, contact=contact, policy=rt.settings.sla, now=rt.now())
+
+
+NO_PRIVATE_MESSAGES = "the desk cannot send private messages there"
+
+
+def move_to_dm(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """The Move to DM modal: both texts, first names filled in, to edit and confirm (handlers/views.py sends)."""
     rt, uid = runtime(context), user_id(body)
     agent, settings = rt.first_name(uid), rt.settings
     with rt.unit() as s:
         case = cases.get_case(s, clicked_case_id(body))
-        private = settings.private_template if rt.can_message_privately(case.connector, case.platform) else None
+        private = rt.can_message_privately(case.connector, case.platform)
         unavailable = rt.private_message_problem(case.connector, case.latest_mention.posted_at) if private else None
-        replies.move_to_dm(
+        draft = replies.move_to_dm_draft(
             s,
             case_id=case.id,
-            user_id=uid,
-            agent_first_name=agent,
+            names=_names(rt, case, agent),
             template=settings.move_to_dm_template,
-            private_template=None if unavailable else private,
-            private_unavailable=unavailable,
-            contact=rt.contact_route(case.connector),
-            now=rt.now(),
+            private_template=settings.private_template,
+            unavailable=unavailable or (None if private else NO_PRIVATE_MESSAGES),
+            book=playbook.configured(settings.playbook_file),
         )
+        rule = rt.length_rule(case.connector, case.platform)
+        view = modals.move_to_dm_modal(
+            case,
+            public=draft.public,
+            private=draft.private,
+            unavailable=draft.unavailable,
+            limit=rule.limit,
+            unit=rule.unit,
+            limit_note=rule.describe(),
+            agent=agent,
+        )
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def escalate(body: dict[str, Any], context: BoltContext) -> None:

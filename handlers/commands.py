@@ -13,10 +13,11 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.blocks import digest as digest_blocks
 from bot.blocks import figures
+from bot.blocks import playbook as playbook_blocks
 from bot.blocks.mrkdwn import Blocks, escape
 from bot.errors import UserError
 from bot.runtime import Runtime
-from bot.services import digest, queues, stats, triage_learning
+from bot.services import digest, playbook, queues, stats, triage_learning
 from handlers.errors import guarded
 from handlers.gate import COMMANDS, check
 from handlers.listener import runtime
@@ -27,6 +28,7 @@ USAGE = (
     "• `/care mine` — your open cases, with links to their threads\n"
     "• `/care triage` — how often triage agreed with what the team did over the last 30 days\n"
     "• `/care digest` — the managers' daily digest, sent to you now by direct message (managers only)\n"
+    "• `/care replies` — the team's saved replies, as the Reply modal offers them\n"
     "• `/care help` — this message\n"
     "Cases arrive in <#{channel}> with buttons: *Claim*, *Reply*, *Move to DM*, *Escalate*, *Ignore*, *Resolve*."
 )
@@ -42,7 +44,7 @@ def problem(sub: str, args: list[str]) -> str | None:
     """What to say instead of running the command (help, an unknown subcommand, a bad period); None to run it."""
     if sub == "help":
         return ""
-    if sub not in ("stats", "mine", "digest", "triage"):
+    if sub not in ("stats", "mine", "digest", "triage", "replies"):
         return f"I don't know `/care {escape(sub)}`.\n"
     if sub == "stats" and (len(args) > 1 or (args and args[0] not in stats.PERIOD_DAYS)):
         return f"I don't know the period `{escape(' '.join(args))}`: use `today`, `7d` or `30d`.\n"
@@ -79,6 +81,8 @@ def answer(body: dict[str, Any], command: dict[str, Any], respond: Respond, cont
         return
     if sub == "triage":
         text, blocks = _triage(rt)
+    elif sub == "replies":  # quotes no customer: open to all, like stats
+        text, blocks = _saved_replies(rt)
     else:
         text, blocks = _figures(rt, args[0] if args else "today") if sub == "stats" else _my_cases(rt, user)
     respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
@@ -98,6 +102,12 @@ def _triage(rt: Runtime) -> tuple[str, Blocks]:
     with rt.read() as s:
         found = triage_learning.agreement(s, start=period.start, end=period.end)
     return figures.triage_message(found, period)
+
+
+def _saved_replies(rt: Runtime) -> tuple[str, Blocks]:
+    path = rt.settings.playbook_file
+    where = f"CARE_PLAYBOOK_FILE ({path})" if path else "the default playbook (set CARE_PLAYBOOK_FILE for your own)"
+    return playbook_blocks.replies_message(playbook.configured(path), where=where)
 
 
 def _my_cases(rt: Runtime, user: str) -> tuple[str, Blocks]:

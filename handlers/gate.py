@@ -45,6 +45,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     ids.ACTION_OPEN_GATHERED: (TEAM, "open gathered posts as cases"),
     ids.ACTION_THANK: (TEAM, "reply to customers"),
     ids.ACTION_SHARE_WIN: (TEAM, "share wins"),
+    ids.ACTION_SAVED_REPLY: (TEAM, "reply to customers"),
+    ids.ACTION_SAVED_REPLY_KEEP: (TEAM, "reply to customers"),
 }
 VIEWS: dict[str, tuple[str, str]] = {
     ids.VIEW_REPLY: (TEAM, "reply to customers"),
@@ -53,6 +55,7 @@ VIEWS: dict[str, tuple[str, str]] = {
     ids.VIEW_TAKE_OVER: (MANAGERS, "take over a teammate's case"),
     ids.VIEW_FOLLOW_UP: (TEAM, "set follow-ups"),
     ids.VIEW_REASSIGN: (MANAGERS, "reassign cases"),
+    ids.VIEW_MOVE_TO_DM: (TEAM, "move a conversation to direct messages"),
 }
 COMMANDS: dict[str, tuple[str, str]] = {
     "mine": (TEAM, "list their cases with `/care mine`"),

@@ -70,7 +70,7 @@ def test_care_command_and_interactivity_reach_the_slack_endpoint(manifest: dict[
     assert "/care" in commands
     care = commands["/care"]
     assert care["url"].endswith("/slack/events")
-    assert care["usage_hint"] == "stats [today|7d|30d] | mine | triage | digest | help"
+    assert care["usage_hint"] == "stats [today|7d|30d] | mine | triage | digest | replies | help"
     assert care["should_escape"] is False
 
     settings = manifest["settings"]

@@ -194,3 +194,26 @@ def test_alembic_lines_show_only_at_debug(tmp_path, caplog, alembic_logger, leve
 )
 def test_a_bad_server_setting_is_one_sentence(tmp_path, variable, value):
     serve_refuses(tmp_path, variable, **{variable: value})
+
+
+# -- 7. the playbook ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "could not be read"),
+        ("format = 1\n[[replies]\n", "is not valid TOML"),
+        ('format = 1\n[[replies]]\nid = "sorry"\ntitle = "Sorry"\n', "[[replies]] 'sorry' needs a text."),
+        (
+            'format = 1\n[[replies]]\nid = "sorry"\ntitle = "Sorry"\ntext = "Hi {name}"\n',
+            "[[replies]] 'sorry' text uses unknown placeholder {name}: only {customer}, {agent}, {case}, {due} "
+            "and {contact} are available.",
+        ),
+    ],
+    ids=["missing", "bad-toml", "no-text", "unknown-placeholder"],
+)
+def test_a_bad_playbook_is_one_sentence_before_anything_is_opened(tmp_path, content, expected):
+    path = tmp_path / "playbook.toml"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    line = serve_refuses(tmp_path, "CARE_PLAYBOOK_FILE", CARE_PLAYBOOK_FILE=str(path))
+    assert line.startswith(f"CARE_PLAYBOOK_FILE ({path})") and expected in line

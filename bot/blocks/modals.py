@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.blocks import limits
-from bot.blocks.case import customer_label, slack_date
+from bot.blocks.case import customer_label, slack_date, thread_note
 from bot.blocks.ids import (
     ASSIGNEE_BLOCK,
     ASSIGNEE_INPUT,
@@ -24,20 +25,28 @@ from bot.blocks.ids import (
     CUSTOM_INPUT,
     FOLLOW_UP_BLOCK,
     FOLLOW_UP_INPUT,
+    PRIVATE_BLOCK,
+    PRIVATE_INPUT,
+    PUBLIC_BLOCK,
+    PUBLIC_INPUT,
     REPLY_BLOCK,
     REPLY_INPUT,
     VIEW_FOLLOW_UP,
     VIEW_IGNORE,
+    VIEW_MOVE_TO_DM,
     VIEW_REASSIGN,
     VIEW_REPLY,
     VIEW_RESOLVE,
     VIEW_TAKE_OVER,
 )
-from bot.blocks.mrkdwn import Blocks, inert, option, platform_label, quote
-from bot.models import Case
+from bot.blocks.mrkdwn import Blocks, escape, inert, option, platform_label, quote
+from bot.blocks.playbook import SEND, saved_replies_menu
+from bot.models import Case, CaseEvent
 from bot.services.cases import IGNORE_REASONS, OUTCOMES
+from bot.services.coach import fingerprint
 from bot.services.followups import CLEAR, CUSTOM
 from bot.services.followups import LABELS as FOLLOW_UP_LABELS
+from bot.services.playbook import SavedReply
 
 
 def _modal(
@@ -62,39 +71,123 @@ def _modal(
 
 
 FULL_POST = "\n_The full post is in the case thread._"  # after the start of a post too long for the modal
+NOTE_LIMIT = 1000  # the case's last thread note, as the Reply modal shows it
 
 
-def reply_modal(case: Case, *, limit: int, limit_note: str, draft: str | None, warning: str | None) -> dict[str, Any]:
+def _post_blocks(case: Case) -> Blocks:
+    """The customer's latest post (escaped, fitted), and how many more are in the thread."""
     said, head = inert(case.latest_mention.text), f"*{customer_label(case)}* wrote:\n"
     room = limits.SECTION_TEXT - limits.size(head) - limits.size(FULL_POST)
     shown = quote(said, room)
     if len(limits.quoted_parts(said, room)) > 1:  # the modal shows the start; the thread has it all
         shown += FULL_POST
     blocks: Blocks = [limits.section(head + shown)]
+    earlier = len(case.mentions) - 1
+    if earlier > 0:
+        blocks.append(limits.context(f"_{earlier} earlier post{'s' if earlier > 1 else ''} in the case thread._"))
+    return blocks
+
+
+def _text_input(block_id: str, action_id: str, text: str | None, label: str, hint: str) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": action_id, "multiline": True}
+    if text:
+        element["initial_value"] = limits.head(text, limits.INPUT_VALUE)  # at most what the input holds
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "element": element,
+        "label": limits.plain(label, limits.INPUT_LABEL),
+        "hint": limits.plain(hint, limits.INPUT_HINT),
+    }
+
+
+def reply_modal(
+    case: Case,
+    *,
+    limit: int,
+    limit_note: str,
+    draft: str | None,
+    warning: str | None,
+    saved: Sequence[SavedReply] = (),
+    agent: str = "",
+    last_note: CaseEvent | None = None,
+    started: bool = False,
+    unit: str = "characters",
+) -> dict[str, Any]:
+    """The Reply modal: saved replies at the top, the customer's post and the thread's last note, then the reply.
+
+    `draft` is what the input starts with; `started` says it is the playbook's start (greeting and sign-off) rather
+    than words someone wrote, so a saved reply picked next may replace it. `agent` (the writer's first name) rides
+    in the metadata for the coach and the saved replies."""
+    blocks: Blocks = [saved_replies_menu(saved)] if saved else []
+    blocks += _post_blocks(case)
+    if last_note is not None:
+        note = limits.fit(thread_note(case, last_note), NOTE_LIMIT)
+        blocks.append(limits.context(f"*Last in the thread:* {note}"))
     if warning:
         blocks.append(limits.context(f":warning: {warning}"))
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": REPLY_INPUT,
-        "multiline": True,
-        "focus_on_load": True,
-    }
-    if draft:
-        element["initial_value"] = limits.head(draft, limits.INPUT_VALUE)  # at most what the input holds
-    blocks.append(
-        {
-            "type": "input",
-            "block_id": REPLY_BLOCK,
-            "element": element,
-            "label": limits.plain(
-                f"Public reply on {platform_label(case.platform).split(' ', 1)[-1]} (up to {limit} characters)",
-                limits.INPUT_LABEL,
-            ),
-            "hint": limits.plain(f"Sent publicly as a reply to their post. {limit_note}".strip(), limits.INPUT_HINT),
-        }
+    where = platform_label(case.platform).split(" ", 1)[-1]
+    reply = _text_input(
+        REPLY_BLOCK,
+        REPLY_INPUT,
+        draft,
+        f"Public reply on {where} (up to {limit} {unit})",
+        f"Sent publicly as a reply to their post. {limit_note}".strip(),
     )
+    reply["element"]["focus_on_load"] = True
+    blocks.append(reply)
     blocks += follow_up_inputs(optional=True)
-    return _modal(VIEW_REPLY, "Reply", blocks, submit="Send", metadata={"case_id": case.id}, notify_on_close=True)
+    metadata: dict[str, Any] = {"case_id": case.id, "agent": agent}
+    if started and draft:
+        metadata["filled"] = fingerprint(draft)
+    return _modal(VIEW_REPLY, "Reply", blocks, submit=SEND, metadata=metadata, notify_on_close=True)
+
+
+def move_to_dm_modal(
+    case: Case,
+    *,
+    public: str,
+    private: str | None,
+    unavailable: str | None,
+    limit: int,
+    agent: str,
+    unit: str = "characters",
+    limit_note: str = "",
+) -> dict[str, Any]:
+    """Move to DM, previewed: both texts to edit (or only the public one, saying why), nothing sent until Send."""
+    where = platform_label(case.platform).split(" ", 1)[-1]
+    customer = inert(customer_label(case))
+    if private is None:
+        why = f": {escape(unavailable)}" if unavailable else ""
+        what = f":information_source: No private message can go to *{customer}* on {where}{why}. Only the public reply"
+        what += " below goes out."
+    else:
+        what = (
+            f":information_source: Two messages go to *{customer}*: a public reply under their post, and a private "
+            "message. Edit either; nothing is sent until you press Send."
+        )
+    blocks: Blocks = [*_post_blocks(case), limits.context(what)]
+    blocks.append(
+        _text_input(
+            PUBLIC_BLOCK,
+            PUBLIC_INPUT,
+            public,
+            f"Public reply on {where} (up to {limit} {unit})",
+            f"Posted publicly under their post, so onlookers see the conversation moved. {limit_note}".strip(),
+        )
+    )
+    if private is not None:
+        blocks.append(
+            _text_input(
+                PRIVATE_BLOCK,
+                PRIVATE_INPUT,
+                private,
+                f"Private message on {where}",
+                "Sent to them privately: ask for the one thing you need, not for their story again.",
+            )
+        )
+    metadata = {"case_id": case.id, "agent": agent, "private": private is not None}
+    return _modal(VIEW_MOVE_TO_DM, "Move to DM", blocks, submit=SEND, metadata=metadata)
 
 
 def _choice_modal(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from bot.db import note as db_note
@@ -236,17 +236,30 @@ def stop_drafting(session: Session, *, case_id: int, user_id: str, now: datetime
 
 @dataclass(frozen=True)
 class ReplyDraft:
-    """What the Reply modal opens with: the case, and who else is writing to this customer right now."""
+    """What the Reply modal opens with: the case, who else is writing to this customer right now, and the case's
+    last note in its thread (what happened last, beside the customer's post the modal shows anyway)."""
 
     case: Case
     other_drafter: str | None
+    last_note: CaseEvent | None = None
+
+
+# Events the Reply modal does not show as the thread's last note: the customer's posts (shown above it) and what
+# posts no note at all (a case's arrival is its message, not a note).
+NOT_NOTES = ("received", "mention_added", "mention_edited", "opened_from_surge")
 
 
 def open_reply(session: Session, *, case_id: int, user_id: str, now: datetime) -> ReplyDraft:
     """`user_id` starts a reply: note it on the case message, and say if someone else is drafting already."""
     case = get_case(session, case_id)
     other = someone_else_drafting(case, user_id=user_id, now=now)
-    return ReplyDraft(start_drafting(session, case_id=case.id, user_id=user_id, now=now), other)
+    last = session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind.not_in(NOT_NOTES))
+        .order_by(CaseEvent.id.desc())
+        .limit(1)
+    ).first()
+    return ReplyDraft(start_drafting(session, case_id=case.id, user_id=user_id, now=now), other, last)
 
 
 def someone_else_drafting(case: Case, *, user_id: str, now: datetime) -> str | None:

@@ -7,6 +7,7 @@ outcome recorded here: success clears the draft; failure keeps it, so nothing ty
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from bot.errors import UserError
 from bot.models import Case, OutboxItem
-from bot.services import cases, followups, outbox, triage
+from bot.services import cases, coach, followups, outbox, triage
 from bot.services.cases import get_case, record, require_open
+from bot.services.playbook import Names, Playbook, due_words
+from bot.sla import SlaPolicy
 from connectors.base import Author, LengthRule
 
 REPLY = "reply"
@@ -27,6 +30,40 @@ RESPONSES = (REPLY, MOVE_TO_DM)  # what stops the first- and next-response clock
 
 def customer_first_name(case: Case) -> str:
     return Author(id=case.author_id, handle=case.author_handle, name=case.author_name).first_name
+
+
+def names_for(case: Case, *, agent: str, contact: str, policy: SlaPolicy, now: datetime) -> Names:
+    """What the placeholders of a saved reply or template stand for in a reply on this case."""
+    due = due_words(policy, priority=case.priority, now=now)
+    return Names(customer=customer_first_name(case), agent=agent, case=str(case.id), due=due, contact=contact)
+
+
+def reply_start(book: Playbook, names: Names) -> str:
+    """What a new reply starts from when no draft is waiting: the playbook's greeting and sign-off."""
+    return book.start(names)
+
+
+@dataclass(frozen=True)
+class Filled:
+    """The reply with a saved reply put in; `ours` when nothing the writer typed is in it."""
+
+    text: str
+    ours: bool
+
+
+def put_saved_reply(
+    case: Case, *, book: Playbook, reply_id: str, names: Names, current: str, keep: bool, filled: object
+) -> Filled:
+    """A saved reply put in the reply: instead of `current`, or below it when the writer ticked `keep`.
+
+    `filled` is the fingerprint of what the modal itself last put in the reply (the greeting and sign-off, an
+    earlier saved reply): while `current` is still exactly that, nothing in it is the writer's, so it is replaced.
+    """
+    saved = book.reply(reply_id)
+    if saved is None:
+        raise UserError("That saved reply is no longer in the playbook. Please pick another one.")
+    kept = keep and bool(current.strip()) and coach.fingerprint(current) != filled
+    return Filled(book.compose(saved.text_for(case.platform), names, current=current, keep=kept), ours=not kept)
 
 
 def reply_problem(text: str, rule: LengthRule) -> str | None:
@@ -69,13 +106,22 @@ def submit_reply(
     rule: LengthRule,
     now: datetime,
     follow_up: datetime | None = None,
+    coaching: coach.Coaching | None = None,
 ) -> Case:
-    """Queue a public reply; `follow_up` also records the promise to get back to the customer then."""
+    """Queue a public reply; `follow_up` also records the promise to get back to the customer then.
+
+    With `coaching`, a draft that breaks one of the team's rules is held (`coach.Unconfirmed`) until its writer
+    has seen the advice and sends that very draft again."""
     problem = reply_problem(text, rule)
     if problem:
         raise UserError(problem)
     case = require_open(session, case_id)
     text = text.strip()
+    if coaching is not None:
+        draft = coach.Draft(
+            text=text, customer=customer_first_name(case), agent=coaching.agent, platform=case.platform, rule=rule
+        )
+        coach.hold([("", draft)], coaching)
     case.draft_text, case.draft_by = text, user_id
     if case.drafting_by == user_id:
         case.drafting_by, case.drafting_since = None, None
@@ -89,34 +135,98 @@ def submit_reply(
     return case
 
 
+PUBLIC_LABEL, PRIVATE_LABEL = "Public reply", "Private message"
+MOVE_OFFLINE_REPLY = "move_offline"  # the saved reply Move to DM starts from where no private message can go
+
+
+class MoveToDmProblem(UserError):
+    """One of the two move-to-DM texts cannot be sent as written (shown on its field)."""
+
+    def __init__(self, message: str, *, private: bool) -> None:
+        super().__init__(message)
+        self.private = private
+
+
+@dataclass(frozen=True)
+class MoveToDm:
+    """What the Move to DM modal shows: both texts, filled in, or only the public one and why."""
+
+    case: Case
+    public: str
+    private: str | None
+    unavailable: str | None  # why no private message goes, when none does
+
+
+def move_to_dm_draft(
+    session: Session,
+    *,
+    case_id: int,
+    names: Names,
+    template: str,
+    private_template: str,
+    unavailable: str | None,
+    book: Playbook,
+) -> MoveToDm:
+    """The texts Move to DM proposes: CARE_MOVE_TO_DM_TEMPLATE and CARE_PRIVATE_TEMPLATE, first names filled in.
+
+    Where no private message can go (`unavailable` says why), the public text cannot say a DM was sent: it is the
+    playbook's "move_offline" saved reply (asking the customer to get in touch {contact}) when the playbook has one.
+    """
+    case = require_open(session, case_id)
+    if case.moved_offline_at is not None:
+        raise UserError("This case has already been moved to DM. Use Reply to write to the customer again.")
+    values = {"customer": names.customer, "agent": names.agent, "contact": names.contact, "due": names.due}
+    if unavailable is None:
+        return MoveToDm(case, template.format(**values), private_template.format(**values), None)
+    offline = book.reply(MOVE_OFFLINE_REPLY)
+    public = (
+        book.compose(offline.text_for(case.platform), names, current="", keep=False)
+        if offline
+        else template.format(**values)
+    )
+    return MoveToDm(case, public, None, unavailable)
+
+
 def move_to_dm(
     session: Session,
     *,
     case_id: int,
     user_id: str,
-    agent_first_name: str,
-    template: str,
-    private_template: str | None,
-    contact: str,
+    public_text: str,
+    private_text: str | None,
+    rule: LengthRule,
     now: datetime,
     private_unavailable: str | None = None,
+    coaching: coach.Coaching | None = None,
 ) -> Case:
-    """Queue the public move-offline message, and the private one where the platform allows it.
+    """Queue the public move-offline message and, where the platform allows it, the private one, exactly as the
+    person confirmed them in the Move to DM modal.
 
-    `private_unavailable` says why the platform would refuse a private message now (e.g. too old):
-    the thread is told, so nobody waits for a message that cannot arrive.
+    `private_unavailable` says why the platform would refuse a private message now (e.g. too old): the thread is
+    told, so nobody waits for a message that cannot arrive. With `coaching`, the texts are held
+    (`coach.Unconfirmed`) as a reply is, until their writer sends them unchanged after seeing the advice.
     """
+    problem = reply_problem(public_text, rule)
+    if problem:
+        raise MoveToDmProblem(problem, private=False)
+    if private_text is not None and not private_text.strip():
+        raise MoveToDmProblem("Write the private message before sending.", private=True)
     case = require_open(session, case_id)
     if case.moved_offline_at is not None:
         raise UserError("This case has already been moved to DM. Use Reply to write to the customer again.")
-    customer = customer_first_name(case)
-    public_text = template.format(customer=customer, agent=agent_first_name, contact=contact)
+    public_text = public_text.strip()
+    private_text = private_text.strip() if private_text and not private_unavailable else None
+    if coaching is not None:
+        customer, agent, platform = customer_first_name(case), coaching.agent, case.platform
+        drafts = [(PUBLIC_LABEL, coach.Draft(public_text, customer, agent, platform, rule=rule))]
+        if private_text:
+            drafts.append((PRIVATE_LABEL, coach.Draft(private_text, customer, agent, platform, public=False)))
+        coach.hold(drafts, coaching)
     case.moved_offline_at = now
     if case.owner_id is None:
         case.owner_id = user_id
     _queue_send(session, case, purpose=MOVE_TO_DM, text=public_text, visibility="public", actor=user_id, now=now)
-    if private_template:
-        private_text = private_template.format(customer=customer, agent=agent_first_name, contact=contact)
+    if private_text:
         _queue_send(
             session, case, purpose=PRIVATE_MESSAGE, text=private_text, visibility="private", actor=user_id, now=now
         )

@@ -140,8 +140,19 @@ class SlackUser:
             }
         )
 
-    def submit(self, values: dict[str, Any]) -> dict[str, Any]:
-        """Fill in and submit the modal that the last click opened."""
+    def confirm(self) -> dict[str, Any]:
+        """Submit the modal that the last click opened as it is shown (Move to DM's proposed texts)."""
+        view = self._opened()[0]
+        values = {
+            b["block_id"]: {
+                b["element"]["action_id"]: {"type": "plain_text_input", "value": b["element"]["initial_value"]}
+            }
+            for b in view["blocks"]
+            if b["type"] == "input" and b["element"]["type"] == "plain_text_input"
+        }
+        return self.submit(values)
+
+    def _opened(self) -> tuple[dict[str, Any], str]:
         deadline = time.monotonic() + 10
         while True:
             opened = [v for v in self.slack.state.views if v["trigger_id"] == self._trigger]
@@ -150,7 +161,11 @@ class SlackUser:
             time.sleep(0.02)  # the modal opens after the ack, as in Slack
         if not opened:
             raise RuntimeError(f"the modal for {self._trigger} did not open")
-        view, view_id = opened[0]["view"], opened[0]["id"]
+        return opened[0]["view"], opened[0]["id"]
+
+    def submit(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Fill in and submit the modal that the last click opened."""
+        view, view_id = self._opened()
         return self._send(
             {
                 "type": "view_submission",
@@ -273,6 +288,7 @@ def run_demo(out: Any = None) -> int:
                     }
                 )
                 bob.click("case_move_to_dm", lena)
+                bob.confirm()  # the public and the private text, as the Move to DM modal proposes them
                 alice.click("case_escalate", lawyer)
                 bob.click("case_ignore", troll)
                 bob.submit(
@@ -291,7 +307,7 @@ def run_demo(out: Any = None) -> int:
                         "reply": {
                             "text": {
                                 "type": "plain_text_input",
-                                "value": "Hannah, this made our day! We'll pass your thanks to the AC44 crew.",
+                                "value": "Hannah, this made our day! We'll pass your thanks to the AC44 crew. – Alice",
                             }
                         }
                     }

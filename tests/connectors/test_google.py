@@ -33,9 +33,12 @@ JANE = "accounts/111/locations/222/reviews/AbFvOqlONEstarJaneD"
 MARCO = "accounts/111/locations/222/reviews/AbFvOqlFIVEstarMarco"
 REVIEWS = r"/v4/accounts/111/locations/222/reviews"
 REPLY = rf"/v4/{JANE}/reply"
+# Google has no private messages: Move to DM starts from the playbook's "move offline" saved reply, not "I've sent
+# you a DM"
 MOVE_TO_DM = (
-    "Hi Jane, I'm Bob from the care team. I'm sorry about this, and I'd like to sort it out with you "
-    "properly. Could we continue by phone or through our website (both are listed on our Google profile)?"
+    "Hi Jane,\nI'd like to sort this out with you properly. Please get in touch by phone or through our website "
+    "(both are listed on our Google profile) with your booking reference, and you'll hear back from me within the "
+    "hour.\n– Bob"
 )
 
 
@@ -100,11 +103,30 @@ class Desk:
         self.settle()
 
     def reply(self, case_id: int, text: str, user: str = "U0ALICE") -> None:
+        """Reply with `text`, sent anyway when the reply coach has advice on it."""
         self.click("case_reply", case_id, user)
         view = self.slack.state.views[-1]["view"]
-        answer = post_interaction(
-            self.url, view_payload("view_submission", view, text_value("reply", "text", text), user=user)
-        )
+        values = text_value("reply", "text", text)
+        answer = post_interaction(self.url, view_payload("view_submission", view, values, user=user))
+        if answer.content and answer.json().get("response_action") == "update":
+            view = answer.json()["view"]
+            answer = post_interaction(self.url, view_payload("view_submission", view, values, user=user))
+        assert answer.status_code == 200 and not answer.content, answer.text
+        self.settle()
+
+    def move_to_dm(self, case_id: int, user: str = "U0ALICE") -> None:
+        """Move to DM, confirmed as the modal proposes it."""
+        self.click("case_move_to_dm", case_id, user)
+        view = self.slack.state.views[-1]["view"]
+        assert view["callback_id"] == "move_to_dm_modal"
+        values = {
+            b["block_id"]: {
+                b["element"]["action_id"]: {"type": "plain_text_input", "value": b["element"]["initial_value"]}
+            }
+            for b in view["blocks"]
+            if b["type"] == "input"
+        }
+        answer = post_interaction(self.url, view_payload("view_submission", view, values, user=user))
         assert answer.status_code == 200 and not answer.content, answer.text
         self.settle()
 
@@ -381,11 +403,11 @@ def test_replying_again_replaces_the_earlier_reply_and_the_thread_says_so(desk: 
 def test_move_to_dm_posts_one_public_reply_that_reads_well(desk: Desk, google: FakeGoogle) -> None:
     google.add("review_one_star")
     desk.poll()
-    desk.click("case_move_to_dm", desk.case_id(JANE), user="U0BOB")
+    desk.move_to_dm(desk.case_id(JANE), user="U0BOB")
     [put] = google.replies()
     assert put.path == f"/v4/{JANE}/reply" and put.json == {"comment": MOVE_TO_DM}
     note = desk.thread_texts()[-1]
-    assert note.startswith(":lock: <@U0BOB> moved the conversation offline. Sent publicly:\n> Hi Jane, I'm Bob")
+    assert note.startswith(":lock: <@U0BOB> moved the conversation offline. Sent publicly:\n> Hi Jane,\n> I'd like")
     assert "_Google has no private messages, so only this public reply was posted._" in note
     assert ":lock: moved to DM" in desk.parent_text()
 

@@ -27,7 +27,6 @@ from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.reddit import FakeReddit, fixture
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
-from tests.support.slack_requests import text_value
 
 KEYWORDS = "acme, acme air"
 SUBS = "acme,r/AcmeAir"
@@ -481,7 +480,7 @@ def test_a_reddit_comment_becomes_a_case_and_the_reply_is_a_comment_under_it(des
     desk.click("case_reply", 2)
     view = desk.last_view()
     assert "10000 characters" in json.dumps(view)
-    desk.submit(view, text_value("reply", "text", reply))
+    desk.send_reply(view, reply)
     assert reddit.comments_posted() == [{"api_type": "json", "thing_id": comment, "text": reply}]
     thread = [m.text for m in slack.thread(CHANNEL, parents[1].ts)]
     assert thread[-1] == f":leftwards_arrow_with_hook: <@U0ALICE> replied publicly to @jane_doe:\n> {reply}"
@@ -499,7 +498,7 @@ def poll_after_pace(rt: Runtime) -> int | None:
 def test_move_to_dm_comments_publicly_and_sends_a_private_message(desk, rt, reddit, slack):
     comment = reddit.add_comment(author="jane_doe", body="acme lost my parcel")
     poll(rt)
-    desk.click("case_move_to_dm", only_case_id(rt), user="U0BOB")
+    desk.move_to_dm(only_case_id(rt), user="U0BOB")
     (public,) = reddit.comments_posted()
     assert public["thing_id"] == comment and public["text"].startswith("Hi jane_doe, I'm Bob from the care team.")
     assert reddit.messages == [
@@ -522,7 +521,7 @@ def test_a_refused_reply_is_reported_in_the_thread_and_the_draft_kept(desk, rt, 
     poll(rt)
     case_id = only_case_id(rt)
     desk.click("case_reply", case_id)
-    desk.submit(desk.last_view(), text_value("reply", "text", "Hi, we're on it."))
+    desk.send_reply(desk.last_view(), "Hi, we're on it.")
     note = desk.thread_texts()[-1]
     assert "was *not sent*" in note and "Comments are locked. (THREAD_LOCKED)" in note and "draft is kept" in note
     assert desk.case(case_id).draft_text == "Hi, we're on it."
@@ -533,7 +532,7 @@ def test_a_reddit_outage_is_retried_before_the_reply_goes_out(desk, rt, reddit, 
     poll(rt)
     reddit.standin.fail("POST", "/api/comment", Reply(502, "<html>Bad Gateway</html>"))
     desk.click("case_reply", only_case_id(rt))
-    desk.submit(desk.last_view(), text_value("reply", "text", "Hi, looking now."))
+    desk.send_reply(desk.last_view(), "Hi, looking now.")
     assert len(reddit.comments_posted()) == 1  # answered 502: nothing posted yet, a retry is due
     clock.advance(2)
     desk.settle()

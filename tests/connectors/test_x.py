@@ -27,7 +27,6 @@ from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.x import FakeX, fixture
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
-from tests.support.slack_requests import text_value
 
 BRAND = "9400000001"
 JANE, MO = "1234567890", "5550001111"
@@ -279,7 +278,7 @@ def test_reply_posts_a_reply_to_the_customers_post(desk, rt, slack, fake_x):
     view = desk.last_view()
     assert "280 characters" in json.dumps(view) and "X counts links as 23 and emoji/CJK as 2." in json.dumps(view)
     text = "Hi Jane, I'm Bob. I'm sorry about the wait; I've chased your refund and will update you today."
-    desk.submit(view, text_value("reply", "text", text), user="U0BOB")
+    desk.send_reply(view, text, user="U0BOB")
     (request,) = fake_x.post_requests()
     assert request.json == {"text": text, "reply": {"in_reply_to_tweet_id": post_id}}
     assert request.headers["authorization"] == f"Bearer {USER_TOKEN}"
@@ -293,25 +292,32 @@ def test_reply_posts_a_reply_to_the_customers_post(desk, rt, slack, fake_x):
 def test_move_to_dm_replies_publicly_link_free_and_sends_a_direct_message(desk, rt, fake_x):
     post_id = fake_x.mention(JANE, "@AcmeAir my refund is three weeks late, nobody answers")
     poll(rt)
-    desk.click("case_move_to_dm", only_case(rt), user="U0BOB")
+    desk.move_to_dm(only_case(rt), user="U0BOB")
     (public,) = fake_x.post_requests()
     assert public.json["reply"] == {"in_reply_to_tweet_id": post_id}
     assert public.json["text"].startswith("Hi Jane, I'm Bob from the care team.")
-    assert public.json["text"].endswith("Could we continue by direct message?")
+    assert public.json["text"].endswith("I've sent you a DM, and you'll hear back from me within the hour.")
     (private,) = fake_x.dm_requests()
     assert private.path == f"/2/dm_conversations/with/{JANE}/messages"
     assert private.json == {"text": private.json["text"]} and private.json["text"].startswith("Hi Jane, it's Bob")
+    assert "booking reference" in private.json["text"]
     assert private.headers["authorization"] == f"Bearer {USER_TOKEN}"
     notes = desk.thread_texts()
     assert notes[-2].startswith(":lock: <@U0BOB> moved the conversation offline. Sent publicly:\n> Hi Jane")
     assert notes[-1].startswith(":envelope: <@U0BOB> sent Jane a private message:")
 
 
-@pytest.mark.parametrize("x_overrides", [{"CARE_CONTACT_ROUTE": "at https://acme.example/help"}])
+CONTACT_TEMPLATE = "Hi {customer}, I'm {agent} from the care team. Could we continue {contact}?"
+
+
+@pytest.mark.parametrize(
+    "x_overrides",
+    [{"CARE_CONTACT_ROUTE": "at https://acme.example/help", "CARE_MOVE_TO_DM_TEMPLATE": CONTACT_TEMPLATE}],
+)
 def test_a_contact_route_with_a_link_is_replaced_by_x_contact_route(desk, rt, fake_x):
     fake_x.mention(JANE, "@AcmeAir my refund is three weeks late")
     poll(rt)
-    desk.click("case_move_to_dm", only_case(rt), user="U0BOB")
+    desk.move_to_dm(only_case(rt), user="U0BOB")
     (public,) = fake_x.post_requests()
     assert "https://" not in public.json["text"] and public.json["text"].endswith("continue by direct message?")
 
@@ -324,7 +330,7 @@ def test_a_move_to_dm_post_with_a_link_is_refused_and_explained(desk, rt, fake_x
     fake_x.mention(JANE, "@AcmeAir my refund is three weeks late")
     poll(rt)
     case_id = only_case(rt)
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    desk.move_to_dm(case_id, user="U0BOB")
     assert fake_x.post_requests() == []
     note = next(t for t in desk.thread_texts() if "was *not sent*" in t)
     assert "move-to-DM message to Jane was *not sent*" in note and "$0.20 instead of $0.015" in note
@@ -336,7 +342,7 @@ def test_a_move_to_dm_post_with_a_link_is_refused_and_explained(desk, rt, fake_x
 def test_the_operator_can_allow_links_explicitly(desk, rt, fake_x):
     fake_x.mention(JANE, "@AcmeAir my refund is three weeks late")
     poll(rt)
-    desk.click("case_move_to_dm", only_case(rt), user="U0BOB")
+    desk.move_to_dm(only_case(rt), user="U0BOB")
     (public,) = fake_x.post_requests()
     assert "acme.com/claims" in public.json["text"]
 
@@ -347,7 +353,7 @@ def test_a_refused_reply_is_reported_in_the_thread_and_the_draft_kept(desk, rt, 
     case_id = only_case(rt)
     fake_x.standin.fail("POST", r"/2/tweets", Reply(400, fixture("error_400_reply_target")))
     desk.click("case_reply", case_id)
-    desk.submit(desk.last_view(), text_value("reply", "text", "Hi Jane, on it."))
+    desk.send_reply(desk.last_view(), "Hi Jane, on it.")
     note = desk.thread_texts()[-1]
     assert "reply to Jane was *not sent*: X refused it (HTTP 400: The `reply.in_reply_to_tweet_id`" in note
     assert "draft is kept" in note and desk.case(case_id).draft_text == "Hi Jane, on it."
@@ -359,7 +365,7 @@ def test_an_outage_while_replying_is_retried_and_posts_once(desk, rt, clock, fak
     poll(rt)
     fake_x.standin.fail("POST", r"/2/tweets", Reply(503, {"title": "Service Unavailable", "status": 503}))
     desk.click("case_reply", only_case(rt))
-    desk.submit(desk.last_view(), text_value("reply", "text", "Hi Jane, on it."))
+    desk.send_reply(desk.last_view(), "Hi Jane, on it.")
     assert fake_x.brand_posts() == []
     clock.advance(2)
     desk.settle()
@@ -372,7 +378,7 @@ def test_a_reply_whose_answer_was_lost_is_not_posted_twice(desk, rt, clock, fake
     poll(rt)
     fake_x.lose_next_answer()  # X posts it, but we see a 503
     desk.click("case_reply", only_case(rt))
-    desk.submit(desk.last_view(), text_value("reply", "text", "Hi Jane, on it."))
+    desk.send_reply(desk.last_view(), "Hi Jane, on it.")
     clock.advance(2)
     desk.settle()  # the retry meets X's "duplicate content" refusal: the first attempt got through
     assert len(fake_x.post_requests()) == 2 and [p.text for p in fake_x.brand_posts()] == ["Hi Jane, on it."]
@@ -385,7 +391,7 @@ def test_a_send_rate_limit_waits_for_x_rate_limit_reset(desk, rt, clock, fake_x)
     poll(rt)
     fake_x.rate_limit("POST", r"/2/tweets", reset_in=30)
     desk.click("case_reply", only_case(rt))
-    desk.submit(desk.last_view(), text_value("reply", "text", "Hi Jane, on it."))
+    desk.send_reply(desk.last_view(), "Hi Jane, on it.")
     clock.advance(25)
     desk.settle()
     assert fake_x.brand_posts() == [] and len(fake_x.post_requests()) == 1
@@ -410,7 +416,7 @@ def test_a_refused_direct_message_is_explained(desk, rt, fake_x):
             },
         ),
     )
-    desk.click("case_move_to_dm", only_case(rt), user="U0BOB")
+    desk.move_to_dm(only_case(rt), user="U0BOB")
     note = desk.thread_texts()[-1]
     assert "private message to Jane was *not sent*" in note and "not permitted to send this Direct Message" in note
     assert "does not accept messages from this account" in note

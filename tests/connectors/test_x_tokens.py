@@ -32,7 +32,6 @@ from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.x import FakeX
 from tests.support.desk import Desk
 from tests.support.env import make_env
-from tests.support.slack_requests import text_value
 
 BRAND, JANE = "9400000001", "1234567890"
 APP_TOKEN = "app-bearer-token"
@@ -91,7 +90,7 @@ def case_from_jane(desk: Desk, fake_x: FakeX) -> int:
 
 def reply(desk: Desk, case_id: int, text: str) -> None:
     desk.click("case_reply", case_id, user="U0BOB")
-    desk.submit(desk.last_view(), text_value("reply", "text", text), user="U0BOB")
+    desk.send_reply(desk.last_view(), text, user="U0BOB")
 
 
 def bearer(request: Any) -> str:

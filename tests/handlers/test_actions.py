@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.errors import UserError
 from bot.models import CaseEvent
 from handlers.errors import report
+from tests.handlers.composer import move_to_dm
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL
 from tests.support.slack_requests import (
@@ -75,7 +76,7 @@ def test_reply_modal_states_limit_marks_drafting_and_sends_exact_text(desk: Desk
     assert "280 characters" in label
     assert "<@U0BOB> is drafting a reply" in desk.parent_text()
 
-    reply = "Hi Jane, I'm so sorry about the wait. I've chased your refund and will update you today."
+    reply = "Hi Jane, I'm so sorry about the wait. I've chased your refund and will update you today. – Bob"
     desk.submit(view, text_value("reply", "text", reply), user="U0BOB")
     assert [p.json for p in slack.replies] == [
         {"in_reply_to": "1790000000000000001", "platform": "twitter", "text": reply, "visibility": "public"}
@@ -98,9 +99,11 @@ def test_reply_modal_rejects_empty_and_overlong_text_inline(desk: Desk, slack) -
     answer = desk.submit(view, text_value("reply", "text", "x" * 281))
     assert answer["response_action"] == "errors"
     assert "281 characters; the limit here is 280" in answer["errors"]["reply"]
-    # X counts a link as 23 characters, so a long URL still fits
-    fits = "a" * 250 + " https://example.com/" + "p" * 100
-    assert desk.submit(view, text_value("reply", "text", fits)) == {}
+    # X counts a link as 23 characters, so a long URL still fits (the coach asks once about the link on X)
+    fits = "Hi Jane, " + "a" * 230 + " https://example.com/" + "p" * 100 + " – Alice"
+    held = desk.submit(view, text_value("reply", "text", fits))
+    assert held["response_action"] == "update" and "A link on X" in json.dumps(held["view"]["blocks"])
+    assert desk.submit(held["view"], text_value("reply", "text", fits)) == {}
     assert slack.replies[-1].json["text"] == fits
 
 
@@ -108,7 +111,7 @@ def test_failed_reply_says_so_in_thread_and_keeps_the_draft(desk: Desk, slack) -
     case_id = desk.new_case()
     slack.fail_replies(400)
     desk.click("case_reply", case_id)
-    reply = "Hi Jane, so sorry, looking into it now."
+    reply = "Hi Jane, so sorry, I'm chasing it now and will update you today. – Alice"
     desk.submit(desk.last_view(), text_value("reply", "text", reply))
     note = desk.thread_texts()[-1]
     assert "was *not sent*" in note and "HTTP 400" in note and "draft is kept" in note and reply in note
@@ -123,11 +126,11 @@ def test_reply_retries_a_platform_outage_before_giving_up(desk: Desk, slack, clo
     case_id = desk.new_case()
     slack.fail_replies(503)
     desk.click("case_reply", case_id)
-    desk.submit(desk.last_view(), text_value("reply", "text", "Hi Jane, on it."))
+    desk.submit(desk.last_view(), text_value("reply", "text", "Hi Jane, on it. – Alice"))
     assert slack.replies == []  # first try failed; a retry is due in a second
     clock.advance(2)
     desk.settle()
-    assert [p.json["text"] for p in slack.replies] == ["Hi Jane, on it."]
+    assert [p.json["text"] for p in slack.replies] == ["Hi Jane, on it. – Alice"]
     assert slack.replies[0].headers["x-care-delivery"].startswith("care-")
     assert "replied publicly" in desk.thread_texts()[-1]
 
@@ -148,13 +151,15 @@ def test_second_person_opening_reply_is_warned(desk: Desk) -> None:
 
 
 def test_move_to_dm_sends_public_and_private_messages_with_first_names(desk: Desk, slack) -> None:
+    """Confirmed as proposed (tests/handlers/test_reply_composer.py has the preview, edits and the coach)."""
     case_id = desk.new_case()
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    assert move_to_dm(desk, case_id, user="U0BOB") == {}
     sent = [p.json for p in slack.replies]
     assert [m["visibility"] for m in sent] == ["public", "private"]
     assert sent[0]["text"].startswith("Hi Jane, I'm Bob from the care team.")
-    assert "by direct message" in sent[0]["text"]
+    assert "I've sent you a DM, and you'll hear back from me within the hour." in sent[0]["text"]
     assert sent[1]["text"].startswith("Hi Jane, it's Bob")
+    assert "booking reference" in sent[1]["text"] and "tell me a little more" not in sent[1]["text"]
     assert all(m["in_reply_to"] == "1790000000000000001" for m in sent)
     notes = desk.thread_texts()
     assert notes[-2].startswith(":lock: <@U0BOB> moved the conversation offline. Sent publicly:\n> Hi Jane")
@@ -165,17 +170,17 @@ def test_move_to_dm_sends_public_and_private_messages_with_first_names(desk: Des
 def test_failed_public_move_to_dm_holds_back_the_private_message(desk: Desk, slack) -> None:
     case_id = desk.new_case()
     slack.fail_replies(400)
-    desk.click("case_move_to_dm", case_id)
+    move_to_dm(desk, case_id)
     assert slack.replies == []  # neither half reached the customer
     note = desk.thread_texts()[-1]
     assert "move-to-DM message" in note and "*not sent*" in note and "held back too" in note
-    desk.click("case_move_to_dm", case_id)  # trying again sends each half once
+    move_to_dm(desk, case_id)  # trying again sends each half once
     assert [p.json["visibility"] for p in slack.replies] == ["public", "private"]
 
 
 def test_move_to_dm_twice_is_refused_with_an_ephemeral_message(desk: Desk, slack) -> None:
     case_id = desk.new_case()
-    desk.click("case_move_to_dm", case_id)
+    move_to_dm(desk, case_id)
     desk.click("case_move_to_dm", case_id)
     assert len(slack.replies) == 2
     assert "already been moved to DM" in slack.state.ephemeral[-1]["text"]
@@ -296,7 +301,7 @@ def test_a_modal_whose_metadata_names_no_case_is_answered_inline_and_changes_not
     case_id = desk.new_case()
     desk.click("case_reply", case_id, user="U0BOB")
     view = {**desk.last_view(), "private_metadata": metadata}
-    answer = desk.submit(view, text_value("reply", "text", "Hi Jane, sorry about the wait."), user="U0BOB")
+    answer = desk.submit(view, text_value("reply", "text", "Hi Jane, sorry about the wait. – Bob"), user="U0BOB")
     assert answer["response_action"] == "errors"
     assert list(answer["errors"].values()) == [
         "This form no longer matches a case. Please open it again from the case message."

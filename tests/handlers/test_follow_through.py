@@ -13,6 +13,7 @@ import pytest
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.services import followups
+from tests.handlers.composer import move_to_dm
 from tests.support.desk import ReminderDesk
 from tests.support.env import make_env
 from tests.support.slack_requests import block_action, post_interaction, radio_value, text_value
@@ -74,7 +75,7 @@ def pick(desk: ReminderDesk, value: str, user: str = "U0BOB") -> None:
 def test_a_case_moved_to_dm_and_left_open_gets_one_reminder(desk: ReminderDesk, clock) -> None:
     start = clock.now()
     case_id = desk.new_case()
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    move_to_dm(desk, case_id, user="U0BOB")
     desk.at(239, start)
     assert desk.reminder_texts() == []
     desk.at(240, start)
@@ -90,7 +91,7 @@ def test_a_case_moved_to_dm_and_left_open_gets_one_reminder(desk: ReminderDesk, 
 def test_resolving_in_time_means_no_offline_reminder(desk: ReminderDesk, clock) -> None:
     start = clock.now()
     case_id = desk.new_case()
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    move_to_dm(desk, case_id, user="U0BOB")
     desk.at(60, start)
     desk.click("case_resolve", case_id, user="U0BOB")
     desk.submit(desk.last_view(), resolve_values("resolved"), user="U0BOB")
@@ -101,7 +102,7 @@ def test_resolving_in_time_means_no_offline_reminder(desk: ReminderDesk, clock) 
 # -- the public closing reply -----------------------------------------------------------------------
 def test_resolve_after_moving_to_dm_offers_a_prefilled_closing_reply(desk: ReminderDesk, slack) -> None:
     case_id = desk.new_case()
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    move_to_dm(desk, case_id, user="U0BOB")
     desk.click("case_resolve", case_id, user="U0BOB")
     view = desk.last_view()
     inputs = input_blocks(view)
@@ -123,7 +124,7 @@ def test_resolve_after_moving_to_dm_offers_a_prefilled_closing_reply(desk: Remin
 
 def test_the_closing_reply_is_sent_only_when_ticked(desk: ReminderDesk, slack) -> None:
     case_id = desk.new_case()
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    move_to_dm(desk, case_id, user="U0BOB")
     before = len(slack.replies)
     desk.click("case_resolve", case_id, user="U0BOB")
     desk.submit(desk.last_view(), resolve_values("resolved", closing=CLOSING, confirm=False), user="U0BOB")
@@ -134,7 +135,7 @@ def test_the_closing_reply_is_sent_only_when_ticked(desk: ReminderDesk, slack) -
 
 def test_a_closing_reply_that_does_not_fit_is_refused_in_the_modal(desk: ReminderDesk, slack) -> None:
     case_id = desk.new_case()
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    move_to_dm(desk, case_id, user="U0BOB")
     desk.click("case_resolve", case_id, user="U0BOB")
     answer = desk.submit(desk.last_view(), resolve_values("resolved", closing="x" * 300, confirm=True), user="U0BOB")
     assert answer["response_action"] == "errors" and "the limit here is 280" in answer["errors"]["closing"]
@@ -168,7 +169,7 @@ def test_reply_with_a_follow_up_reminds_the_owner_in_the_thread_and_by_dm_once(d
     view = desk.last_view()
     assert input_blocks(view)["follow_up"]["optional"] is True
     values = {
-        **text_value("reply", "text", "Hi Jane, I'll check with payments and come back to you."),
+        **text_value("reply", "text", "Hi Jane, I'll check with payments and come back to you within 4 hours. – Bob"),
         **follow_up_values("4h"),
     }
     assert desk.submit(view, values, user="U0BOB") == {}
@@ -201,7 +202,7 @@ def test_a_bad_follow_up_is_refused_inline_and_nothing_is_sent(desk: ReminderDes
     case_id = desk.new_case()
     desk.click("case_reply", case_id)
     view = desk.last_view()
-    reply_text = text_value("reply", "text", "Hi Jane, on it.")
+    reply_text = text_value("reply", "text", "Hi Jane, on it. – Alice")
     answer = desk.submit(view, {**reply_text, **follow_up_values("custom", "soon")})
     assert answer == {
         "response_action": "errors",
@@ -214,9 +215,9 @@ def test_a_bad_follow_up_is_refused_inline_and_nothing_is_sent(desk: ReminderDes
     assert len(slack.replies) == 1 and desk.case(case_id).follow_up_at is None
 
 
-def test_move_to_dm_stays_one_click_with_a_follow_up_menu_under_its_note(desk: ReminderDesk, clock, slack) -> None:
+def test_move_to_dm_has_a_one_click_follow_up_menu_under_its_note(desk: ReminderDesk, clock, slack) -> None:
     case_id = desk.new_case()
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    move_to_dm(desk, case_id, user="U0BOB")
     note = next(m for m in slack.thread("C0CARE", desk.parent.ts) if m.text.startswith(":lock:"))
     menu = next(b for b in note.blocks if b["type"] == "actions")["elements"][0]
     assert menu["type"] == "static_select" and menu["placeholder"]["text"] == "Follow up in…"

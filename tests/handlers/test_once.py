@@ -22,7 +22,7 @@ from tests.support.slack_requests import (
     view_payload,
 )
 
-REPLY = "Hi Jane, I'm so sorry about the wait. I've chased your refund and will update you today."
+REPLY = "Hi Jane, I'm so sorry about the wait. I've chased your refund and will update you today. – Alice"
 
 
 @pytest.fixture
@@ -87,6 +87,19 @@ def test_a_reply_refused_inline_is_refused_again_and_the_corrected_one_is_sent(d
     fixed = view_payload("view_submission", view, text_value("reply", "text", REPLY), view_id="V0REPLY2")
     assert deliver(desk, fixed, 2) == [{}, {}]
     assert [p.json["text"] for p in slack.replies] == [REPLY]
+
+
+def test_a_coached_reply_is_held_however_often_it_arrives_and_sent_anyway_once(desk: Desk, slack) -> None:
+    """The coach's "Send anyway" round trip under repeats: nothing goes out while the draft is held, and its
+    confirmation, delivered twice, sends once."""
+    case_id = desk.new_case()
+    vague = "Hi Jane, we'll look into it. – Alice"
+    held = deliver(desk, reply_submission(desk, case_id, vague), 2)
+    assert [a["response_action"] for a in held] == ["update", "update"] and slack.replies == []
+    confirm = view_payload("view_submission", held[0]["view"], text_value("reply", "text", vague), view_id="V0REPLY1")
+    assert deliver(desk, confirm, 2) == [{}, {}]
+    assert [p.json["text"] for p in slack.replies] == [vague]
+    assert events(desk, "replied") == 1
 
 
 def test_one_escalate_click_delivered_four_times_posts_one_note_and_one_ping(desk: Desk, slack) -> None:

@@ -25,7 +25,7 @@ from tests.schedule.test_scheduler import together
 from tests.support.blocks import all_text
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
-from tests.support.slack_requests import post_command, post_event, text_value
+from tests.support.slack_requests import post_command, post_event
 from tests.support.webhooks import post_webhook, webhook_body
 
 LEAD = "<@U0LEAD> <!subteam^S0MANAGERS>"  # CARE_ESCALATE_TO in tests/support/env.py
@@ -174,7 +174,7 @@ def test_the_end_says_so_with_totals_and_how_long_it_lasted(desk: Desk, slack, c
     tick(desk)
     alert = the_alert(slack)
     desk.click("case_reply", 1)
-    desk.submit(desk.last_view(), text_value("reply", "text", "So sorry, we are rebooking you now."))
+    desk.send_reply(desk.last_view(), "So sorry, we are rebooking you now.")
     quiet = began + timedelta(minutes=7)
     clock.set(quiet)  # the minute's mentions have long aged out and nothing waits
     tick(desk)
@@ -312,7 +312,7 @@ def test_stats_the_home_tab_and_the_digest_name_the_surge(desk: Desk, slack, clo
     tick(desk)
     alert = the_alert(slack)
     desk.click("case_reply", 1)
-    desk.submit(desk.last_view(), text_value("reply", "text", "So sorry, we are rebooking you now."))
+    desk.send_reply(desk.last_view(), "So sorry, we are rebooking you now.")
     clock.set(began + timedelta(minutes=4))
 
     # while it lasts: the stats name it with its figures so far, and the Home tab heads with it

@@ -18,7 +18,7 @@ from bot.schedule.jobs import sweep_tick
 from bot.services import outbox
 from tests.support.desk import Desk, ReminderDesk
 from tests.support.env import CHANNEL, make_env
-from tests.support.slack_requests import block_action, post_interaction, text_value
+from tests.support.slack_requests import block_action, post_interaction
 from tests.support.webhooks import post_webhook, webhook_body
 
 BASE_ENV = {"CARE_MANAGERS": "U0BOSS,U0CHIEF", "CARE_SLA_RESOLUTION": "3d"}
@@ -45,7 +45,7 @@ def reply(
     desk: Desk, case_id: int, text: str = "Hi Jane, so sorry. Looking into it now.", user: str = "U0ALICE"
 ) -> None:
     desk.click("case_reply", case_id, user=user)
-    desk.submit(desk.last_view(), text_value("reply", "text", text), user=user)
+    desk.send_reply(desk.last_view(), text, user=user)
 
 
 def test_each_stage_fires_once_and_only_once(desk: ReminderDesk, clock) -> None:
@@ -130,7 +130,7 @@ def test_a_reply_landing_after_the_sweep_cancels_the_queued_reminder(desk: Remin
     desk.click("case_reply", case_id)  # Alice is writing her answer...
     clock.set(start + timedelta(minutes=48))
     sweep_tick(desk.rt)  # ...the sweep queues the near-breach reminder...
-    desk.submit(desk.last_view(), text_value("reply", "text", "Hi Jane, on it."))  # ...and her reply lands first
+    desk.send_reply(desk.last_view(), "Hi Jane, on it. – Alice")  # ...and her reply lands first (nothing to coach)
     assert desk.reminder_texts() == []
     assert "replied publicly" in desk.thread_texts()[-1]
     with desk.rt.sessions() as s:  # it was queued, and dropped at delivery

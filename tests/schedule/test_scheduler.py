@@ -194,7 +194,7 @@ def test_done_when_near_breach_and_breach_reminders_arrive_once_each_unless_clai
         view_payload(
             "view_submission",
             view,
-            text_value("reply", "text", "Hi Max, so sorry. I've opened a trace for your bag."),
+            text_value("reply", "text", "Hi Max, so sorry. I've opened a trace for your bag. – Bob"),
             user="U0BOB",
         ),
     )

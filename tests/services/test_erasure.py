@@ -19,7 +19,7 @@ from tests.support.desk import Desk
 from tests.support.env import CHANNEL
 from tests.support.slack_requests import post_command, text_value
 
-REPLY = "Hi Jane, I'm sorry about the wait. I've chased your refund and will update you today."
+REPLY = "Hi Jane, I'm sorry about the wait. I've chased your refund and will update you today. – Bob"
 JANE = ("Jane", "jane_doe", "refund", "three weeks late", "x.com/jane_doe")
 SAM = {
     "id": "1790000000000000009",

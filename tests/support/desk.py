@@ -10,7 +10,7 @@ from typing import Any
 from bot.models import Case
 from bot.schedule.jobs import sweep_tick
 from tests.support.env import CHANNEL
-from tests.support.slack_requests import block_action, post_interaction, view_payload
+from tests.support.slack_requests import block_action, post_interaction, text_value, view_payload
 from tests.support.webhooks import post_webhook, webhook_body
 
 
@@ -45,6 +45,36 @@ class Desk:
 
     def last_view(self) -> dict[str, Any]:
         return self.slack.state.views[-1]["view"]
+
+    def send_reply(self, view: dict[str, Any], text: str, user: str = "U0ALICE") -> dict[str, Any]:
+        """Submit the Reply modal with `text` and, when the reply coach holds it, send it anyway: what these tests
+        check is the send (tests/handlers/test_reply_composer.py checks the coach)."""
+        values = text_value("reply", "text", text)
+        answer = self.submit(view, values, user=user)
+        if answer.get("response_action") == "update":
+            answer = self.submit(answer["view"], values, user=user)
+        return answer
+
+    def move_to_dm(self, case_id: int, user: str = "U0ALICE", **typed: str) -> dict[str, Any]:
+        """Move to DM: click, then send the texts the modal proposes, or those `typed` by block id (dm_public,
+        dm_private), anyway if the reply coach has advice on them; the answer ({} when the modal closed)."""
+        self.click("case_move_to_dm", case_id, user=user)
+        view = self.last_view()
+        assert view["callback_id"] == "move_to_dm_modal", view
+        values = {
+            block["block_id"]: {
+                block["element"]["action_id"]: {
+                    "type": "plain_text_input",
+                    "value": typed.get(block["block_id"], block["element"].get("initial_value")),
+                }
+            }
+            for block in view["blocks"]
+            if block["type"] == "input"
+        }
+        answer = self.submit(view, values, user=user)
+        if answer.get("response_action") == "update":
+            answer = self.submit(answer["view"], values, user=user)
+        return answer
 
     @property
     def parent(self) -> Any:

@@ -15,7 +15,6 @@ from tests.fakes.meta import FakeGraph, deliver, meta_env
 from tests.fakes.platform_standin import PlatformStandIn
 from tests.support.desk import Desk
 from tests.support.env import make_env
-from tests.support.slack_requests import text_value
 
 
 @pytest.fixture
@@ -50,7 +49,7 @@ class MetaDesk(Desk):
 
     def reply(self, case_id: int, text: str) -> None:
         self.click("case_reply", case_id)
-        assert self.submit(self.last_view(), text_value("reply", "text", text)) == {}
+        assert self.send_reply(self.last_view(), text) == {}
 
     def stored(self) -> tuple[int, int, int, int]:
         with self.rt.sessions() as s:

@@ -207,7 +207,7 @@ def test_reply_is_a_public_reply_to_the_comment_as_the_page(desk, graph):
 
 def test_move_to_dm_replies_publicly_then_privately_through_the_send_api(desk, graph):
     case_id = desk.comment()
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    desk.move_to_dm(case_id, user="U0BOB")
     [public] = graph.calls("POST", REPLY_PATH)
     assert public["message"].startswith("Hi Jane, I'm Bob from the care team.")
     [private] = graph.calls("POST", PRIVATE_PATH)
@@ -226,7 +226,7 @@ def test_move_to_dm_hides_the_comment_when_configured(desk, graph):
     reply_id = "5551234567_8887776699"
     desk.reply(case_id, "Hi Jane, looking into it.")  # a plain reply never hides anything
     assert graph.calls("POST", COMMENT_ID) == []
-    desk.click("case_move_to_dm", case_id)
+    desk.move_to_dm(case_id)
     assert graph.calls("POST", COMMENT_ID) == [{"is_hidden": True, "access_token": PAGE_TOKEN}]
     assert graph.calls("POST", reply_id) == []
     moved = [n for n in desk.thread_texts() if n.startswith(":lock:")]
@@ -237,7 +237,7 @@ def test_move_to_dm_hides_the_comment_when_configured(desk, graph):
 def test_a_failed_hide_is_a_note_and_the_reply_still_counts_as_sent(desk, graph):
     case_id = desk.comment()
     graph.fail(COMMENT_ID, graph_error("object_missing"))
-    desk.click("case_move_to_dm", case_id)
+    desk.move_to_dm(case_id)
     assert len(graph.calls("POST", REPLY_PATH)) == 1 and len(graph.calls("POST", PRIVATE_PATH)) == 1
     moved = [n for n in desk.thread_texts() if n.startswith(":lock:")][0]
     assert "_The comment could not be hidden on Facebook: Facebook refused it (HTTP 400: Unsupported post" in moved
@@ -248,7 +248,7 @@ def test_a_failed_hide_is_a_note_and_the_reply_still_counts_as_sent(desk, graph)
 def test_after_seven_days_only_the_public_message_goes_and_the_thread_says_why(desk, graph, clock):
     case_id = desk.comment()
     clock.advance(days=8)
-    desk.click("case_move_to_dm", case_id)
+    desk.move_to_dm(case_id)
     assert len(graph.calls("POST", REPLY_PATH)) == 1
     assert graph.calls("POST", PRIVATE_PATH) == []
     assert (
@@ -260,7 +260,7 @@ def test_after_seven_days_only_the_public_message_goes_and_the_thread_says_why(d
 def test_a_second_private_reply_is_refused_in_words_staff_understand(desk, graph):
     case_id = desk.comment()
     graph.already_replied_privately(COMMENT_ID)  # e.g. someone answered from Meta Business Suite
-    desk.click("case_move_to_dm", case_id)
+    desk.move_to_dm(case_id)
     note = desk.thread_texts()[-1]
     assert note.startswith(
         ":warning: <@U0ALICE>'s private message to Jane was *not sent*: Facebook allows one "

@@ -61,7 +61,7 @@ def test_reply_is_a_public_reply_to_the_comment(desk, graph):
 @pytest.mark.parametrize("extra_env", [{"META_HIDE_AFTER_MOVE": "yes"}])
 def test_move_to_dm_sends_the_private_reply_and_hides_the_comment(desk, graph):
     case_id = desk.comment("instagram", "comment")
-    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    desk.move_to_dm(case_id, user="U0BOB")
     [public] = graph.calls("POST", REPLY_PATH)
     assert public["message"].startswith("Hi jane.doe, I'm Bob from the care team.")
     [private] = graph.calls("POST", PRIVATE_PATH)
@@ -76,7 +76,7 @@ def test_move_to_dm_sends_the_private_reply_and_hides_the_comment(desk, graph):
 def test_after_seven_days_instagram_gets_only_the_public_message(desk, graph, clock):
     case_id = desk.comment("instagram", "comment")
     clock.advance(days=7, seconds=60)
-    desk.click("case_move_to_dm", case_id)
+    desk.move_to_dm(case_id)
     assert len(graph.calls("POST", REPLY_PATH)) == 1 and graph.calls("POST", PRIVATE_PATH) == []
     assert any(
         "Instagram accepts a private reply only within 7 days of a comment, and this comment is 7 days old" in note
