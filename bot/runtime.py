@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import httpx
 from slack_sdk import WebClient
@@ -27,12 +27,13 @@ from bot.config import Settings
 from bot.credentials import DatabaseCredentials
 from bot.db import SessionFactory, read_scope, session_scope
 from bot.group_commit import GroupCommit, Unit
+from bot.models import Case
 from bot.observe import logs as _logs  # noqa: F401  (registers the committed-event log lines)
 from bot.observe.platform_calls import MeasuredTransport, connector_hosts
 from bot.observe.slack_calls import MeasuredWebClient, SlackHealth
 from bot.outbox.worker import Deliverer
 from bot.schedule.polling import Poller
-from bot.services import desk, outbox, staff
+from bot.services import desk, outbox, replies, staff
 from bot.workspace import WorkspaceLinks
 from connectors.base import Connector, LengthRule, PollingConnector, rule_for
 from connectors.registry import build_connectors, make_http_client
@@ -117,9 +118,9 @@ class Runtime:
         with read_scope(self.reads) as session:
             yield session
 
-    def length_rule(self, connector: str, platform: str) -> LengthRule:
+    def length_rule(self, connector: str, platform: str, *, private: bool = False) -> LengthRule:
         found = self.connectors.get(connector)
-        return found.length_rule(platform) if found else rule_for(platform)
+        return found.length_rule(platform, private) if found else rule_for(platform, private)
 
     def can_message_privately(self, connector: str, platform: str) -> bool:
         found = self.connectors.get(connector)
@@ -134,11 +135,21 @@ class Runtime:
         route = getattr(found, "contact_route", None)
         return route(self.settings.contact_route) if callable(route) else self.settings.contact_route
 
-    def private_message_problem(self, connector: str, posted_at: datetime) -> str | None:
-        """Why the platform will not take a private message about this post any more (e.g. Meta's 7 days)."""
-        found = self.connectors.get(connector)
+    def private_problem(self, case: Case) -> str | None:
+        """Why the platform would not take a private message to this customer now (None if it would): none go
+        there at all; into the conversation they opened, Meta's 24 hours since their last message; about their
+        post, Meta's 7 days and one message per comment."""
+        found = self.connectors.get(case.connector)
+        if found is None or not found.can_message_privately(case.platform):
+            return replies.NO_PRIVATE_MESSAGES
         check = getattr(found, "private_message_problem", None)
-        return check(posted_at, self.now()) if check else None
+        if check is None:
+            return None
+        if case.last_private_at is not None:
+            return cast(str | None, check(case.last_private_at, self.now(), dm=True))
+        post = replies.public_target(case) or case.latest_mention
+        already = replies.sent_privately_about(case, post)
+        return cast(str | None, check(post.posted_at, self.now(), already_sent=already))
 
     def first_name(self, user_id: str) -> str:
         """A teammate's first name for customer-facing text (cached; Slack's users.info on a miss)."""

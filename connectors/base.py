@@ -277,7 +277,7 @@ class Connector(Protocol):
 
     name: str
 
-    def length_rule(self, platform: str) -> LengthRule: ...
+    def length_rule(self, platform: str, private: bool = False) -> LengthRule: ...
 
     def can_message_privately(self, platform: str) -> bool: ...
 
@@ -324,17 +324,20 @@ class PlatformConnector:
     name = ""
     private_messages = False
 
-    def length_rule(self, platform: str) -> LengthRule:
-        return rule_for(platform)
+    def length_rule(self, platform: str, private: bool = False) -> LengthRule:
+        return rule_for(platform, private)
 
     def can_message_privately(self, platform: str) -> bool:
         return self.private_messages
 
-    def private_message_problem(self, posted_at: datetime, now: datetime, *, dm: bool = False) -> str | None:
+    def private_message_problem(
+        self, posted_at: datetime, now: datetime, *, dm: bool = False, already_sent: bool = False
+    ) -> str | None:
         """Why a private message about a post of `posted_at` is not possible any more (None if it is).
 
         With `dm`, the message answers the customer's own private message and `posted_at` is when they last wrote
-        privately (Case.last_private_at): some platforms take such a reply only for a while after it."""
+        privately (Case.last_private_at): some platforms take such a reply only for a while after it.
+        `already_sent`: a private message about this very post went before (Meta takes one per comment)."""
         return None
 
     def check(self) -> str:

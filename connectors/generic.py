@@ -138,8 +138,8 @@ class GenericConnector:
     def verify(self, body: bytes, signature: str | None) -> bool:
         return signing.verify(self._secret, body, signature)
 
-    def length_rule(self, platform: str) -> LengthRule:
-        return rule_for(platform)
+    def length_rule(self, platform: str, private: bool = False) -> LengthRule:
+        return rule_for(platform, private)
 
     def can_message_privately(self, platform: str) -> bool:
         return self._reply_url is not None

@@ -203,8 +203,8 @@ class GoogleConnector(PlatformConnector):
         self.poll_seconds = settings.poll_seconds
 
     # -- the contract ----------------------------------------------------------------------------
-    def length_rule(self, platform: str) -> LengthRule:
-        return REPLY_RULE
+    def length_rule(self, platform: str, private: bool = False) -> LengthRule:
+        return REPLY_RULE  # Google has no private messages: a review's reply is the only answer
 
     def contact_route(self, default: str) -> str:
         """Google has no direct messages: unless the team set its own route, point to the profile's contacts."""

@@ -281,7 +281,9 @@ class MetaConnector(PlatformConnector):
         )
 
     # -- outbound ----------------------------------------------------------------------------------
-    def private_message_problem(self, posted_at: datetime, now: datetime, *, dm: bool = False) -> str | None:
+    def private_message_problem(
+        self, posted_at: datetime, now: datetime, *, dm: bool = False, already_sent: bool = False
+    ) -> str | None:
         age = as_utc(now) - as_utc(posted_at)
         if dm:  # `posted_at`: the customer's last private message
             if age < MESSAGING_WINDOW:
@@ -289,6 +291,11 @@ class MetaConnector(PlatformConnector):
             return (
                 f"{self.label} accepts a message only within 24 hours of the customer's last message, and theirs "
                 f"was {_hours(age)} ago: answer publicly, or wait until they write again"
+            )
+        if already_sent:  # Private Replies: "only one private reply can be sent per comment"
+            return (
+                f"{self.label} takes one private message per comment, and this comment has had its one: "
+                "once they answer it, you can write to them privately again"
             )
         if age < PRIVATE_REPLY_WINDOW:
             return None

@@ -62,15 +62,14 @@ def reply(body: dict[str, Any], client: WebClient, context: BoltContext, *, than
             if thanks
             else replies.reply_start(book, _names(rt, case, agent))
         )
-        rule = rt.length_rule(case.connector, case.platform)
+        ways = replies.reply_ways(case, private_problem=rt.private_problem(case))
         warning = (
             f"<@{draft.other_drafter}> is drafting a reply to this customer right now." if draft.other_drafter else None
         )
         view = modals.reply_modal(
             case,
-            limit=rule.limit,
-            limit_note=rule.describe(),
-            unit=rule.unit,
+            ways=ways,
+            limits_by_way={way: _limit(rt, case, way) for way in (replies.PUBLIC, replies.PRIVATE)},
             draft=case.draft_text or start,
             warning=warning,
             saved=book.replies,
@@ -84,6 +83,11 @@ def reply(body: dict[str, Any], client: WebClient, context: BoltContext, *, than
         with rt.unit() as s:  # no modal, so nobody is drafting
             cases.stop_drafting(s, case_id=case.id, user_id=uid, now=rt.now())
         raise
+
+
+def _limit(rt: Runtime, case: Any, way: str) -> modals.Limit:
+    rule = rt.length_rule(case.connector, case.platform, private=way == replies.PRIVATE)
+    return modals.Limit(rule.limit, rule.unit, rule.describe())
 
 
 def thank(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -106,24 +110,19 @@ def _names(rt: Runtime, case: Any, agent: str) -> playbook.Names:
     return replies.names_for(case, agent=agent, contact=contact, policy=rt.settings.sla, now=rt.now())
 
 
-NO_PRIVATE_MESSAGES = "the desk cannot send private messages there"
-
-
 def move_to_dm(body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     """The Move to DM modal: both texts, first names filled in, to edit and confirm (handlers/views.py sends)."""
     rt, uid = runtime(context), user_id(body)
     agent, settings = rt.first_name(uid), rt.settings
     with rt.unit() as s:
         case = cases.get_case(s, clicked_case_id(body))
-        private = rt.can_message_privately(case.connector, case.platform)
-        unavailable = rt.private_message_problem(case.connector, case.latest_mention.posted_at) if private else None
         draft = replies.move_to_dm_draft(
             s,
             case_id=case.id,
             names=_names(rt, case, agent),
             template=settings.move_to_dm_template,
             private_template=settings.private_template,
-            unavailable=unavailable or (None if private else NO_PRIVATE_MESSAGES),
+            unavailable=rt.private_problem(case),
             book=playbook.configured(settings.playbook_file),
         )
         rule = rt.length_rule(case.connector, case.platform)

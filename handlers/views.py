@@ -111,19 +111,37 @@ def _coached(
     work: Callable[[], object],
     field: str,
     texts: dict[str, str],
+    where: Callable[[UserError], str | None] = _field_of,
+    chosen: dict[str, str] | None = None,
 ) -> None:
-    """`submission`, and when the coach holds the draft: the same modal again with its advice and "Send anyway"."""
+    """`submission`, and when the coach holds the draft: the same modal again with its advice and "Send anyway"
+    (`texts` as typed and the `chosen` options as picked, by block id)."""
     try:
-        submission(ack, context=context, work=work, field=field, where=_field_of)
+        submission(ack, context=context, work=work, field=field, where=where)
     except coach.Unconfirmed as held:
         release(context)  # nothing was sent: the next submit must be free to act
-        again = playbook_blocks.coached(view, advice=held.advice, seen=held.fingerprint, texts=texts)
+        again = playbook_blocks.coached(
+            view, advice=held.advice, seen=held.fingerprint, texts=texts, chosen=chosen or {}
+        )
         ack(response_action="update", view=again)
+
+
+def _send_as(view: dict[str, Any]) -> tuple[str, str | None]:
+    """How the reply goes (public or private) and the modal field that says so: the choice in the modal, or the
+    one way the modal offered (in its metadata), or public (a modal from before there was a choice)."""
+    chosen = _value(view, ids.SEND_AS_BLOCK, ids.SEND_AS_INPUT)
+    shown = any(b.get("block_id") == ids.SEND_AS_BLOCK for b in view.get("blocks") or [])
+    if chosen is not None and shown:  # (a choice the modal never offered is no choice)
+        return chosen, ids.SEND_AS_BLOCK
+    fixed = playbook_blocks.metadata_of(view).get("send_as")
+    return (fixed if isinstance(fixed, str) else replies.PUBLIC), None
 
 
 def on_reply_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
     rt = runtime(context)
     block, text = _reply_text(view)
+    visibility, choice = _send_as(view)
+    private = visibility == replies.PRIVATE
 
     def send() -> None:
         follow_up = followups.due_from_choice(
@@ -139,13 +157,27 @@ def on_reply_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], contex
                 case_id=case.id,
                 user_id=user_id(body),
                 text=text or "",
-                rule=rt.length_rule(case.connector, case.platform),
+                rule=rt.length_rule(case.connector, case.platform, private=private),
                 now=rt.now(),
                 follow_up=follow_up,
                 coaching=_coaching(rt, view),
+                visibility=visibility,
+                private_problem=rt.private_problem(case) if private else None,
             )
 
-    _coached(ack, view, context=context, work=send, field=block, texts={block: text or ""})
+    def where(error: UserError) -> str | None:  # a way that is closed: on the choice, if the modal has one
+        return choice if isinstance(error, replies.ReplyWayProblem) else _field_of(error)
+
+    _coached(
+        ack,
+        view,
+        context=context,
+        work=send,
+        field=block,
+        texts={block: text or ""},
+        where=where,
+        chosen={ids.SEND_AS_BLOCK: visibility} if choice else {},
+    )
 
 
 def on_reply_closed(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
@@ -214,7 +246,7 @@ def on_move_to_dm_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], c
                 now=rt.now(),
                 # why no private message goes, for the thread: the platform's window closed (Meta's 7 days), maybe
                 # since the modal opened
-                private_unavailable=rt.private_message_problem(case.connector, case.latest_mention.posted_at)
+                private_unavailable=rt.private_problem(case)
                 if rt.can_message_privately(case.connector, case.platform)
                 else None,
                 coaching=_coaching(rt, view),

@@ -123,7 +123,8 @@ def case_buttons(case: Case) -> dict[str, Any]:
                 if wins.is_praise(case)
                 else []
             ),
-            _button("Move to DM", ACTION_MOVE_TO_DM, case.id),
+            # a conversation the customer began privately is in DM already
+            *([_button("Move to DM", ACTION_MOVE_TO_DM, case.id)] if any(not m.private for m in case.mentions) else []),
             _button("Escalate", ACTION_ESCALATE, case.id, "danger"),
             _button("Ignore", ACTION_IGNORE, case.id),
             _button("Resolve", ACTION_RESOLVE, case.id),
@@ -300,6 +301,8 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
             return f":raising_hand: {who} claimed this case."
         case "took_over":
             return f":raising_hand: {who} took this case over from <@{d.get('previous_owner')}>."
+        case "replied" if d.get("visibility") == "private":
+            return f":lock: {who} replied privately to {customer}:\n{sent}"
         case "replied":
             return f":leftwards_arrow_with_hook: {who} replied publicly to {customer}:\n{sent}"
         case "moved_to_dm":
@@ -312,19 +315,18 @@ def thread_note(case: Case, event: CaseEvent, mention: Mention | None = None) ->
         case "private_message_sent":
             return f":envelope: {who} sent {customer} a private message:\n{sent}"
         case "send_failed":
+            private = d.get("visibility") == "private"
             what = {
-                "reply": "reply",
+                "reply": "private reply" if private else "reply",
                 "move_to_dm": "move-to-DM message",
                 "private_message": "private message",
                 "closing": "closing reply",
             }.get(d.get("purpose", ""), "message")
-            keep = (
-                " The draft is kept: click *Reply* to try again."
-                if d.get("purpose") == "reply"
-                else " Click *Move to DM* to try again."
-                if d.get("purpose") == "move_to_dm"
-                else ""
-            )
+            keep = {
+                "reply": " The draft is kept: click *Reply* to try again.",
+                "move_to_dm": " Click *Move to DM* to try again.",
+                "private_message": " It is kept: click *Reply* and send it as a private message to try again.",
+            }.get(d.get("purpose", ""), "")
             if d.get("private_withheld"):
                 keep += " The private message was held back too, so nothing reached the customer."
             return (
@@ -373,7 +375,8 @@ def win_message(case: Case, mention: Mention, sharer: str) -> Message:
     said = quote(inert(clip(mention.text, 1500)))
     where = link(mention.url, "View post") if mention.url and limits.size(link(mention.url, "View post")) < 600 else ""
     head = f":trophy: *A customer win*, shared by <@{sharer}>"
-    who = f"— {author_line(case, 400)} on {platform_label(case.platform)}" + (f" · {where}" if where else "")
+    how = " in a :lock: private message" if mention.private else ""  # the team shares it; it was said to us alone
+    who = f"— {author_line(case, 400)}{how} on {platform_label(case.platform)}" + (f" · {where}" if where else "")
     text = f"{head}\n{said}\n{who}"
     return limits.fallback(f"A customer win: {inert(clip(mention.text, 200))}"), [limits.section(text)]
 

@@ -31,6 +31,7 @@ VIEW_FOLLOW_UP = "follow_up_modal"
 VIEW_REASSIGN = "reassign_modal"
 VIEW_MOVE_TO_DM = "move_to_dm_modal"
 REPLY_BLOCK, REPLY_INPUT = "reply", "text"
+SEND_AS_BLOCK, SEND_AS_INPUT = "send_as", "visibility"  # the Reply modal: public reply or private message
 SAVED_REPLY_BLOCK, KEEP_TEXT = "saved_reply", "keep"  # KEEP_TEXT: the value of the ticked "keep" box
 ADVICE_BLOCK = "coach_advice"  # the reply coach's advice, above the text it is about
 PUBLIC_BLOCK, PUBLIC_INPUT = "dm_public", "text"  # Move to DM: the public text ...

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,8 @@ from bot.blocks.ids import (
     PUBLIC_INPUT,
     REPLY_BLOCK,
     REPLY_INPUT,
+    SEND_AS_BLOCK,
+    SEND_AS_INPUT,
     VIEW_FOLLOW_UP,
     VIEW_IGNORE,
     VIEW_MOVE_TO_DM,
@@ -47,6 +50,7 @@ from bot.services.coach import fingerprint
 from bot.services.followups import CLEAR, CUSTOM
 from bot.services.followups import LABELS as FOLLOW_UP_LABELS
 from bot.services.playbook import SavedReply
+from bot.services.replies import NO_PRIVATE_MESSAGES, PRIVATE, PUBLIC, ReplyWays
 
 
 def _modal(
@@ -101,24 +105,71 @@ def _text_input(block_id: str, action_id: str, text: str | None, label: str, hin
     }
 
 
+def _send_as(where: str, ways: ReplyWays) -> Blocks:
+    """How the reply goes: a choice where both ways are open, else a line saying which one and why."""
+    if ways.both:
+        options = {
+            PUBLIC: option(f"Public reply on {where}", PUBLIC),
+            PRIVATE: option(f"Private message on {where}", PRIVATE),
+        }
+        options[PUBLIC]["description"] = limits.plain("Under their post, for everyone to see", limits.OPTION_TEXT)
+        options[PRIVATE]["description"] = limits.plain("Only they see it", limits.OPTION_TEXT)
+        element = {
+            "type": "radio_buttons",
+            "action_id": SEND_AS_INPUT,
+            "options": list(options.values()),
+            "initial_option": options[ways.offered],
+        }
+        return [{"type": "input", "block_id": SEND_AS_BLOCK, "label": limits.plain("Send as", 50), "element": element}]
+    if ways.public is not None and ways.private is None:
+        return [limits.context(f":lock: They wrote to us privately: your reply goes to them privately on {where}.")]
+    if ways.public is not None:  # neither: the modal still opens, so what is written here is kept as a draft
+        why = escape(ways.private or "")
+        return [limits.context(f":warning: They wrote to us privately, and no private message can go now: {why}.")]
+    if ways.private != NO_PRIVATE_MESSAGES:  # a platform with private messages, not open now: say why
+        return [limits.context(f":lock: Only a public reply is possible: {escape(ways.private or '')}.")]
+    return []
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A platform's length limit as the Reply modal states it (from connectors' LengthRule)."""
+
+    size: int
+    unit: str = "characters"
+    note: str = ""  # how the platform counts, when it is not plain characters
+
+
+def _length_label(limits_by_way: Mapping[str, Limit], ways: ReplyWays) -> tuple[str, str]:
+    """The reply input's label and hint: the limit of the way it goes, or of both where the writer chooses."""
+    public, private = limits_by_way[PUBLIC], limits_by_way[PRIVATE]
+    if ways.both:
+        label = f"Your reply (public up to {public.size} {public.unit}, private up to {private.size})"
+        return label, f"Public: {public.note} Private: {private.note}".strip()
+    if ways.public is not None:
+        return f"Private message (up to {private.size} {private.unit})", private.note
+    return f"Public reply (up to {public.size} {public.unit})", public.note
+
+
 def reply_modal(
     case: Case,
     *,
-    limit: int,
-    limit_note: str,
+    ways: ReplyWays,
+    limits_by_way: Mapping[str, Limit],
     draft: str | None,
     warning: str | None,
     saved: Sequence[SavedReply] = (),
     agent: str = "",
     last_note: CaseEvent | None = None,
     started: bool = False,
-    unit: str = "characters",
 ) -> dict[str, Any]:
-    """The Reply modal: saved replies at the top, the customer's post and the thread's last note, then the reply.
+    """The Reply modal: saved replies at the top, the customer's post and the thread's last note, how the reply
+    goes (public or private, `ways`), then the reply; `limits_by_way` holds each way's length limit.
 
     `draft` is what the input starts with; `started` says it is the playbook's start (greeting and sign-off) rather
     than words someone wrote, so a saved reply picked next may replace it. `agent` (the writer's first name) rides
-    in the metadata for the coach and the saved replies."""
+    in the metadata for the coach and the saved replies; so does the one way a reply can go, when there is no
+    choice to make."""
     blocks: Blocks = [saved_replies_menu(saved)] if saved else []
     blocks += _post_blocks(case)
     if last_note is not None:
@@ -127,17 +178,15 @@ def reply_modal(
     if warning:
         blocks.append(limits.context(f":warning: {warning}"))
     where = platform_label(case.platform).split(" ", 1)[-1]
-    reply = _text_input(
-        REPLY_BLOCK,
-        REPLY_INPUT,
-        draft,
-        f"Public reply on {where} (up to {limit} {unit})",
-        f"Sent publicly as a reply to their post. {limit_note}".strip(),
-    )
+    blocks += _send_as(where, ways)
+    label, hint = _length_label(limits_by_way, ways)
+    reply = _text_input(REPLY_BLOCK, REPLY_INPUT, draft, label, hint)
     reply["element"]["focus_on_load"] = True
     blocks.append(reply)
     blocks += follow_up_inputs(optional=True)
     metadata: dict[str, Any] = {"case_id": case.id, "agent": agent}
+    if not ways.both:
+        metadata["send_as"] = ways.offered
     if started and draft:
         metadata["filled"] = fingerprint(draft)
     return _modal(VIEW_REPLY, "Reply", blocks, submit=SEND, metadata=metadata, notify_on_close=True)

@@ -90,13 +90,28 @@ def advice_block(advice: Sequence[Advice]) -> dict[str, Any]:
     return {**limits.section("\n".join(lines)), "block_id": ADVICE_BLOCK}
 
 
+def _with_choice(block: dict[str, Any], value: str) -> dict[str, Any]:
+    """An input of options (radio buttons, a select) showing `value` as picked, if it is one of its options."""
+    element = {**block["element"]}
+    picked = next((o for o in element.get("options") or [] if o.get("value") == value), None)
+    if picked is not None:
+        element["initial_option"] = picked
+    return {**block, "element": element}
+
+
 def coached(
-    view: Mapping[str, Any], *, advice: Sequence[Advice], seen: str, texts: Mapping[str, str]
+    view: Mapping[str, Any],
+    *,
+    advice: Sequence[Advice],
+    seen: str,
+    texts: Mapping[str, str],
+    chosen: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The submitted modal again, with the coach's advice above its first text and its button saying "Send anyway".
 
-    `texts` are the submitted texts by block id, kept as typed; `seen` (the draft's fingerprint) rides in the
-    metadata, so submitting that very draft again sends it."""
+    `texts` are the submitted texts by block id, kept as typed, and `chosen` the options picked (public or
+    private); `seen` (the draft's fingerprint) rides in the metadata, so submitting that very draft again sends
+    it."""
     again = _again(view, {**metadata_of(view), "fp": seen})
     blocks: Blocks = []
     for block in again["blocks"]:
@@ -104,6 +119,8 @@ def coached(
             if not any(b.get("block_id") == ADVICE_BLOCK for b in blocks):
                 blocks.append(advice_block(advice))
             block = _with_text(block, texts[block["block_id"]])
+        elif chosen and block.get("block_id") in chosen and "element" in block:
+            block = _with_choice(block, chosen[block["block_id"]])
         blocks.append(block)
     if not any(b.get("block_id") == ADVICE_BLOCK for b in blocks):  # never "Send anyway" without the reasons
         blocks.insert(0, advice_block(advice))

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.orm import Session
 
 from bot.blocks import case as case_blocks
 from bot.db import SessionFactory, read_scope, session_scope
@@ -42,16 +43,17 @@ def echo_case_message(
     now: Callable[[], datetime],
     ts: str,
     response_url: str,
+    render: Callable[[Session, Case], case_blocks.Message],
 ) -> bool:
     """Send the case's refresh, leased in the click's own transaction (so the case's updates keep their order
     and it is sent once; that transaction found message `ts` to be the case's own), through the click's
-    response_url, rendered as the case stands; then record it as delivered. When Slack does not take it, it goes
-    back to the queue at once for a worker's chat.update."""
+    response_url, rendered as the case stands (`render`: exactly as a worker would render it); then record it as
+    delivered. When Slack does not take it, it goes back to the queue at once for a worker's chat.update."""
     sent = False
     try:
         with read_scope(reads) as session:
             case = session.get(Case, leased.case_id)
-            shown = case_blocks.parent_message(case) if case is not None else None  # None: erased since
+            shown = render(session, case) if case is not None else None  # None: erased since
         if shown is not None:
             sent = _send(response_url, *shown, case_id=leased.case_id or 0)
     finally:

@@ -29,6 +29,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
+from sqlalchemy.orm import Session
 
 from bot.blocks import case as case_blocks
 from bot.blocks import digest as digest_blocks
@@ -237,6 +238,12 @@ class SlackLane:
             logger.info("delivered %s for case %s to Slack", item.kind, item.case_id)
         return "delivered" if done else "lease_lost"
 
+    def case_message(self, session: Session, case: Case) -> case_blocks.Message:
+        """The case's own message as it stands; a returning customer's earlier cases are named on it. Whatever
+        shows it (a worker's chat.update, a click's response_url) renders it here."""
+        earlier = customers.earlier_for(session, case)
+        return case_blocks.parent_message(case, earlier, self._thread_url)
+
     def _slack_item(self, item: outbox.Leased) -> dict[str, Any]:
         if item.kind == reminders.DIRECT_MESSAGE:
             return self._direct_message(item)
@@ -255,8 +262,7 @@ class SlackLane:
             channel, parent_ts = case.slack_channel, case.slack_ts
             messages: list[case_blocks.Message]
             if item.kind in ("post_parent", "update_parent"):
-                earlier = customers.earlier_for(session, case)  # a returning customer is named on the message
-                messages = [case_blocks.parent_message(case, earlier, self._thread_url)]
+                messages = [self.case_message(session, case)]
                 if item.kind == "post_parent":
                     messages += case_blocks.post_continuations(case)
             elif item.kind == "thread_note":

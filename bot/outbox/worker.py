@@ -285,6 +285,7 @@ class Deliverer:
             now=self._clock.now,
             ts=ts,
             response_url=response_url,
+            render=self.slack.case_message,
         )
 
     def deliver(self, lane: str, leased: outbox.Leased) -> None:

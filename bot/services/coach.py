@@ -87,9 +87,15 @@ def hold(drafts: Sequence[tuple[str, Draft]], coaching: Coaching) -> None:
         for found in review(draft, coaching.rules)
         if not found.blocking
     ]
-    seen = fingerprint(*(draft.text for _, draft in drafts))
+    seen = held_fingerprint(drafts)
     if advice and seen != coaching.confirmed:
         raise Unconfirmed(advice, seen)
+
+
+def held_fingerprint(drafts: Sequence[tuple[str, Draft]]) -> str:
+    """What "Send anyway" confirms: each text and whether it goes publicly. The same words switched from a private
+    message to a public reply are a different draft (other rules apply), so they are checked again."""
+    return fingerprint(*(f"{'public' if draft.public else 'private'}:{draft.text.strip()}" for _, draft in drafts))
 
 
 def review(draft: Draft, rules: CoachRules) -> list[Advice]:

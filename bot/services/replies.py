@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.clock import as_utc
 from bot.errors import UserError
-from bot.models import Case, OutboxItem
+from bot.models import Case, Mention, OutboxItem
 from bot.services import cases, coach, followups, outbox, triage
 from bot.services.cases import get_case, record, require_open
 from bot.services.playbook import Names, Playbook, due_words
@@ -28,8 +29,14 @@ CLOSING = "closing"
 RESPONSES = (REPLY, MOVE_TO_DM)  # what stops the first- and next-response clocks
 
 
+UNNAMED_CUSTOMER = "there"  # "Hi there," when all we know of them is a number
+
+
 def customer_first_name(case: Case) -> str:
-    return Author(id=case.author_id, handle=case.author_handle, name=case.author_name).first_name
+    """What customer-facing text calls them. A Messenger or Instagram message names its sender only by a scoped
+    id (a long number): nobody is greeted by that."""
+    first = Author(id=case.author_id, handle=case.author_handle, name=case.author_name).first_name
+    return UNNAMED_CUSTOMER if not first or first.isdigit() else first
 
 
 def names_for(case: Case, *, agent: str, contact: str, policy: SlaPolicy, now: datetime) -> Names:
@@ -66,6 +73,69 @@ def put_saved_reply(
     return Filled(book.compose(saved.text_for(case.platform), names, current=current, keep=kept), ours=not kept)
 
 
+PUBLIC, PRIVATE = "public", "private"
+NO_PRIVATE_MESSAGES = "the desk cannot send private messages there"
+NO_PUBLIC_POST = (
+    "this conversation began as a private message, so there is no public post to answer: send it as a private message"
+)
+
+
+def public_target(case: Case) -> Mention | None:
+    """The post a public reply answers: the customer's latest public one (None when they only wrote privately)."""
+    return next((m for m in reversed(case.mentions) if not m.private), None)
+
+
+def private_target(case: Case) -> Mention:
+    """What a private message answers: the customer's latest private message, so it goes into the conversation
+    they opened with us (the platform's DM API); else their latest post, as a private reply about it."""
+    return next((m for m in reversed(case.mentions) if m.private), None) or case.latest_mention
+
+
+def sent_privately_about(case: Case, mention: Mention) -> bool:
+    """Whether a private message about this public post has gone out already (Meta takes one per comment).
+
+    Events recorded before the target was kept in them (no `in_reply_to`) count for the post they would have
+    answered: a move-to-DM message was about the latest public post."""
+    for event in case.events:
+        detail = event.detail or {}
+        if event.kind not in ("private_message_sent", "replied") or detail.get("visibility") != PRIVATE:
+            continue
+        target = detail.get("in_reply_to")
+        if target == mention.external_id or (target is None and event.kind == "private_message_sent"):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class ReplyWays:
+    """How a reply on this case can go now: publicly under the customer's latest public post, or privately. Each
+    is None when possible, else the reason it is not (in words for the modal); `offered` is the one the Reply
+    modal starts on: private when the customer last wrote privately, else public."""
+
+    public: str | None
+    private: str | None
+    offered: str
+
+    @property
+    def both(self) -> bool:
+        return self.public is None and self.private is None
+
+    def problem(self, visibility: str) -> str | None:
+        return self.private if visibility == PRIVATE else self.public
+
+
+def reply_ways(case: Case, *, private_problem: str | None) -> ReplyWays:
+    """`private_problem` is why the platform would not take a private message now (None if it would; the runtime
+    asks the connector: Meta's windows, a platform without private messages)."""
+    public_post = public_target(case)
+    public = None if public_post is not None else NO_PUBLIC_POST
+    wrote_privately = case.last_private_at is not None and (
+        public_post is None or as_utc(case.last_private_at) >= as_utc(public_post.posted_at)
+    )
+    offered = PRIVATE if (private_problem is None and wrote_privately) or public is not None else PUBLIC
+    return ReplyWays(public=public, private=private_problem, offered=offered)
+
+
 def reply_problem(text: str, rule: LengthRule) -> str | None:
     """Why this reply cannot be sent as written, in words for the modal; None when it can."""
     if not text or not text.strip():
@@ -76,7 +146,11 @@ def reply_problem(text: str, rule: LengthRule) -> str | None:
 def _queue_send(
     session: Session, case: Case, *, purpose: str, text: str, visibility: str, actor: str, now: datetime
 ) -> OutboxItem:
-    latest = case.latest_mention
+    """Queue one message for the platform worker, aimed at the post or conversation it answers: a public one
+    under the latest public post, a private one into the customer's DM conversation when they opened one."""
+    latest = public_target(case) if visibility == PUBLIC else private_target(case)
+    if latest is None:
+        raise UserError(NO_PUBLIC_POST[0].upper() + NO_PUBLIC_POST[1:] + ".")
     return outbox.enqueue(
         session,
         lane=outbox.PLATFORM,
@@ -107,19 +181,32 @@ def submit_reply(
     now: datetime,
     follow_up: datetime | None = None,
     coaching: coach.Coaching | None = None,
+    visibility: str = PUBLIC,
+    private_problem: str | None = None,
 ) -> Case:
-    """Queue a public reply; `follow_up` also records the promise to get back to the customer then.
+    """Queue a reply, public or (`visibility`) private; `follow_up` also records the promise to get back to the
+    customer then. `private_problem` is why the platform would refuse a private message now (from the runtime).
 
     With `coaching`, a draft that breaks one of the team's rules is held (`coach.Unconfirmed`) until its writer
     has seen the advice and sends that very draft again."""
+    if visibility not in (PUBLIC, PRIVATE):
+        raise ReplyWayProblem("Choose whether the reply goes publicly or as a private message.")
     problem = reply_problem(text, rule)
     if problem:
         raise UserError(problem)
     case = require_open(session, case_id)
+    way = reply_ways(case, private_problem=private_problem).problem(visibility)
+    if way:
+        raise ReplyWayProblem(way[0].upper() + way[1:] + ".")
     text = text.strip()
     if coaching is not None:
         draft = coach.Draft(
-            text=text, customer=customer_first_name(case), agent=coaching.agent, platform=case.platform, rule=rule
+            text=text,
+            customer=customer_first_name(case),
+            agent=coaching.agent,
+            platform=case.platform,
+            rule=rule if visibility == PUBLIC else None,
+            public=visibility == PUBLIC,
         )
         coach.hold([("", draft)], coaching)
     case.draft_text, case.draft_by = text, user_id
@@ -127,7 +214,7 @@ def submit_reply(
         case.drafting_by, case.drafting_since = None, None
     if case.owner_id is None:
         case.owner_id = user_id  # whoever answers first owns the conversation
-    _queue_send(session, case, purpose=REPLY, text=text, visibility="public", actor=user_id, now=now)
+    _queue_send(session, case, purpose=REPLY, text=text, visibility=visibility, actor=user_id, now=now)
     outbox.staff_action(session, case_id=case.id)  # the clicker sees "replied" at once, ahead of new cases
     outbox.enqueue_parent_refresh(session, case_id=case.id, priority_rank=triage.PRIORITY_RANK[case.priority], now=now)
     if follow_up is not None:
@@ -135,8 +222,17 @@ def submit_reply(
     return case
 
 
+class ReplyWayProblem(UserError):
+    """The reply cannot go the way chosen (public or private): shown on that choice in the Reply modal."""
+
+
 PUBLIC_LABEL, PRIVATE_LABEL = "Public reply", "Private message"
 MOVE_OFFLINE_REPLY = "move_offline"  # the saved reply Move to DM starts from where no private message can go
+
+
+ALREADY_PRIVATE = (
+    "This conversation is already private: the customer wrote to us directly. Use Reply to answer them there."
+)
 
 
 class MoveToDmProblem(UserError):
@@ -175,6 +271,8 @@ def move_to_dm_draft(
     case = require_open(session, case_id)
     if case.moved_offline_at is not None:
         raise UserError("This case has already been moved to DM. Use Reply to write to the customer again.")
+    if public_target(case) is None:
+        raise UserError(ALREADY_PRIVATE)
     values = {"customer": names.customer, "agent": names.agent, "contact": names.contact, "due": names.due}
     if unavailable is None:
         return MoveToDm(case, template.format(**values), private_template.format(**values), None)
@@ -301,7 +399,12 @@ def record_sent(
         kind=_SENT_KIND[payload["purpose"]],
         now=now,
         text_sent=text,
-        detail={"visibility": payload["visibility"], "external_id": external_id, "note": note},
+        detail={
+            "visibility": payload["visibility"],
+            "external_id": external_id,
+            "note": note,
+            "in_reply_to": payload.get("in_reply_to"),
+        },
     )
 
 
@@ -309,7 +412,7 @@ def record_send_failed(session: Session, *, case_id: int, payload: dict[str, Any
     """The platform would not take it: say so in the thread and keep the text for the next attempt."""
     case = get_case(session, case_id, for_update=True)
     purpose = payload["purpose"]
-    if purpose == REPLY:
+    if purpose in (REPLY, PRIVATE_MESSAGE):  # what they wrote is the next Reply's start (nothing typed is lost)
         case.draft_text, case.draft_by = payload["text"], payload["actor"]
     withheld = 0
     if purpose == MOVE_TO_DM:

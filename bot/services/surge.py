@@ -372,6 +372,8 @@ def waiting_parents(session: Session, *, now: datetime) -> Waiting:
             Case.created_at > since,
             Case.slack_ts.is_(None),
             Case.gathered_in.is_(None),
+            # a customer's private message is a conversation with us, not part of the public storm: its own message
+            Case.last_private_at.is_(None),
         )
         .order_by(OutboxItem.id)
         .limit(GATHER_LIMIT)

@@ -24,6 +24,7 @@ from bot.blocks.mrkdwn import inert
 from bot.models import Case, CaseEvent, Mention
 from bot.services.digest import Breach, Digest, Praise
 from bot.services.queues import Queue, case_line
+from bot.services.replies import NO_PUBLIC_POST, PRIVATE, PUBLIC, ReplyWays
 from bot.services.stats import Attainment, Figures, Period, PriorityCounts, ResponseTimes, SentimentTrend, Stats
 from tests.blocks.slack_rules import dump, live_sequences, message_problems, texts, view_problems
 
@@ -221,8 +222,10 @@ def test_modals_fit_whatever_the_post_and_the_draft(
     author_name: str | None, author_handle: str, text: str, post_url: str | None, draft: str
 ) -> None:
     case = make_case(author_name, author_handle, text, post_url, moved_offline_at=NOW)
-    reply = modals.reply_modal(case, limit=280, limit_note="X counts links as 23.", draft=draft, warning=None)
-    assert_view_ok(reply)
+    rules = {PUBLIC: modals.Limit(280, note="X counts links as 23."), PRIVATE: modals.Limit(10000)}
+    for ways in (ReplyWays(None, None, PUBLIC), ReplyWays(NO_PUBLIC_POST, draft, PRIVATE)):
+        assert_view_ok(modals.reply_modal(case, ways=ways, limits_by_way=rules, draft=draft, warning=None))
+    reply = modals.reply_modal(case, ways=ReplyWays(None, None, PUBLIC), limits_by_way=rules, draft=draft, warning=None)
     said = reply["blocks"][0]["text"]["text"]
     whole = re.sub(r"\s", "", QUOTED.sub("", "\n".join(line for line in said.splitlines() if line.startswith(">"))))
     assert said.endswith("_The full post is in the case thread._") or whole == re.sub(r"\s", "", inert(text))

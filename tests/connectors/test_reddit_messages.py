@@ -21,7 +21,6 @@ from connectors.base import InboundMention, Outbound
 from tests.connectors.test_reddit import make, reddit_env
 from tests.fakes.platform_standin import PlatformStandIn, Reply
 from tests.fakes.reddit import FakeReddit
-from tests.outbox.private_reply import queue_private_reply
 from tests.support.blocks import all_text
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
@@ -199,7 +198,7 @@ def test_a_reddit_message_reaches_the_case_thread_marked_private_and_is_answered
 
     with rt.sessions() as s:
         case_id = s.scalars(select(Case.id)).one()
-    queue_private_reply(rt, case_id, "Hi Jane, AC-5521 is at our depot and leaves today. – Alice")
+    desk.reply_privately(case_id, "Hi Jane, AC-5521 is at our depot and leaves today. – Alice")
     desk.settle()
     assert reddit.messages[-1] == {
         "to": "jane_doe",
@@ -207,4 +206,4 @@ def test_a_reddit_message_reaches_the_case_thread_marked_private_and_is_answered
         "text": "Hi Jane, AC-5521 is at our depot and leaves today. – Alice",
         "api_type": "json",
     }
-    assert desk.thread_texts()[-1].startswith(":envelope: <@U0ALICE> sent @jane_doe a private message:")
+    assert desk.thread_texts()[-1].startswith(":lock: <@U0ALICE> replied privately to @jane_doe:")

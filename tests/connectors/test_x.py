@@ -421,6 +421,68 @@ def test_a_refused_direct_message_is_explained(desk, rt, fake_x):
     assert "private message to Jane was *not sent*" in note and "not permitted to send this Direct Message" in note
     assert "does not accept messages from this account" in note
     assert len(fake_x.brand_posts()) == 1  # the public half went out
+    assert note.split("\n")[0].endswith("It is kept: click *Reply* and send it as a private message to try again.")
+    kept = desk.case(only_case(rt)).draft_text
+    assert kept is not None and kept.startswith("Hi Jane, it's Bob")  # what Bob confirmed, for the next try
+
+
+DM_REFUSED = Reply(
+    403,
+    {
+        "title": "Forbidden",
+        "type": "about:blank",
+        "status": 403,
+        "detail": "You are not permitted to send this Direct Message.",
+    },
+)
+
+
+def test_a_mention_is_answered_by_direct_message_from_the_reply_modal(desk, rt, fake_x):
+    fake_x.mention(JANE, "@AcmeAir my refund is three weeks late")
+    poll(rt)
+    case_id = only_case(rt)
+    desk.click("case_reply", case_id)
+    view = desk.last_view()
+    [offered] = [b for b in view["blocks"] if b.get("block_id") == "send_as"]
+    assert [o["text"]["text"] for o in offered["element"]["options"]] == ["Public reply on X", "Private message on X"]
+    label = next(b for b in view["blocks"] if b.get("block_id") == "reply")["label"]["text"]
+    assert label == "Your reply (public up to 280 characters, private up to 10000)"
+
+    # a link and 300 characters: both fine in a DM (the coach's "a link on X" is about public posts), and sent at once
+    text = "Hi Jane, I'm so sorry. Your refund form is at https://acme.example/refund and I'll check it by 5pm. "
+    text += "It has your booking filled in already, so it takes a minute. " * 3 + "– Alice"
+    assert len(text) > 280
+    submit = {
+        "reply": {"text": {"type": "plain_text_input", "value": text}},
+        "send_as": {"visibility": {"type": "radio_buttons", "selected_option": {"value": "private"}}},
+    }
+    assert desk.submit(view, submit) == {}
+    [sent] = fake_x.dm_requests()
+    assert sent.path == f"/2/dm_conversations/with/{JANE}/messages" and sent.json == {"text": text}
+    assert fake_x.brand_posts() == []
+    assert desk.thread_texts()[-1].startswith(":lock: <@U0ALICE> replied privately to Jane:\n> Hi Jane")
+
+    # the same text as a public reply is over X's limit: refused in the modal, before anything is sent
+    submit["send_as"]["visibility"]["selected_option"]["value"] = "public"
+    desk.click("case_reply", case_id)
+    answer = desk.submit(desk.last_view(), submit)
+    assert answer["response_action"] == "errors" and "the limit here is 280" in answer["errors"]["reply"]
+
+
+def test_a_private_reply_x_refuses_keeps_the_draft(desk, rt, fake_x):
+    fake_x.mention(JANE, "@AcmeAir my refund is three weeks late")
+    poll(rt)
+    fake_x.standin.fail("POST", r"/2/dm_conversations/with/[0-9]+/messages", DM_REFUSED)
+    text = "Hi Jane, I've found your booking: the refund goes out today and I'll confirm by 5pm. – Alice"
+    desk.reply_privately(only_case(rt), text)
+    note = desk.thread_texts()[-1]
+    assert note.startswith(":warning: <@U0ALICE>'s private reply to Jane was *not sent*: ")
+    assert "does not accept messages from this account" in note and "The draft is kept" in note
+    assert desk.case(only_case(rt)).draft_text == text
+    desk.click("case_reply", only_case(rt))  # the next Reply starts from it
+    assert (
+        next(b for b in desk.last_view()["blocks"] if b.get("block_id") == "reply")["element"]["initial_value"] == text
+    )
 
 
 def test_an_overlong_automated_post_is_refused_before_spending_a_request(fake_x, connector):

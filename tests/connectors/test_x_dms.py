@@ -21,7 +21,6 @@ from connectors.base import InboundMention, Outbound
 from tests.connectors.test_x import APP_TOKEN, BRAND, JANE, MO, USER_TOKEN, poll, x_env
 from tests.fakes.platform_standin import PlatformStandIn
 from tests.fakes.x import FakeX, fixture
-from tests.outbox.private_reply import queue_private_reply
 from tests.support.blocks import all_text
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
@@ -220,12 +219,12 @@ def test_a_dm_joins_the_customers_case_thread_marked_private_and_is_answered_by_
 
     with rt.sessions() as s:
         case_id = s.scalars(select(Case.id)).one()
-    queue_private_reply(rt, case_id, "Hi Jane, QX7P2L is refunded today. – Alice")
+    desk.reply_privately(case_id, "Hi Jane, QX7P2L is refunded today. – Alice")
     desk.settle()
     [sent] = fake_x.dm_requests()
     assert sent.path == f"/2/dm_conversations/with/{JANE}/messages"
     assert sent.json == {"text": "Hi Jane, QX7P2L is refunded today. – Alice"}
     assert sent.headers["authorization"] == f"Bearer {USER_TOKEN}"
-    assert desk.thread_texts()[-1].startswith(":envelope: <@U0ALICE> sent Jane a private message:")
+    assert desk.thread_texts()[-1].startswith(":lock: <@U0ALICE> replied privately to Jane:")
     clock.advance(60)
     assert poll(rt) == 0  # our own DM, read back as an event, is never a mention

@@ -72,8 +72,8 @@ def test_reply_modal_states_limit_marks_drafting_and_sends_exact_text(desk: Desk
     desk.click("case_reply", case_id, user="U0BOB")
     view = desk.last_view()
     assert view["callback_id"] == "reply_modal"
-    label = [b for b in view["blocks"] if b["type"] == "input"][0]["label"]["text"]
-    assert "280 characters" in label
+    label = next(b for b in view["blocks"] if b.get("block_id") == "reply")["label"]["text"]
+    assert "public up to 280 characters" in label
     assert "<@U0BOB> is drafting a reply" in desk.parent_text()
 
     reply = "Hi Jane, I'm so sorry about the wait. I've chased your refund and will update you today. – Bob"
@@ -118,7 +118,7 @@ def test_failed_reply_says_so_in_thread_and_keeps_the_draft(desk: Desk, slack) -
     assert slack.replies == []
     assert desk.case(case_id).draft_text == reply
     desk.click("case_reply", case_id)  # the next Reply starts from what was typed
-    element = [b for b in desk.last_view()["blocks"] if b["type"] == "input"][0]["element"]
+    element = next(b for b in desk.last_view()["blocks"] if b.get("block_id") == "reply")["element"]
     assert element["initial_value"] == reply
 
 

@@ -113,3 +113,18 @@ def test_if_the_listener_dies_before_showing_it_a_worker_sends_the_update_after_
     desk.settle()
     [update] = slack.calls_to("chat.update")
     assert update.params["ts"] == parent.ts and "<@U0ALICE>" in desk.parent_text()
+
+
+def test_a_returning_customers_case_shown_in_place_still_names_their_earlier_case(desk: Desk, slack) -> None:
+    """The message a click shows at once is the one a worker would send: the returning-customer line stays."""
+    first = desk.new_case(id="post-1")
+    with desk.rt.unit() as session:
+        cases.resolve(session, case_id=first, user_id="U0ALICE", outcome="walked_away", comment=None, now=desk.rt.now())
+    desk.settle()
+    case_id = desk.new_case(id="post-2", text="Again! Another bag lost")
+    parent = slack.channel(CHANNEL)[-1]
+    assert "Returning customer" in json.dumps(parent.blocks)
+    click_on(desk, "case_claim", case_id, parent.ts, slack.action_response_url(CHANNEL, parent.ts))
+    shown = json.dumps(slack.channel(CHANNEL)[-1].blocks)
+    assert "<@U0ALICE>" in shown and "*Returning customer:* 1 earlier case" in shown
+    assert refreshes(desk, case_id) == [("done", {"ts": parent.ts, "via": "response_url"})]

@@ -73,6 +73,15 @@ def test_share_win_posts_the_praise_to_the_wins_channel_once_however_often_it_is
     assert "<@U0ALICE> shared this win" in slack.state.ephemeral[-1]["text"]  # Bob is told, nothing is posted
 
 
+def test_praise_said_privately_is_shared_marked_as_private(desk: Desk, slack) -> None:
+    case_id = desk.new_case(text=PRAISE, visibility="private", url=None)
+    assert "Move to DM" not in desk.button_labels()
+    desk.click("case_share_win", case_id)
+    [win] = slack.channel(WINS)
+    shown = win.blocks[0]["text"]["text"]
+    assert "wonderful, thank you!" in shown and "*Jane Doe* (@jane_doe) in a :lock: private message on" in shown
+
+
 def test_praise_thanked_and_resolved_can_still_be_shared(desk: Desk, slack) -> None:
     case_id = desk.new_case(text=PRAISE)
     desk.click("case_resolve", case_id)

@@ -180,7 +180,8 @@ def test_each_coach_warning_shows_in_the_modal_with_send_anyway(
         held["blocks"].index(inputs(held)[reply_block(held)]) - 1
     )  # right above the text it is about
     assert reply_text(held) == draft  # what was typed stays in the modal
-    assert json.loads(held["private_metadata"])["fp"] == hashlib.sha256(draft.encode() + b"\x00").hexdigest()
+    seen = hashlib.sha256(b"public:" + draft.encode() + b"\x00").hexdigest()  # the draft, and that it goes publicly
+    assert json.loads(held["private_metadata"])["fp"] == seen
     assert slack.replies == [] and desk.case(case_id).first_response_at is None  # nothing went out
 
 
@@ -194,6 +195,24 @@ def test_send_anyway_sends_exactly_the_draft_and_quotes_it_in_the_thread(desk: D
     ]
     assert desk.thread_texts()[-1] == f":leftwards_arrow_with_hook: <@U0BOB> replied publicly to Jane:\n> {draft}"
     assert desk.case(case_id).draft_text is None
+
+
+def test_send_anyway_keeps_the_private_choice_and_switching_it_is_checked_again(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    draft = "Hi Jane, so sorry. We'll look into it. – Bob"
+    privately = {"send_as": {"visibility": {"type": "radio_buttons", "selected_option": {"value": "private"}}}}
+    view = open_reply(desk, case_id)
+    held = desk.submit(view, {**text_value(reply_block(view), "text", draft), **privately}, user="U0BOB")["view"]
+    [choice] = [b for b in held["blocks"] if b.get("block_id") == "send_as"]
+    assert choice["element"]["initial_option"]["value"] == "private"  # as they picked it, not as the modal began
+    publicly = {"send_as": {"visibility": {"type": "radio_buttons", "selected_option": {"value": "public"}}}}
+    switched = desk.submit(held, {**text_value(reply_block(held), "text", draft), **publicly}, user="U0BOB")
+    assert switched["response_action"] == "update" and slack.replies == []  # another draft: checked again
+    again = desk.submit(switched["view"], {**text_value(reply_block(held), "text", draft), **privately}, user="U0BOB")
+    assert again["response_action"] == "update"  # the confirmed one was the public draft now
+    assert desk.submit(again["view"], {**text_value(reply_block(held), "text", draft), **privately}, user="U0BOB") == {}
+    assert [(p.json["text"], p.json["visibility"]) for p in slack.replies] == [(draft, "private")]
+    assert desk.thread_texts()[-1] == f":lock: <@U0BOB> replied privately to Jane:\n> {draft}"
 
 
 def test_an_edited_draft_is_checked_again(desk: Desk, slack) -> None:

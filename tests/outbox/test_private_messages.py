@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from bot.models import Case, Mention
 from bot.services import cases
 from tests.blocks.slack_rules import live_sequences, message_problems
-from tests.outbox.private_reply import queue_private_reply
 from tests.support.blocks import all_text
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL
@@ -45,7 +44,7 @@ def test_a_private_message_opens_a_case_shown_as_private_and_the_next_joins_its_
         assert message_problems(message.text, message.blocks) == []
         assert live_sequences(message.text + json.dumps(message.blocks)) == []
 
-    queue_private_reply(rt, first["case_id"], "Hi Jane, I've rebooked you on Friday's 9:40. – Alice")
+    desk.reply_privately(first["case_id"], "Hi Jane, I've rebooked you on Friday's 9:40. – Alice")
     desk.settle()
     [relayed] = slack.replies
     assert relayed.json == {
@@ -54,7 +53,7 @@ def test_a_private_message_opens_a_case_shown_as_private_and_the_next_joins_its_
         "text": "Hi Jane, I've rebooked you on Friday's 9:40. – Alice",
         "visibility": "private",
     }
-    assert desk.thread_texts()[-1].startswith(":envelope: <@U0ALICE> sent Jane a private message:")
+    assert desk.thread_texts()[-1].startswith(":lock: <@U0ALICE> replied privately to Jane:")
 
 
 def test_a_public_post_and_a_private_message_of_one_customer_share_a_case(app_url, rt, slack, listeners) -> None:

@@ -166,6 +166,22 @@ def test_normal_and_low_are_gathered_in_the_alerts_thread_urgent_and_high_get_th
     nothing_waits(desk)
 
 
+def test_a_private_message_in_a_surge_keeps_its_own_case_message(desk: Desk, slack) -> None:
+    """A customer writing to us privately is in a conversation with us, not part of the public storm."""
+    alert = start_surge(desk, slack)
+    storm(desk, normal=2, low=0)
+    who = {"id": "a90", "handle": "cust90", "name": "Customer 90"}
+    body = webhook_body(id="dm-90", author=who, text=NORMAL.format(n=90), visibility="private", url=None)
+    assert post_webhook(desk.url, body).status_code == 202
+    tick(desk)
+    with desk.rt.sessions() as s:
+        [dm_case] = s.scalars(select(Case.id).where(Case.author_id == "a90")).all()
+    assert dm_case in case_messages(slack) and dm_case not in listed_cases(slack, alert)
+    assert ":lock: *Private message*" in json.dumps(case_messages(slack)[dm_case].blocks)
+    assert len(listed_cases(slack, alert)) == 2  # the two public normal posts are gathered as ever
+    nothing_waits(desk)
+
+
 def test_open_as_case_posts_its_message_once_and_marks_it_in_the_batch(desk: Desk, slack) -> None:
     alert = start_surge(desk, slack)
     storm(desk, normal=3, low=0)

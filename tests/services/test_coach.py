@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from bot.services import coach, playbook
-from bot.services.coach import Advice, Coaching, Draft, Unconfirmed, fingerprint, hold, review
+from bot.services.coach import Advice, Coaching, Draft, Unconfirmed, fingerprint, held_fingerprint, hold, review
 from connectors.base import rule_for
 
 RULES = playbook.default().coach
@@ -268,8 +268,11 @@ def test_hold_holds_a_draft_with_advice_until_that_very_draft_is_confirmed() -> 
     with pytest.raises(Unconfirmed) as held:
         hold([("", draft)], Coaching(RULES, "Alice"))
     assert [a.rule for a in held.value.advice] == ["vague_promise"]
-    assert held.value.fingerprint == fingerprint(draft.text)
+    assert held.value.fingerprint == held_fingerprint([("", draft)])
     hold([("", draft)], Coaching(RULES, "Alice", confirmed=held.value.fingerprint))  # sent anyway: no raise
+    privately = replace(draft, public=False, rule=None)
+    with pytest.raises(Unconfirmed):  # the same words switched to a private message: checked again
+        hold([("", privately)], Coaching(RULES, "Alice", confirmed=held.value.fingerprint))
     edited = replace(draft, text=draft.text.replace("it.", "it!"))
     with pytest.raises(Unconfirmed):  # an edited draft is checked again
         hold([("", edited)], Coaching(RULES, "Alice", confirmed=held.value.fingerprint))
@@ -282,7 +285,8 @@ def test_advice_on_two_texts_says_which_text_it_is_about() -> None:
     with pytest.raises(Unconfirmed) as held:
         hold([("Public reply", public), ("Private message", private)], Coaching(RULES, "Alice"))
     assert [(a.about, a.rule) for a in held.value.advice] == [("Private message", "repeat_request")]
-    assert held.value.fingerprint == fingerprint(public.text, private.text) != fingerprint(private.text, public.text)
+    both = [("Public reply", public), ("Private message", private)]
+    assert held.value.fingerprint == held_fingerprint(both) != held_fingerprint(both[::-1])
 
 
 def test_the_fingerprint_ignores_surrounding_space_only() -> None:

@@ -46,14 +46,28 @@ class Desk:
     def last_view(self) -> dict[str, Any]:
         return self.slack.state.views[-1]["view"]
 
-    def send_reply(self, view: dict[str, Any], text: str, user: str = "U0ALICE") -> dict[str, Any]:
+    def send_reply(
+        self, view: dict[str, Any], text: str, user: str = "U0ALICE", send_as: str | None = None
+    ) -> dict[str, Any]:
         """Submit the Reply modal with `text` and, when the reply coach holds it, send it anyway: what these tests
-        check is the send (tests/handlers/test_reply_composer.py checks the coach)."""
+        check is the send (tests/handlers/test_reply_composer.py checks the coach). Where the modal offers public
+        or private, Slack sends the option picked: `send_as`, else the one the modal started on."""
         values = text_value("reply", "text", text)
+        choice = next((b for b in view["blocks"] if b.get("block_id") == "send_as"), None)
+        if choice is not None:
+            picked = send_as or choice["element"]["initial_option"]["value"]
+            values["send_as"] = {"visibility": {"type": "radio_buttons", "selected_option": {"value": picked}}}
+        else:
+            assert send_as in (None, json.loads(view["private_metadata"]).get("send_as", "public")), view
         answer = self.submit(view, values, user=user)
         if answer.get("response_action") == "update":
             answer = self.submit(answer["view"], values, user=user)
         return answer
+
+    def reply_privately(self, case_id: int, text: str, user: str = "U0ALICE") -> None:
+        """Reply, choosing a private message (or the only way the modal offers, when that is private)."""
+        self.click("case_reply", case_id, user=user)
+        assert self.send_reply(self.last_view(), text, user=user, send_as="private") == {}
 
     def move_to_dm(self, case_id: int, user: str = "U0ALICE", **typed: str) -> dict[str, Any]:
         """Move to DM: click, then send the texts the modal proposes, or those `typed` by block id (dm_public,

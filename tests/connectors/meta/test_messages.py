@@ -21,7 +21,6 @@ from bot.models import Case, Mention
 from connectors.meta import FacebookConnector, InstagramConnector
 from tests.fakes import fixture_bytes
 from tests.fakes.meta import IG_ACCOUNT_ID, PAGE_ID, PAGE_TOKEN, fixture
-from tests.outbox.private_reply import queue_private_reply
 from tests.support.blocks import all_text
 
 PSID, IGSID = "2411998877665544", "6543210987654321"
@@ -153,7 +152,7 @@ def test_a_private_reply_to_a_messenger_case_goes_through_the_send_api(desk, gra
     desk.deliver("facebook", dated(fixture("facebook", "message"), datetime.now(UTC)))
     with desk.rt.sessions() as s:
         case_id = s.scalars(select(Case.id)).one()
-    queue_private_reply(desk.rt, case_id, "Hi Jane, order 5521 leaves our depot today. – Alice")
+    desk.reply_privately(case_id, "Hi Jane, order 5521 leaves our depot today. – Alice")
     desk.settle()
 
     assert graph.messages_sent(PAGE_ID) == [
@@ -164,7 +163,7 @@ def test_a_private_reply_to_a_messenger_case_goes_through_the_send_api(desk, gra
             "access_token": PAGE_TOKEN,
         }
     ]
-    assert desk.thread_texts()[-1].startswith(":envelope: <@U0ALICE> sent @2411998877665544 a private message:")
+    assert desk.thread_texts()[-1].startswith(":lock: <@U0ALICE> replied privately to @2411998877665544:")
 
 
 def test_a_private_reply_after_the_window_closed_is_reported_not_lost(desk, graph) -> None:
@@ -172,12 +171,14 @@ def test_a_private_reply_after_the_window_closed_is_reported_not_lost(desk, grap
     with desk.rt.sessions() as s:
         case_id = s.scalars(select(Case.id)).one()
     graph.close_window(IGSID)
-    queue_private_reply(desk.rt, case_id, "Hi, following up on order 8841. – Bob")
+    desk.reply_privately(case_id, "Hi, following up on order 8841. – Bob")
     desk.settle()
     [sent] = graph.messages_sent(IG_ACCOUNT_ID)
     assert sent["recipient"] == {"id": IGSID} and sent["messaging_type"] == "RESPONSE"
     note = desk.thread_texts()[-1]
-    assert note.startswith(":warning: <@U0ALICE>'s private message to @6543210987654321 was *not sent*: ")
+    assert note.startswith(":warning: <@U0ALICE>'s private reply to @6543210987654321 was *not sent*: ")
+    assert note.endswith("The draft is kept: click *Reply* to try again.\n> Hi, following up on order 8841. – Bob")
+    assert desk.case(case_id).draft_text == "Hi, following up on order 8841. – Bob"
     assert "Instagram accepts a message only within 24 hours of the customer's last message" in note
 
 
