@@ -200,6 +200,8 @@ def on_saved_reply(body: dict[str, Any], client: WebClient, context: BoltContext
         for key in view.get("state", {}).get("values", {})
         if ids.unversioned(key) == ids.SAVED_REPLY_BLOCK
     )
+    agent = agent or rt.first_name(user_id(body))
+    visibility, choice = _send_as(view)
     with rt.read() as s:
         case = cases.get_case(s, _case_id(view))
         filled = replies.put_saved_reply(
@@ -207,17 +209,26 @@ def on_saved_reply(body: dict[str, Any], client: WebClient, context: BoltContext
             book=book,
             reply_id=str((body["actions"][0].get("selected_option") or {}).get("value") or ""),
             names=replies.names_for(
-                case,
-                agent=agent or rt.first_name(user_id(body)),
-                contact=rt.contact_route(case.connector),
-                policy=rt.settings.sla,
-                now=rt.now(),
+                case, agent=agent, contact=rt.contact_route(case.connector), policy=rt.settings.sla, now=rt.now()
             ),
             current=_reply_text(view)[1] or "",
             keep=keep,
             filled=metadata.get("filled"),
         )
+        # the coach reads the reply at once, as it now stands: its advice shows before the agent presses Send
+        advice, seen = replies.advice_on(
+            case,
+            text=filled.text,
+            agent=agent,
+            visibility=visibility,
+            rule=rt.length_rule(case.connector, case.platform, private=visibility == replies.PRIVATE),
+            rules=book.coach,
+        )
     again = playbook_blocks.refilled(view, text=filled.text, keep=keep, saved=book.replies, ours=filled.ours)
+    if advice:
+        block, _ = _reply_text(again)
+        chosen = {ids.SEND_AS_BLOCK: visibility} if choice else {}
+        again = playbook_blocks.coached(again, advice=advice, seen=seen, texts={block: filled.text}, chosen=chosen)
     try:  # the view's hash: an update that raced another one is refused rather than overwriting it
         client.views_update(view_id=view["id"], hash=view.get("hash"), view=again)
     except SlackApiError as exc:

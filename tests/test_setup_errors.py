@@ -200,7 +200,7 @@ def test_a_bad_server_setting_is_one_sentence(tmp_path, variable, value):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (None, "could not be read"),
+        (None, "does not exist"),
         ("format = 1\n[[replies]\n", "is not valid TOML"),
         ('format = 1\n[[replies]]\nid = "sorry"\ntitle = "Sorry"\n', "[[replies]] 'sorry' needs a text."),
         (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 import string
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import as_utc
-from bot.errors import ConfigError
+from bot.services import team_files
+from bot.services.team_files import FileProblem, known
 from bot.sla import SlaPolicy
 
 DEFAULT_FILE = Path(__file__).with_name("playbook.toml")
@@ -43,10 +43,6 @@ RULE_KEYS: dict[str, set[str]] = {
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _PLATFORM = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _ALIASES = {"x": "twitter", "twitter": "x"}  # the same platform under its two names
-
-
-class _Bad(Exception):
-    """One problem found in the file; `load` turns it into a ConfigError naming the file."""
 
 
 # -- matching ---------------------------------------------------------------------------------------------------------
@@ -223,31 +219,23 @@ def _read(path: Path) -> Playbook:
 def load(path: Path, *, setting: str = SETTING) -> Playbook:
     """The playbook in `path`; a ConfigError in one sentence when it cannot be used."""
     where = f"{setting} ({path})" if setting == SETTING else setting
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise ConfigError(f"{where} names a directory, not a playbook file.") from None
-    except OSError as exc:
-        raise ConfigError(f"{where} could not be read: {exc.strerror or exc}.") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where} is not UTF-8 text.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where} is not valid TOML: {exc}.") from None
-    try:
-        return parse(data, source=str(path), base=None if setting != SETTING else default())
-    except _Bad as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    return team_files.read(
+        path,
+        where=where,
+        kind="playbook",
+        parse=lambda data: parse(data, source=str(path), base=None if setting != SETTING else default()),
+    )
 
 
 def parse(data: Mapping[str, Any], *, source: str, base: Playbook | None) -> Playbook:
     """A playbook from parsed TOML; what it leaves out comes from `base` (None: nothing may be left out)."""
-    _known(data, {"format", "compose", "replies", "coach"}, "the file")
+    known(data, {"format", "compose", "replies", "coach"}, "the file")
     if data.get("format") != FORMAT:
-        raise _Bad(f"format must be {FORMAT} (the playbook format this version reads), got {data.get('format')!r}.")
+        raise FileProblem(
+            f"format must be {FORMAT} (the playbook format this version reads), got {data.get('format')!r}."
+        )
     compose = _table(data, "compose", "[compose]")
-    _known(compose, {"greeting", "sign_off"}, "[compose]")
+    known(compose, {"greeting", "sign_off"}, "[compose]")
     greeting = _template(compose, "greeting", "[compose]", base.greeting if base else None, empty=True)
     sign_off = _template(compose, "sign_off", "[compose]", base.sign_off if base else None, empty=True)
     replies = _replies(data.get("replies")) if "replies" in data or base is None else base.replies
@@ -257,31 +245,31 @@ def parse(data: Mapping[str, Any], *, source: str, base: Playbook | None) -> Pla
 
 def _replies(found: object) -> tuple[SavedReply, ...]:
     if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
-        raise _Bad("replies must be a list of [[replies]] tables.")
+        raise FileProblem("replies must be a list of [[replies]] tables.")
     if len(found) > MAX_REPLIES:
-        raise _Bad(f"there are {len(found)} saved replies; the Reply modal's menu holds at most {MAX_REPLIES}.")
+        raise FileProblem(f"there are {len(found)} saved replies; the Reply modal's menu holds at most {MAX_REPLIES}.")
     replies: list[SavedReply] = []
     for n, table in enumerate(found, start=1):
         reply_id = table.get("id")
         if not isinstance(reply_id, str) or not _ID.fullmatch(reply_id):
-            raise _Bad(
+            raise FileProblem(
                 f"[[replies]] number {n} needs an id of lower-case letters, digits, _ and - (at most 40), "
                 f"got {reply_id!r}."
             )
         where = f"[[replies]] {reply_id!r}"
-        _known(table, {"id", "title", "text", "variants"}, where)
+        known(table, {"id", "title", "text", "variants"}, where)
         if any(r.id == reply_id for r in replies):
-            raise _Bad(f"{where} appears twice: each saved reply needs an id of its own.")
+            raise FileProblem(f"{where} appears twice: each saved reply needs an id of its own.")
         title = table.get("title")
         if not isinstance(title, str) or not title.strip() or len(title) > TITLE_LIMIT:
-            raise _Bad(f"{where} needs a title of 1 to {TITLE_LIMIT} characters, got {title!r}.")
+            raise FileProblem(f"{where} needs a title of 1 to {TITLE_LIMIT} characters, got {title!r}.")
         if "text" not in table:
-            raise _Bad(f"{where} needs a text.")
+            raise FileProblem(f"{where} needs a text.")
         text = _template(table, "text", where, None)
         variants = _table(table, "variants", f"{where} variants")
         for platform in variants:
             if not _PLATFORM.fullmatch(platform):
-                raise _Bad(f"{where} has a variant for {platform!r}, which is not a platform name like twitter.")
+                raise FileProblem(f"{where} has a variant for {platform!r}, which is not a platform name like twitter.")
         replies.append(
             SavedReply(
                 id=reply_id,
@@ -294,11 +282,11 @@ def _replies(found: object) -> tuple[SavedReply, ...]:
 
 
 def _coach(table: Mapping[str, Any], base: CoachRules | None) -> CoachRules:
-    _known(table, {"on", *RULE_KEYS}, "[coach]")
+    known(table, {"on", *RULE_KEYS}, "[coach]")
     rules: dict[str, dict[str, Any]] = {}
     for rule, keys in RULE_KEYS.items():
         rules[rule] = _table(table, rule, f"[coach.{rule}]")
-        _known(rules[rule], keys, f"[coach.{rule}]")
+        known(rules[rule], keys, f"[coach.{rule}]")
     enabled = {
         rule
         for rule in RULE_KEYS
@@ -343,18 +331,18 @@ def _template(table: Mapping[str, Any], key: str, where: str, inherited: str | N
         return inherited
     value = table.get(key)
     if not isinstance(value, str) or (not value.strip() and not empty) or len(value) > TEXT_LIMIT:
-        raise _Bad(f"{where} {key} must be a text of 1 to {TEXT_LIMIT} characters, got {_shown(value)}.")
+        raise FileProblem(f"{where} {key} must be a text of 1 to {TEXT_LIMIT} characters, got {_shown(value)}.")
     allowed = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS[:-1]) + f" and {{{PLACEHOLDERS[-1]}}}"
     try:
         parsed = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(value)]
     except ValueError as exc:
-        raise _Bad(f"{where} {key} is not a valid template ({exc}): use {allowed}, {{{{ and }}}}.") from None
+        raise FileProblem(f"{where} {key} is not a valid template ({exc}): use {allowed}, {{{{ and }}}}.") from None
     for name, spec, conversion in parsed:
         if name is not None and name not in PLACEHOLDERS:
             shown = name if len(name) <= 40 else name[:40] + "…"
-            raise _Bad(f"{where} {key} uses unknown placeholder {{{shown}}}: only {allowed} are available.")
+            raise FileProblem(f"{where} {key} uses unknown placeholder {{{shown}}}: only {allowed} are available.")
         if spec or conversion:
-            raise _Bad(f"{where} {key} uses a placeholder with a format ({value!r}): write just {allowed}.")
+            raise FileProblem(f"{where} {key} uses a placeholder with a format ({value!r}): write just {allowed}.")
     return value
 
 
@@ -367,38 +355,32 @@ def _pattern(text: str, where: str) -> re.Pattern[str]:
     try:
         return re.compile(text)
     except re.error as exc:
-        raise _Bad(f"{where} {text!r} is not a regular expression: {exc}.") from None
-
-
-def _known(table: Mapping[str, Any], keys: set[str], where: str) -> None:
-    unknown = sorted(set(table) - keys)
-    if unknown:
-        raise _Bad(f"{where} has an unknown setting {unknown[0]!r} (known: {', '.join(sorted(keys))}).")
+        raise FileProblem(f"{where} {text!r} is not a regular expression: {exc}.") from None
 
 
 def _table(data: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
     table = data.get(name, {})
     if not isinstance(table, dict):
-        raise _Bad(f"{where} must be a table.")
+        raise FileProblem(f"{where} must be a table.")
     return table
 
 
 def _flag(table: Mapping[str, Any], key: str, where: str, default: bool) -> bool:
     value = table.get(key, default)
     if not isinstance(value, bool):
-        raise _Bad(f"{where} {key} must be true or false, got {_shown(value)}.")
+        raise FileProblem(f"{where} {key} must be true or false, got {_shown(value)}.")
     return value
 
 
 def _count(table: Mapping[str, Any], key: str, where: str, default: int) -> int:
     value = table.get(key, default)
     if type(value) is not int or not 1 <= value <= 50:
-        raise _Bad(f"{where} {key} must be a whole number from 1 to 50, got {_shown(value)}.")
+        raise FileProblem(f"{where} {key} must be a whole number from 1 to 50, got {_shown(value)}.")
     return value
 
 
 def _texts(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     values = table.get(key)
     if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() and len(v) <= 200 for v in values):
-        raise _Bad(f"{where} must be a list of non-empty texts (each at most 200 characters).")
+        raise FileProblem(f"{where} must be a list of non-empty texts (each at most 200 characters).")
     return values

@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.models import Case, Mention, OutboxItem
 from bot.services import cases, coach, followups, outbox, triage
 from bot.services.cases import get_case, record, require_open
-from bot.services.playbook import Names, Playbook, due_words
+from bot.services.playbook import CoachRules, Names, Playbook, due_words
 from bot.sla import SlaPolicy
 from connectors.base import Author, LengthRule
 
@@ -136,6 +136,27 @@ def reply_ways(case: Case, *, private_problem: str | None) -> ReplyWays:
     return ReplyWays(public=public, private=private_problem, offered=offered)
 
 
+def reply_draft(case: Case, *, text: str, agent: str, visibility: str, rule: LengthRule) -> coach.Draft:
+    """A reply on this case as the coach reads it (one place, so advice shown early matches advice on submit)."""
+    return coach.Draft(
+        text=text.strip(),
+        customer=customer_first_name(case),
+        agent=agent,
+        platform=case.platform,
+        rule=rule,
+        public=visibility == PUBLIC,
+    )
+
+
+def advice_on(
+    case: Case, *, text: str, agent: str, visibility: str, rule: LengthRule, rules: CoachRules
+) -> tuple[list[coach.Advice], str]:
+    """The coach's advice on a reply before it is submitted (a saved reply just put in), and the fingerprint that
+    lets that very draft be sent anyway."""
+    draft = reply_draft(case, text=text, agent=agent, visibility=visibility, rule=rule)
+    return coach.review(draft, rules), coach.held_fingerprint([("", draft)])
+
+
 def reply_problem(text: str, rule: LengthRule) -> str | None:
     """Why this reply cannot be sent as written, in words for the modal; None when it can."""
     if not text or not text.strip():
@@ -200,14 +221,7 @@ def submit_reply(
         raise ReplyWayProblem(way[0].upper() + way[1:] + ".")
     text = text.strip()
     if coaching is not None:
-        draft = coach.Draft(
-            text=text,
-            customer=customer_first_name(case),
-            agent=coaching.agent,
-            platform=case.platform,
-            rule=rule if visibility == PUBLIC else None,
-            public=visibility == PUBLIC,
-        )
+        draft = reply_draft(case, text=text, agent=coaching.agent, visibility=visibility, rule=rule)
         coach.hold([("", draft)], coaching)
     case.draft_text, case.draft_by = text, user_id
     if case.drafting_by == user_id:

@@ -28,6 +28,8 @@ from operator import itemgetter, mul
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bot.services import team_files
+
 FORMAT = "care-bot/triage-model"
 FORMAT_VERSION = 1
 
@@ -569,19 +571,7 @@ class LearnedModel:
     def load(cls, path: str | Path) -> LearnedModel:
         """Read a model file; any problem is one ModelFileError sentence a person can act on, never a traceback."""
         where = str(path)
-        target = Path(path)
-        if target.is_dir():
-            raise ModelFileError(f"Triage model file {where} is a directory, not a model file.")
-        try:
-            raw = target.read_bytes()
-        except FileNotFoundError:
-            raise ModelFileError(f"Triage model file {where} does not exist.") from None
-        except OSError as error:
-            raise ModelFileError(f"Triage model file {where} cannot be read ({error.strerror or error}).") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ModelFileError(f"Triage model file {where} is not UTF-8 text, so it cannot be a model.") from None
+        text = team_files.read_text(Path(path), where=f"Triage model file {where}", kind="model", error=ModelFileError)
         return cls.from_json(text, where)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import MISSING, fields, replace
@@ -18,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.services import team_files
+from bot.services.team_files import FileProblem, known
 from bot.services.triage import KINDS, PRIORITIES, Assessment, CueGroup, Phrase, Policy, tokens
 
 DEFAULT_FILE = Path(__file__).with_name("triage_policy.toml")
@@ -27,10 +28,6 @@ _TOP_KEYS = {"format", "score", "stars", "cues"}
 _SCORE_KEYS = {"bias", "tone", "needs_reply", "high", "high_tone"}
 # what a file that leaves a setting out gets: `triage.Policy`'s own defaults, so there is one place to change them
 _UNSET: dict[str, Any] = {f.name: f.default for f in fields(Policy) if f.default is not MISSING}
-
-
-class _Bad(Exception):
-    """One problem found in the file; `load` turns it into a ConfigError naming the file."""
 
 
 _current: list[Policy] = []
@@ -86,39 +83,26 @@ def configured(policy_file: Path | None, model_file: Path | None) -> Policy:
 def load(path: Path, *, setting: str = "CARE_TRIAGE_FILE") -> Policy:
     """The policy in `path`; a ConfigError in one sentence when it cannot be used."""
     where = f"{setting} ({path})" if setting == "CARE_TRIAGE_FILE" else setting
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise ConfigError(f"{where} names a directory, not a policy file.") from None
-    except OSError as exc:
-        raise ConfigError(f"{where} could not be read: {exc.strerror or exc}.") from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where} is not UTF-8 text.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where} is not valid TOML: {exc}.") from None
-    try:
-        return parse(data, source=str(path))
-    except _Bad as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    return team_files.read(path, where=where, kind="policy", parse=lambda data: parse(data, source=str(path)))
 
 
 def parse(data: Mapping[str, Any], *, source: str) -> Policy:
-    _known(data, _TOP_KEYS, "the file")
+    known(data, _TOP_KEYS, "the file")
     if data.get("format") != FORMAT:
-        raise _Bad(f"format must be {FORMAT} (the policy format this version reads), got {data.get('format')!r}.")
+        raise FileProblem(
+            f"format must be {FORMAT} (the policy format this version reads), got {data.get('format')!r}."
+        )
     score = _table(data, "score")
-    _known(score, _SCORE_KEYS, "[score]")
+    known(score, _SCORE_KEYS, "[score]")
     stars = _table(data, "stars")
-    _known(stars, {"high_at_most"}, "[stars]")
+    known(stars, {"high_at_most"}, "[stars]")
     needs_reply = _number(score, "needs_reply", "[score]", _UNSET["needs_reply"], low=0.0, high=1.0)
     high = _number(score, "high", "[score]", _UNSET["high"], low=0.0, high=1.0)
     if high < needs_reply:
-        raise _Bad(f"[score] high ({high}) must not be below needs_reply ({needs_reply}).")
+        raise FileProblem(f"[score] high ({high}) must not be below needs_reply ({needs_reply}).")
     high_stars = stars.get("high_at_most", _UNSET["stars_high_at_most"])
     if type(high_stars) is not int or not 0 <= high_stars <= 5:
-        raise _Bad(f"[stars] high_at_most must be a whole number of stars from 0 to 5, got {high_stars!r}.")
+        raise FileProblem(f"[stars] high_at_most must be a whole number of stars from 0 to 5, got {high_stars!r}.")
     cues = _table(data, "cues")
     return Policy(
         cues=tuple(_cue(name, cues[name]) for name in cues),
@@ -135,32 +119,36 @@ def parse(data: Mapping[str, Any], *, source: str) -> Policy:
 def _cue(name: str, table: object) -> CueGroup:
     where = f"[cues.{name}]"
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
-        raise _Bad(f"{where}: a cue group's name must be lower-case letters, digits and _ (at most 40), got {name!r}.")
+        raise FileProblem(
+            f"{where}: a cue group's name must be lower-case letters, digits and _ (at most 40), got {name!r}."
+        )
     if not isinstance(table, dict):
-        raise _Bad(f"{where} must be a table of settings.")
-    _known(table, _CUE_KEYS, where)
+        raise FileProblem(f"{where} must be a table of settings.")
+    known(table, _CUE_KEYS, where)
     label = table.get("label", name.replace("_", " "))
     if not isinstance(label, str) or not label.strip() or len(label) > 60:
-        raise _Bad(f"{where} label must be a short text (1 to 60 characters), got {label!r}.")
+        raise FileProblem(f"{where} label must be a short text (1 to 60 characters), got {label!r}.")
     words, patterns = _texts(table, "words", where), _texts(table, "patterns", where)
     if not words and not patterns:
-        raise _Bad(f"{where} needs at least one entry in words or patterns.")
+        raise FileProblem(f"{where} needs at least one entry in words or patterns.")
     parts = []
     for pattern in patterns:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise _Bad(f"{where} pattern {pattern!r} is not a regular expression: {exc}.") from None
+            raise FileProblem(f"{where} pattern {pattern!r} is not a regular expression: {exc}.") from None
         parts.append(f"(?:{pattern})")
     quote = table.get("quote", True)
     if not isinstance(quote, bool):
-        raise _Bad(f"{where} quote must be true or false, got {quote!r}.")
+        raise FileProblem(f"{where} quote must be true or false, got {quote!r}.")
     priority = table.get("priority")
     if priority is not None and priority not in PRIORITIES[:2]:
-        raise _Bad(f'{where} priority must be "urgent" or "high" (the least a match makes it), got {priority!r}.')
+        raise FileProblem(
+            f'{where} priority must be "urgent" or "high" (the least a match makes it), got {priority!r}.'
+        )
     kind = table.get("kind", "")
     if kind not in KINDS:
-        raise _Bad(f'{where} kind must be "praise" or "troll", got {kind!r}.')
+        raise FileProblem(f'{where} kind must be "praise" or "troll", got {kind!r}.')
     return CueGroup(
         name=name,
         label=label.strip(),
@@ -178,20 +166,14 @@ def _word(word: str, where: str) -> tuple[Phrase, bool]:
     prefix = word.strip().endswith("*")
     phrase = tuple(tokens(word.strip().rstrip("*")))
     if not phrase or "*" in word.strip()[:-1] or len(phrase) > 4:
-        raise _Bad(f"{where} word {word!r} must be a word or a phrase of up to 4 words, with * only at its end.")
+        raise FileProblem(f"{where} word {word!r} must be a word or a phrase of up to 4 words, with * only at its end.")
     return phrase, prefix
-
-
-def _known(table: Mapping[str, Any], keys: set[str], where: str) -> None:
-    unknown = sorted(set(table) - keys)
-    if unknown:
-        raise _Bad(f"{where} has an unknown setting {unknown[0]!r} (known: {', '.join(sorted(keys))}).")
 
 
 def _table(data: Mapping[str, Any], name: str) -> dict[str, Any]:
     table = data.get(name, {})
     if not isinstance(table, dict):
-        raise _Bad(f"[{name}] must be a table.")
+        raise FileProblem(f"[{name}] must be a table.")
     return table
 
 
@@ -200,14 +182,14 @@ def _number(
 ) -> float:
     value = table.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _Bad(f"{where} {name} must be a number, got {value!r}.")
+        raise FileProblem(f"{where} {name} must be a number, got {value!r}.")
     if not low <= value <= high:
-        raise _Bad(f"{where} {name} must be between {low:g} and {high:g}, got {value!r}.")
+        raise FileProblem(f"{where} {name} must be between {low:g} and {high:g}, got {value!r}.")
     return float(value)
 
 
 def _texts(table: Mapping[str, Any], name: str, where: str) -> list[str]:
     values = table.get(name, [])
     if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
-        raise _Bad(f"{where} {name} must be a list of non-empty texts.")
+        raise FileProblem(f"{where} {name} must be a list of non-empty texts.")
     return values

@@ -195,9 +195,10 @@ class World:
         response = post_interaction(self.url, payload)
         assert response.status_code == 200, response.text
 
-    def reply(self, parent: Message, text: str, user: str = "U0ALICE") -> None:
-        """Reply → the modal Slack opened → type `text` → Send (a signed view_submission), and Send anyway when
-        the reply coach has advice on it."""
+    def reply(self, parent: Message, text: str, user: str = "U0ALICE", send_as: str | None = None) -> dict[str, Any]:
+        """Reply → the modal Slack opened → type `text` (and pick `send_as`, public or private, where the modal
+        offers the choice) → Send (a signed view_submission), and Send anyway when the reply coach has advice on
+        it. Returns the modal as it opened."""
         opened = len(self.slack.state.views)
         self.click(parent, "Reply", user)
         view = wait_until(lambda: self.slack.state.views[opened:], what="the Reply modal to open", log=self.log)[0][
@@ -205,11 +206,15 @@ class World:
         ]
         assert view["type"] == "modal"
         inputs = [b for b in view["blocks"] if b["type"] == "input"]
-        [reply_field] = [b for b in inputs if b["label"]["text"].startswith("Public reply")]
-        # Slack sends every input's state; the optional ones left empty carry no value.
+        [reply_field] = [b for b in inputs if b["block_id"] == "reply"]
+        # Slack sends every input's state; the optional ones left empty carry no value, a choice its option.
         values = {b["block_id"]: {b["element"]["action_id"]: empty(b["element"]["type"])} for b in inputs}
         values[reply_field["block_id"]][reply_field["element"]["action_id"]]["value"] = text
+        for choice in (b for b in inputs if b["block_id"] == "send_as"):
+            picked = send_as or choice["element"]["initial_option"]["value"]
+            values["send_as"]["visibility"]["selected_option"] = {"value": picked}
         self.send(view, values, user)
+        return dict(view)
 
     def move_to_dm(self, parent: Message, user: str) -> None:
         """Move to DM → the modal with both texts → Send them as proposed."""
@@ -691,3 +696,64 @@ def test_a_dm_on_each_platform_reaches_the_case_thread_marked_private(cases: Wor
     assert w.everywhere("Our own message, never a case") == 0 and w.everywhere("Thanks, checking order 8841") == 0
     assert w.everywhere("found order 5521 and will update you today") == 0  # the Page's echo
     wait_until(lambda: jane_on_reddit not in w.reddit.unread(), what="the stored Reddit message marked read", log=w.log)
+
+
+def just_now(delivery: dict[str, Any]) -> dict[str, Any]:
+    """A new Meta messaging delivery (its own message id), as if the customer wrote a moment ago (Meta's
+    millisecond timestamps)."""
+    body = copy.deepcopy(delivery)
+    now = int(time.time() * 1000)
+    for entry in body["entry"]:
+        entry["time"] = now
+        for event in entry.get("messaging", []):
+            event["timestamp"] = now - 200
+            event["message"]["mid"] += f"-{now}"
+    return body
+
+
+# -- 7. staff answer a customer's DM privately from Slack: it reaches the platform's DM API ---------------------
+def test_a_private_reply_from_slack_reaches_each_platforms_dm_api(cases: World) -> None:
+    w = cases
+    w.x.dm_from(X_JANE, "Still waiting on QX7P2L, can you check?")
+    w.reddit.send_message(author="jane_doe", subject="Order 5521", body="Any news on order 5521?")
+    for platform in ("instagram", "facebook"):
+        assert deliver(w.url, platform, just_now(fixture(platform, "message"))).status_code == 200
+    for platform, words in (("x", "Still waiting on QX7P2L"), ("reddit", "Any news on order 5521?")):
+        wait_until(
+            lambda platform=platform, words=words: any(words in t for t in w.thread(w.parent(SHOWN[platform][0]))),
+            what=f"the {platform} DM in its case thread",
+            log=w.log,
+        )
+    messenger = wait_until(lambda: w.parent("Hi, it's Jane from the comments"), what="the Messenger case", log=w.log)
+    assert "Move to DM" not in json.dumps(messenger.blocks)  # a conversation begun privately is in DM already
+
+    x_before, reddit_before = len(w.x.dm_requests()), len(w.reddit.messages)
+    graph_before = {a: len(w.graph.calls("POST", f"{a}/messages")) for a in (PAGE_ID, IG_ACCOUNT_ID)}
+    texts = {p: f"Hi Jane, it's Alice: I've checked, and it is sorted today ({p}). – Alice" for p in SHOWN}
+    for platform in ("x", "reddit", "instagram"):
+        view = w.reply(w.parent(SHOWN[platform][0]), texts[platform])  # the modal starts on private: they DMed us
+        choices = [b for b in view["blocks"] if b.get("block_id") == "send_as"]
+        assert [c["element"]["initial_option"]["value"] for c in choices] == ["private"], (platform, view["blocks"])
+    w.reply(messenger, "Hi there, it's Alice: order 5521 leaves our depot today. – Alice")
+
+    dm = wait_until(lambda: w.x.dm_requests()[x_before:], what="the X DM", log=w.log)[0]
+    assert dm.path == f"/2/dm_conversations/with/{X_JANE}/messages" and dm.json == {"text": texts["x"]}
+    message = wait_until(lambda: w.reddit.messages[reddit_before:], what="the Reddit message", log=w.log)[0]
+    assert message["to"] == "jane_doe" and message["text"] == texts["reddit"]
+    assert message["subject"] == "re: Order 5521"
+    for account, text in ((IG_ACCOUNT_ID, texts["instagram"]), (PAGE_ID, "order 5521 leaves our depot today")):
+        sent = wait_until(
+            lambda account=account: w.graph.calls("POST", f"{account}/messages")[graph_before[account] :],
+            what=f"the Send API call of {account}",
+            log=w.log,
+        )[0]
+        assert "id" in sent["recipient"] and sent["messaging_type"] == "RESPONSE" and text in sent["message"]["text"]
+    for platform in ("x", "reddit", "instagram"):
+        wait_until(
+            lambda platform=platform: any(
+                t.startswith(":lock: <@U0ALICE> replied privately") and texts[platform] in t
+                for t in w.thread(w.parent(SHOWN[platform][0]))
+            ),
+            what=f"the {platform} private reply quoted in its thread",
+            log=w.log,
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from bot.models import CaseEvent, OutboxItem
 from bot.services import playbook
+from tests.fakes import FIXTURES
 from tests.handlers.composer import as_shown, inputs, menu_block, move_to_dm, pick_saved_reply, reply_block
 from tests.support.blocks import all_text
 from tests.support.desk import Desk
@@ -32,9 +34,14 @@ def reply_url() -> bool:
 
 
 @pytest.fixture
-def env(slack, database_url, reply_url: bool):
+def playbook_file() -> Path:
     # the shipped playbook, named explicitly: what these tests check is its saved replies and its coach
-    env = make_env(slack, database_url, CARE_PLAYBOOK_FILE=str(playbook.DEFAULT_FILE))
+    return playbook.DEFAULT_FILE
+
+
+@pytest.fixture
+def env(slack, database_url, reply_url: bool, playbook_file: Path):
+    env = make_env(slack, database_url, CARE_PLAYBOOK_FILE=str(playbook_file))
     if not reply_url:
         del env["CARE_GENERIC_REPLY_URL"]
     return env
@@ -150,6 +157,27 @@ def test_picking_a_saved_reply_clears_earlier_advice_and_send_anyway(desk: Desk,
     filled = updated_view(slack)
     assert filled["submit"]["text"] == "Send" and "coach_advice" not in json.dumps(filled["blocks"])
     assert "fp" not in json.loads(filled["private_metadata"])
+
+
+@pytest.mark.parametrize("playbook_file", [FIXTURES / "playbooks" / "vague.toml"])
+def test_a_saved_reply_the_coach_has_advice_on_shows_it_as_it_is_picked(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    view = open_reply(desk, case_id)
+    pick_saved_reply(desk, view, "vague", text="Hi Jane,\n\n– Bob", user="U0BOB")
+    filled = updated_view(slack)
+    assert reply_text(filled) == "Hi Jane,\nWe'll look into it.\n– Bob"
+    advice = next(b for b in filled["blocks"] if b.get("block_id") == "coach_advice")["text"]["text"]
+    assert "*A promise with no time*" in advice  # before anyone pressed Send
+    assert filled["submit"]["text"] == "Send anyway"
+    assert submit_reply(desk, filled, reply_text(filled)) == {}  # seen, and sent unchanged: it goes
+    assert [p.json["text"] for p in slack.replies] == ["Hi Jane,\nWe'll look into it.\n– Bob"]
+
+
+def test_a_saved_reply_the_coach_has_no_advice_on_stays_a_plain_send(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    pick_saved_reply(desk, open_reply(desk, case_id), "acknowledge", text="Hi Jane,\n\n– Bob", user="U0BOB")
+    filled = updated_view(slack)
+    assert filled["submit"]["text"] == "Send" and "coach_advice" not in json.dumps(filled["blocks"])
 
 
 # -- the reply coach -----------------------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def test_every_mistake_in_a_policy_file_is_one_sentence_naming_the_setting_and_t
 
 
 def test_a_missing_file_a_directory_and_a_binary_file_are_refused_too(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^CARE_TRIAGE_FILE \(.*nope.toml\) could not be read"):
+    with pytest.raises(ConfigError, match=r"^CARE_TRIAGE_FILE \(.*nope.toml\) does not exist"):
         triage_policy.load(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match="names a directory, not a policy file"):
         triage_policy.load(tmp_path)
