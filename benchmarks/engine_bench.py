@@ -35,46 +35,29 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import NOW, ROOT, SECRET, free_port, generic_bodies, texts, wait_port  # noqa: E402
 
 # CARE_ENV_FILE for the app under test: a settings file with nothing in it (a missing one is refused)
 EMPTY_ENV = Path(__file__).resolve().parent.parent / "tests" / "support" / "empty.env"
 
-ROOT = Path(__file__).resolve().parent.parent
 ANCHORS = ROOT.parent / "shared" / "reference" / "perf-anchor"
-TWEETS = ROOT.parent / "shared" / "data" / "Tweets.csv"
-NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
-SECRET = "engine-bench-webhook-secret"
 ANCHOR_SECRET = b"perf-anchor-webhook-secret"
 PLATFORMS = ("twitter", "facebook", "instagram", "reddit", "google")
 PRIORITIES = ("urgent", "high", "normal", "normal", "normal", "low")
 STAFF = tuple(f"U0STAFF{n:02d}" for n in range(20))
 
 sys.path.insert(0, str(ROOT))
-
-
-# -- the data set ---------------------------------------------------------------------------------------
-def texts() -> list[str]:
-    """Real complaint texts where the shared data set is present, else generated ones."""
-    if TWEETS.is_file():
-        import csv
-
-        with TWEETS.open(encoding="utf-8", errors="replace") as f:
-            found = [row["text"] for row in csv.DictReader(f) if row.get("text")]
-        if found:
-            return found
-    words = ["refund", "late", "flight", "bag", "lost", "help", "please", "waiting", "week", "order", "broken"]
-    rng = random.Random(7)
-    return [" ".join(rng.choice(words) for _ in range(rng.randint(6, 24))) for _ in range(2000)]
 
 
 # Bumped when the generated desk changes, so a kept one of another make is not reused. 2: waits to the
@@ -253,22 +236,6 @@ def measure_reads(url: str) -> dict[str, float]:
 
 
 # -- ingest -------------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
 def lua_script(path: Path, bodies: list[tuple[bytes, str]], route: str, header: str) -> None:
     """A wrk script that sends each distinct, correctly signed body in turn."""
     lines = ["local bodies = {"]
@@ -312,24 +279,6 @@ def run_wrk(port: int, lua: Path, seconds: int = 10, connections: int = 32) -> t
     non2xx = next((int(line.split(":")[1]) for line in out.splitlines() if "Non-2xx" in line), 0)
     requests = int(next(line.split()[1] for line in out.splitlines() if line.startswith("REQUESTS")))
     return rps, p99, {"non-2xx": non2xx, "2xx": requests - non2xx}
-
-
-def generic_bodies(count: int) -> list[tuple[bytes, str]]:
-    corpus = texts()
-    rng = random.Random(3)
-    found = []
-    for n in range(count):
-        body = json.dumps(
-            {
-                "platform": "twitter",
-                "id": f"bench-{n}-{rng.randint(0, 1 << 30)}",
-                "author": {"id": f"a{n}", "handle": f"customer{n}", "name": f"Customer {n}"},
-                "text": rng.choice(corpus),
-                "created_at": "2026-11-26T10:00:00Z",
-            }
-        ).encode()
-        found.append((body, "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()))
-    return found
 
 
 def measure_ingest(workdir: Path, url: str | None) -> dict[str, Any]:

@@ -56,7 +56,7 @@ from urllib.parse import urlencode
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_bench import ROOT, SECRET, TWEETS, free_port, generic_bodies, wait_port  # noqa: E402
+from harness import ROOT, SECRET, TWEETS, free_port, generic_bodies, wait_port  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 from bot.tools.slack_standin import Message, SlackStandIn, signed_headers  # noqa: E402

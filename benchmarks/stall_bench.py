@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_bench import NOW  # noqa: E402
+from harness import NOW  # noqa: E402
 from lane_bench import SIGNING_SECRET, STAFF, Row, Serve, mention, pct, post_mention, standin  # noqa: E402
 
 from bot.tools.slack_standin import signed_headers  # noqa: E402
