@@ -34,7 +34,8 @@ REMOVED_ID = "[removed]"  # what is left of an author's id and handle: no platfo
 REDACT = "redact_message"  # outbox kind: chat.update of one posted message to REMOVED; payload channel, ts
 
 # Event detail fields that can hold words about the customer (theirs, staff's, or a platform's error quoting them).
-_FREE_TEXT = ("previous_text", "comment", "text", "note", "error", "priority_reason")  # priority_reason quotes the post
+# (priority_reason quotes the post; private_text is a withheld private message; in_reply_to names their post)
+_FREE_TEXT = ("previous_text", "comment", "text", "note", "error", "priority_reason", "private_text", "in_reply_to")
 # Platform payload fields of a send that identify the customer or repeat what was said.
 _SEND_PERSONAL = ("text", "author_id", "in_reply_to", "context")
 # The only platform details of a post that are kept: a review's stars are a count, not a person.

@@ -416,8 +416,10 @@ def give_up(session: Session, leased: Leased, *, now: datetime, error: str) -> N
     item.state, item.done_at, item.lease_until, item.last_error = FAILED, now, None, error
 
 
-def cancel_pending_sends(session: Session, *, case_id: int, purpose: str, now: datetime, reason: str) -> int:
-    """Withdraw a case's queued platform sends of one purpose that no worker holds; returns how many."""
+def cancel_pending_sends(
+    session: Session, *, case_id: int, purpose: str, now: datetime, reason: str
+) -> list[dict[str, Any]]:
+    """Withdraw a case's queued platform sends of one purpose that no worker holds; returns their payloads."""
     items = session.scalars(
         select(OutboxItem).where(
             OutboxItem.case_id == case_id,
@@ -426,12 +428,12 @@ def cancel_pending_sends(session: Session, *, case_id: int, purpose: str, now: d
             OutboxItem.state == PENDING,
         )
     ).all()
-    cancelled = 0
+    cancelled = []
     for item in items:
         held = item.lease_owner is not None and item.lease_until is not None and item.lease_until > now
         if item.payload.get("purpose") == purpose and not held:
             item.state, item.done_at, item.last_error = CANCELLED, now, reason
-            cancelled += 1
+            cancelled.append(dict(item.payload))
     return cancelled
 
 

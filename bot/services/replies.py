@@ -288,6 +288,13 @@ def move_to_dm_draft(
     if public_target(case) is None:
         raise UserError(ALREADY_PRIVATE)
     values = {"customer": names.customer, "agent": names.agent, "contact": names.contact, "due": names.due}
+    failed = _failed_move(case)
+    if failed is not None:  # tried before and the platform refused: start from what was confirmed then
+        kept = failed.get("private_text")
+        private = (
+            (kept if isinstance(kept, str) else private_template.format(**values)) if unavailable is None else None
+        )
+        return MoveToDm(case, str(failed.get("text") or ""), private, unavailable)
     if unavailable is None:
         return MoveToDm(case, template.format(**values), private_template.format(**values), None)
     offline = book.reply(MOVE_OFFLINE_REPLY)
@@ -297,6 +304,17 @@ def move_to_dm_draft(
         else template.format(**values)
     )
     return MoveToDm(case, public, None, unavailable)
+
+
+def _failed_move(case: Case) -> dict[str, Any] | None:
+    """The details of the case's last Move to DM, when the platform refused its public message and nothing has been
+    moved since (a later reply or move supersedes it)."""
+    for event in reversed(case.events):
+        if event.kind == "send_failed" and (event.detail or {}).get("purpose") == MOVE_TO_DM:
+            return dict(event.detail)
+        if event.kind in ("moved_to_dm", "replied"):
+            return None
+    return None
 
 
 def move_to_dm(
@@ -428,7 +446,7 @@ def record_send_failed(session: Session, *, case_id: int, payload: dict[str, Any
     purpose = payload["purpose"]
     if purpose in (REPLY, PRIVATE_MESSAGE):  # what they wrote is the next Reply's start (nothing typed is lost)
         case.draft_text, case.draft_by = payload["text"], payload["actor"]
-    withheld = 0
+    withheld: list[dict[str, Any]] = []
     if purpose == MOVE_TO_DM:
         case.moved_offline_at = None  # let staff try again
         # The private half must not arrive without the public one, nor twice when staff try again.
@@ -447,5 +465,7 @@ def record_send_failed(session: Session, *, case_id: int, payload: dict[str, Any
             "text": payload["text"],
             "visibility": payload["visibility"],
             "private_withheld": bool(withheld),
+            # what Move to DM starts from when it is tried again: the texts as confirmed, not the defaults
+            **({"private_text": withheld[0]["text"]} if withheld else {}),
         },
     )

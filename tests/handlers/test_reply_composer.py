@@ -345,6 +345,21 @@ def test_a_failed_public_move_to_dm_holds_back_the_private_message_and_can_be_re
     assert [p.json["visibility"] for p in slack.replies] == ["public", "private"]
 
 
+def test_a_failed_move_to_dm_opens_again_with_the_texts_as_they_were_confirmed(desk: Desk, slack) -> None:
+    case_id = desk.new_case()
+    slack.fail_replies(400)
+    public = PUBLIC.replace("within the hour", "by 5pm today")
+    private = PRIVATE.replace("booking reference", "booking reference and flight number")
+    assert move_to_dm(desk, case_id, user="U0BOB", dm_public=public, dm_private=private) == {}
+    assert slack.replies == []
+    desk.click("case_move_to_dm", case_id, user="U0BOB")
+    again = desk.last_view()
+    assert inputs(again)["dm_public"]["element"]["initial_value"] == public  # not the defaults: what Bob wrote
+    assert inputs(again)["dm_private"]["element"]["initial_value"] == private
+    assert desk.submit(again, as_shown(again), user="U0BOB") == {}
+    assert [p.json["text"] for p in slack.replies] == [public, private]
+
+
 def test_move_to_dm_twice_is_refused_with_an_ephemeral_message(desk: Desk, slack) -> None:
     case_id = desk.new_case()
     move_to_dm(desk, case_id)
