@@ -318,6 +318,21 @@ class WebhookConnector(Protocol):
         ...
 
 
+@runtime_checkable
+class ProfileConnector(Protocol):
+    """A platform whose private messages name their sender only by an id, and which can be asked for the name."""
+
+    name: str
+
+    def profile(self, author_id: str) -> Author | None:
+        """Who `author_id` is (their name, a better handle), or None when the platform answers without one.
+
+        Called by the outbox's platform lane, never inside a webhook request. Raises TransientError (retry) or
+        RateLimited; a refusal (a permission missing, a person it will not name) is a PermanentError whose
+        message says what the platform said and what it needs."""
+        ...
+
+
 class PlatformConnector:
     """Defaults shared by the platform connectors; each overrides what its platform does differently."""
 

@@ -14,8 +14,12 @@ never do. A private reply to one goes back through the Send API, `POST /{account
 `recipient.id` and `messaging_type: RESPONSE`, which Meta takes only within 24 hours of the customer's last
 message (`private_message_problem(..., dm=True)` says so beforehand).
 
-The Page token goes as the `access_token` parameter in the body of every POST; the one GET (`check`)
-sends it in the Authorization header, because a query string would land in httpx's request log.
+Such a message names its sender only by the scoped id. `profile()` asks Meta's User Profile API who that is
+(`GET /{PSID}?fields=first_name,last_name` on Messenger, `GET /{IGSID}?fields=name,username` on Instagram); the
+outbox's platform lane calls it once after a private message opens a case, never inside a webhook request.
+
+The Page token goes as the `access_token` parameter in the body of every POST; the GETs (`check`, `profile`)
+send it in the Authorization header, because a query string would land in httpx's request log.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ TEMPORARY_CODES = frozenset({1, 2})  # "An unknown error occurred" / "Service te
 MIN_THROTTLE_WAIT = 60.0  # when Meta gives no estimate (or 0 minutes) for a throttled call
 _ID = re.compile(r"[A-Za-z0-9_]{1,128}")  # Graph ids: digits, and `<post>_<comment>` on Facebook
 _MID = re.compile(r"[A-Za-z0-9_.:$=+/-]{1,256}")  # message ids: `m_…`, `mid.…:…` (Messenger), base64 (Instagram)
+_USERNAME = re.compile(r"[A-Za-z0-9._]{1,64}")  # Instagram usernames: letters, digits, periods, underscores
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -95,6 +100,12 @@ def _clean(value: Any, limit: int | None = None) -> str | None:
         return None
     text = value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
     return text[:limit] if limit else text
+
+
+def _name(value: Any, limit: int = 256) -> str | None:
+    """A person's name as one line: Meta's text, cleaned, its runs of whitespace (newlines too) made one space."""
+    text = _clean(value, limit)
+    return " ".join(text.split()) if text else None
 
 
 def _present(**values: str | None) -> dict[str, str]:
@@ -177,6 +188,8 @@ class MetaConnector(PlatformConnector):
     webhook_object = ""  # the `object` of a delivery
     webhook_field = ""  # the subscribed `changes[].field`
     check_field = ""  # GET /{account}?fields=... for `check()`
+    profile_fields = ""  # GET /{scoped-id}?fields=... for `profile()`
+    profile_permission = ""  # what the Page token needs for `profile()`, in words for the log
     hide_param = ""  # POST /{comment-id} {<hide_param>: true}
     private_messages = True
     max_body_bytes = MAX_BODY_BYTES
@@ -262,7 +275,7 @@ class MetaConnector(PlatformConnector):
         return InboundMention(
             platform=self.name,
             external_id=mid,
-            author=Author(id=sender, handle=sender),  # Meta sends only the scoped id; a name costs a Graph call
+            author=Author(id=sender, handle=sender),  # only the scoped id: `profile()` asks for the name later
             text=" ".join(filter(None, (_clean(message.get("text")), _attachments(message)))) or "(no text)",
             posted_at=at,
             url=None,
@@ -342,16 +355,39 @@ class MetaConnector(PlatformConnector):
         return f"The comment is now hidden on {self.label}."
 
     def check(self) -> str:
-        token = str(self._settings.page_token or "")
-        answer = self._graph(
-            "GET", self._account_id, params={"fields": self.check_field}, headers={"authorization": f"Bearer {token}"}
-        )
+        answer = self._get(self._account_id, self.check_field)
         return self._describe(_clean(answer.get(self.check_field), 256) or "(no name)")
 
     def _describe(self, name: str) -> str:
         raise NotImplementedError
 
+    def profile(self, author_id: str) -> Author | None:
+        """Who sent a private message, from Meta's User Profile API with the Page token: an `Author` with their
+        name (and on Instagram their username as the handle), or None when Meta answers without either.
+
+        Throttling and outages raise RateLimited and TransientError as every call here does. A refusal (the token
+        lacks the permission, the person gave no consent or blocked the Page, an id Meta does not know) raises
+        PermanentError: Meta's words, then the permission the lookup needs."""
+        user = _id(author_id)
+        if user is None:
+            raise PermanentError(f"{author_id!r} is not a {self.label} user id")
+        try:
+            answer = self._get(user, self.profile_fields)
+        except (AuthError, PermanentError) as exc:
+            raise PermanentError(
+                f"{exc}; {self.label} names the sender of a message only to a Page token with {self.profile_permission}"
+            ) from None
+        return self._person(user, answer)
+
+    def _person(self, user: str, answer: dict[str, Any]) -> Author | None:
+        raise NotImplementedError
+
     # -- Graph API ---------------------------------------------------------------------------------
+    def _get(self, path: str, fields: str) -> dict[str, Any]:
+        """A read, the Page token in the Authorization header (in a query string it would land in httpx's log)."""
+        token = str(self._settings.page_token or "")
+        return self._graph("GET", path, params={"fields": fields}, headers={"authorization": f"Bearer {token}"})
+
     def _post(self, path: str, body: dict[str, Any], *, dm: bool = False) -> dict[str, Any]:
         token = str(self._settings.page_token or "")
         return self._graph("POST", path, json={**body, "access_token": token}, dm=dm)
@@ -415,6 +451,9 @@ class FacebookConnector(MetaConnector):
     webhook_field = "feed"
     check_field = "name"
     hide_param = "is_hidden"
+    # Messenger's User Profile API: https://developers.facebook.com/docs/messenger-platform/identity/user-profile
+    profile_fields = "first_name,last_name"
+    profile_permission = "pages_messaging (and, for a Business app, Meta's Business Asset User Profile Access feature)"
 
     def __init__(self, settings: MetaSettings, client: httpx.Client) -> None:
         super().__init__(settings, client, account_id=str(settings.page_id))
@@ -460,6 +499,11 @@ class FacebookConnector(MetaConnector):
     def _describe(self, name: str) -> str:
         return f"Page {name!r} ({self._account_id})"
 
+    def _person(self, user: str, answer: dict[str, Any]) -> Author | None:
+        """`{"first_name", "last_name", "id"}`: the name is both; the handle stays the id (Meta gives no other)."""
+        name = " ".join(filter(None, (_name(answer.get("first_name"), 128), _name(answer.get("last_name"), 128))))
+        return Author(id=user, handle=user, name=name) if name else None
+
 
 def _permalink(value: dict[str, Any], comment_id: str) -> str | None:
     """The comment's address: the post's permalink if Meta sent it, else built from `PAGEID_POSTID`."""
@@ -483,6 +527,10 @@ class InstagramConnector(MetaConnector):
     webhook_field = "comments"
     check_field = "username"
     hide_param = "hide"
+    # Instagram's User Profile API, with the Page token:
+    # https://developers.facebook.com/docs/messenger-platform/instagram/features/user-profile
+    profile_fields = "name,username"
+    profile_permission = "instagram_manage_messages (with instagram_basic and pages_manage_metadata)"
 
     def __init__(self, settings: MetaSettings, client: httpx.Client) -> None:
         super().__init__(settings, client, account_id=str(settings.ig_account_id))
@@ -518,6 +566,12 @@ class InstagramConnector(MetaConnector):
 
     def _describe(self, name: str) -> str:
         return f"@{name} ({self._account_id})"
+
+    def _person(self, user: str, answer: dict[str, Any]) -> Author | None:
+        """`{"name", "username", "id"}`: the username is the handle; `name` may be missing (not set)."""
+        name, username = _name(answer.get("name")), answer.get("username")
+        handle = username if isinstance(username, str) and _USERNAME.fullmatch(username) else None
+        return Author(id=user, handle=handle or user, name=name) if name or handle else None
 
 
 def build_facebook(platforms: PlatformSettings, client: httpx.Client) -> FacebookConnector:

@@ -5,6 +5,10 @@ case (it appears in the case's thread) instead of opening a second parent messag
 (a DM, `InboundMention.private`) is ingested the same way: it joins their open case or opens one, and the case
 remembers when they last wrote privately (`last_private_at`) and at all (`last_customer_at`, which the
 follow-through clock of a case moved to DM counts from).
+
+A private message that opens a case on Facebook or Instagram names its sender only by a scoped id: the case also
+queues a `profile` item on the platform lane, whose worker asks Meta for the name once (bot/outbox/platform_lane.py,
+then `customers.name_author`). Never here: a webhook request only stores and enqueues.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ from connectors.base import Author, Change, InboundMention, MentionDeleted, Ment
 logger = logging.getLogger(__name__)
 
 Scored = list[tuple[Change, triage.Assessment | None]]  # changes, each new post with its score
+
+PROFILE = "profile"  # the platform-lane item that looks up the name of a new case's customer
+# The connectors whose private messages name the sender only by an id and which can be asked the name
+# (connectors.base.ProfileConnector): Meta's. Decided by the connector's name, so a post the generic webhook
+# brings "from facebook" asks nobody.
+NAMES_LOOKED_UP = frozenset({"facebook", "instagram"})
+LOOKUP_RANK = len(triage.PRIORITIES)  # after every send: a name can wait, a reply to a customer should not
 
 
 @dataclass(frozen=True)
@@ -170,6 +181,16 @@ def event_row(case_id: int, kind: str, now: datetime, detail: dict[str, Any]) ->
     return {"case_id": case_id, "at": now, "actor": "customer", "kind": kind, "text_sent": None, "detail": detail}
 
 
+def profile_row(mention: InboundMention, *, connector: str, case_id: int, now: datetime) -> dict[str, Any] | None:
+    """The platform-lane item asking who wrote the private message that opened case `case_id`, when the connector
+    named them only by an id and can look them up; None otherwise. Written with the case's first Slack item, here
+    and in `intake`, so a repeated delivery (a duplicate opens nothing) never asks twice."""
+    if not mention.private or mention.author.name or connector not in NAMES_LOOKED_UP:
+        return None
+    payload = {"platform": mention.platform, "author_id": mention.author.id}
+    return {**outbox.row(PROFILE, case_id, LOOKUP_RANK, now, payload), "lane": outbox.PLATFORM}
+
+
 def stored(session: Session, *, case_id: int, platform: str, connector: str, new_case: bool) -> None:
     """Note a post stored (and a case opened) for the metrics and the log, told once the unit commits."""
     note(session, "mention_ingested", case_id=case_id, platform=platform, connector=connector)
@@ -257,6 +278,8 @@ def ingest(
         detail = {"mention_id": mention_id, "priority_reason": assessment.reason}
         conn.execute(_NEW_EVENT, event_row(case_id, "received", now, detail))
         conn.execute(_NEW_ITEM, outbox.row("post_parent", case_id, rank, now, severity=assessment.sentiment))
+        if (lookup := profile_row(mention, connector=connector, case_id=case_id, now=now)) is not None:
+            conn.execute(_NEW_ITEM, lookup)
         return IngestResult(case_id, mention_id, duplicate=False, new_case=True)
 
     assert case is not None

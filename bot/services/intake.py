@@ -5,9 +5,9 @@ batch of posts with a handful of statements in all (one SELECT for the posts alr
 authors' open cases, then one INSERT per table with the rows of all), deciding in Python, in arrival order, exactly
 what `ingest.ingest` would decide one post at a time: a repeated post is a duplicate (also within the
 batch), a post by an author whose case is open joins it (also a case opened earlier in the same batch),
-and each case's outbox items are written in the order one-at-a-time ingest would write them. If the
-batch fails (another replica stored one of its posts meanwhile), the writer retries each unit alone
-with `write`, which is `ingest.ingest` itself.
+and each case's outbox items are written in the order one-at-a-time ingest would write them (a new case's
+name lookup, `ingest.profile_row`, included). If the batch fails (another replica stored one of its posts
+meanwhile), the writer retries each unit alone with `write`, which is `ingest.ingest` itself.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from bot.services.ingest import (
     handle_for,
     ingest,
     joined_times,
+    profile_row,
     scored,
     stored,
     verdict,
@@ -258,6 +259,9 @@ class _Batch:
                 detail = {"mention_id": mention_id, "priority_reason": unit.assessment.reason}
                 events.append(event_row(state.id, "received", unit.now, detail))
                 items.append(outbox.row("post_parent", state.id, rank, unit.now, severity=unit.assessment.sentiment))
+                lookup = profile_row(unit.mention, connector=unit.connector, case_id=state.id, now=unit.now)
+                if lookup is not None:  # as `ingest` writes it: right after the case message
+                    items.append(lookup)
             else:
                 notes.append((len(events), len(items)))
                 events.append(event_row(state.id, "mention_added", unit.now, {"mention_id": mention_id}))

@@ -8,6 +8,11 @@ closed: `close_window`), `{"success": true}` for a hide, and Meta's error body
 `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}` for a bad token (190), a second
 private reply to one comment (10900) or a missing parameter (100). Meta takes the token as an
 `access_token` parameter (body or query) or as a Bearer header; so does the fake.
+
+The User Profile APIs answer `GET /{scoped-id}?fields=...` for the people a test introduces (`person`) with the
+fields asked for that they have, plus `id` (Messenger: `first_name`, `last_name`; Instagram: `name`, `username`);
+an id nobody introduced gets Meta's "does not exist" error (100, subcode 33), and `refuse_profiles` makes every
+lookup fail as a Page token without the permission does ((#230) Requires pages_messaging permission).
 """
 
 from __future__ import annotations
@@ -99,6 +104,8 @@ class FakeGraph:
         self.standin, self.token = standin, token
         self._private_replied: set[str] = set()
         self._window_closed: set[str] = set()  # customers whose last message is more than 24 hours old
+        self._people: dict[str, dict[str, str]] = {}  # what the User Profile APIs know of a scoped id
+        self._profiles_refused: Reply | None = None
         self._lock = threading.Lock()
         v = VERSION
         standin.route("GET", rf"/{v}/{PAGE_ID}", lambda r, m: self._read(r, fixture("facebook", "page")))
@@ -107,6 +114,7 @@ class FakeGraph:
         standin.route("POST", rf"/{v}/(\d+_\d+)/comments", self._public_reply("facebook"))
         standin.route("POST", rf"/{v}/(\d+)/replies", self._public_reply("instagram"))
         standin.route("POST", rf"/{v}/(\d+_\d+|\d+)", self._hide)
+        standin.route("GET", rf"/{v}/(\d+)", self._profile)  # after the Page's and the account's own
 
     @property
     def url(self) -> str:
@@ -129,6 +137,21 @@ class FakeGraph:
     def messages_sent(self, account: str) -> list[dict[str, Any]]:
         """The Send API calls into customers' conversations (`recipient.id`), as the bot made them."""
         return [c for c in self.calls("POST", f"{account}/messages") if "id" in (c.get("recipient") or {})]
+
+    def person(self, scoped_id: str, **fields: str) -> None:
+        """Someone who wrote to the Page or the account, as the User Profile API describes them: Messenger's
+        `first_name`, `last_name`, or Instagram's `name`, `username`."""
+        with self._lock:
+            self._people[scoped_id] = dict(fields)
+
+    def refuse_profiles(self, reply: Reply | None = None) -> None:
+        """Every profile lookup is refused, by default as a Page token lacking pages_messaging is."""
+        with self._lock:
+            self._profiles_refused = reply or permission_error()
+
+    def profile_lookups(self, scoped_id: str) -> list[Recorded]:
+        """The profile requests made for `scoped_id`, as sent (query string and headers)."""
+        return self.standin.requests_to("GET", rf"/{VERSION}/{scoped_id}")
 
     def already_replied_privately(self, comment_id: str) -> None:
         """Someone used this comment's one private reply already (e.g. from Meta Business Suite)."""
@@ -181,6 +204,19 @@ class FakeGraph:
                 return graph_error("outside_window")
         return Reply(200, {**fixture("instagram" if instagram else "facebook", "dm_sent"), "recipient_id": recipient})
 
+    def _profile(self, request: Recorded, match: re.Match[str]) -> Reply:
+        if refused := self._token_error(request):
+            return refused
+        scoped_id = match.group(1)
+        with self._lock:
+            if self._profiles_refused is not None:
+                return self._profiles_refused
+            known = self._people.get(scoped_id)
+        if known is None:
+            return Reply(400, _missing(scoped_id))
+        asked = str(_params(request).get("fields") or "").split(",")
+        return Reply(200, {**{k: v for k, v in known.items() if k in asked}, "id": scoped_id})
+
     def _hide(self, request: Recorded, match: re.Match[str]) -> Reply:
         if refused := self._token_error(request):
             return refused
@@ -192,3 +228,25 @@ class FakeGraph:
 
 def _invalid(message: str) -> Reply:
     return Reply(400, {"error": {"message": message, "type": "OAuthException", "code": 100, "fbtrace_id": "E1fake"}})
+
+
+def permission_error() -> Reply:
+    """Meta's answer to a Page token without the permission a call needs."""
+    body = {
+        "error": {
+            "message": "(#230) Requires pages_messaging permission to manage the object",
+            "type": "OAuthException",
+            "code": 230,
+            "fbtrace_id": "AxQ3fakeTrace",
+        }
+    }
+    return Reply(400, body, {"www-authenticate": 'OAuth "Facebook Platform" "insufficient_scope"'})
+
+
+def _missing(object_id: str) -> dict[str, Any]:
+    message = (
+        f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded due to missing "
+        "permissions, or does not support this operation. Please read the Graph API documentation at "
+        "https://developers.facebook.com/docs/graph-api"
+    )
+    return {"error": {"message": message, "type": "GraphMethodException", "code": 100, "error_subcode": 33}}
