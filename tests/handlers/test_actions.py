@@ -167,25 +167,6 @@ def test_move_to_dm_sends_public_and_private_messages_with_first_names(desk: Des
     assert "moved to DM" in desk.parent_text()
 
 
-def test_failed_public_move_to_dm_holds_back_the_private_message(desk: Desk, slack) -> None:
-    case_id = desk.new_case()
-    slack.fail_replies(400)
-    move_to_dm(desk, case_id)
-    assert slack.replies == []  # neither half reached the customer
-    note = desk.thread_texts()[-1]
-    assert "move-to-DM message" in note and "*not sent*" in note and "held back too" in note
-    move_to_dm(desk, case_id)  # trying again sends each half once
-    assert [p.json["visibility"] for p in slack.replies] == ["public", "private"]
-
-
-def test_move_to_dm_twice_is_refused_with_an_ephemeral_message(desk: Desk, slack) -> None:
-    case_id = desk.new_case()
-    move_to_dm(desk, case_id)
-    desk.click("case_move_to_dm", case_id)
-    assert len(slack.replies) == 2
-    assert "already been moved to DM" in slack.state.ephemeral[-1]["text"]
-
-
 def test_escalate_marks_urgent_and_mentions_escalation_targets(desk: Desk) -> None:
     case_id = desk.new_case()
     desk.click("case_escalate", case_id)
