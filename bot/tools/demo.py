@@ -78,9 +78,22 @@ POSTS: list[tuple[str, str, str, str]] = [
     ),
 ]
 FOLLOW_UP = ("twitter", "jane_doe", "Jane Doe", "@AcmeAir hello?? Still waiting on that refund. 22 days now.")
+# Lena answers Bob's DM privately (after Move to DM), and Bob answers her there
+LENA_DM = (
+    "instagram",
+    "lena.k",
+    "Lena Kowalski",
+    "Hi Bob, my booking reference is QX7P2L. The bag is a blue Samsonite.",
+)
+BOB_TO_LENA = (
+    "Thanks Lena. I've found your blue Samsonite in Lisbon: it's on tonight's AC89 and a courier brings it to your "
+    "door by noon tomorrow. I'll message you here once it's on its way. – Bob"
+)
 
 
-def _webhook(http: httpx.Client, url: str, secret: str, n: int, post: tuple[str, str, str, str]) -> int:
+def _webhook(
+    http: httpx.Client, url: str, secret: str, n: int, post: tuple[str, str, str, str], *, private: bool = False
+) -> int:
     platform, handle, name, text = post
     author: dict[str, Any] = {"id": f"user-{handle}", "handle": handle}
     if name:
@@ -91,7 +104,7 @@ def _webhook(http: httpx.Client, url: str, secret: str, n: int, post: tuple[str,
             "id": f"{platform}-{1790000000000000000 + n}",
             "author": author,
             "text": text,
-            "url": f"https://example.com/{platform}/{handle}/{n}",
+            **({"visibility": "private"} if private else {"url": f"https://example.com/{platform}/{handle}/{n}"}),
             "created_at": "2026-11-22T10:00:00Z",
         }
     ).encode()
@@ -152,6 +165,17 @@ class SlackUser:
         }
         return self.submit(values)
 
+    def send_as(self) -> dict[str, Any]:
+        """The Reply modal's "Send as" choice as Slack submits it: the option it opened on (none without a choice)."""
+        view = self._opened()[0]
+        return {
+            b["block_id"]: {
+                b["element"]["action_id"]: {"type": "radio_buttons", "selected_option": b["element"]["initial_option"]}
+            }
+            for b in view["blocks"]
+            if b.get("block_id") == "send_as"
+        }
+
     def _opened(self) -> tuple[dict[str, Any], str]:
         deadline = time.monotonic() + 10
         while True:
@@ -203,6 +227,7 @@ def _plain(text: str, users: dict[str, str]) -> str:
     text = re.sub(r"<@(\w+)>", lambda m: "@" + users.get(m.group(1), m.group(1)).split()[0], text)
     text = re.sub(r"<!subteam\^(\w+)>", r"@\1", text)
     text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+    text = re.sub(r"<!date\^[^|>]*\|([^>]+)>", r"\1", text)  # a date in the reader's time zone: its fallback here
     text = re.sub(r":([a-z0-9_+-]+):", "", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace("*", "")
     return re.sub(r"(?<=\S)  +", " ", text).strip()
@@ -289,6 +314,11 @@ def run_demo(out: Any = None) -> int:
                 )
                 bob.click("case_move_to_dm", lena)
                 bob.confirm()  # the public and the private text, as the Move to DM modal proposes them
+                _settle(rt)
+                _webhook(http, server.url, webhook_secret, 98, LENA_DM, private=True)  # she answers privately
+                _settle(rt)
+                bob.click("case_reply", lena)  # the Reply modal starts on "Private message": she wrote privately
+                bob.submit({"reply": {"text": {"type": "plain_text_input", "value": BOB_TO_LENA}}, **bob.send_as()})
                 alice.click("case_escalate", lawyer)
                 bob.click("case_ignore", troll)
                 bob.submit(
@@ -332,7 +362,7 @@ def run_demo(out: Any = None) -> int:
                 file=out,
             )
         print(
-            f"\n{len(ids) + 1} posts in, {len(slack.channel(CHANNEL))} cases in Slack, "
+            f"\n{len(ids) + 2} posts in, {len(slack.channel(CHANNEL))} cases in Slack, "
             f"{len(slack.calls_to('chat.postMessage'))} messages posted, "
             f"{len(slack.calls_to('chat.update'))} updates, in {elapsed:.1f}s.",
             file=out,

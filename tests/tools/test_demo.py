@@ -19,5 +19,10 @@ def test_demo_prints_cases_with_threads_and_replies() -> None:
     assert "@Bob ignored this case: Troll" in text
     assert "@Alice took this case over from @Bob." in text
     assert "Status: Resolved · Owner: @Alice" in text
-    assert "14 posts in, 13 cases in Slack" in text
+    assert "15 posts in, 13 cases in Slack" in text
     assert "private reply to instagram-" in text
+    # Lena answers the DM privately; Bob's reply goes to her privately (the modal starts there)
+    assert "└ Private message from Lena:\n│     > Hi Bob, my booking reference is QX7P2L." in text
+    assert "└ @Bob replied privately to Lena:\n│     > Thanks Lena. I've found your blue Samsonite" in text
+    assert "Owner: @Bob · in DM · last private message 2026-11-22 10:00 UTC" in text
+    assert "instagram private reply to instagram-1790000000000000098: Thanks Lena." in text
