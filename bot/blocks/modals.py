@@ -80,7 +80,9 @@ NOTE_LIMIT = 1000  # the case's last thread note, as the Reply modal shows it
 
 def _post_blocks(case: Case) -> Blocks:
     """The customer's latest post (escaped, fitted), and how many more are in the thread."""
-    said, head = inert(case.latest_mention.text), f"*{customer_label(case)}* wrote:\n"
+    latest = case.latest_mention
+    how = " :lock: privately" if latest.private else ""  # a DM: the Reply modal then starts on a private message
+    said, head = inert(latest.text), f"*{customer_label(case)}* wrote{how}:\n"
     room = limits.SECTION_TEXT - limits.size(head) - limits.size(FULL_POST)
     shown = quote(said, room)
     if len(limits.quoted_parts(said, room)) > 1:  # the modal shows the start; the thread has it all

@@ -106,6 +106,8 @@ def test_a_messenger_conversation_is_answered_privately_only(desk, graph, slack)
         view["blocks"]
     )
     assert reply_label(view) == "Private message (up to 2000 characters)"
+    post = next(b["text"]["text"] for b in view["blocks"] if b["type"] == "section" and " wrote" in b["text"]["text"])
+    assert post.startswith(f"*@{PSID}* wrote :lock: privately:\n> Hi, it's Jane")
     start = next(b for b in view["blocks"] if b.get("block_id") == "reply")["element"]["initial_value"]
     assert start.startswith("Hi there,") and PSID not in start  # Meta names a sender by a number only
 
