@@ -59,12 +59,6 @@ def gclock() -> ManualClock:
     return ManualClock(datetime(2026, 8, 5, 9, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5) as client:
-        yield client
-
-
 def google_settings(google: FakeGoogle, **env: str) -> GoogleSettings:
     return platform_settings(google.env(**env)).google
 

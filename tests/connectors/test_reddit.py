@@ -23,25 +23,13 @@ from bot.runtime import Runtime, build_runtime
 from bot.tools.connectors_check import report
 from connectors.base import InboundMention, MentionDeleted, MentionEdited, Outbound
 from connectors.reddit import RedditConnector, keyword_pattern
-from tests.fakes.platform_standin import PlatformStandIn, Reply
+from tests.fakes.platform_standin import Reply
 from tests.fakes.reddit import FakeReddit, fixture
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
 
 KEYWORDS = "acme, acme air"
 SUBS = "acme,r/AcmeAir"
-
-
-@pytest.fixture
-def reddit() -> Iterator[FakeReddit]:
-    with PlatformStandIn() as standin:
-        yield FakeReddit(standin)
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5) as client:
-        yield client
 
 
 class Ticker:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -19,23 +17,10 @@ from bot.models import Case
 from bot.runtime import Runtime
 from connectors.base import InboundMention, Outbound
 from tests.connectors.test_reddit import make, reddit_env
-from tests.fakes.platform_standin import PlatformStandIn, Reply
-from tests.fakes.reddit import FakeReddit
+from tests.fakes.platform_standin import Reply
 from tests.support.blocks import all_text
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
-
-
-@pytest.fixture
-def reddit() -> Iterator[FakeReddit]:
-    with PlatformStandIn() as standin:
-        yield FakeReddit(standin)
-
-
-@pytest.fixture
-def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=5) as client:
-        yield client
 
 
 def private(changes: object) -> list[InboundMention]:

@@ -23,24 +23,12 @@ from bot.runtime import Runtime, build_runtime
 from bot.tools.connectors_check import report
 from connectors import x
 from connectors.base import InboundMention, MentionEdited, Outbound
-from tests.fakes.platform_standin import PlatformStandIn, Reply
-from tests.fakes.x import FakeX, fixture
+from tests.fakes.platform_standin import Reply
+from tests.fakes.x import APP_TOKEN, BRAND, JANE, MO, USER_TOKEN, FakeX, fixture
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
 
-BRAND = "9400000001"
-JANE, MO = "1234567890", "5550001111"
-APP_TOKEN, USER_TOKEN = "app-bearer-token", "user-context-token"
 MENTIONS = r"/2/users/[0-9]+/mentions"
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    with PlatformStandIn() as standin:
-        fake = FakeX(standin, brand_id=BRAND, app_token=APP_TOKEN, user_token=USER_TOKEN)
-        fake.add_user(JANE, "jane_doe", "Jane Doe")
-        fake.add_user(MO, "mo_k", "Mo Khan")
-        yield fake
 
 
 def x_env(fake_x: FakeX, **overrides: str) -> dict[str, str]:

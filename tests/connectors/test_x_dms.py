@@ -18,23 +18,13 @@ from bot.config import platform_settings
 from bot.models import Case
 from connectors import x
 from connectors.base import InboundMention, Outbound
-from tests.connectors.test_x import APP_TOKEN, BRAND, JANE, MO, USER_TOKEN, poll, x_env
-from tests.fakes.platform_standin import PlatformStandIn
-from tests.fakes.x import FakeX, fixture
+from tests.connectors.test_x import poll, x_env
+from tests.fakes.x import APP_TOKEN, BRAND, JANE, MO, USER_TOKEN, FakeX, fixture
 from tests.support.blocks import all_text
 from tests.support.desk import Desk
 from tests.support.env import CHANNEL, make_env
 
 DM_EVENTS = r"/2/dm_events"
-
-
-@pytest.fixture
-def fake_x() -> Iterator[FakeX]:
-    with PlatformStandIn() as standin:
-        fake = FakeX(standin, brand_id=BRAND, app_token=APP_TOKEN, user_token=USER_TOKEN)
-        fake.add_user(JANE, "jane_doe", "Jane Doe")
-        fake.add_user(MO, "mo_k", "Mo Khan")
-        yield fake
 
 
 @pytest.fixture

@@ -29,12 +29,10 @@ from connectors import x
 from connectors.base import Outbound
 from tests.fakes.credentials import MemoryCredentials
 from tests.fakes.platform_standin import PlatformStandIn, Reply
-from tests.fakes.x import FakeX
+from tests.fakes.x import APP_TOKEN, BRAND, JANE, FakeX
 from tests.support.desk import Desk
 from tests.support.env import make_env
 
-BRAND, JANE = "9400000001", "1234567890"
-APP_TOKEN = "app-bearer-token"
 CLIENT_ID = "M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ"
 TWO_HOURS = 7200
 TEXT = "Hi Jane, I'm Bob. I've chased your refund and will update you today."

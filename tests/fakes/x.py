@@ -30,6 +30,11 @@ from typing import Any
 from tests.fakes import platform_fixture
 from tests.fakes.platform_standin import PlatformStandIn, Recorded, Reply
 
+# The accounts the connector tests' fake X knows: the brand, two customers, and the app's and the brand's tokens.
+BRAND = "9400000001"
+JANE, MO = "1234567890", "5550001111"
+APP_TOKEN, USER_TOKEN = "app-bearer-token", "user-context-token"
+
 X_EPOCH_MS = 1288834974657
 MENTIONS_CAP = 800
 _ID = re.compile(r"[0-9]{1,19}")
