@@ -57,11 +57,7 @@ def reply(body: dict[str, Any], client: WebClient, context: BoltContext, *, than
         case = draft.case
         # A waiting draft comes first (it is never thrown away); else Thank's warm reply naming both, or the
         # playbook's greeting and sign-off with a line to write in
-        start = (
-            wins.thank_text(case, agent_first_name=agent)
-            if thanks
-            else replies.reply_start(book, _names(rt, case, agent))
-        )
+        start = wins.thank_text(case, agent_first_name=agent) if thanks else book.start(_names(rt, case, agent))
         ways = replies.reply_ways(case, private_problem=rt.private_problem(case))
         warning = (
             f"<@{draft.other_drafter}> is drafting a reply to this customer right now." if draft.other_drafter else None

@@ -120,9 +120,7 @@ def _coached(
         submission(ack, context=context, work=work, field=field, where=where)
     except coach.Unconfirmed as held:
         release(context)  # nothing was sent: the next submit must be free to act
-        again = playbook_blocks.coached(
-            view, advice=held.advice, seen=held.fingerprint, texts=texts, chosen=chosen or {}
-        )
+        again = playbook_blocks.coached(view, advice=held.advice, seen=held.fingerprint, texts=texts, chosen=chosen)
         ack(response_action="update", view=again)
 
 

@@ -55,6 +55,7 @@ from bot.services.cases import IGNORE_REASONS, OUTCOMES
 from bot.services.customers import EarlierCases
 from bot.services.followups import CLEAR
 from bot.services.followups import LABELS as FOLLOW_UP_LABELS
+from bot.services.replies import public_target
 
 CLOCK_LABELS = {
     sla.FIRST_RESPONSE: "First response",
@@ -124,7 +125,7 @@ def case_buttons(case: Case) -> dict[str, Any]:
                 else []
             ),
             # a conversation the customer began privately is in DM already
-            *([_button("Move to DM", ACTION_MOVE_TO_DM, case.id)] if any(not m.private for m in case.mentions) else []),
+            *([_button("Move to DM", ACTION_MOVE_TO_DM, case.id)] if public_target(case) is not None else []),
             _button("Escalate", ACTION_ESCALATE, case.id, "danger"),
             _button("Ignore", ACTION_IGNORE, case.id),
             _button("Resolve", ACTION_RESOLVE, case.id),

@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.models import Case, Mention, OutboxItem
 from bot.services import cases, coach, followups, outbox, triage
 from bot.services.cases import get_case, record, require_open
-from bot.services.playbook import CoachRules, Names, Playbook, due_words
+from bot.services.playbook import CoachRules, Names, Playbook, due_words, fill
 from bot.sla import SlaPolicy
 from connectors.base import Author, LengthRule
 
@@ -43,11 +43,6 @@ def names_for(case: Case, *, agent: str, contact: str, policy: SlaPolicy, now: d
     """What the placeholders of a saved reply or template stand for in a reply on this case."""
     due = due_words(policy, priority=case.priority, now=now)
     return Names(customer=customer_first_name(case), agent=agent, case=str(case.id), due=due, contact=contact)
-
-
-def reply_start(book: Playbook, names: Names) -> str:
-    """What a new reply starts from when no draft is waiting: the playbook's greeting and sign-off."""
-    return book.start(names)
 
 
 @dataclass(frozen=True)
@@ -136,8 +131,9 @@ def reply_ways(case: Case, *, private_problem: str | None) -> ReplyWays:
     return ReplyWays(public=public, private=private_problem, offered=offered)
 
 
-def reply_draft(case: Case, *, text: str, agent: str, visibility: str, rule: LengthRule) -> coach.Draft:
-    """A reply on this case as the coach reads it (one place, so advice shown early matches advice on submit)."""
+def reply_draft(case: Case, *, text: str, agent: str, visibility: str, rule: LengthRule | None) -> coach.Draft:
+    """A text to this customer as the coach reads it (one place, so advice shown early matches advice on submit,
+    and a reply is read as Move to DM's texts are)."""
     return coach.Draft(
         text=text.strip(),
         customer=customer_first_name(case),
@@ -287,23 +283,20 @@ def move_to_dm_draft(
         raise UserError("This case has already been moved to DM. Use Reply to write to the customer again.")
     if public_target(case) is None:
         raise UserError(ALREADY_PRIVATE)
-    values = {"customer": names.customer, "agent": names.agent, "contact": names.contact, "due": names.due}
+    private = fill(private_template, names) if unavailable is None else None
     failed = _failed_move(case)
     if failed is not None:  # tried before and the platform refused: start from what was confirmed then
         kept = failed.get("private_text")
-        private = (
-            (kept if isinstance(kept, str) else private_template.format(**values)) if unavailable is None else None
-        )
+        if isinstance(kept, str) and private is not None:
+            private = kept
         return MoveToDm(case, str(failed.get("text") or ""), private, unavailable)
-    if unavailable is None:
-        return MoveToDm(case, template.format(**values), private_template.format(**values), None)
-    offline = book.reply(MOVE_OFFLINE_REPLY)
+    offline = book.reply(MOVE_OFFLINE_REPLY) if unavailable is not None else None
     public = (
         book.compose(offline.text_for(case.platform), names, current="", keep=False)
         if offline
-        else template.format(**values)
+        else fill(template, names)
     )
-    return MoveToDm(case, public, None, unavailable)
+    return MoveToDm(case, public, private, unavailable)
 
 
 def _failed_move(case: Case) -> dict[str, Any] | None:
@@ -347,10 +340,11 @@ def move_to_dm(
     public_text = public_text.strip()
     private_text = private_text.strip() if private_text and not private_unavailable else None
     if coaching is not None:
-        customer, agent, platform = customer_first_name(case), coaching.agent, case.platform
-        drafts = [(PUBLIC_LABEL, coach.Draft(public_text, customer, agent, platform, rule=rule))]
+        agent = coaching.agent
+        drafts = [(PUBLIC_LABEL, reply_draft(case, text=public_text, agent=agent, visibility=PUBLIC, rule=rule))]
         if private_text:
-            drafts.append((PRIVATE_LABEL, coach.Draft(private_text, customer, agent, platform, public=False)))
+            private = reply_draft(case, text=private_text, agent=agent, visibility=PRIVATE, rule=None)
+            drafts.append((PRIVATE_LABEL, private))
         coach.hold(drafts, coaching)
     case.moved_offline_at = now
     if case.owner_id is None:
