@@ -234,12 +234,12 @@ def parse(data: Mapping[str, Any], *, source: str, base: Playbook | None) -> Pla
         raise FileProblem(
             f"format must be {FORMAT} (the playbook format this version reads), got {data.get('format')!r}."
         )
-    compose = _table(data, "compose", "[compose]")
+    compose = team_files.table(data, "compose", "[compose]")
     known(compose, {"greeting", "sign_off"}, "[compose]")
     greeting = _template(compose, "greeting", "[compose]", base.greeting if base else None, empty=True)
     sign_off = _template(compose, "sign_off", "[compose]", base.sign_off if base else None, empty=True)
     replies = _replies(data.get("replies")) if "replies" in data or base is None else base.replies
-    coach = _coach(_table(data, "coach", "[coach]"), base.coach if base else None)
+    coach = _coach(team_files.table(data, "coach", "[coach]"), base.coach if base else None)
     return Playbook(greeting=greeting, sign_off=sign_off, replies=replies, coach=coach, source=source)
 
 
@@ -266,7 +266,7 @@ def _replies(found: object) -> tuple[SavedReply, ...]:
         if "text" not in table:
             raise FileProblem(f"{where} needs a text.")
         text = _template(table, "text", where, None)
-        variants = _table(table, "variants", f"{where} variants")
+        variants = team_files.table(table, "variants", f"{where} variants")
         for platform in variants:
             if not _PLATFORM.fullmatch(platform):
                 raise FileProblem(f"{where} has a variant for {platform!r}, which is not a platform name like twitter.")
@@ -285,7 +285,7 @@ def _coach(table: Mapping[str, Any], base: CoachRules | None) -> CoachRules:
     known(table, {"on", *RULE_KEYS}, "[coach]")
     rules: dict[str, dict[str, Any]] = {}
     for rule, keys in RULE_KEYS.items():
-        rules[rule] = _table(table, rule, f"[coach.{rule}]")
+        rules[rule] = team_files.table(table, rule, f"[coach.{rule}]")
         known(rules[rule], keys, f"[coach.{rule}]")
     enabled = {
         rule
@@ -356,13 +356,6 @@ def _pattern(text: str, where: str) -> re.Pattern[str]:
         return re.compile(text)
     except re.error as exc:
         raise FileProblem(f"{where} {text!r} is not a regular expression: {exc}.") from None
-
-
-def _table(data: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
-    table = data.get(name, {})
-    if not isinstance(table, dict):
-        raise FileProblem(f"{where} must be a table.")
-    return table
 
 
 def _flag(table: Mapping[str, Any], key: str, where: str, default: bool) -> bool:

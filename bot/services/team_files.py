@@ -55,3 +55,11 @@ def known(table: Mapping[str, Any], keys: set[str], where: str) -> None:
     unknown = sorted(set(table) - keys)
     if unknown:
         raise FileProblem(f"{where} has an unknown setting {unknown[0]!r} (known: {', '.join(sorted(keys))}).")
+
+
+def table(data: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
+    """The table `name` of the file (empty when left out); `where` names it for people, e.g. "[compose]"."""
+    found = data.get(name, {})
+    if not isinstance(found, dict):
+        raise FileProblem(f"{where} must be a table.")
+    return found

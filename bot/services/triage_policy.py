@@ -92,9 +92,9 @@ def parse(data: Mapping[str, Any], *, source: str) -> Policy:
         raise FileProblem(
             f"format must be {FORMAT} (the policy format this version reads), got {data.get('format')!r}."
         )
-    score = _table(data, "score")
+    score = team_files.table(data, "score", "[score]")
     known(score, _SCORE_KEYS, "[score]")
-    stars = _table(data, "stars")
+    stars = team_files.table(data, "stars", "[stars]")
     known(stars, {"high_at_most"}, "[stars]")
     needs_reply = _number(score, "needs_reply", "[score]", _UNSET["needs_reply"], low=0.0, high=1.0)
     high = _number(score, "high", "[score]", _UNSET["high"], low=0.0, high=1.0)
@@ -103,7 +103,7 @@ def parse(data: Mapping[str, Any], *, source: str) -> Policy:
     high_stars = stars.get("high_at_most", _UNSET["stars_high_at_most"])
     if type(high_stars) is not int or not 0 <= high_stars <= 5:
         raise FileProblem(f"[stars] high_at_most must be a whole number of stars from 0 to 5, got {high_stars!r}.")
-    cues = _table(data, "cues")
+    cues = team_files.table(data, "cues", "[cues]")
     return Policy(
         cues=tuple(_cue(name, cues[name]) for name in cues),
         bias=_number(score, "bias", "[score]", _UNSET["bias"]),
@@ -168,13 +168,6 @@ def _word(word: str, where: str) -> tuple[Phrase, bool]:
     if not phrase or "*" in word.strip()[:-1] or len(phrase) > 4:
         raise FileProblem(f"{where} word {word!r} must be a word or a phrase of up to 4 words, with * only at its end.")
     return phrase, prefix
-
-
-def _table(data: Mapping[str, Any], name: str) -> dict[str, Any]:
-    table = data.get(name, {})
-    if not isinstance(table, dict):
-        raise FileProblem(f"[{name}] must be a table.")
-    return table
 
 
 def _number(
