@@ -84,10 +84,7 @@ class PlatformLane:
                     return "rate_limited"
                 error = f"{exc}; try again later"
             except TransientError as exc:
-                if item.attempts < PLATFORM_ATTEMPTS:
-                    self._retry(
-                        item, delay=PLATFORM_BACKOFF[min(item.attempts, len(PLATFORM_BACKOFF)) - 1], error=str(exc)
-                    )
+                if self._retry_transient(item, exc):
                     return "retry"
                 error = str(exc)
             except (AuthError, PermanentError, ConnectorError) as exc:
@@ -118,8 +115,7 @@ class PlatformLane:
         except RateLimited as exc:  # not waited out: a staff reply on this case would wait behind it (case order)
             return self._give_up(item, f"gave up looking up the name of case {case_id}'s customer: {exc}")
         except TransientError as exc:
-            if item.attempts < PLATFORM_ATTEMPTS:
-                self._retry(item, delay=PLATFORM_BACKOFF[min(item.attempts, len(PLATFORM_BACKOFF)) - 1], error=str(exc))
+            if self._retry_transient(item, exc):
                 return "retry"
             return self._give_up(item, f"gave up looking up the name of case {case_id}'s customer: {exc}")
         except ConnectorError as exc:  # a refusal: asking again would only be refused again
@@ -146,6 +142,13 @@ class PlatformLane:
             outbox.give_up(session, item, now=self._clock.now(), error=error)
         logger.log(logging.WARNING if warn else logging.INFO, "%s", error)
         return "gave_up"
+
+    def _retry_transient(self, item: outbox.Leased, exc: TransientError) -> bool:
+        """An outage: try again after the next backoff while attempts are left (True), else not (False)."""
+        if item.attempts >= PLATFORM_ATTEMPTS:
+            return False
+        self._retry(item, delay=PLATFORM_BACKOFF[min(item.attempts, len(PLATFORM_BACKOFF)) - 1], error=str(exc))
+        return True
 
     def _retry(self, item: outbox.Leased, *, delay: float, error: str) -> None:
         with session_scope(self._sessions) as session:
