@@ -74,6 +74,11 @@ def _modal(
     }
 
 
+def _platform_name(case: Case) -> str:
+    """The platform in a sentence ("on X", "on Facebook"): its label without the icon before it."""
+    return platform_label(case.platform).split(" ", 1)[-1]
+
+
 FULL_POST = "\n_The full post is in the case thread._"  # after the start of a post too long for the modal
 NOTE_LIMIT = 1000  # the case's last thread note, as the Reply modal shows it
 
@@ -179,7 +184,7 @@ def reply_modal(
         blocks.append(limits.context(f"*Last in the thread:* {note}"))
     if warning:
         blocks.append(limits.context(f":warning: {warning}"))
-    where = platform_label(case.platform).split(" ", 1)[-1]
+    where = _platform_name(case)
     blocks += _send_as(where, ways)
     label, hint = _length_label(limits_by_way, ways)
     reply = _text_input(REPLY_BLOCK, REPLY_INPUT, draft, label, hint)
@@ -206,7 +211,7 @@ def move_to_dm_modal(
     limit_note: str = "",
 ) -> dict[str, Any]:
     """Move to DM, previewed: both texts to edit (or only the public one, saying why), nothing sent until Send."""
-    where = platform_label(case.platform).split(" ", 1)[-1]
+    where = _platform_name(case)
     customer = inert(customer_label(case))
     if private is None:
         why = f": {escape(unavailable)}" if unavailable else ""
@@ -278,7 +283,7 @@ def resolve_modal(case: Case, *, closing: str | None = None, limit: int | None =
     """How did it end; for a case that moved to DM, also an optional public closing reply (sent only if ticked)."""
     view = _choice_modal(VIEW_RESOLVE, "Resolve case", "How did it end?", OUTCOMES, case.id, "Resolve")
     if closing is not None:
-        where = platform_label(case.platform).split(" ", 1)[-1]
+        where = _platform_name(case)
         view["blocks"] += [
             {
                 "type": "section",
